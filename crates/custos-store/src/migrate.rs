@@ -1,0 +1,97 @@
+//! Schema migrations, embedded in the binary and applied at start or by `custos migrate`.
+//!
+//! Each backend has its own SQL files under `migrations/<backend>/`. sqlx's own migrator
+//! needs its proc-macro crate to embed files; this small runner embeds them with
+//! `include_str!` instead, keeps a checksum of each applied file, refuses to start on a
+//! database whose applied migrations were edited or come from a newer custos, and runs
+//! inside one transaction under a lock, so several processes starting at once apply each
+//! migration once.
+
+use sha2::{Digest, Sha256};
+
+use crate::StoreError;
+
+/// One embedded migration.
+pub(crate) struct Migration {
+    /// Applied in increasing order.
+    pub(crate) version: i64,
+    /// A short name for messages.
+    pub(crate) name: &'static str,
+    /// The SQL to run.
+    pub(crate) sql: &'static str,
+}
+
+impl Migration {
+    pub(crate) fn checksum(&self) -> Vec<u8> {
+        Sha256::digest(self.sql.as_bytes()).to_vec()
+    }
+}
+
+/// A migration that [`crate::Store::migrate`] applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedMigration {
+    /// Its version number.
+    pub version: i64,
+    /// Its name.
+    pub name: &'static str,
+}
+
+/// Checks the migrations already applied (`version`, `checksum`) against the embedded
+/// ones and returns those still to apply, in order.
+pub(crate) fn pending<'m>(
+    migrations: &'m [Migration],
+    applied: &[(i64, Vec<u8>)],
+) -> Result<Vec<&'m Migration>, StoreError> {
+    for (version, checksum) in applied {
+        let Some(known) = migrations.iter().find(|m| m.version == *version) else {
+            return Err(StoreError::Migration {
+                version: *version,
+                name: "unknown".into(),
+                reason: "the database was migrated by a newer custos; run that version or restore a matching backup".into(),
+            });
+        };
+        if known.checksum() != *checksum {
+            return Err(StoreError::Migration {
+                version: *version,
+                name: known.name.into(),
+                reason: "its SQL changed after it was applied; restore the original migration file"
+                    .into(),
+            });
+        }
+    }
+    Ok(migrations
+        .iter()
+        .filter(|m| applied.iter().all(|(v, _)| *v != m.version))
+        .collect())
+}
+
+/// Applies what is missing of `$migrations` on `$conn` (of database `$db`), which the
+/// caller has put inside a transaction that holds the migration lock.
+macro_rules! apply_migrations {
+    ($db:ty, $tx:ident, $migrations:expr, $create_table_sql:expr) => {{
+        sqlx::Executor::execute(&mut *$tx, $create_table_sql).await?;
+        let applied = sqlx::query_as::<$db, (i64, Vec<u8>)>("SELECT version, checksum FROM custos_migrations ORDER BY version")
+            .fetch_all(&mut *$tx)
+            .await?;
+        let mut done = Vec::new();
+        for m in $crate::migrate::pending($migrations, &applied)? {
+            let fail = |e: sqlx::Error| $crate::StoreError::Migration {
+                version: m.version,
+                name: m.name.into(),
+                reason: $crate::error::one_line(&e),
+            };
+            sqlx::Executor::execute(&mut *$tx, m.sql).await.map_err(fail)?;
+            sqlx::query::<$db>("INSERT INTO custos_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(m.checksum())
+                .bind(jiff::Timestamp::now().as_millisecond())
+                .execute(&mut *$tx)
+                .await
+                .map_err(fail)?;
+            done.push($crate::migrate::AppliedMigration { version: m.version, name: m.name });
+        }
+        done
+    }};
+}
+pub(crate) use apply_migrations;

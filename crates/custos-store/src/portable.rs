@@ -1,0 +1,326 @@
+//! The store operations whose SQL both backends run as written.
+//!
+//! SQLite and PostgreSQL share most of custos's SQL: `$N` parameters, `ON CONFLICT`,
+//! `RETURNING` and partial indexes work on both. The macro below writes those operations
+//! once and implements them for a backend type, which must provide three inherent
+//! methods where the backends differ:
+//! - `begin_write(&self)`: a transaction that may write (`BEGIN IMMEDIATE` on SQLite);
+//! - `lock_audit(tx)`: serialises appends to the audit chain;
+//! - `claim_one(&self, worker, now, lease_until)`: the job claim (`SKIP LOCKED` on
+//!   PostgreSQL, one atomic `UPDATE … RETURNING` on SQLite).
+
+/// Implements [`crate::SubjectStore`], [`crate::RecordStore`], [`crate::JobStore`] and
+/// [`crate::AuditStore`] for `$store`, whose pool is `self.pool` of database `$db`.
+macro_rules! portable_store {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::SubjectStore for $store {
+            async fn create_subject(
+                &self,
+                subject: &$crate::NewSubject,
+                identifiers: &[($crate::IdentifierKind, $crate::BlindIndex)],
+            ) -> Result<(), $crate::StoreError> {
+                let at = $crate::time::to_millis(subject.created_at);
+                let mut tx = self.begin_write().await?;
+                sqlx::query::<$db>("INSERT INTO subjects (subject_id, kind, created_at) VALUES ($1, $2, $3)")
+                    .bind(subject.id.0)
+                    .bind(subject.kind.as_str())
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| $crate::error::conflict_on_unique(e, || format!("subject {} exists", subject.id)))?;
+                for (kind, index) in identifiers {
+                    sqlx::query::<$db>(
+                        "INSERT INTO identifiers (subject_id, kind, blind_index, created_at) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(subject.id.0)
+                    .bind(kind.as_str())
+                    .bind(&index.0[..])
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| $crate::error::conflict_on_unique(e, || format!("{kind} identifier is already held")))?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn subject(&self, id: $crate::SubjectId) -> Result<Option<$crate::Subject>, $crate::StoreError> {
+                let row = sqlx::query::<$db>("SELECT subject_id, kind, created_at FROM subjects WHERE subject_id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map($crate::rows::subject).transpose()
+            }
+
+            async fn add_identifier(
+                &self,
+                id: $crate::SubjectId,
+                kind: $crate::IdentifierKind,
+                index: &$crate::BlindIndex,
+                at: jiff::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                let result = sqlx::query::<$db>(
+                    "INSERT INTO identifiers (subject_id, kind, blind_index, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (subject_id, kind, blind_index) DO NOTHING",
+                )
+                .bind(id.0)
+                .bind(kind.as_str())
+                .bind(&index.0[..])
+                .bind($crate::time::to_millis(at))
+                .execute(&self.pool)
+                .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+                        Err($crate::StoreError::NotFound(format!("subject {id}")))
+                    }
+                    Err(e) => Err($crate::error::conflict_on_unique(e, || format!("{kind} identifier is already held"))),
+                }
+            }
+
+            async fn find_subject(
+                &self,
+                kind: $crate::IdentifierKind,
+                index: &$crate::BlindIndex,
+            ) -> Result<Option<$crate::SubjectId>, $crate::StoreError> {
+                let id: Option<uuid::Uuid> =
+                    sqlx::query_scalar::<$db, uuid::Uuid>("SELECT subject_id FROM identifiers WHERE kind = $1 AND blind_index = $2")
+                        .bind(kind.as_str())
+                        .bind(&index.0[..])
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(id.map($crate::SubjectId))
+            }
+
+            async fn identifiers(
+                &self,
+                id: $crate::SubjectId,
+            ) -> Result<Vec<($crate::IdentifierKind, $crate::BlindIndex)>, $crate::StoreError> {
+                let rows = sqlx::query_as::<$db, (String, Vec<u8>)>(
+                    "SELECT kind, blind_index FROM identifiers WHERE subject_id = $1 ORDER BY created_at, kind, blind_index",
+                )
+                .bind(id.0)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(|(kind, index)| Ok((kind.parse()?, index.try_into()?))).collect()
+            }
+
+            async fn delete_subject(&self, id: $crate::SubjectId) -> Result<bool, $crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                // Children first, so that the deletion does not depend on cascades.
+                for sql in [
+                    "DELETE FROM records WHERE subject_id = $1",
+                    "DELETE FROM identifiers WHERE subject_id = $1",
+                ] {
+                    sqlx::query::<$db>(sql).bind(id.0).execute(&mut *tx).await?;
+                }
+                let gone = sqlx::query::<$db>("DELETE FROM subjects WHERE subject_id = $1").bind(id.0).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(gone.rows_affected() > 0)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::RecordStore for $store {
+            async fn put_record(&self, record: &$crate::NewRecord) -> Result<(), $crate::StoreError> {
+                let result = sqlx::query::<$db>(
+                    "INSERT INTO records (subject_id, record_id, category, purpose, policy_version, sealed, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(record.subject_id.0)
+                .bind(record.record_id)
+                .bind(&record.category)
+                .bind(&record.purpose)
+                .bind(&record.policy_version)
+                .bind(&record.sealed)
+                .bind($crate::time::to_millis(record.created_at))
+                .bind(record.expires_at.map($crate::time::to_millis))
+                .execute(&self.pool)
+                .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+                        Err($crate::StoreError::NotFound(format!("subject {}", record.subject_id)))
+                    }
+                    Err(e) => Err($crate::error::conflict_on_unique(e, || format!("record {} exists", record.record_id))),
+                }
+            }
+
+            async fn records(&self, subject_id: $crate::SubjectId) -> Result<Vec<$crate::Record>, $crate::StoreError> {
+                let rows = sqlx::query::<$db>(
+                    "SELECT subject_id, record_id, category, purpose, policy_version, sealed, created_at, expires_at \
+                     FROM records WHERE subject_id = $1 ORDER BY created_at, record_id",
+                )
+                .bind(subject_id.0)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map($crate::rows::record).collect()
+            }
+
+            async fn delete_record(&self, subject_id: $crate::SubjectId, record_id: uuid::Uuid) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query::<$db>("DELETE FROM records WHERE subject_id = $1 AND record_id = $2")
+                    .bind(subject_id.0)
+                    .bind(record_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::JobStore for $store {
+            async fn enqueue_job(&self, job: &$crate::NewJob) -> Result<$crate::Enqueued, $crate::StoreError> {
+                let now = $crate::time::to_millis(jiff::Timestamp::now());
+                let inserted: Option<i64> = sqlx::query_scalar::<$db, i64>(
+                    "INSERT INTO jobs (kind, payload, idempotency_key, state, priority, attempts, max_attempts, run_at, created_at, updated_at) \
+                     VALUES ($1, $2, $3, 'pending', $4, 0, $5, $6, $7, $7) \
+                     ON CONFLICT (kind, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
+                     RETURNING id",
+                )
+                .bind(&job.kind)
+                .bind(job.payload.to_string())
+                .bind(&job.idempotency_key)
+                .bind(job.priority)
+                .bind(i32::try_from(job.max_attempts.max(1)).unwrap_or(i32::MAX))
+                .bind($crate::time::to_millis(job.run_at))
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                if let Some(id) = inserted {
+                    return Ok($crate::Enqueued::New(id));
+                }
+                let existing = sqlx::query_scalar::<$db, i64>("SELECT id FROM jobs WHERE kind = $1 AND idempotency_key = $2")
+                    .bind(&job.kind)
+                    .bind(&job.idempotency_key)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok($crate::Enqueued::Duplicate(existing))
+            }
+
+            async fn claim_job(
+                &self,
+                worker: &str,
+                now: jiff::Timestamp,
+                lease_until: jiff::Timestamp,
+            ) -> Result<Option<$crate::Job>, $crate::StoreError> {
+                self.claim_one(worker, $crate::time::to_millis(now), $crate::time::to_millis(lease_until)).await
+            }
+
+            async fn complete_job(&self, id: i64, worker: &str, now: jiff::Timestamp) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query::<$db>(
+                    "UPDATE jobs SET state = 'done', locked_until = NULL, locked_by = NULL, updated_at = $3 \
+                     WHERE id = $1 AND state = 'running' AND locked_by = $2",
+                )
+                .bind(id)
+                .bind(worker)
+                .bind($crate::time::to_millis(now))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn fail_job(
+                &self,
+                id: i64,
+                worker: &str,
+                error: &str,
+                outcome: &$crate::JobFailure,
+                now: jiff::Timestamp,
+            ) -> Result<bool, $crate::StoreError> {
+                let (state, run_at) = match outcome {
+                    $crate::JobFailure::RetryAt(at) => ("pending", Some($crate::time::to_millis(*at))),
+                    $crate::JobFailure::Dead => ("dead", None),
+                };
+                let done = sqlx::query::<$db>(
+                    "UPDATE jobs SET state = $3, run_at = COALESCE($4, run_at), last_error = $5, \
+                     locked_until = NULL, locked_by = NULL, updated_at = $6 \
+                     WHERE id = $1 AND state = 'running' AND locked_by = $2",
+                )
+                .bind(id)
+                .bind(worker)
+                .bind(state)
+                .bind(run_at)
+                .bind(error)
+                .bind($crate::time::to_millis(now))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn job(&self, id: i64) -> Result<Option<$crate::Job>, $crate::StoreError> {
+                let row = sqlx::query::<$db>("SELECT * FROM jobs WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+                row.as_ref().map($crate::rows::job).transpose()
+            }
+
+            async fn jobs_in_state(&self, state: $crate::JobState, limit: u32) -> Result<Vec<$crate::Job>, $crate::StoreError> {
+                let rows = sqlx::query::<$db>("SELECT * FROM jobs WHERE state = $1 ORDER BY id LIMIT $2")
+                    .bind(state.as_str())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map($crate::rows::job).collect()
+            }
+
+            async fn count_jobs(&self) -> Result<$crate::JobCounts, $crate::StoreError> {
+                let rows = sqlx::query_as::<$db, (String, i64)>("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut counts = $crate::JobCounts::default();
+                for (state, n) in rows {
+                    counts.0.insert(state.parse()?, u64::try_from(n).unwrap_or(0));
+                }
+                Ok(counts)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::AuditStore for $store {
+            async fn append_audit(&self, entry: &$crate::NewAuditEntry) -> Result<$crate::AuditEntry, $crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                Self::lock_audit(&mut tx).await?;
+                let last = sqlx::query_as::<$db, (i64, Vec<u8>)>("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let (seq, prev_hash) = match last {
+                    Some((seq, hash)) => {
+                        let len = hash.len();
+                        let hash: [u8; 32] = hash
+                            .try_into()
+                            .map_err(|_| $crate::StoreError::Corrupt(format!("audit hash of {len} bytes at seq {seq}")))?;
+                        (seq + 1, hash)
+                    }
+                    None => (1, $crate::GENESIS_HASH),
+                };
+                let hash = $crate::audit_hash(seq, &prev_hash, entry);
+                sqlx::query::<$db>(
+                    "INSERT INTO audit_log (seq, at, actor, action, subject_id, purpose, detail, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(seq)
+                .bind($crate::time::to_millis(entry.at))
+                .bind(&entry.actor)
+                .bind(&entry.action)
+                .bind(entry.subject_id.map(|s| s.0))
+                .bind(&entry.purpose)
+                .bind(entry.detail.to_string())
+                .bind(&prev_hash[..])
+                .bind(&hash[..])
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok($crate::AuditEntry { seq, entry: entry.clone(), prev_hash, hash })
+            }
+
+            async fn audit_entries(&self, after: i64, limit: u32) -> Result<Vec<$crate::AuditEntry>, $crate::StoreError> {
+                let rows = sqlx::query::<$db>("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map($crate::rows::audit_entry).collect()
+            }
+        }
+    };
+}
+pub(crate) use portable_store;

@@ -1,0 +1,140 @@
+//! The PostgreSQL store: the production backend.
+//!
+//! Several custos processes may share one database: job claims use
+//! `FOR UPDATE SKIP LOCKED`, appends to the audit chain and migrations take advisory
+//! locks, and nothing is cached in a process that another could change.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+
+use crate::migrate::{AppliedMigration, Migration, apply_migrations};
+use crate::portable::portable_store;
+use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
+
+/// The PostgreSQL migrations, in order.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sql: include_str!("../../migrations/postgres/0001_foundation.sql"),
+}];
+
+/// Advisory lock keys ("custos" in ASCII, then a number per use).
+const MIGRATION_LOCK: i64 = 0x0063_7573_746f_7301;
+const AUDIT_LOCK: i64 = 0x0063_7573_746f_7302;
+
+/// A store in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    max_connections: u32,
+}
+
+impl PgStore {
+    /// Connects to the PostgreSQL database that `url` names.
+    pub async fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self, StoreError> {
+        let connect = PgConnectOptions::from_str(url.expose())
+            .map_err(|e| StoreError::InvalidUrl(format!("{url}: {}", crate::error::one_line(&e))))?
+            .application_name("custos");
+        let max_connections = options.max_connections.max(1);
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(options.connect_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(|e| StoreError::Connect {
+                target: url.redacted(),
+                reason: crate::error::one_line(&e),
+            })?;
+        Ok(Self {
+            pool,
+            max_connections,
+        })
+    }
+
+    /// A read-write transaction.
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Serialises appends to the audit chain across every process on the database.
+    async fn lock_audit(tx: &mut Transaction<'static, Postgres>) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(AUDIT_LOCK)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Picks the next due job with `FOR UPDATE SKIP LOCKED`, so that concurrent claimers
+    /// each lock a different row, and claims it in the same statement.
+    async fn claim_one(
+        &self,
+        worker: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<Job>, StoreError> {
+        let row = sqlx::query::<Postgres>(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $3, updated_at = $2 \
+             WHERE id = (SELECT id FROM jobs \
+                         WHERE (state = 'pending' AND run_at <= $2) OR (state = 'running' AND locked_until <= $2) \
+                         ORDER BY priority DESC, run_at, id LIMIT 1 \
+                         FOR UPDATE SKIP LOCKED) \
+             RETURNING *",
+        )
+        .bind(worker)
+        .bind(now)
+        .bind(lease_until)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(crate::rows::job).transpose()
+    }
+}
+
+portable_store!(PgStore, Postgres);
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query::<Postgres>("SELECT 1")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn migrate(&self) -> Result<Vec<AppliedMigration>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        let applied = apply_migrations!(
+            Postgres,
+            tx,
+            MIGRATIONS,
+            "CREATE TABLE IF NOT EXISTS custos_migrations (\
+                version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL, \
+                checksum BYTEA NOT NULL, applied_at BIGINT NOT NULL)"
+        );
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.max_connections,
+        }
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,111 @@
+//! Reading rows back into the store's types, written once for both backends.
+
+use sqlx::{ColumnIndex, Decode, Row, Type};
+use uuid::Uuid;
+
+use crate::time::from_millis;
+use crate::{AuditEntry, Job, NewAuditEntry, Record, StoreError, Subject, SubjectId};
+
+/// Reads a non-negative count stored as an integer.
+fn count(v: i32, what: &str) -> Result<u32, StoreError> {
+    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} {v} out of range")))
+}
+
+/// Reads a 32-byte hash.
+fn hash32(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], StoreError> {
+    let len = bytes.len();
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("{what} of {len} bytes, expected 32")))
+}
+
+/// Declares a reader generic over the backend's row type.
+macro_rules! row_reader {
+    ($(#[$meta:meta])* fn $name:ident($row:ident) -> $out:ty $body:block) => {
+        $(#[$meta])*
+        pub(crate) fn $name<'r, R>($row: &'r R) -> Result<$out, StoreError>
+        where
+            R: Row,
+            &'r str: ColumnIndex<R>,
+            i64: Decode<'r, R::Database> + Type<R::Database>,
+            i32: Decode<'r, R::Database> + Type<R::Database>,
+            i16: Decode<'r, R::Database> + Type<R::Database>,
+            Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+            String: Decode<'r, R::Database> + Type<R::Database>,
+            Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+            Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+            Uuid: Decode<'r, R::Database> + Type<R::Database>,
+            Option<Uuid>: Decode<'r, R::Database> + Type<R::Database>,
+        $body
+    };
+}
+
+row_reader! {
+    /// Reads a `subjects` row.
+    fn subject(row) -> Subject {
+        Ok(Subject {
+            id: SubjectId(row.try_get("subject_id")?),
+            kind: row.try_get::<String, _>("kind")?.parse()?,
+            created_at: from_millis(row.try_get("created_at")?)?,
+        })
+    }
+}
+
+row_reader! {
+    /// Reads a `records` row.
+    fn record(row) -> Record {
+        Ok(Record {
+            subject_id: SubjectId(row.try_get("subject_id")?),
+            record_id: row.try_get("record_id")?,
+            category: row.try_get("category")?,
+            purpose: row.try_get("purpose")?,
+            policy_version: row.try_get("policy_version")?,
+            sealed: row.try_get("sealed")?,
+            created_at: from_millis(row.try_get("created_at")?)?,
+            expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(from_millis).transpose()?,
+        })
+    }
+}
+
+row_reader! {
+    /// Reads a `jobs` row.
+    fn job(row) -> Job {
+        let payload: String = row.try_get("payload")?;
+        Ok(Job {
+            id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
+            payload: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(format!("job payload: {e}")))?,
+            idempotency_key: row.try_get("idempotency_key")?,
+            state: row.try_get::<String, _>("state")?.parse()?,
+            priority: row.try_get("priority")?,
+            attempts: count(row.try_get("attempts")?, "attempts")?,
+            max_attempts: count(row.try_get("max_attempts")?, "max_attempts")?,
+            run_at: from_millis(row.try_get("run_at")?)?,
+            locked_until: row.try_get::<Option<i64>, _>("locked_until")?.map(from_millis).transpose()?,
+            locked_by: row.try_get("locked_by")?,
+            last_error: row.try_get("last_error")?,
+            created_at: from_millis(row.try_get("created_at")?)?,
+            updated_at: from_millis(row.try_get("updated_at")?)?,
+        })
+    }
+}
+
+row_reader! {
+    /// Reads an `audit_log` row.
+    fn audit_entry(row) -> AuditEntry {
+        let detail: String = row.try_get("detail")?;
+        Ok(AuditEntry {
+            seq: row.try_get("seq")?,
+            entry: NewAuditEntry {
+                at: from_millis(row.try_get("at")?)?,
+                actor: row.try_get("actor")?,
+                action: row.try_get("action")?,
+                subject_id: row.try_get::<Option<Uuid>, _>("subject_id")?.map(SubjectId),
+                purpose: row.try_get("purpose")?,
+                detail: serde_json::from_str(&detail).map_err(|e| StoreError::Corrupt(format!("audit detail: {e}")))?,
+            },
+            prev_hash: hash32(row.try_get("prev_hash")?, "prev_hash")?,
+            hash: hash32(row.try_get("hash")?, "hash")?,
+        })
+    }
+}

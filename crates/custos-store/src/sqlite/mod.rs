@@ -1,0 +1,143 @@
+//! The SQLite store: the embedded default, one file under the data directory.
+//!
+//! Connections use WAL (readers never wait for the writer), a busy timeout (writers queue
+//! instead of failing) and enforced foreign keys. Transactions that write begin with
+//! `BEGIN IMMEDIATE`, so that a transaction never has to upgrade a read lock.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+
+use crate::migrate::{AppliedMigration, Migration, apply_migrations};
+use crate::portable::portable_store;
+use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
+
+/// The SQLite migrations, in order.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sql: include_str!("../../migrations/sqlite/0001_foundation.sql"),
+}];
+
+/// How long a writer waits for another writer before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A store in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    max_connections: u32,
+}
+
+impl SqliteStore {
+    /// Opens (and creates when missing) the SQLite database that `url` names.
+    pub async fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self, StoreError> {
+        let fail = |reason: String| StoreError::Connect {
+            target: url.redacted(),
+            reason,
+        };
+        let connect = SqliteConnectOptions::from_str(url.expose())
+            .map_err(|e| StoreError::InvalidUrl(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let max_connections = options.max_connections.max(1);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(options.connect_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(|e| {
+                fail(format!(
+                    "{}; check that the directory exists and is writable",
+                    crate::error::one_line(&e)
+                ))
+            })?;
+        Ok(Self {
+            pool,
+            max_connections,
+        })
+    }
+
+    /// A transaction that holds SQLite's write lock from its first statement.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Appends to the audit chain are already serialised by `BEGIN IMMEDIATE`.
+    async fn lock_audit(_tx: &mut Transaction<'static, Sqlite>) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// One `UPDATE … RETURNING` picks and claims the next due job atomically: SQLite runs
+    /// one writer at a time, so no two claimers can see the same job as due.
+    async fn claim_one(
+        &self,
+        worker: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<Job>, StoreError> {
+        let row = sqlx::query::<Sqlite>(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $3, updated_at = $2 \
+             WHERE id = (SELECT id FROM jobs \
+                         WHERE (state = 'pending' AND run_at <= $2) OR (state = 'running' AND locked_until <= $2) \
+                         ORDER BY priority DESC, run_at, id LIMIT 1) \
+             RETURNING *",
+        )
+        .bind(worker)
+        .bind(now)
+        .bind(lease_until)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(crate::rows::job).transpose()
+    }
+}
+
+portable_store!(SqliteStore, Sqlite);
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query::<Sqlite>("SELECT 1")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn migrate(&self) -> Result<Vec<AppliedMigration>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let applied = apply_migrations!(
+            Sqlite,
+            tx,
+            MIGRATIONS,
+            "CREATE TABLE IF NOT EXISTS custos_migrations (\
+                version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, \
+                checksum BLOB NOT NULL, applied_at INTEGER NOT NULL)"
+        );
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.max_connections,
+        }
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
