@@ -1,1 +1,79 @@
-//! placeholder
+//! The custos HTTP server and background workers.
+//!
+//! - [`app`] builds the router: health and readiness probes, Prometheus metrics, and (as
+//!   later modules land) the JSON API, the privacy center and the admin console.
+//! - [`serve`] runs it on a listener the caller bound, until the caller's shutdown future
+//!   completes; in-flight requests are finished first. Tests bind port 0.
+//! - [`workers`] runs the job workers beside the server.
+//!
+//! Errors leave through [`ApiError`], one JSON shape for every failure. No SQL lives here:
+//! handlers call the engine and the store.
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod extract;
+mod health;
+mod metrics;
+mod telemetry;
+pub mod workers;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use custos_store::Store;
+
+pub use crate::error::{ApiError, ErrorBody};
+pub use crate::extract::ApiJson;
+pub use crate::metrics::Metrics;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The Prometheus registry and the server's own metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// State on `store` with fresh metrics.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+}
+
+/// Every route custos serves, before middleware and state.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(health::routes())
+        .merge(metrics::routes())
+}
+
+/// Turns `routes` into a service: adds the JSON 404 fallback, the state and the
+/// middleware (request ids, tracing, metrics, error bodies).
+pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
+    let metrics = state.metrics.clone();
+    telemetry::layer(routes.fallback(error::not_found).with_state(state), metrics)
+}
+
+/// The full application: [`routes`] through [`finish`].
+pub fn app(state: AppState) -> Router {
+    finish(routes(), state)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then finishes the requests in
+/// flight and returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
