@@ -36,29 +36,20 @@ impl ManualClock {
 
     /// Moves the clock forward by `by`.
     pub fn advance(&self, by: Duration) {
-        let mut now = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut now = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let by = SignedDuration::try_from(by).unwrap_or(SignedDuration::MAX);
         *now = now.saturating_add(by).unwrap_or(*now);
     }
 
     /// Sets the clock to `at`.
     pub fn set(&self, at: Timestamp) {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = at;
+        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = at;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -72,9 +63,6 @@ mod tests {
         let clock = ManualClock::new(start);
         assert_eq!(clock.now(), start);
         clock.advance(Duration::from_secs(90));
-        assert_eq!(
-            clock.now(),
-            Timestamp::from_second(1_800_000_090).expect("valid")
-        );
+        assert_eq!(clock.now(), Timestamp::from_second(1_800_000_090).expect("valid"));
     }
 }

@@ -6,9 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use custos_engine::jobs::{
-    ExecutionOutcome, JobError, JobHandler, JobRunner, RetryPolicy, RunReport,
-};
+use custos_engine::jobs::{ExecutionOutcome, JobError, JobHandler, JobRunner, RetryPolicy, RunReport};
 use custos_engine::{Clock, ManualClock};
 use custos_store::{Job, JobState, NewJob, Store};
 use custos_testkit::{TestDb, on_both_backends};
@@ -40,11 +38,7 @@ impl JobHandler for Counting {
         let mut runs = self.runs.lock().expect("lock");
         let n = runs.entry(job.id).or_default();
         *n += 1;
-        if *n <= self.fail_first {
-            Err(JobError::Retry(format!("attempt {n} refused")))
-        } else {
-            Ok(())
-        }
+        if *n <= self.fail_first { Err(JobError::Retry(format!("attempt {n} refused"))) } else { Ok(()) }
     }
 }
 
@@ -74,73 +68,40 @@ fn start() -> Timestamp {
 }
 
 fn new_job(kind: &str, payload: serde_json::Value, max_attempts: u32) -> NewJob {
-    NewJob {
-        kind: kind.into(),
-        payload,
-        idempotency_key: None,
-        priority: 0,
-        run_at: start(),
-        max_attempts,
-    }
+    NewJob { kind: kind.into(), payload, idempotency_key: None, priority: 0, run_at: start(), max_attempts }
 }
 
 fn runner(store: Arc<dyn Store>, clock: &ManualClock) -> JobRunner {
     JobRunner::new(store)
         .with_clock(Arc::new(clock.clone()))
-        .with_retry_policy(RetryPolicy {
-            base: Duration::from_secs(10),
-            max: Duration::from_secs(60),
-        })
+        .with_retry_policy(RetryPolicy { base: Duration::from_secs(10), max: Duration::from_secs(60) })
 }
 
 async fn two_workers_run_each_job_exactly_once(store: Arc<dyn Store>, db: &TestDb) {
     const JOBS: i64 = 300;
     for n in 0..JOBS {
-        store
-            .enqueue_job(&new_job("count", json!({"n": n}), 5))
-            .await
-            .expect("enqueue");
+        store.enqueue_job(&new_job("count", json!({"n": n}), 5)).await.expect("enqueue");
     }
     let clock = ManualClock::new(start());
-    let handler = Counting {
-        fail_first: 0,
-        ..Counting::default()
-    };
+    let handler = Counting { fail_first: 0, ..Counting::default() };
     // Two workers, each with its own pool, as two custos processes on one database.
-    let first = runner(store.clone(), &clock)
-        .register(handler.clone())
-        .with_worker_id("first");
-    let second = runner(db.store().await, &clock)
-        .register(handler.clone())
-        .with_worker_id("second");
+    let first = runner(store.clone(), &clock).register(handler.clone()).with_worker_id("first");
+    let second = runner(db.store().await, &clock).register(handler.clone()).with_worker_id("second");
     let (a, b) = tokio::join!(first.run_pending(), second.run_pending());
     let (a, b) = (a.expect("first"), b.expect("second"));
     assert_eq!(a.succeeded + b.succeeded, JOBS as u32, "{a:?} {b:?}");
-    assert!(
-        a.succeeded > 0 && b.succeeded > 0,
-        "both workers took part: {a:?} {b:?}"
-    );
+    assert!(a.succeeded > 0 && b.succeeded > 0, "both workers took part: {a:?} {b:?}");
     let runs = handler.runs.lock().expect("lock");
     assert_eq!(runs.len(), JOBS as usize);
     assert!(runs.values().all(|&n| n == 1), "a job ran twice");
-    assert_eq!(
-        store.count_jobs().await.expect("count").get(JobState::Done),
-        JOBS as u64
-    );
+    assert_eq!(store.count_jobs().await.expect("count").get(JobState::Done), JOBS as u64);
 }
 
 async fn failures_back_off_then_die_with_their_last_error(store: Arc<dyn Store>, _db: &TestDb) {
     let clock = ManualClock::new(start());
-    let handler = Counting {
-        fail_first: u32::MAX,
-        ..Counting::default()
-    };
+    let handler = Counting { fail_first: u32::MAX, ..Counting::default() };
     let worker = runner(store.clone(), &clock).register(handler.clone());
-    let id = store
-        .enqueue_job(&new_job("count", json!({}), 4))
-        .await
-        .expect("enqueue")
-        .id();
+    let id = store.enqueue_job(&new_job("count", json!({}), 4)).await.expect("enqueue").id();
 
     let mut retry_times = Vec::new();
     for _ in 0..3 {
@@ -148,106 +109,52 @@ async fn failures_back_off_then_die_with_their_last_error(store: Arc<dyn Store>,
             ExecutionOutcome::Retrying { id: retried, at } => {
                 assert_eq!(retried, id);
                 retry_times.push(at.duration_since(clock.now()).as_secs());
-                assert_eq!(
-                    worker.try_execute_one().await.expect("run"),
-                    ExecutionOutcome::EmptyQueue,
-                    "backing off"
-                );
+                assert_eq!(worker.try_execute_one().await.expect("run"), ExecutionOutcome::EmptyQueue, "backing off");
                 clock.set(at);
             }
             other => panic!("expected a retry, got {other:?}"),
         }
     }
     assert_eq!(retry_times, vec![10, 20, 40]);
-    assert_eq!(
-        worker.try_execute_one().await.expect("run"),
-        ExecutionOutcome::Dead { id }
-    );
+    assert_eq!(worker.try_execute_one().await.expect("run"), ExecutionOutcome::Dead { id });
     let dead = store.job(id).await.expect("read").expect("exists");
     assert_eq!((dead.state, dead.attempts), (JobState::Dead, 4));
     assert_eq!(dead.last_error.as_deref(), Some("attempt 4 refused"));
     assert_eq!(handler.runs.lock().expect("lock")[&id], 4);
     clock.advance(Duration::from_secs(86_400));
-    assert_eq!(
-        worker.run_pending().await.expect("run"),
-        RunReport::default(),
-        "dead jobs never run again"
-    );
+    assert_eq!(worker.run_pending().await.expect("run"), RunReport::default(), "dead jobs never run again");
 }
 
 async fn permanent_failures_die_at_once(store: Arc<dyn Store>, _db: &TestDb) {
     let clock = ManualClock::new(start());
     let worker = runner(store.clone(), &clock).register(Misbehaving);
-    let id = store
-        .enqueue_job(&new_job("misbehave", json!({"do": "reject"}), 5))
-        .await
-        .expect("enqueue")
-        .id();
-    assert_eq!(
-        worker.try_execute_one().await.expect("run"),
-        ExecutionOutcome::Dead { id }
-    );
+    let id = store.enqueue_job(&new_job("misbehave", json!({"do": "reject"}), 5)).await.expect("enqueue").id();
+    assert_eq!(worker.try_execute_one().await.expect("run"), ExecutionOutcome::Dead { id });
     let dead = store.job(id).await.expect("read").expect("exists");
     assert_eq!(dead.last_error.as_deref(), Some("payload names no subject"));
 }
 
 async fn panics_and_overruns_are_failures_not_crashes(store: Arc<dyn Store>, _db: &TestDb) {
     let clock = ManualClock::new(start());
-    let worker = runner(store.clone(), &clock)
-        .register(Misbehaving)
-        .with_lease(Duration::from_millis(200));
-    let panicking = store
-        .enqueue_job(&new_job("misbehave", json!({"do": "panic"}), 3))
-        .await
-        .expect("enqueue")
-        .id();
-    let hanging = store
-        .enqueue_job(&new_job("misbehave", json!({"do": "hang"}), 3))
-        .await
-        .expect("enqueue")
-        .id();
+    let worker = runner(store.clone(), &clock).register(Misbehaving).with_lease(Duration::from_millis(200));
+    let panicking = store.enqueue_job(&new_job("misbehave", json!({"do": "panic"}), 3)).await.expect("enqueue").id();
+    let hanging = store.enqueue_job(&new_job("misbehave", json!({"do": "hang"}), 3)).await.expect("enqueue").id();
     let report = worker.run_pending().await.expect("run");
-    assert_eq!(
-        report,
-        RunReport {
-            retrying: 2,
-            ..RunReport::default()
-        }
-    );
+    assert_eq!(report, RunReport { retrying: 2, ..RunReport::default() });
     let panicked = store.job(panicking).await.expect("read").expect("exists");
     assert_eq!(panicked.last_error.as_deref(), Some("the handler panicked"));
     let overran = store.job(hanging).await.expect("read").expect("exists");
-    assert!(
-        overran
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("past its lease")),
-        "{overran:?}"
-    );
+    assert!(overran.last_error.as_deref().is_some_and(|e| e.contains("past its lease")), "{overran:?}");
     assert_eq!(overran.state, JobState::Pending);
 }
 
 async fn unknown_kinds_are_retried_then_dead(store: Arc<dyn Store>, _db: &TestDb) {
     let clock = ManualClock::new(start());
     let worker = runner(store.clone(), &clock).register(Counting::default());
-    let id = store
-        .enqueue_job(&new_job("from.a.newer.version", json!({}), 2))
-        .await
-        .expect("enqueue")
-        .id();
-    assert!(matches!(
-        worker.try_execute_one().await.expect("run"),
-        ExecutionOutcome::Retrying { .. }
-    ));
+    let id = store.enqueue_job(&new_job("from.a.newer.version", json!({}), 2)).await.expect("enqueue").id();
+    assert!(matches!(worker.try_execute_one().await.expect("run"), ExecutionOutcome::Retrying { .. }));
     clock.advance(Duration::from_secs(60));
-    assert_eq!(
-        worker.try_execute_one().await.expect("run"),
-        ExecutionOutcome::Dead { id }
-    );
+    assert_eq!(worker.try_execute_one().await.expect("run"), ExecutionOutcome::Dead { id });
     let dead = store.job(id).await.expect("read").expect("exists");
-    assert!(
-        dead.last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("no handler for job kind `from.a.newer.version`"))
-    );
+    assert!(dead.last_error.as_deref().is_some_and(|e| e.contains("no handler for job kind `from.a.newer.version`")));
 }

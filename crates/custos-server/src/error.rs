@@ -40,12 +40,7 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
-            body: ErrorBody {
-                code: code.to_owned(),
-                message: message.into(),
-                field: None,
-                request_id: None,
-            },
+            body: ErrorBody { code: code.to_owned(), message: message.into(), field: None, request_id: None },
             cause: None,
         }
     }
@@ -106,16 +101,11 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::NotFound(what) => {
-                ApiError::not_found("not_found", format!("{what} does not exist"))
-            }
+            StoreError::NotFound(what) => ApiError::not_found("not_found", format!("{what} does not exist")),
             StoreError::Conflict(what) => ApiError::conflict("conflict", what),
             err if err.is_unavailable() => {
                 tracing::warn!(error = %err, "database unavailable");
-                ApiError::unavailable(
-                    "database_unavailable",
-                    "the database is not reachable; try again shortly",
-                )
+                ApiError::unavailable("database_unavailable", "the database is not reachable; try again shortly")
             }
             err => ApiError::internal(err),
         }
@@ -127,8 +117,7 @@ impl IntoResponse for ApiError {
         if let Some(cause) = &self.cause {
             tracing::error!(error = format!("{cause:#}"), "internal error");
         }
-        let mut response =
-            (self.status, axum::Json(Envelope { error: &self.body })).into_response();
+        let mut response = (self.status, axum::Json(Envelope { error: &self.body })).into_response();
         // The telemetry layer re-renders the body with the request id.
         response.extensions_mut().insert(self.body);
         response
@@ -153,29 +142,14 @@ mod tests {
     #[test]
     fn store_errors_map_to_statuses() {
         let cases = [
+            (StoreError::NotFound("subject x".into()), StatusCode::NOT_FOUND, "not_found"),
+            (StoreError::Conflict("email identifier is already held".into()), StatusCode::CONFLICT, "conflict"),
             (
-                StoreError::NotFound("subject x".into()),
-                StatusCode::NOT_FOUND,
-                "not_found",
-            ),
-            (
-                StoreError::Conflict("email identifier is already held".into()),
-                StatusCode::CONFLICT,
-                "conflict",
-            ),
-            (
-                StoreError::Connect {
-                    target: "db".into(),
-                    reason: "refused".into(),
-                },
+                StoreError::Connect { target: "db".into(), reason: "refused".into() },
                 StatusCode::SERVICE_UNAVAILABLE,
                 "database_unavailable",
             ),
-            (
-                StoreError::Corrupt("bad row".into()),
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-            ),
+            (StoreError::Corrupt("bad row".into()), StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         ];
         for (err, status, code) in cases {
             let api = ApiError::from(err);

@@ -38,10 +38,7 @@ where
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::bad_request(
-                "unreadable_body",
-                format!("the request body could not be read: {e}"),
-            )
+            ApiError::bad_request("unreadable_body", format!("the request body could not be read: {e}"))
         })?;
         parse(&bytes).map(ApiJson)
     }
@@ -63,16 +60,10 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let text = text.split(" at line ").next().unwrap_or(&text).to_owned();
         match inner.classify() {
             serde_json::error::Category::Data if path != "." => {
-                ApiError::invalid("invalid_field", format!("{path}: {text} ({position})"))
-                    .with_field(path)
+                ApiError::invalid("invalid_field", format!("{path}: {text} ({position})")).with_field(path)
             }
-            serde_json::error::Category::Data => {
-                ApiError::invalid("invalid_body", format!("{text} ({position})"))
-            }
-            _ => ApiError::bad_request(
-                "malformed_json",
-                format!("the body is not valid JSON: {text} ({position})"),
-            ),
+            serde_json::error::Category::Data => ApiError::invalid("invalid_body", format!("{text} ({position})")),
+            _ => ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {text} ({position})")),
         }
     })
 }
@@ -98,55 +89,29 @@ mod tests {
 
     #[test]
     fn names_the_field_and_position() {
-        let err = parse::<Request>(br#"{"kind": "access", "identity": {"email": 5}}"#)
-            .expect_err("bad type");
+        let err = parse::<Request>(br#"{"kind": "access", "identity": {"email": 5}}"#).expect_err("bad type");
         assert_eq!(err.body().code, "invalid_field");
         assert_eq!(err.body().field.as_deref(), Some("identity.email"));
-        assert!(
-            err.body()
-                .message
-                .starts_with("identity.email: invalid type: integer `5`"),
-            "{}",
-            err.body().message
-        );
-        assert!(
-            err.body().message.contains("line 1, column 42"),
-            "{}",
-            err.body().message
-        );
+        assert!(err.body().message.starts_with("identity.email: invalid type: integer `5`"), "{}", err.body().message);
+        assert!(err.body().message.contains("line 1, column 42"), "{}", err.body().message);
     }
 
     #[test]
     fn names_missing_and_unknown_fields() {
-        let err =
-            parse::<Request>(br#"{"identity": {"email": "a@b.example"}}"#).expect_err("missing");
+        let err = parse::<Request>(br#"{"identity": {"email": "a@b.example"}}"#).expect_err("missing");
         assert_eq!(err.body().code, "invalid_body");
-        assert!(
-            err.body().message.contains("missing field `kind`"),
-            "{}",
-            err.body().message
-        );
-        let err = parse::<Request>(
-            br#"{"kind": "x", "identity": {"email": "a@b.example", "phone": "1"}}"#,
-        )
-        .expect_err("unknown");
+        assert!(err.body().message.contains("missing field `kind`"), "{}", err.body().message);
+        let err = parse::<Request>(br#"{"kind": "x", "identity": {"email": "a@b.example", "phone": "1"}}"#)
+            .expect_err("unknown");
         assert_eq!(err.body().field.as_deref(), Some("identity.phone"));
-        assert!(
-            err.body().message.contains("unknown field `phone`"),
-            "{}",
-            err.body().message
-        );
+        assert!(err.body().message.contains("unknown field `phone`"), "{}", err.body().message);
     }
 
     #[test]
     fn malformed_json_is_a_bad_request() {
         let err = parse::<Request>(b"{\"kind\": ").expect_err("truncated");
-        assert_eq!(
-            (err.status().as_u16(), err.body().code.as_str()),
-            (400, "malformed_json")
-        );
-        let err = parse::<Request>(br#"{"kind": "x", "identity": {"email": "e"}} trailing"#)
-            .expect_err("trailing");
+        assert_eq!((err.status().as_u16(), err.body().code.as_str()), (400, "malformed_json"));
+        let err = parse::<Request>(br#"{"kind": "x", "identity": {"email": "e"}} trailing"#).expect_err("trailing");
         assert_eq!(err.body().code, "malformed_json");
     }
 }

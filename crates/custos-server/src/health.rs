@@ -17,9 +17,7 @@ use crate::{ApiError, AppState};
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
 }
 
 async fn healthz() -> Json<Value> {
@@ -32,10 +30,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
         Ok(Ok(())) => Ok(Json(json!({"status": "ready", "database": backend}))),
         Ok(Err(error)) => {
             tracing::warn!(%error, "readiness check failed");
-            Err(ApiError::unavailable(
-                "database_unavailable",
-                format!("the {backend} database does not answer"),
-            ))
+            Err(ApiError::unavailable("database_unavailable", format!("the {backend} database does not answer")))
         }
         Err(_) => Err(ApiError::unavailable(
             "database_unavailable",

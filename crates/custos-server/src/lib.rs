@@ -40,18 +40,13 @@ pub struct AppState {
 impl AppState {
     /// State on `store` with fresh metrics.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self {
-            store,
-            metrics: Arc::new(Metrics::new()),
-        }
+        Self { store, metrics: Arc::new(Metrics::new()) }
     }
 }
 
 /// Every route custos serves, before middleware and state.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(health::routes())
-        .merge(metrics::routes())
+    Router::new().merge(health::routes()).merge(metrics::routes())
 }
 
 /// Turns `routes` into a service: adds the JSON 404 fallback, the state and the
@@ -73,7 +68,5 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

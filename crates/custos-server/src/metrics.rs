@@ -70,57 +70,23 @@ impl Metrics {
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         let latency: LatencyFamily =
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.000_25, 2.0, 16)));
-        registry.register(
-            "http_request_duration_seconds",
-            "Time to answer an HTTP request",
-            latency.clone(),
-        );
+        registry.register("http_request_duration_seconds", "Time to answer an HTTP request", latency.clone());
         let pool = Family::<StateLabel, Gauge>::default();
-        registry.register(
-            "db_pool_connections",
-            "Database connections by state",
-            pool.clone(),
-        );
+        registry.register("db_pool_connections", "Database connections by state", pool.clone());
         let pool_max = Gauge::default();
-        registry.register(
-            "db_pool_max_connections",
-            "The most database connections the pool opens",
-            pool_max.clone(),
-        );
+        registry.register("db_pool_max_connections", "The most database connections the pool opens", pool_max.clone());
         let jobs = Family::<StateLabel, Gauge>::default();
         registry.register("jobs", "Background jobs by state", jobs.clone());
-        Self {
-            registry,
-            requests,
-            latency,
-            pool,
-            pool_max,
-            jobs,
-        }
+        Self { registry, requests, latency, pool, pool_max, jobs }
     }
 
     /// Counts one answered request.
-    pub(crate) fn observe_request(
-        &self,
-        method: &str,
-        route: &str,
-        status: u16,
-        latency: Duration,
-    ) {
+    pub(crate) fn observe_request(&self, method: &str, route: &str, status: u16, latency: Duration) {
         let (method, route) = (method.to_owned(), route.to_owned());
         self.latency
-            .get_or_create(&RouteLabels {
-                method: method.clone(),
-                route: route.clone(),
-            })
+            .get_or_create(&RouteLabels { method: method.clone(), route: route.clone() })
             .observe(latency.as_secs_f64());
-        self.requests
-            .get_or_create(&RequestLabels {
-                method,
-                route,
-                status,
-            })
-            .inc();
+        self.requests.get_or_create(&RequestLabels { method, route, status }).inc();
     }
 
     /// The registry, for other modules to register their metrics in.
@@ -137,42 +103,23 @@ pub(crate) fn routes() -> Router<AppState> {
 async fn scrape(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let metrics = &state.metrics;
     let pool = state.store.pool_stats();
+    metrics.pool.get_or_create(&StateLabel { state: "idle".into() }).set(i64::from(pool.idle));
     metrics
         .pool
-        .get_or_create(&StateLabel {
-            state: "idle".into(),
-        })
-        .set(i64::from(pool.idle));
-    metrics
-        .pool
-        .get_or_create(&StateLabel {
-            state: "in_use".into(),
-        })
+        .get_or_create(&StateLabel { state: "in_use".into() })
         .set(i64::from(pool.size.saturating_sub(pool.idle)));
     metrics.pool_max.set(i64::from(pool.max));
     match tokio::time::timeout(Duration::from_secs(2), state.store.count_jobs()).await {
         Ok(Ok(counts)) => {
             for state in custos_store::JobState::ALL {
                 let n = i64::try_from(counts.get(*state)).unwrap_or(i64::MAX);
-                metrics
-                    .jobs
-                    .get_or_create(&StateLabel {
-                        state: state.as_str().into(),
-                    })
-                    .set(n);
+                metrics.jobs.get_or_create(&StateLabel { state: state.as_str().into() }).set(n);
             }
         }
         Ok(Err(error)) => tracing::warn!(%error, "cannot count jobs for metrics"),
         Err(_) => tracing::warn!("counting jobs for metrics timed out"),
     }
     let mut text = String::new();
-    prometheus_client::encoding::text::encode(&mut text, &metrics.registry)
-        .map_err(ApiError::internal)?;
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        text,
-    ))
+    prometheus_client::encoding::text::encode(&mut text, &metrics.registry).map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text))
 }

@@ -24,18 +24,11 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The route label of a request: its matched route template, or `unmatched`.
 fn route_of<B>(request: &axum::http::Request<B>) -> String {
-    request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned())
+    request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned())
 }
 
 fn request_id_of<B>(request: &axum::http::Request<B>) -> Option<String> {
-    request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 /// Wraps `router` in the middleware above.
@@ -67,21 +60,12 @@ pub(crate) fn layer(router: Router, metrics: Arc<Metrics>) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
-async fn record_metrics(
-    State(metrics): State<Arc<Metrics>>,
-    request: Request,
-    next: Next,
-) -> impl IntoResponse {
+async fn record_metrics(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> impl IntoResponse {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
     let route = route_of(&request);
     let response = next.run(request).await;
-    metrics.observe_request(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
+    metrics.observe_request(&method, &route, response.status().as_u16(), started.elapsed());
     response
 }
 

@@ -25,22 +25,13 @@ impl TestApp {
         let db = TestDb::from_env().await;
         let state = AppState::new(db.store().await);
         let app = custos_server::finish(custos_server::routes().merge(extra), state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(custos_server::serve(listener, app, async move {
             let _ = stopped.await;
         }));
-        Self {
-            addr,
-            client: reqwest::Client::new(),
-            stop: Some(stop),
-            server,
-            state,
-            _db: db,
-        }
+        Self { addr, client: reqwest::Client::new(), stop: Some(stop), server, state, _db: db }
     }
 
     fn url(&self, path: &str) -> String {
@@ -48,25 +39,13 @@ impl TestApp {
     }
 
     async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request")
+        self.client.get(self.url(path)).send().await.expect("request")
     }
 
     /// Asks the server to stop and waits until it has.
     async fn shutdown(mut self) {
-        self.stop
-            .take()
-            .expect("running")
-            .send(())
-            .expect("server alive");
-        tokio::time::timeout(Duration::from_secs(10), self.server)
-            .await
-            .expect("stops")
-            .expect("join")
-            .expect("serve");
+        self.stop.take().expect("running").send(()).expect("server alive");
+        tokio::time::timeout(Duration::from_secs(10), self.server).await.expect("stops").expect("join").expect("serve");
     }
 }
 
@@ -92,11 +71,7 @@ async fn readiness_fails_when_the_database_is_gone() {
     assert_eq!(ready.status(), 503);
     let body: Value = ready.json().await.expect("json");
     assert_eq!(body["error"]["code"], "database_unavailable");
-    assert_eq!(
-        app.get("/healthz").await.status(),
-        200,
-        "liveness does not depend on the database"
-    );
+    assert_eq!(app.get("/healthz").await.status(), 200, "liveness does not depend on the database");
     app.shutdown().await;
 }
 
@@ -104,42 +79,22 @@ async fn readiness_fails_when_the_database_is_gone() {
 async fn errors_are_json_with_a_request_id() {
     let failing = axum::Router::new().route(
         "/boom",
-        get(|| async {
-            Err::<(), _>(ApiError::internal(anyhow::anyhow!(
-                "disk full at /var/lib/secret-path"
-            )))
-        }),
+        get(|| async { Err::<(), _>(ApiError::internal(anyhow::anyhow!("disk full at /var/lib/secret-path"))) }),
     );
     let app = TestApp::spawn(failing).await;
 
     let missing = app.get("/no/such/page?email=someone@example.com").await;
     assert_eq!(missing.status(), 404);
-    let header_id = missing.headers()["x-request-id"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let header_id = missing.headers()["x-request-id"].to_str().expect("ascii").to_owned();
     let body: Value = missing.json().await.expect("json");
     assert_eq!(body["error"]["code"], "no_such_route");
     assert_eq!(body["error"]["request_id"], header_id.as_str());
 
-    let boom = app
-        .client
-        .get(app.url("/boom"))
-        .header("x-request-id", "req-123")
-        .send()
-        .await
-        .expect("request");
+    let boom = app.client.get(app.url("/boom")).header("x-request-id", "req-123").send().await.expect("request");
     assert_eq!(boom.status(), 500);
-    assert_eq!(
-        boom.headers()["x-request-id"],
-        "req-123",
-        "the caller's request id is kept"
-    );
+    assert_eq!(boom.headers()["x-request-id"], "req-123", "the caller's request id is kept");
     let text = boom.text().await.expect("body");
-    assert!(
-        !text.contains("secret-path"),
-        "internal causes are never sent: {text}"
-    );
+    assert!(!text.contains("secret-path"), "internal causes are never sent: {text}");
     let body: Value = serde_json::from_str(&text).expect("json");
     assert_eq!(body["error"]["code"], "internal");
     assert_eq!(body["error"]["request_id"], "req-123");
@@ -155,37 +110,16 @@ async fn metrics_count_requests_per_route_and_show_pool_and_queue() {
     app.get("/subjects/0f8e1c/secret").await;
     let metrics = app.get("/metrics").await;
     assert_eq!(metrics.status(), 200);
-    assert!(
-        metrics.headers()["content-type"]
-            .to_str()
-            .expect("ascii")
-            .starts_with("application/openmetrics-text")
-    );
+    assert!(metrics.headers()["content-type"].to_str().expect("ascii").starts_with("application/openmetrics-text"));
     let text = metrics.text().await.expect("body");
-    let line = |needle: &str| {
-        text.lines()
-            .find(|l| l.starts_with(needle))
-            .map(str::to_owned)
-    };
+    let line = |needle: &str| text.lines().find(|l| l.starts_with(needle)).map(str::to_owned);
     let healthz =
-        line("custos_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}")
-            .expect("healthz counted");
+        line("custos_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}").expect("healthz counted");
     assert!(healthz.ends_with(" 3"), "{healthz}");
-    assert!(
-        line("custos_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"}")
-            .is_some(),
-        "{text}"
-    );
+    assert!(line("custos_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"}").is_some(), "{text}");
     assert!(!text.contains("0f8e1c"), "raw paths never become labels");
-    assert!(
-        line("custos_http_request_duration_seconds_count{method=\"GET\",route=\"/healthz\"}")
-            .is_some(),
-        "{text}"
-    );
-    assert!(
-        line("custos_db_pool_connections{state=\"idle\"}").is_some(),
-        "{text}"
-    );
+    assert!(line("custos_http_request_duration_seconds_count{method=\"GET\",route=\"/healthz\"}").is_some(), "{text}");
+    assert!(line("custos_db_pool_connections{state=\"idle\"}").is_some(), "{text}");
     assert!(line("custos_db_pool_max_connections").is_some(), "{text}");
     assert!(line("custos_jobs{state=\"pending\"} 0").is_some(), "{text}");
     app.shutdown().await;
@@ -223,10 +157,7 @@ async fn shutdown_finishes_requests_in_flight() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(refused, "the listener closed on shutdown");
-    assert!(
-        !stopping.is_finished(),
-        "the server waits for the request in flight"
-    );
+    assert!(!stopping.is_finished(), "the server waits for the request in flight");
     release_tx.send(()).expect("handler waiting");
     let response = request.await.expect("join").expect("response");
     assert_eq!(response.status(), 200);

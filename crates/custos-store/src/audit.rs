@@ -59,14 +59,7 @@ pub fn audit_hash(seq: i64, prev_hash: &[u8; 32], entry: &NewAuditEntry) -> [u8;
     h.update(entry.at.as_millisecond().to_be_bytes());
     field(&mut h, entry.actor.as_bytes());
     field(&mut h, entry.action.as_bytes());
-    field(
-        &mut h,
-        entry
-            .subject_id
-            .map(|s| s.0.into_bytes().to_vec())
-            .unwrap_or_default()
-            .as_slice(),
-    );
+    field(&mut h, entry.subject_id.map(|s| s.0.into_bytes().to_vec()).unwrap_or_default().as_slice());
     field(&mut h, entry.purpose.as_deref().unwrap_or("").as_bytes());
     field(&mut h, entry.detail.to_string().as_bytes());
     h.finalize().into()

@@ -144,16 +144,10 @@ pub trait JobStore {
     /// A job is due when it is pending with `run_at <= now`, or running with a lease that
     /// ran out before `now`. Each job is handed to one claimer only, however many workers
     /// and processes ask at once.
-    async fn claim_job(
-        &self,
-        worker: &str,
-        now: Timestamp,
-        lease_until: Timestamp,
-    ) -> Result<Option<Job>, StoreError>;
+    async fn claim_job(&self, worker: &str, now: Timestamp, lease_until: Timestamp) -> Result<Option<Job>, StoreError>;
 
     /// Marks a claimed job done. Returns false when `worker` no longer holds the claim.
-    async fn complete_job(&self, id: i64, worker: &str, now: Timestamp)
-    -> Result<bool, StoreError>;
+    async fn complete_job(&self, id: i64, worker: &str, now: Timestamp) -> Result<bool, StoreError>;
 
     /// Records a failed attempt: schedules a retry or marks the job dead.
     /// Returns false when `worker` no longer holds the claim.

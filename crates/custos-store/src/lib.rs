@@ -40,9 +40,7 @@ pub use crate::error::StoreError;
 pub use crate::jobs::{Enqueued, Job, JobCounts, JobFailure, JobState, JobStore, NewJob};
 pub use crate::migrate::AppliedMigration;
 pub use crate::records::{NewRecord, Record, RecordStore};
-pub use crate::subjects::{
-    BlindIndex, IdentifierKind, NewSubject, Subject, SubjectId, SubjectKind, SubjectStore,
-};
+pub use crate::subjects::{BlindIndex, IdentifierKind, NewSubject, Subject, SubjectId, SubjectKind, SubjectStore};
 pub use crate::url::{Backend, DatabaseUrl};
 
 /// Everything the engine needs from storage.
@@ -50,9 +48,7 @@ pub use crate::url::{Backend, DatabaseUrl};
 /// Implemented by [`sqlite::SqliteStore`] and [`postgres::PgStore`]; the conformance suite
 /// in `tests/conformance` runs the same checks against both.
 #[async_trait]
-pub trait Store:
-    SubjectStore + RecordStore + JobStore + AuditStore + Send + Sync + 'static
-{
+pub trait Store: SubjectStore + RecordStore + JobStore + AuditStore + Send + Sync + 'static {
     /// Which backend this is.
     fn backend(&self) -> Backend;
 
@@ -93,19 +89,12 @@ pub struct ConnectOptions {
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        Self {
-            max_connections: 10,
-            connect_timeout: Duration::from_secs(10),
-            migrate: true,
-        }
+        Self { max_connections: 10, connect_timeout: Duration::from_secs(10), migrate: true }
     }
 }
 
 /// Opens the store that `url` names and, unless told otherwise, migrates it.
-pub async fn connect(
-    url: &DatabaseUrl,
-    options: &ConnectOptions,
-) -> Result<Arc<dyn Store>, StoreError> {
+pub async fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Arc<dyn Store>, StoreError> {
     let store: Arc<dyn Store> = match url.backend() {
         Backend::Sqlite => Arc::new(sqlite::SqliteStore::connect(url, options).await?),
         Backend::Postgres => Arc::new(postgres::PgStore::connect(url, options).await?),

@@ -47,22 +47,19 @@ pub(crate) fn pending<'m>(
             return Err(StoreError::Migration {
                 version: *version,
                 name: "unknown".into(),
-                reason: "the database was migrated by a newer custos; run that version or restore a matching backup".into(),
+                reason: "the database was migrated by a newer custos; run that version or restore a matching backup"
+                    .into(),
             });
         };
         if known.checksum() != *checksum {
             return Err(StoreError::Migration {
                 version: *version,
                 name: known.name.into(),
-                reason: "its SQL changed after it was applied; restore the original migration file"
-                    .into(),
+                reason: "its SQL changed after it was applied; restore the original migration file".into(),
             });
         }
     }
-    Ok(migrations
-        .iter()
-        .filter(|m| applied.iter().all(|(v, _)| *v != m.version))
-        .collect())
+    Ok(migrations.iter().filter(|m| applied.iter().all(|(v, _)| *v != m.version)).collect())
 }
 
 /// Applies what is missing of `$migrations` on `$conn` (of database `$db`), which the
@@ -70,9 +67,10 @@ pub(crate) fn pending<'m>(
 macro_rules! apply_migrations {
     ($db:ty, $tx:ident, $migrations:expr, $create_table_sql:expr) => {{
         sqlx::Executor::execute(&mut *$tx, $create_table_sql).await?;
-        let applied = sqlx::query_as::<$db, (i64, Vec<u8>)>("SELECT version, checksum FROM custos_migrations ORDER BY version")
-            .fetch_all(&mut *$tx)
-            .await?;
+        let applied =
+            sqlx::query_as::<$db, (i64, Vec<u8>)>("SELECT version, checksum FROM custos_migrations ORDER BY version")
+                .fetch_all(&mut *$tx)
+                .await?;
         let mut done = Vec::new();
         for m in $crate::migrate::pending($migrations, &applied)? {
             let fail = |e: sqlx::Error| $crate::StoreError::Migration {
@@ -81,14 +79,16 @@ macro_rules! apply_migrations {
                 reason: $crate::error::one_line(&e),
             };
             sqlx::Executor::execute(&mut *$tx, m.sql).await.map_err(fail)?;
-            sqlx::query::<$db>("INSERT INTO custos_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)")
-                .bind(m.version)
-                .bind(m.name)
-                .bind(m.checksum())
-                .bind(jiff::Timestamp::now().as_millisecond())
-                .execute(&mut *$tx)
-                .await
-                .map_err(fail)?;
+            sqlx::query::<$db>(
+                "INSERT INTO custos_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(m.checksum())
+            .bind(jiff::Timestamp::now().as_millisecond())
+            .execute(&mut *$tx)
+            .await
+            .map_err(fail)?;
             done.push($crate::migrate::AppliedMigration { version: m.version, name: m.name });
         }
         done

@@ -44,9 +44,5 @@ pub trait RecordStore {
     async fn records(&self, subject_id: SubjectId) -> Result<Vec<Record>, StoreError>;
 
     /// Deletes one record. Returns whether it existed.
-    async fn delete_record(
-        &self,
-        subject_id: SubjectId,
-        record_id: Uuid,
-    ) -> Result<bool, StoreError>;
+    async fn delete_record(&self, subject_id: SubjectId, record_id: Uuid) -> Result<bool, StoreError>;
 }

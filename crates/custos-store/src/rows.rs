@@ -14,9 +14,7 @@ fn count(v: i32, what: &str) -> Result<u32, StoreError> {
 /// Reads a 32-byte hash.
 fn hash32(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], StoreError> {
     let len = bytes.len();
-    bytes
-        .try_into()
-        .map_err(|_| StoreError::Corrupt(format!("{what} of {len} bytes, expected 32")))
+    bytes.try_into().map_err(|_| StoreError::Corrupt(format!("{what} of {len} bytes, expected 32")))
 }
 
 /// Declares a reader generic over the backend's row type.

@@ -189,17 +189,10 @@ pub trait SubjectStore {
     ) -> Result<(), StoreError>;
 
     /// Finds the subject that holds an identifier.
-    async fn find_subject(
-        &self,
-        kind: IdentifierKind,
-        index: &BlindIndex,
-    ) -> Result<Option<SubjectId>, StoreError>;
+    async fn find_subject(&self, kind: IdentifierKind, index: &BlindIndex) -> Result<Option<SubjectId>, StoreError>;
 
     /// The identifiers linked to a subject.
-    async fn identifiers(
-        &self,
-        id: SubjectId,
-    ) -> Result<Vec<(IdentifierKind, BlindIndex)>, StoreError>;
+    async fn identifiers(&self, id: SubjectId) -> Result<Vec<(IdentifierKind, BlindIndex)>, StoreError>;
 
     /// Deletes a subject with every identifier and record it has. Returns whether it existed.
     async fn delete_subject(&self, id: SubjectId) -> Result<bool, StoreError>;

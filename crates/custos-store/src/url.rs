@@ -40,10 +40,7 @@ pub struct DatabaseUrl {
 impl DatabaseUrl {
     /// The SQLite database file `path`, created when missing.
     pub fn sqlite_file(path: &std::path::Path) -> Self {
-        Self {
-            backend: Backend::Sqlite,
-            raw: format!("sqlite://{}", path.display()),
-        }
+        Self { backend: Backend::Sqlite, raw: format!("sqlite://{}", path.display()) }
     }
 
     /// Which backend the URL names.
@@ -72,10 +69,7 @@ impl DatabaseUrl {
     pub fn sqlite_path(&self) -> Option<&str> {
         match self.backend {
             Backend::Sqlite => Some(
-                self.raw
-                    .strip_prefix("sqlite://")
-                    .or_else(|| self.raw.strip_prefix("sqlite:"))
-                    .unwrap_or(&self.raw),
+                self.raw.strip_prefix("sqlite://").or_else(|| self.raw.strip_prefix("sqlite:")).unwrap_or(&self.raw),
             ),
             Backend::Postgres => None,
         }
@@ -105,27 +99,17 @@ impl FromStr for DatabaseUrl {
         };
         match backend {
             Backend::Sqlite => {
-                let path = s
-                    .strip_prefix("sqlite://")
-                    .or_else(|| s.strip_prefix("sqlite:"))
-                    .unwrap_or("");
+                let path = s.strip_prefix("sqlite://").or_else(|| s.strip_prefix("sqlite:")).unwrap_or("");
                 let path = path.split('?').next().unwrap_or("");
                 if path.is_empty() {
-                    return Err(StoreError::InvalidUrl(
-                        "sqlite URL names no file; use sqlite://PATH".into(),
-                    ));
+                    return Err(StoreError::InvalidUrl("sqlite URL names no file; use sqlite://PATH".into()));
                 }
             }
             Backend::Postgres => {
                 let url = ::url::Url::parse(s).map_err(|e| {
-                    StoreError::InvalidUrl(format!(
-                        "`{}` is not a valid URL: {e}",
-                        redact_free_text(s)
-                    ))
+                    StoreError::InvalidUrl(format!("`{}` is not a valid URL: {e}", redact_free_text(s)))
                 })?;
-                if url.host_str().is_none_or(str::is_empty)
-                    && !url.query_pairs().any(|(k, _)| k == "host")
-                {
+                if url.host_str().is_none_or(str::is_empty) && !url.query_pairs().any(|(k, _)| k == "host") {
                     return Err(StoreError::InvalidUrl(format!(
                         "`{}` names no host; use postgres://USER@HOST:PORT/DB",
                         redact_free_text(s)
@@ -133,10 +117,14 @@ impl FromStr for DatabaseUrl {
                 }
             }
         }
-        Ok(Self {
-            backend,
-            raw: s.to_owned(),
-        })
+        Ok(Self { backend, raw: s.to_owned() })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DatabaseUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -148,9 +136,7 @@ impl fmt::Display for DatabaseUrl {
 
 impl fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("DatabaseUrl")
-            .field(&self.redacted())
-            .finish()
+        f.debug_tuple("DatabaseUrl").field(&self.redacted()).finish()
     }
 }
 
@@ -177,9 +163,7 @@ mod tests {
         let sqlite: DatabaseUrl = "sqlite://data/custos.db".parse().expect("sqlite");
         assert_eq!(sqlite.backend(), Backend::Sqlite);
         assert_eq!(sqlite.sqlite_path(), Some("data/custos.db"));
-        let pg: DatabaseUrl = "postgres://custos@127.0.0.1:5432/custos"
-            .parse()
-            .expect("pg");
+        let pg: DatabaseUrl = "postgres://custos@127.0.0.1:5432/custos".parse().expect("pg");
         assert_eq!(pg.backend(), Backend::Postgres);
         let pg2: DatabaseUrl = "postgresql://custos@db/custos".parse().expect("pg2");
         assert_eq!(pg2.backend(), Backend::Postgres);
@@ -187,18 +171,11 @@ mod tests {
 
     #[test]
     fn refuses_other_schemes_and_garbage() {
-        let err = "mysql://root@localhost/db"
-            .parse::<DatabaseUrl>()
-            .expect_err("mysql");
-        assert!(
-            err.to_string().contains("unsupported scheme `mysql`"),
-            "{err}"
-        );
+        let err = "mysql://root@localhost/db".parse::<DatabaseUrl>().expect_err("mysql");
+        assert!(err.to_string().contains("unsupported scheme `mysql`"), "{err}");
         let err = "not a url".parse::<DatabaseUrl>().expect_err("garbage");
         assert!(err.to_string().contains("has no scheme"), "{err}");
-        let err = "sqlite://"
-            .parse::<DatabaseUrl>()
-            .expect_err("empty sqlite");
+        let err = "sqlite://".parse::<DatabaseUrl>().expect_err("empty sqlite");
         assert!(err.to_string().contains("names no file"), "{err}");
         let err = "postgres://".parse::<DatabaseUrl>().expect_err("no host");
         assert!(err.to_string().contains("names no host"), "{err}");
@@ -206,9 +183,7 @@ mod tests {
 
     #[test]
     fn never_shows_the_password() {
-        let url: DatabaseUrl = "postgres://custos:s3cret@db:5432/custos"
-            .parse()
-            .expect("pg");
+        let url: DatabaseUrl = "postgres://custos:s3cret@db:5432/custos".parse().expect("pg");
         assert!(!url.to_string().contains("s3cret"));
         assert!(!format!("{url:?}").contains("s3cret"));
         assert!(url.to_string().contains("custos:***@db"));

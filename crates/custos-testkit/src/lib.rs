@@ -39,11 +39,7 @@ impl TestDb {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("create a temporary directory");
         let url = DatabaseUrl::sqlite_file(&dir.path().join("custos.db"));
-        Self {
-            url,
-            _dir: Some(dir),
-            drop_on_exit: None,
-        }
+        Self { url, _dir: Some(dir), drop_on_exit: None }
     }
 
     /// A fresh PostgreSQL database, or `None` when PostgreSQL tests are not asked for.
@@ -52,10 +48,7 @@ impl TestDb {
     pub async fn postgres() -> Option<Self> {
         let required = std::env::var(REQUIRE_POSTGRES_VAR).is_ok_and(|v| v == "1");
         let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
-            assert!(
-                !required,
-                "{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set"
-            );
+            assert!(!required, "{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set");
             eprintln!("skipped: {POSTGRES_URL_VAR} is not set");
             return None;
         };
@@ -85,11 +78,7 @@ impl TestDb {
         let mut url = url::Url::parse(&admin_url).expect("a PostgreSQL URL");
         url.set_path(&name);
         let url = DatabaseUrl::from_str(url.as_str()).expect("a valid database URL");
-        Some(Self {
-            url,
-            _dir: None,
-            drop_on_exit: Some((admin, name)),
-        })
+        Some(Self { url, _dir: None, drop_on_exit: Some((admin, name)) })
     }
 
     /// PostgreSQL when `CUSTOS_TEST_POSTGRES_URL` is set, SQLite otherwise.
@@ -110,15 +99,9 @@ impl TestDb {
     /// A migrated store on the database; each call opens a new pool, as another custos
     /// process would.
     pub async fn store(&self) -> Arc<dyn Store> {
-        custos_store::connect(
-            &self.url,
-            &ConnectOptions {
-                max_connections: 5,
-                ..ConnectOptions::default()
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("open the test store: {e}"))
+        custos_store::connect(&self.url, &ConnectOptions { max_connections: 5, ..ConnectOptions::default() })
+            .await
+            .unwrap_or_else(|e| panic!("open the test store: {e}"))
     }
 }
 
@@ -129,19 +112,12 @@ impl Drop for TestDb {
         };
         // Drop may run inside a runtime, which cannot be blocked on: use a thread with its own.
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(async {
-                let mut conn = PgConnection::connect_with(&admin)
+                let mut conn = PgConnection::connect_with(&admin).await.map_err(std::io::Error::other)?;
+                sqlx::Executor::execute(&mut conn, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
                     .await
                     .map_err(std::io::Error::other)?;
-                sqlx::Executor::execute(
-                    &mut conn,
-                    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
-                )
-                .await
-                .map_err(std::io::Error::other)?;
                 conn.close().await.map_err(std::io::Error::other)
             })
         })

@@ -1,1 +1,97 @@
-fn main() {}
+//! `custos`, the one binary: the server, migrations and the operator's tools.
+//!
+//! Each command loads the layered [`config::Settings`] and reports any failure as one line
+//! on standard error (`error: …`, saying what is wrong and how to fix it) with exit code 1.
+//! Command-line usage errors exit with 2.
+
+#![forbid(unsafe_code)]
+// A command-line program talks on standard output and standard error.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod cli;
+mod config;
+mod serve;
+mod storage;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, ConfigCommand};
+use crate::config::{LogFormat, Settings};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", format!("{error:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let storage_flags = match &cli.command {
+        Command::Serve(args) => Some(&args.storage),
+        Command::Migrate(args) => Some(args),
+        Command::Config(_) => None,
+    };
+    match &cli.command {
+        Command::Config(ConfigCommand::Default) => {
+            print!("{}", config::DEFAULT_TOML);
+            Ok(())
+        }
+        Command::Serve(args) => {
+            let (mut settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), storage_flags)?;
+            if let Some(bind) = args.bind {
+                settings.bind = bind;
+            }
+            init_logging(&settings, &unknown)?;
+            runtime()?.block_on(serve::run(settings))
+        }
+        Command::Migrate(_) => {
+            let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), storage_flags)?;
+            init_logging(&settings, &unknown)?;
+            runtime()?.block_on(migrate(settings))
+        }
+    }
+}
+
+/// `custos migrate`: applies what is pending and says what it did.
+async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    let store = storage::connect(&settings, false).await?;
+    let applied = store.migrate().await?;
+    if applied.is_empty() {
+        println!("{} is up to date", storage::describe(&settings));
+    }
+    for migration in &applied {
+        println!("applied migration {:04} {}", migration.version, migration.name);
+    }
+    store.close().await;
+    Ok(())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
+}
+
+/// Logs to standard error, filtered by `log.filter`, as text or JSON.
+fn init_logging(settings: &Settings, unknown_vars: &[String]) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&settings.log.filter)
+        .map_err(|e| anyhow::anyhow!("log filter {:?} is invalid: {e}; see CUSTOS_LOG", settings.log.filter))?;
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    match settings.log.format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    for name in unknown_vars {
+        tracing::warn!(variable = %name, "ignoring an unknown CUSTOS_ environment variable");
+    }
+    Ok(())
+}

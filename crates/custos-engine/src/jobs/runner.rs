@@ -44,23 +44,15 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self {
-            base: Duration::from_secs(5),
-            max: Duration::from_secs(3_600),
-        }
+        Self { base: Duration::from_secs(5), max: Duration::from_secs(3_600) }
     }
 }
 
 impl RetryPolicy {
     /// The delay after failed attempt number `attempt` (from 1).
     pub fn delay(&self, attempt: u32) -> Duration {
-        let factor = 1u32
-            .checked_shl(attempt.saturating_sub(1))
-            .unwrap_or(u32::MAX);
-        self.base
-            .checked_mul(factor)
-            .unwrap_or(self.max)
-            .min(self.max)
+        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        self.base.checked_mul(factor).unwrap_or(self.max).min(self.max)
     }
 }
 
@@ -184,11 +176,7 @@ impl JobRunner {
     pub async fn try_execute_one(&self) -> Result<ExecutionOutcome, StoreError> {
         let now = self.clock.now();
         let lease_until = add(now, self.lease);
-        let Some(job) = self
-            .store
-            .claim_job(&self.worker_id, now, lease_until)
-            .await?
-        else {
+        let Some(job) = self.store.claim_job(&self.worker_id, now, lease_until).await? else {
             return Ok(ExecutionOutcome::EmptyQueue);
         };
         let result = if job.attempts > job.max_attempts {
@@ -203,11 +191,7 @@ impl JobRunner {
         let now = self.clock.now();
         let outcome = match result {
             Ok(()) => {
-                if self
-                    .store
-                    .complete_job(job.id, &self.worker_id, now)
-                    .await?
-                {
+                if self.store.complete_job(job.id, &self.worker_id, now).await? {
                     tracing::debug!(job.id, job.kind, "job done");
                     ExecutionOutcome::Succeeded { id: job.id }
                 } else {
@@ -222,11 +206,7 @@ impl JobRunner {
                     _ => JobFailure::Dead,
                 };
                 let message = error.to_string();
-                if !self
-                    .store
-                    .fail_job(job.id, &self.worker_id, &message, &failure, now)
-                    .await?
-                {
+                if !self.store.fail_job(job.id, &self.worker_id, &message, &failure, now).await? {
                     ExecutionOutcome::LostClaim { id: job.id }
                 } else if let JobFailure::RetryAt(at) = failure {
                     tracing::warn!(job.id, job.kind, job.attempts, error = %message, retry_at = %at, "job failed; will retry");
@@ -281,10 +261,7 @@ impl JobRunner {
     async fn run_handler(&self, job: &Job) -> Result<(), JobError> {
         let Some(handler) = self.handlers.get(job.kind.as_str()).cloned() else {
             // Another version of custos may know this kind: leave it to retries.
-            return Err(JobError::Retry(format!(
-                "this worker has no handler for job kind `{}`",
-                job.kind
-            )));
+            return Err(JobError::Retry(format!("this worker has no handler for job kind `{}`", job.kind)));
         };
         let owned = job.clone();
         let task = tokio::spawn(async move { handler.run(&owned).await });
@@ -295,10 +272,7 @@ impl JobRunner {
             Ok(Err(_)) => Err(JobError::Retry("the handler was cancelled".into())),
             Err(_) => {
                 abort.abort();
-                Err(JobError::Retry(format!(
-                    "the handler ran past its lease of {:?}",
-                    self.lease
-                )))
+                Err(JobError::Retry(format!("the handler ran past its lease of {:?}", self.lease)))
             }
         }
     }
@@ -316,16 +290,9 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
-        let policy = RetryPolicy {
-            base: Duration::from_secs(5),
-            max: Duration::from_secs(60),
-        };
+        let policy = RetryPolicy { base: Duration::from_secs(5), max: Duration::from_secs(60) };
         let delays: Vec<_> = (1..=6).map(|a| policy.delay(a).as_secs()).collect();
         assert_eq!(delays, vec![5, 10, 20, 40, 60, 60]);
-        assert_eq!(
-            policy.delay(200),
-            Duration::from_secs(60),
-            "no overflow on huge attempt counts"
-        );
+        assert_eq!(policy.delay(200), Duration::from_secs(60), "no overflow on huge attempt counts");
     }
 }

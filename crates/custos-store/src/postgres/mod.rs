@@ -7,7 +7,8 @@
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use crate::migrate::{AppliedMigration, Migration, apply_migrations};
@@ -15,11 +16,8 @@ use crate::portable::portable_store;
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
 
 /// The PostgreSQL migrations, in order.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sql: include_str!("../../migrations/postgres/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "foundation", sql: include_str!("../../migrations/postgres/0001_foundation.sql") }];
 
 /// Advisory lock keys ("custos" in ASCII, then a number per use).
 const MIGRATION_LOCK: i64 = 0x0063_7573_746f_7301;
@@ -38,20 +36,22 @@ impl PgStore {
         let connect = PgConnectOptions::from_str(url.expose())
             .map_err(|e| StoreError::InvalidUrl(format!("{url}: {}", crate::error::one_line(&e))))?
             .application_name("custos");
+        let unreachable = |reason: String| StoreError::Connect { target: url.redacted(), reason };
+        // One direct attempt first: a pool that cannot connect only says that it timed out,
+        // while the attempt says why (refused, unknown host, authentication, no database).
+        match tokio::time::timeout(options.connect_timeout, PgConnection::connect_with(&connect)).await {
+            Ok(Ok(conn)) => conn.close().await?,
+            Ok(Err(e)) => return Err(unreachable(crate::error::one_line(&e))),
+            Err(_) => return Err(unreachable(format!("no answer within {:?}", options.connect_timeout))),
+        }
         let max_connections = options.max_connections.max(1);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(options.connect_timeout)
             .connect_with(connect)
             .await
-            .map_err(|e| StoreError::Connect {
-                target: url.redacted(),
-                reason: crate::error::one_line(&e),
-            })?;
-        Ok(Self {
-            pool,
-            max_connections,
-        })
+            .map_err(|e| unreachable(crate::error::one_line(&e)))?;
+        Ok(Self { pool, max_connections })
     }
 
     /// A read-write transaction.
@@ -61,21 +61,13 @@ impl PgStore {
 
     /// Serialises appends to the audit chain across every process on the database.
     async fn lock_audit(tx: &mut Transaction<'static, Postgres>) -> Result<(), StoreError> {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(AUDIT_LOCK)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut **tx).await?;
         Ok(())
     }
 
     /// Picks the next due job with `FOR UPDATE SKIP LOCKED`, so that concurrent claimers
     /// each lock a different row, and claims it in the same statement.
-    async fn claim_one(
-        &self,
-        worker: &str,
-        now: i64,
-        lease_until: i64,
-    ) -> Result<Option<Job>, StoreError> {
+    async fn claim_one(&self, worker: &str, now: i64, lease_until: i64) -> Result<Option<Job>, StoreError> {
         let row = sqlx::query::<Postgres>(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $3, updated_at = $2 \
              WHERE id = (SELECT id FROM jobs \
@@ -102,18 +94,13 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query::<Postgres>("SELECT 1")
-            .execute(&self.pool)
-            .await?;
+        sqlx::query::<Postgres>("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 
     async fn migrate(&self) -> Result<Vec<AppliedMigration>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(MIGRATION_LOCK)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await?;
         let applied = apply_migrations!(
             Postgres,
             tx,

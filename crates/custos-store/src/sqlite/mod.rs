@@ -8,9 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
 use crate::migrate::{AppliedMigration, Migration, apply_migrations};
@@ -18,11 +16,8 @@ use crate::portable::portable_store;
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
 
 /// The SQLite migrations, in order.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sql: include_str!("../../migrations/sqlite/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "foundation", sql: include_str!("../../migrations/sqlite/0001_foundation.sql") }];
 
 /// How long a writer waits for another writer before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -37,10 +32,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (and creates when missing) the SQLite database that `url` names.
     pub async fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self, StoreError> {
-        let fail = |reason: String| StoreError::Connect {
-            target: url.redacted(),
-            reason,
-        };
+        let fail = |reason: String| StoreError::Connect { target: url.redacted(), reason };
         let connect = SqliteConnectOptions::from_str(url.expose())
             .map_err(|e| StoreError::InvalidUrl(e.to_string()))?
             .create_if_missing(true)
@@ -55,15 +47,9 @@ impl SqliteStore {
             .connect_with(connect)
             .await
             .map_err(|e| {
-                fail(format!(
-                    "{}; check that the directory exists and is writable",
-                    crate::error::one_line(&e)
-                ))
+                fail(format!("{}; check that the directory exists and is writable", crate::error::one_line(&e)))
             })?;
-        Ok(Self {
-            pool,
-            max_connections,
-        })
+        Ok(Self { pool, max_connections })
     }
 
     /// A transaction that holds SQLite's write lock from its first statement.
@@ -78,12 +64,7 @@ impl SqliteStore {
 
     /// One `UPDATE … RETURNING` picks and claims the next due job atomically: SQLite runs
     /// one writer at a time, so no two claimers can see the same job as due.
-    async fn claim_one(
-        &self,
-        worker: &str,
-        now: i64,
-        lease_until: i64,
-    ) -> Result<Option<Job>, StoreError> {
+    async fn claim_one(&self, worker: &str, now: i64, lease_until: i64) -> Result<Option<Job>, StoreError> {
         let row = sqlx::query::<Sqlite>(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $3, updated_at = $2 \
              WHERE id = (SELECT id FROM jobs \
@@ -109,9 +90,7 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query::<Sqlite>("SELECT 1")
-            .execute(&self.pool)
-            .await?;
+        sqlx::query::<Sqlite>("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 

@@ -21,30 +21,17 @@ fn entry(n: i64) -> NewAuditEntry {
 
 async fn appends_a_hash_chain(store: Arc<dyn Store>, _db: &TestDb) {
     let first = store.append_audit(&entry(1)).await.expect("append");
-    let second = store
-        .append_audit(&NewAuditEntry {
-            subject_id: None,
-            purpose: None,
-            ..entry(2)
-        })
-        .await
-        .expect("append");
+    let second =
+        store.append_audit(&NewAuditEntry { subject_id: None, purpose: None, ..entry(2) }).await.expect("append");
     assert_eq!((first.seq, first.prev_hash), (1, GENESIS_HASH));
     assert_eq!((second.seq, second.prev_hash), (2, first.hash));
     assert_eq!(first.hash, audit_hash(1, &GENESIS_HASH, &first.entry));
     let stored = store.audit_entries(0, 10).await.expect("read");
     assert_eq!(stored, vec![first.clone(), second.clone()]);
     for e in &stored {
-        assert_eq!(
-            e.hash,
-            audit_hash(e.seq, &e.prev_hash, &e.entry),
-            "stored entries re-hash to their hash"
-        );
+        assert_eq!(e.hash, audit_hash(e.seq, &e.prev_hash, &e.entry), "stored entries re-hash to their hash");
     }
-    assert_eq!(
-        store.audit_entries(1, 10).await.expect("read"),
-        vec![second]
-    );
+    assert_eq!(store.audit_entries(1, 10).await.expect("read"), vec![second]);
 }
 
 async fn concurrent_appends_keep_one_chain(store: Arc<dyn Store>, db: &TestDb) {
@@ -54,10 +41,7 @@ async fn concurrent_appends_keep_one_chain(store: Arc<dyn Store>, db: &TestDb) {
         let store = store.clone();
         writers.push(tokio::spawn(async move {
             for n in 0..15 {
-                store
-                    .append_audit(&entry((w * 100 + n) as i64))
-                    .await
-                    .expect("append");
+                store.append_audit(&entry((w * 100 + n) as i64)).await.expect("append");
             }
         }));
     }

@@ -24,9 +24,5 @@ pub(crate) fn index(n: u8) -> BlindIndex {
 
 /// A new user subject.
 pub(crate) fn user() -> NewSubject {
-    NewSubject {
-        id: SubjectId::new(),
-        kind: SubjectKind::User,
-        created_at: at(0),
-    }
+    NewSubject { id: SubjectId::new(), kind: SubjectKind::User, created_at: at(0) }
 }

@@ -3,10 +3,7 @@ use std::sync::Arc;
 use custos_store::Store;
 use custos_testkit::{TestDb, on_both_backends};
 
-on_both_backends!(
-    migrating_again_applies_nothing,
-    concurrent_starts_migrate_once
-);
+on_both_backends!(migrating_again_applies_nothing, concurrent_starts_migrate_once);
 
 async fn migrating_again_applies_nothing(store: Arc<dyn Store>, _db: &TestDb) {
     assert_eq!(store.migrate().await.expect("migrate again"), vec![]);
@@ -19,21 +16,12 @@ async fn concurrent_starts_migrate_once(_store: Arc<dyn Store>, db: &TestDb) {
     for _ in 0..4 {
         let url = db.url().clone();
         starts.push(tokio::spawn(async move {
-            let options = custos_store::ConnectOptions {
-                migrate: false,
-                ..Default::default()
-            };
-            let store = custos_store::connect(&url, &options)
-                .await
-                .expect("connect");
+            let options = custos_store::ConnectOptions { migrate: false, ..Default::default() };
+            let store = custos_store::connect(&url, &options).await.expect("connect");
             store.migrate().await.expect("migrate")
         }));
     }
     for start in starts {
-        assert_eq!(
-            start.await.expect("join"),
-            vec![],
-            "the first store already migrated"
-        );
+        assert_eq!(start.await.expect("join"), vec![], "the first store already migrated");
     }
 }

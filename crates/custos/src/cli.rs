@@ -1,0 +1,78 @@
+//! The command line: `custos serve`, `custos migrate`, `custos config default`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use custos_store::DatabaseUrl;
+
+/// custos: a self-hosted privacy engine that keeps your privacy policy's promises at run time.
+#[derive(Debug, Parser)]
+#[command(name = "custos", version, propagate_version = true, max_term_width = 100)]
+pub(crate) struct Cli {
+    /// Configuration file [env: CUSTOS_CONFIG] [default: ./custos.toml when present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the HTTP server and the background workers until SIGINT or SIGTERM.
+    Serve(ServeArgs),
+    /// Apply pending database migrations, then exit.
+    Migrate(StorageArgs),
+    /// Work with the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Print a commented example configuration with every setting at its default.
+    Default,
+}
+
+/// Where the data lives. Flags override `CUSTOS_*` variables, which override the file.
+#[derive(Debug, Args)]
+pub(crate) struct StorageArgs {
+    /// Directory for the embedded SQLite database and local files [env: CUSTOS_DATA_DIR] [default: ./data]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+
+    /// Database URL, sqlite://PATH or postgres://USER@HOST/DB [env: CUSTOS_DATABASE_URL] [default: SQLite in the data directory]
+    #[arg(long, value_name = "URL")]
+    pub(crate) database_url: Option<DatabaseUrl>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on, as IP:PORT [env: CUSTOS_BIND] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) bind: Option<SocketAddr>,
+
+    #[command(flatten)]
+    pub(crate) storage: StorageArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_has_help() {
+        let mut cli = Cli::command();
+        for sub in cli.get_subcommands_mut() {
+            assert!(sub.get_about().is_some(), "`{}` has no description", sub.get_name());
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! Settings, layered: defaults, then the configuration file, then `CUSTOS_*` environment
+//! variables, then command-line flags. Every error names its source: `custos.toml:3:1`,
+//! `CUSTOS_BIND`, or the flag.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::bail;
+use custos_store::DatabaseUrl;
+use serde::Deserialize;
+
+use crate::cli::StorageArgs;
+
+/// Everything custos can be configured with.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct Settings {
+    /// Address the HTTP server listens on.
+    pub(crate) bind: SocketAddr,
+    /// Directory for the embedded SQLite database and local files.
+    pub(crate) data_dir: PathBuf,
+    /// How long to wait for requests in flight at shutdown, in seconds.
+    pub(crate) shutdown_grace_secs: u64,
+    /// The database.
+    pub(crate) database: DatabaseSettings,
+    /// Logging.
+    pub(crate) log: LogSettings,
+    /// Background workers.
+    pub(crate) jobs: JobSettings,
+}
+
+/// The `[database]` section.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct DatabaseSettings {
+    /// `sqlite://PATH` or `postgres://…`; `None` means SQLite in the data directory.
+    pub(crate) url: Option<DatabaseUrl>,
+    /// The most connections the pool opens.
+    pub(crate) max_connections: u32,
+    /// How long to keep trying to reach the database at start, in seconds.
+    pub(crate) connect_timeout_secs: u64,
+}
+
+/// The `[log]` section.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct LogSettings {
+    /// A tracing filter, such as `info` or `info,custos_server=debug`.
+    pub(crate) filter: String,
+    /// `text` for people, `json` for log collectors.
+    pub(crate) format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+/// The `[jobs]` section.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct JobSettings {
+    /// How many job workers run in this process (0 runs none).
+    pub(crate) workers: usize,
+    /// How often an idle worker looks for due jobs, in milliseconds.
+    pub(crate) poll_interval_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            shutdown_grace_secs: 30,
+            database: DatabaseSettings::default(),
+            log: LogSettings::default(),
+            jobs: JobSettings::default(),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: None, max_connections: 10, connect_timeout_secs: 10 }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { filter: "info,sqlx=warn".into(), format: LogFormat::Text }
+    }
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self { workers: 2, poll_interval_ms: 1_000 }
+    }
+}
+
+/// The example configuration printed by `custos config default`.
+pub(crate) const DEFAULT_TOML: &str = include_str!("../custos.example.toml");
+
+/// The variable naming the configuration file.
+const CONFIG_VAR: &str = "CUSTOS_CONFIG";
+
+/// The file read when neither `--config` nor `CUSTOS_CONFIG` names one.
+const DEFAULT_CONFIG_FILE: &str = "custos.toml";
+
+impl Settings {
+    /// Loads the layers: defaults, file, environment (`vars`), then `flags`.
+    /// Also returns the names of unknown `CUSTOS_*` variables, to warn about once logging is up.
+    pub(crate) fn load(
+        config_flag: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+        flags: Option<&StorageArgs>,
+    ) -> anyhow::Result<(Self, Vec<String>)> {
+        let vars: Vec<(String, String)> = vars.into_iter().filter(|(k, _)| k.starts_with("CUSTOS_")).collect();
+        let env_config = vars.iter().find(|(k, _)| k == CONFIG_VAR).map(|(_, v)| PathBuf::from(v));
+        let mut settings = match config_flag.map(Path::to_path_buf).or(env_config) {
+            Some(path) => Self::from_file(&path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => Self::from_file(Path::new(DEFAULT_CONFIG_FILE))?,
+            None => Self::default(),
+        };
+        let mut unknown = Vec::new();
+        for (name, value) in &vars {
+            if !settings.apply_env(name, value)? {
+                unknown.push(name.clone());
+            }
+        }
+        if let Some(flags) = flags {
+            if let Some(dir) = &flags.data_dir {
+                settings.data_dir.clone_from(dir);
+            }
+            if let Some(url) = &flags.database_url {
+                settings.database.url = Some(url.clone());
+            }
+        }
+        Ok((settings, unknown))
+    }
+
+    /// Reads a configuration file; errors point at `file:line:column`.
+    fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the configuration file {}: {e}; check the path given by --config or {CONFIG_VAR}",
+                path.display()
+            )
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Parses configuration text; `origin` names it in errors.
+    pub(crate) fn from_toml(text: &str, origin: &str) -> anyhow::Result<Self> {
+        toml::from_str(text).map_err(|e| {
+            let position =
+                e.span().map(|span| line_col(text, span.start)).map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default();
+            anyhow::anyhow!("{origin}{position}: {}", e.message().trim().replace('\n', " "))
+        })
+    }
+
+    /// Applies one `CUSTOS_*` variable; returns false when the name is unknown.
+    fn apply_env(&mut self, name: &str, value: &str) -> anyhow::Result<bool> {
+        fn parse<T: std::str::FromStr>(name: &str, value: &str, expected: &str) -> anyhow::Result<T>
+        where
+            T::Err: std::fmt::Display,
+        {
+            value.trim().parse().map_err(|e| anyhow::anyhow!("{name}={value:?} is not {expected}: {e}"))
+        }
+        match name {
+            "CUSTOS_BIND" => self.bind = parse(name, value, "an address as IP:PORT, such as 127.0.0.1:8080")?,
+            "CUSTOS_DATA_DIR" => self.data_dir = PathBuf::from(value),
+            "CUSTOS_SHUTDOWN_GRACE_SECS" => self.shutdown_grace_secs = parse(name, value, "a number of seconds")?,
+            "CUSTOS_DATABASE_URL" => {
+                let url = value.parse::<DatabaseUrl>().map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+                self.database.url = Some(url);
+            }
+            "CUSTOS_DATABASE_MAX_CONNECTIONS" => {
+                self.database.max_connections = parse(name, value, "a number of connections")?;
+            }
+            "CUSTOS_DATABASE_CONNECT_TIMEOUT_SECS" => {
+                self.database.connect_timeout_secs = parse(name, value, "a number of seconds")?;
+            }
+            "CUSTOS_LOG" => self.log.filter = value.to_owned(),
+            "CUSTOS_LOG_FORMAT" => {
+                self.log.format = match value.trim() {
+                    "text" => LogFormat::Text,
+                    "json" => LogFormat::Json,
+                    other => bail!("{name}={other:?} is not a log format; use text or json"),
+                }
+            }
+            "CUSTOS_JOBS_WORKERS" => self.jobs.workers = parse(name, value, "a number of workers")?,
+            "CUSTOS_JOBS_POLL_INTERVAL_MS" => {
+                self.jobs.poll_interval_ms = parse(name, value, "a number of milliseconds")?
+            }
+            // Read elsewhere, or by the test harness.
+            CONFIG_VAR | "CUSTOS_TEST_POSTGRES_URL" | "CUSTOS_REQUIRE_POSTGRES" => {}
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The database to use: the configured URL, or SQLite in the data directory.
+    pub(crate) fn database_url(&self) -> DatabaseUrl {
+        self.database.url.clone().unwrap_or_else(|| DatabaseUrl::sqlite_file(&self.data_dir.join("custos.db")))
+    }
+
+    /// How long to keep trying to reach the database at start.
+    pub(crate) fn connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.database.connect_timeout_secs.max(1))
+    }
+}
+
+/// The 1-based line and column of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn the_printed_default_is_the_default() {
+        let parsed = Settings::from_toml(DEFAULT_TOML, "default").expect("the example parses");
+        assert_eq!(parsed, Settings::default());
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("custos.toml");
+        std::fs::write(&file, "bind = \"127.0.0.1:9000\"\ndata_dir = \"/srv/custos\"\n[jobs]\nworkers = 5\n")
+            .expect("write");
+        let (from_file, _) = Settings::load(Some(&file), env(&[]), None).expect("load");
+        assert_eq!((from_file.bind.port(), from_file.jobs.workers), (9000, 5));
+        let (from_env, unknown) = Settings::load(
+            Some(&file),
+            env(&[("CUSTOS_BIND", "127.0.0.1:9100"), ("CUSTOS_BND", "x"), ("PATH", "/bin")]),
+            None,
+        )
+        .expect("load");
+        assert_eq!(unknown, vec!["CUSTOS_BND".to_owned()], "typos are reported, other variables ignored");
+        assert_eq!(from_env.bind.port(), 9100, "the environment beats the file");
+        assert_eq!(from_env.data_dir, PathBuf::from("/srv/custos"), "what the environment leaves is the file's");
+        let flags = StorageArgs { data_dir: Some(PathBuf::from("/flag")), database_url: None };
+        let (from_flag, _) =
+            Settings::load(Some(&file), env(&[("CUSTOS_DATA_DIR", "/env")]), Some(&flags)).expect("load");
+        assert_eq!(from_flag.data_dir, PathBuf::from("/flag"), "flags beat the environment");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_position() {
+        let err = Settings::from_toml("bind = \"127.0.0.1:1\"\n\n[database]\nurll = \"x\"\n", "custos.toml")
+            .expect_err("unknown key");
+        let text = err.to_string();
+        assert!(text.starts_with("custos.toml:4:1: unknown field `urll`"), "{text}");
+        assert!(text.contains("expected one of"), "{text}");
+        assert!(!text.contains('\n'), "one line: {text}");
+    }
+
+    #[test]
+    fn bad_environment_values_name_the_variable() {
+        let err = Settings::load(None, env(&[("CUSTOS_JOBS_WORKERS", "many")]), None).expect_err("not a number");
+        assert!(err.to_string().starts_with("CUSTOS_JOBS_WORKERS=\"many\" is not a number of workers"), "{err}");
+        let err = Settings::load(None, env(&[("CUSTOS_DATABASE_URL", "mysql://x@y/z")]), None).expect_err("scheme");
+        assert!(
+            err.to_string().contains("CUSTOS_DATABASE_URL: invalid database URL: unsupported scheme `mysql`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let (settings, _) =
+            Settings::load(None, env(&[("CUSTOS_DATABASE_URL", "postgres://custos:hunter2@db/custos")]), None)
+                .expect("load");
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("custos:***@db"), "{debug}");
+    }
+
+    #[test]
+    fn the_default_database_is_sqlite_in_the_data_directory() {
+        let settings = Settings::default();
+        assert_eq!(settings.database_url().expose(), "sqlite://./data/custos.db");
+    }
+}

@@ -1,0 +1,89 @@
+//! `custos serve`: the HTTP server and the job workers, until SIGINT or SIGTERM.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use custos_engine::jobs::JobRunner;
+use custos_server::AppState;
+use custos_store::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::storage;
+
+/// Runs until a shutdown signal, then drains requests and workers and returns.
+pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
+    let store = storage::open(&settings).await?;
+    let listener = tokio::net::TcpListener::bind(settings.bind).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {}: {e}; stop whatever uses it or choose another address with --bind or CUSTOS_BIND",
+            settings.bind
+        )
+    })?;
+    let address = listener.local_addr().context("cannot read the listening address")?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        database = %storage::describe(&settings),
+        "custos listening on http://{address}"
+    );
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let mut workers = custos_server::workers::spawn(
+        |n| job_runner(store.clone(), n),
+        settings.jobs.workers,
+        Duration::from_millis(settings.jobs.poll_interval_ms.max(10)),
+        &shutdown,
+    );
+
+    let app = custos_server::app(AppState::new(store.clone()));
+    let stopping = shutdown.clone();
+    let server = custos_server::serve(listener, app, async move { stopping.cancelled().await });
+    let grace = Duration::from_secs(settings.shutdown_grace_secs);
+    let drained = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        served = server => served.context("the HTTP server failed")?,
+        () = drained => tracing::warn!(?grace, "requests still in flight after the grace period; stopping anyway"),
+    }
+    // The server has stopped accepting; let each worker finish its current job.
+    if tokio::time::timeout(grace, async { while workers.join_next().await.is_some() {} }).await.is_err() {
+        tracing::warn!(?grace, "job workers still busy after the grace period; their jobs will be retried");
+    }
+    store.close().await;
+    tracing::info!("custos stopped");
+    Ok(())
+}
+
+/// One job runner. Handlers are registered here as the modules that need them land.
+fn job_runner(store: Arc<dyn Store>, n: usize) -> JobRunner {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "custos".into());
+    JobRunner::new(store).with_worker_id(format!("{host}-{}-{n}", std::process::id()))
+}
+
+/// Cancels `token` on the first SIGINT or SIGTERM.
+async fn cancel_on_signal(token: CancellationToken) {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => tracing::info!("SIGINT received; shutting down"),
+        () = terminate => tracing::info!("SIGTERM received; shutting down"),
+    }
+    token.cancel();
+}

@@ -1,0 +1,199 @@
+//! The real `custos` binary: start-up, probes, shutdown on SIGTERM, and one clear line for
+//! each bad input.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use custos_testkit::TestDb;
+
+/// `custos ARGS` in `dir`, with no inherited `CUSTOS_*` settings.
+fn custos(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_custos"));
+    command.args(args).current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    command.stdin(Stdio::null()).output().expect("run custos")
+}
+
+/// Checks that a failed start printed exactly one line, starting with `error: ` and
+/// containing each of `needles`, and exited with 1.
+fn assert_one_line_error(output: &Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(output.status.code(), Some(1), "exit code; stderr: {stderr}");
+    assert_eq!(lines.len(), 1, "one line, no backtrace: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    for needle in needles {
+        assert!(lines[0].contains(needle), "`{needle}` missing from: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// A running `custos serve` and the address it listens on.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    logs: mpsc::Receiver<String>,
+}
+
+impl Server {
+    fn start(dir: &Path, envs: &[(&str, &str)]) -> Self {
+        let mut child = custos(dir, &["serve", "--bind", "127.0.0.1:0"])
+            .envs(envs.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn custos serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, logs) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        let addr = loop {
+            let line =
+                logs.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("no listening line: {seen:?}"));
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                break rest.split_whitespace().next().expect("address").parse().expect("socket address");
+            }
+            seen.push(line);
+        };
+        Self { child, addr, logs }
+    }
+
+    /// Sends SIGTERM and returns the exit code and the rest of the log.
+    fn terminate(mut self) -> (Option<i32>, Vec<String>) {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        assert!(killed.success());
+        let status = self.child.wait().expect("wait");
+        (status.code(), self.logs.try_iter().collect())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_probes_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = TestDb::from_env().await;
+    let url = db.url().expose().to_owned();
+    let server = Server::start(dir.path(), &[("CUSTOS_DATABASE_URL", &url)]);
+    let client = reqwest::Client::new();
+    for path in ["/healthz", "/readyz"] {
+        let response = client.get(format!("http://{}{path}", server.addr)).send().await.expect("request");
+        assert_eq!(response.status(), 200, "{path}");
+    }
+    let (code, logs) = server.terminate();
+    assert_eq!(code, Some(0), "{logs:?}");
+    assert!(logs.iter().any(|l| l.contains("SIGTERM received")), "{logs:?}");
+    assert!(logs.iter().any(|l| l.contains("custos stopped")), "{logs:?}");
+}
+
+#[test]
+fn the_embedded_default_creates_its_data_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &[]);
+    assert!(dir.path().join("data/custos.db").is_file(), "SQLite under ./data");
+    let (code, _) = server.terminate();
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn a_malformed_database_url_is_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(custos(dir.path(), &["serve"]).env("CUSTOS_DATABASE_URL", "mysql://root:pw@localhost/custos"));
+    assert_one_line_error(&output, &["CUSTOS_DATABASE_URL", "unsupported scheme `mysql`", "sqlite://PATH"]);
+    let output = run(&mut custos(dir.path(), &["serve", "--database-url", "localhost"]));
+    assert_eq!(output.status.code(), Some(2), "a bad flag is a usage error");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("has no scheme"));
+}
+
+#[test]
+fn an_unreachable_database_is_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Port 1 on loopback: nothing listens there.
+    let output = run(custos(dir.path(), &["serve"])
+        .env("CUSTOS_DATABASE_URL", "postgres://custos:topsecret@127.0.0.1:1/custos")
+        .env("CUSTOS_DATABASE_CONNECT_TIMEOUT_SECS", "3"));
+    assert_one_line_error(
+        &output,
+        &["cannot connect to the database", "127.0.0.1:1", "refused", "CUSTOS_DATABASE_URL"],
+    );
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("topsecret"), "the password is never shown");
+}
+
+#[test]
+fn an_unwritable_data_directory_is_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("a-file"), b"not a directory").expect("write");
+    // Tests run as root here, so permissions cannot stop a write: a path through a file does.
+    let output = run(&mut custos(dir.path(), &["serve", "--data-dir", "a-file/data"]));
+    assert_one_line_error(&output, &["cannot create the data directory a-file/data", "--data-dir"]);
+}
+
+#[test]
+fn a_port_in_use_is_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let output = run(&mut custos(dir.path(), &["serve", "--bind", &addr]));
+    assert_one_line_error(&output, &[&format!("cannot listen on {addr}"), "in use", "--bind"]);
+}
+
+#[test]
+fn an_unknown_config_key_is_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("custos.toml"), "# settings\n[jobs]\nworkerz = 4\n").expect("write");
+    let output = run(&mut custos(dir.path(), &["serve"]));
+    assert_one_line_error(&output, &["custos.toml:3:1", "unknown field `workerz`", "expected `workers`"]);
+}
+
+#[test]
+fn config_default_prints_a_configuration_that_serve_accepts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(&mut custos(dir.path(), &["config", "default"]));
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(text.contains("bind = \"127.0.0.1:8080\""));
+    std::fs::write(dir.path().join("custos.toml"), &text).expect("write");
+    let output = run(&mut custos(dir.path(), &["migrate"]));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn migrate_applies_once_then_reports_up_to_date() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = run(&mut custos(dir.path(), &["migrate"]));
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(String::from_utf8_lossy(&first.stdout), "applied migration 0001 foundation\n");
+    let second = run(&mut custos(dir.path(), &["migrate"]));
+    assert!(String::from_utf8_lossy(&second.stdout).contains("is up to date"));
+}
+
+#[test]
+fn every_command_has_help_and_the_version_is_printed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["migrate", "--help"],
+        &["config", "--help"],
+        &["config", "default", "--help"],
+    ] {
+        let output = run(&mut custos(dir.path(), args));
+        assert!(output.status.success(), "{args:?}");
+        assert!(String::from_utf8_lossy(&output.stdout).contains("Usage: custos"), "{args:?}");
+    }
+    let version = run(&mut custos(dir.path(), &["--version"]));
+    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), concat!("custos ", env!("CARGO_PKG_VERSION")));
+}
