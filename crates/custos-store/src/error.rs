@@ -54,10 +54,10 @@ impl StoreError {
 
 /// Maps a unique-violation database error to [`StoreError::Conflict`] with `what`.
 pub(crate) fn conflict_on_unique(err: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
-    if let sqlx::Error::Database(db) = &err {
-        if db.is_unique_violation() {
-            return StoreError::Conflict(what());
-        }
+    if let sqlx::Error::Database(db) = &err
+        && db.is_unique_violation()
+    {
+        return StoreError::Conflict(what());
     }
     StoreError::Database(err)
 }

@@ -83,10 +83,10 @@ impl TestDb {
 
     /// PostgreSQL when `CUSTOS_TEST_POSTGRES_URL` is set, SQLite otherwise.
     pub async fn from_env() -> Self {
-        if std::env::var(POSTGRES_URL_VAR).is_ok() {
-            if let Some(db) = Self::postgres().await {
-                return db;
-            }
+        if std::env::var(POSTGRES_URL_VAR).is_ok()
+            && let Some(db) = Self::postgres().await
+        {
+            return db;
         }
         Self::sqlite()
     }

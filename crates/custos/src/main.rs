@@ -5,8 +5,6 @@
 //! Command-line usage errors exit with 2.
 
 #![forbid(unsafe_code)]
-// A command-line program talks on standard output and standard error.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod cli;
 mod config;
