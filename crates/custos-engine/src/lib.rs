@@ -3,10 +3,12 @@
 //!
 //! - [`clock`]: where the engine gets the time, so tests can move it.
 //! - [`jobs`]: the durable background-work runner (mail, webhooks, sweeps…).
+//! - [`policy`]: the policy in force and every version before it.
 
 #![forbid(unsafe_code)]
 
 pub mod clock;
 pub mod jobs;
+pub mod policy;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -93,9 +93,12 @@ impl Validator<'_, '_> {
             match seen.get(id.get_ref().as_str()) {
                 Some(&first) => {
                     let line = self.d.line_of(first);
-                    self.err(id.span(), "duplicate_id", format!("{what} `{}` is declared twice", id.get_ref()), {
-                        Some(format!("the first is on line {line}; give each {what} its own id"))
-                    });
+                    self.err(
+                        id.span(),
+                        "duplicate_id",
+                        format!("{what} `{}` is declared twice", id.get_ref()),
+                        Some(format!("the first is on line {line}; give each {what} its own id")),
+                    );
                 }
                 None => {
                     seen.insert(id.get_ref(), id.span().start);
@@ -249,9 +252,12 @@ impl Validator<'_, '_> {
     fn controller(&mut self, raw: &RawController) -> Controller {
         let country = raw.supervisory_authority.country.clone();
         if !countries::well_formed(country.get_ref()) {
-            self.err(country.span(), "bad_country", format!("`{}` is not a country code", country.get_ref()), {
-                Some("use an ISO 3166-1 alpha-2 code such as IE or DE".to_owned())
-            });
+            self.err(
+                country.span(),
+                "bad_country",
+                format!("`{}` is not a country code", country.get_ref()),
+                Some("use an ISO 3166-1 alpha-2 code such as IE or DE".to_owned()),
+            );
         }
         Controller {
             name: raw.name.clone(),
@@ -304,7 +310,7 @@ impl Validator<'_, '_> {
                     raw.key.span(),
                     "category.unknown_key",
                     format!("`{key}` is in the taxonomy; it is not custom"),
-                    { Some("remove custom = true".to_owned()) },
+                    Some("remove custom = true".to_owned()),
                 );
             } else if !taxonomy::parent(key).is_some_and(taxonomy::is_known) {
                 self.err(
@@ -407,9 +413,12 @@ impl Validator<'_, '_> {
             );
         }
         if raw.categories.is_empty() {
-            self.err(raw.id.span(), "purpose.no_categories", format!("purpose `{id}` uses no data category"), {
-                Some("list the categories it uses: categories = [\"user.contact.email\", …]".to_owned())
-            });
+            self.err(
+                raw.id.span(),
+                "purpose.no_categories",
+                format!("purpose `{id}` uses no data category"),
+                Some("list the categories it uses: categories = [\"user.contact.email\", …]".to_owned()),
+            );
         }
         let role = match &raw.role {
             Some(role) => {
@@ -477,14 +486,22 @@ impl Validator<'_, '_> {
             })
         });
         if raw.period.is_none() && raw.until.is_none() {
-            self.err(raw.id.span(), "retention.no_end", format!("{owner} never ends"), {
-                Some("give it period = \"P2Y\", until = \"account_termination\" (or another event), or both".to_owned())
-            });
+            self.err(
+                raw.id.span(),
+                "retention.no_end",
+                format!("{owner} never ends"),
+                Some(
+                    "give it period = \"P2Y\", until = \"account_termination\" (or another event), or both".to_owned(),
+                ),
+            );
         }
         if raw.categories.is_empty() && raw.purposes.is_empty() {
-            self.err(raw.id.span(), "retention.covers_nothing", format!("{owner} names no category and no purpose"), {
-                Some("add categories = […], purposes = […], or both".to_owned())
-            });
+            self.err(
+                raw.id.span(),
+                "retention.covers_nothing",
+                format!("{owner} names no category and no purpose"),
+                Some("add categories = […], purposes = […], or both".to_owned()),
+            );
         }
         RetentionRule {
             id: id.clone(),
@@ -516,12 +533,15 @@ impl Validator<'_, '_> {
         let country = raw.country.get_ref().clone();
         let well_formed = countries::well_formed(&country);
         if !well_formed {
-            self.err(raw.country.span(), "recipient.bad_country", format!("`{country}` is not a country code"), {
+            self.err(
+                raw.country.span(),
+                "recipient.bad_country",
+                format!("`{country}` is not a country code"),
                 Some(
                     "use an ISO 3166-1 alpha-2 code such as DE or US, or INT for an international organisation"
                         .to_owned(),
-                )
-            });
+                ),
+            );
         }
         let transfer = match &raw.transfer {
             Some(t) => choice!(self, t, "transfer mechanism", {

@@ -1,7 +1,7 @@
 //! The custos HTTP server and background workers.
 //!
-//! - [`app`] builds the router: health and readiness probes, Prometheus metrics, and (as
-//!   later modules land) the JSON API, the privacy center and the admin console.
+//! - [`app`] builds the router: health and readiness probes, Prometheus metrics, the
+//!   privacy notice and its versions, and (as later modules land) the JSON API, the privacy center and the admin console.
 //! - [`serve`] runs it on a listener the caller bound, until the caller's shutdown future
 //!   completes; in-flight requests are finished first. Tests bind port 0.
 //! - [`workers`] runs the job workers beside the server.
@@ -15,6 +15,7 @@ mod error;
 mod extract;
 mod health;
 mod metrics;
+mod notice;
 mod telemetry;
 pub mod workers;
 
@@ -22,31 +23,38 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
+use custos_policy::Policy;
 use custos_store::Store;
 
 pub use crate::error::{ApiError, ErrorBody};
 pub use crate::extract::ApiJson;
 pub use crate::metrics::Metrics;
+pub use crate::notice::RenderedNotice;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     /// The store.
     pub store: Arc<dyn Store>,
+    /// The policy in force.
+    pub policy: Arc<Policy>,
+    /// The policy's notice, rendered once.
+    pub notice: Arc<RenderedNotice>,
     /// The Prometheus registry and the server's own metrics.
     pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    /// State on `store` with fresh metrics.
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, metrics: Arc::new(Metrics::new()) }
+    /// State on `store` under `policy`, with fresh metrics.
+    pub fn new(store: Arc<dyn Store>, policy: Policy) -> Self {
+        let notice = Arc::new(RenderedNotice::new(&policy, None));
+        Self { store, policy: Arc::new(policy), notice, metrics: Arc::new(Metrics::new()) }
     }
 }
 
 /// Every route custos serves, before middleware and state.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(health::routes()).merge(metrics::routes())
+    Router::new().merge(health::routes()).merge(metrics::routes()).merge(notice::routes())
 }
 
 /// Turns `routes` into a service: adds the JSON 404 fallback, the state and the

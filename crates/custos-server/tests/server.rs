@@ -23,7 +23,7 @@ impl TestApp {
     /// Starts the app (plus `extra` routes) on a fresh database and port 0.
     async fn spawn(extra: axum::Router<AppState>) -> Self {
         let db = TestDb::from_env().await;
-        let state = AppState::new(db.store().await);
+        let state = AppState::new(db.store().await, custos_policy::Policy::example());
         let app = custos_server::finish(custos_server::routes().merge(extra), state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");

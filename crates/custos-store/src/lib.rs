@@ -21,6 +21,7 @@ mod audit;
 mod error;
 mod jobs;
 mod migrate;
+mod policy_versions;
 mod portable;
 pub mod postgres;
 mod records;
@@ -39,6 +40,7 @@ pub use crate::audit::{AuditEntry, AuditStore, GENESIS_HASH, NewAuditEntry, audi
 pub use crate::error::StoreError;
 pub use crate::jobs::{Enqueued, Job, JobCounts, JobFailure, JobState, JobStore, NewJob};
 pub use crate::migrate::AppliedMigration;
+pub use crate::policy_versions::{PolicyVersionStore, StoredPolicyVersion};
 pub use crate::records::{NewRecord, Record, RecordStore};
 pub use crate::subjects::{BlindIndex, IdentifierKind, NewSubject, Subject, SubjectId, SubjectKind, SubjectStore};
 pub use crate::url::{Backend, DatabaseUrl};
@@ -48,7 +50,9 @@ pub use crate::url::{Backend, DatabaseUrl};
 /// Implemented by [`sqlite::SqliteStore`] and [`postgres::PgStore`]; the conformance suite
 /// in `tests/conformance` runs the same checks against both.
 #[async_trait]
-pub trait Store: SubjectStore + RecordStore + JobStore + AuditStore + Send + Sync + 'static {
+pub trait Store:
+    SubjectStore + RecordStore + JobStore + AuditStore + PolicyVersionStore + Send + Sync + 'static
+{
     /// Which backend this is.
     fn backend(&self) -> Backend;
 

@@ -321,6 +321,61 @@ macro_rules! portable_store {
                 rows.iter().map($crate::rows::audit_entry).collect()
             }
         }
+        #[async_trait::async_trait]
+        impl $crate::PolicyVersionStore for $store {
+            async fn record_policy_version(&self, v: &$crate::StoredPolicyVersion) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query::<$db>(
+                    "INSERT INTO policy_versions (hash, label, effective, canonical, first_seen_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING",
+                )
+                .bind(&v.hash)
+                .bind(&v.label)
+                .bind(&v.effective)
+                .bind(&v.canonical)
+                .bind($crate::time::to_millis(v.first_seen_at))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn policy_versions(&self) -> Result<Vec<$crate::StoredPolicyVersion>, $crate::StoreError> {
+                let rows = sqlx::query_as::<$db, (String, String, String, i64)>(
+                    "SELECT hash, label, effective, first_seen_at FROM policy_versions ORDER BY first_seen_at, hash",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(hash, label, effective, seen)| {
+                        Ok($crate::StoredPolicyVersion {
+                            hash,
+                            label,
+                            effective,
+                            canonical: String::new(),
+                            first_seen_at: $crate::time::from_millis(seen)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn policy_version(&self, hash: &str) -> Result<Option<$crate::StoredPolicyVersion>, $crate::StoreError> {
+                let row = sqlx::query_as::<$db, (String, String, String, String, i64)>(
+                    "SELECT hash, label, effective, canonical, first_seen_at FROM policy_versions WHERE hash = $1",
+                )
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|(hash, label, effective, canonical, seen)| {
+                    Ok($crate::StoredPolicyVersion {
+                        hash,
+                        label,
+                        effective,
+                        canonical,
+                        first_seen_at: $crate::time::from_millis(seen)?,
+                    })
+                })
+                .transpose()
+            }
+        }
     };
 }
 pub(crate) use portable_store;

@@ -27,6 +27,43 @@ pub(crate) enum Command {
     /// Work with the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Check, render and export the privacy policy (policy.toml).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// Validate a policy file; every error is listed with its line and column.
+    Check {
+        /// The policy file.
+        file: PathBuf,
+    },
+    /// Print the privacy notice generated from the policy.
+    Render {
+        /// The policy file [default: the configured policy, or the embedded example]
+        file: Option<PathBuf>,
+        /// Output format: html, markdown or json.
+        #[arg(long, default_value = "html", value_parser = ["html", "markdown", "json"])]
+        format: String,
+    },
+    /// Print the record of processing activities (GDPR Art. 30).
+    Ropa {
+        /// The policy file [default: the configured policy, or the embedded example]
+        file: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RopaFormat::Csv)]
+        format: RopaFormat,
+    },
+}
+
+/// Formats of the record of processing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum RopaFormat {
+    /// One row per processing activity.
+    Csv,
+    /// The whole record as JSON.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,6 +89,10 @@ pub(crate) struct ServeArgs {
     /// Address to listen on, as IP:PORT [env: CUSTOS_BIND] [default: 127.0.0.1:8080]
     #[arg(long, value_name = "ADDR")]
     pub(crate) bind: Option<SocketAddr>,
+
+    /// The privacy policy to enforce [env: CUSTOS_POLICY] [default: the embedded example policy]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
 
     #[command(flatten)]
     pub(crate) storage: StorageArgs,

@@ -20,6 +20,8 @@ pub(crate) struct Settings {
     pub(crate) bind: SocketAddr,
     /// Directory for the embedded SQLite database and local files.
     pub(crate) data_dir: PathBuf,
+    /// The privacy policy file; `None` runs the embedded example policy.
+    pub(crate) policy: Option<PathBuf>,
     /// How long to wait for requests in flight at shutdown, in seconds.
     pub(crate) shutdown_grace_secs: u64,
     /// The database.
@@ -77,6 +79,7 @@ impl Default for Settings {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
+            policy: None,
             shutdown_grace_secs: 30,
             database: DatabaseSettings::default(),
             log: LogSettings::default(),
@@ -175,6 +178,7 @@ impl Settings {
         match name {
             "CUSTOS_BIND" => self.bind = parse(name, value, "an address as IP:PORT, such as 127.0.0.1:8080")?,
             "CUSTOS_DATA_DIR" => self.data_dir = PathBuf::from(value),
+            "CUSTOS_POLICY" => self.policy = Some(PathBuf::from(value)),
             "CUSTOS_SHUTDOWN_GRACE_SECS" => self.shutdown_grace_secs = parse(name, value, "a number of seconds")?,
             "CUSTOS_DATABASE_URL" => {
                 let url = value.parse::<DatabaseUrl>().map_err(|e| anyhow::anyhow!("{name}: {e}"))?;

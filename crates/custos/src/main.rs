@@ -8,6 +8,7 @@
 
 mod cli;
 mod config;
+mod policy;
 mod serve;
 mod storage;
 
@@ -23,7 +24,8 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", format!("{error:#}").replace('\n', " "));
+            // One line, except for a policy's list of errors, one per line.
+            eprintln!("error: {}", format!("{error:#}").trim_end());
             ExitCode::FAILURE
         }
     }
@@ -33,17 +35,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let storage_flags = match &cli.command {
         Command::Serve(args) => Some(&args.storage),
         Command::Migrate(args) => Some(args),
-        Command::Config(_) => None,
+        Command::Config(_) | Command::Policy(_) => None,
     };
     match &cli.command {
         Command::Config(ConfigCommand::Default) => {
             print!("{}", config::DEFAULT_TOML);
             Ok(())
         }
+        Command::Policy(command) => {
+            let (settings, _) = Settings::load(cli.config.as_deref(), std::env::vars(), None)?;
+            policy::run(command, settings.policy.as_deref())
+        }
         Command::Serve(args) => {
             let (mut settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), storage_flags)?;
             if let Some(bind) = args.bind {
                 settings.bind = bind;
+            }
+            if let Some(file) = &args.policy {
+                settings.policy = Some(file.clone());
             }
             init_logging(&settings, &unknown)?;
             runtime()?.block_on(serve::run(settings))

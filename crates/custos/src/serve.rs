@@ -14,17 +14,21 @@ use crate::storage;
 
 /// Runs until a shutdown signal, then drains requests and workers and returns.
 pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
-    let store = storage::open(&settings).await?;
+    let policy = crate::policy::load(settings.policy.as_deref())?;
+    // Bind before touching the database, so that a taken port fails fast and alone.
     let listener = tokio::net::TcpListener::bind(settings.bind).await.map_err(|e| {
         anyhow::anyhow!(
             "cannot listen on {}: {e}; stop whatever uses it or choose another address with --bind or CUSTOS_BIND",
             settings.bind
         )
     })?;
+    let store = storage::open(&settings).await?;
+    let (version, _) = custos_engine::policy::publish(&store, &policy, jiff::Timestamp::now()).await?;
     let address = listener.local_addr().context("cannot read the listening address")?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         database = %storage::describe(&settings),
+        policy = %format!("{} ({})", version.short(), version.label),
         "custos listening on http://{address}"
     );
 
@@ -37,7 +41,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         &shutdown,
     );
 
-    let app = custos_server::app(AppState::new(store.clone()));
+    let app = custos_server::app(AppState::new(store.clone(), policy));
     let stopping = shutdown.clone();
     let server = custos_server::serve(listener, app, async move { stopping.cancelled().await });
     let grace = Duration::from_secs(settings.shutdown_grace_secs);

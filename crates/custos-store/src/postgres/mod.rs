@@ -16,8 +16,14 @@ use crate::portable::portable_store;
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
 
 /// The PostgreSQL migrations, in order.
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "foundation", sql: include_str!("../../migrations/postgres/0001_foundation.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "foundation", sql: include_str!("../../migrations/postgres/0001_foundation.sql") },
+    Migration {
+        version: 2,
+        name: "policy_versions",
+        sql: include_str!("../../migrations/postgres/0002_policy_versions.sql"),
+    },
+];
 
 /// Advisory lock keys ("custos" in ASCII, then a number per use).
 const MIGRATION_LOCK: i64 = 0x0063_7573_746f_7301;

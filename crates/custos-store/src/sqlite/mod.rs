@@ -16,8 +16,14 @@ use crate::portable::portable_store;
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
 
 /// The SQLite migrations, in order.
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "foundation", sql: include_str!("../../migrations/sqlite/0001_foundation.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "foundation", sql: include_str!("../../migrations/sqlite/0001_foundation.sql") },
+    Migration {
+        version: 2,
+        name: "policy_versions",
+        sql: include_str!("../../migrations/sqlite/0002_policy_versions.sql"),
+    },
+];
 
 /// How long a writer waits for another writer before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -6,6 +6,7 @@
 mod audit;
 mod jobs;
 mod migrations;
+mod policy_versions;
 mod records;
 mod subjects;
 

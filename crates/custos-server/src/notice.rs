@@ -1,0 +1,122 @@
+//! The privacy notice and its history (seed 10), generated from the policy in force.
+//!
+//! - `GET /privacy`: the notice as an accessible HTML page;
+//! - `GET /privacy.md` and `GET /privacy.json`: the same as Markdown and as the policy model;
+//! - `GET /privacy/versions`: every version ever in force;
+//! - `GET /privacy/versions/{hash}`: one past version, as the policy model;
+//! - `GET /privacy/diff?from=HASH&to=HASH`: what changed between two versions.
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::{Json, Router};
+use custos_engine::policy::{self, PolicyHistoryError};
+use custos_policy::render::{Format, render};
+use custos_policy::{Policy, PolicyVersion};
+use serde::{Deserialize, Serialize};
+
+use crate::{ApiError, AppState};
+
+/// The notice, rendered once when the server starts (the policy does not change while it runs).
+#[derive(Debug)]
+pub struct RenderedNotice {
+    /// The version in force.
+    pub version: PolicyVersion,
+    html: String,
+    markdown: String,
+    json: String,
+}
+
+impl RenderedNotice {
+    /// Renders `policy`'s notice, linking the privacy center at `privacy_center` if given.
+    pub fn new(policy: &Policy, privacy_center: Option<&str>) -> Self {
+        Self {
+            version: policy.version(),
+            html: render(policy, Format::Html, privacy_center),
+            markdown: render(policy, Format::Markdown, privacy_center),
+            json: render(policy, Format::Json, privacy_center),
+        }
+    }
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/privacy", get(html))
+        .route("/privacy.md", get(markdown))
+        .route("/privacy.json", get(json))
+        .route("/privacy/versions", get(versions))
+        .route("/privacy/versions/{hash}", get(one_version))
+        .route("/privacy/diff", get(diff))
+}
+
+async fn html(State(state): State<AppState>) -> impl IntoResponse {
+    Html(state.notice.html.clone())
+}
+
+async fn markdown(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], state.notice.markdown.clone())
+}
+
+async fn json(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], state.notice.json.clone())
+}
+
+/// One entry of the version list.
+#[derive(Debug, Serialize)]
+struct VersionEntry {
+    hash: String,
+    label: String,
+    effective: String,
+    first_seen_at: String,
+    current: bool,
+}
+
+async fn versions(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let current = &state.notice.version.hash;
+    let list: Vec<VersionEntry> = policy::history(&state.store)
+        .await?
+        .into_iter()
+        .map(|v| VersionEntry {
+            current: &v.hash == current,
+            hash: v.hash,
+            label: v.label,
+            effective: v.effective,
+            first_seen_at: v.first_seen_at.to_string(),
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "current": current, "versions": list })))
+}
+
+async fn one_version(State(state): State<AppState>, Path(hash): Path<String>) -> Result<Json<Policy>, ApiError> {
+    Ok(Json(policy::version(&state.store, &hash).await.map_err(history_error)?))
+}
+
+/// `?from=HASH&to=HASH`.
+#[derive(Debug, Deserialize)]
+struct DiffQuery {
+    from: String,
+    to: String,
+}
+
+async fn diff(
+    State(state): State<AppState>,
+    query: Result<Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<custos_policy::PolicyDiff>, ApiError> {
+    let Query(q) = query.map_err(|_| {
+        ApiError::bad_request("missing_parameter", "give both versions: /privacy/diff?from=HASH&to=HASH")
+            .with_field("from")
+    })?;
+    Ok(Json(policy::diff(&state.store, &q.from, &q.to).await.map_err(history_error)?))
+}
+
+fn history_error(err: PolicyHistoryError) -> ApiError {
+    match err {
+        PolicyHistoryError::UnknownVersion(hash) => ApiError::not_found(
+            "unknown_policy_version",
+            format!("no policy version `{hash}` was ever in force; see /privacy/versions"),
+        ),
+        PolicyHistoryError::Store(e) => e.into(),
+        other => ApiError::internal(other),
+    }
+}
