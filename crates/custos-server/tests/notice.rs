@@ -60,6 +60,12 @@ async fn the_served_notice_shows_every_purpose_recipient_and_cookie() {
         assert!(cookies.contains(&c.name), "cookie {}", c.name);
     }
     let page = select(&html, "body").concat();
+    for p in &policy.purposes {
+        if let Some(assessment) = &p.legitimate_interest {
+            let section = select(&html, &format!("section[data-purpose=\"{}\"] details", p.id)).concat();
+            assert!(section.contains(&assessment.balancing), "the balancing test of {} is published", p.id);
+        }
+    }
     assert!(page.contains(policy.version().short()), "the version is shown");
     assert!(page.contains(&policy.meta.effective.to_string()), "the effective date is shown");
     for right in [
