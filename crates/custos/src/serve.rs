@@ -15,6 +15,7 @@ use crate::storage;
 /// Runs until a shutdown signal, then drains requests and workers and returns.
 pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     let policy = crate::policy::load(settings.policy.as_deref())?;
+    storage::prepare(&settings)?;
     // Bind before touching the database, so that a taken port fails fast and alone.
     let listener = tokio::net::TcpListener::bind(settings.bind).await.map_err(|e| {
         anyhow::anyhow!(

@@ -10,10 +10,8 @@ use crate::config::Settings;
 /// Opens (and, with `migrate`, migrates) the configured store. For the embedded SQLite
 /// default, the data directory is created and checked for writing first.
 pub(crate) async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<Arc<dyn Store>> {
+    prepare(settings)?;
     let url = settings.database_url();
-    if url.backend() == Backend::Sqlite && settings.database.url.is_none() {
-        prepare_data_dir(&settings.data_dir)?;
-    }
     let options = ConnectOptions {
         max_connections: settings.database.max_connections,
         connect_timeout: settings.connect_timeout(),
@@ -26,6 +24,14 @@ pub(crate) async fn connect(settings: &Settings, migrate: bool) -> anyhow::Resul
         };
         anyhow::anyhow!("{e}; {hint}")
     })
+}
+
+/// Creates and checks the data directory when the embedded SQLite default needs it.
+pub(crate) fn prepare(settings: &Settings) -> anyhow::Result<()> {
+    if settings.database.url.is_none() {
+        prepare_data_dir(&settings.data_dir)?;
+    }
+    Ok(())
 }
 
 /// Opens and migrates the store, for `serve`.

@@ -111,9 +111,10 @@ fn the_embedded_default_creates_its_data_directory() {
 #[test]
 fn a_malformed_database_url_is_one_clear_line() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let output = run(custos(dir.path(), &["serve"]).env("CUSTOS_DATABASE_URL", "mysql://root:pw@localhost/custos"));
+    let output = run(custos(dir.path(), &["serve", "--bind", "127.0.0.1:0"])
+        .env("CUSTOS_DATABASE_URL", "mysql://root:pw@localhost/custos"));
     assert_one_line_error(&output, &["CUSTOS_DATABASE_URL", "unsupported scheme `mysql`", "sqlite://PATH"]);
-    let output = run(&mut custos(dir.path(), &["serve", "--database-url", "localhost"]));
+    let output = run(&mut custos(dir.path(), &["serve", "--bind", "127.0.0.1:0", "--database-url", "localhost"]));
     assert_eq!(output.status.code(), Some(2), "a bad flag is a usage error");
     assert!(String::from_utf8_lossy(&output.stderr).contains("has no scheme"));
 }
@@ -122,7 +123,7 @@ fn a_malformed_database_url_is_one_clear_line() {
 fn an_unreachable_database_is_one_clear_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     // Port 1 on loopback: nothing listens there.
-    let output = run(custos(dir.path(), &["serve"])
+    let output = run(custos(dir.path(), &["serve", "--bind", "127.0.0.1:0"])
         .env("CUSTOS_DATABASE_URL", "postgres://custos:topsecret@127.0.0.1:1/custos")
         .env("CUSTOS_DATABASE_CONNECT_TIMEOUT_SECS", "3"));
     assert_one_line_error(
@@ -137,7 +138,7 @@ fn an_unwritable_data_directory_is_one_clear_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("a-file"), b"not a directory").expect("write");
     // Tests run as root here, so permissions cannot stop a write: a path through a file does.
-    let output = run(&mut custos(dir.path(), &["serve", "--data-dir", "a-file/data"]));
+    let output = run(&mut custos(dir.path(), &["serve", "--bind", "127.0.0.1:0", "--data-dir", "a-file/data"]));
     assert_one_line_error(&output, &["cannot create the data directory a-file/data", "--data-dir"]);
 }
 
@@ -154,7 +155,7 @@ fn a_port_in_use_is_one_clear_line() {
 fn an_unknown_config_key_is_one_clear_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("custos.toml"), "# settings\n[jobs]\nworkerz = 4\n").expect("write");
-    let output = run(&mut custos(dir.path(), &["serve"]));
+    let output = run(&mut custos(dir.path(), &["serve", "--bind", "127.0.0.1:0"]));
     assert_one_line_error(&output, &["custos.toml:3:1", "unknown field `workerz`", "expected `workers`"]);
 }
 
