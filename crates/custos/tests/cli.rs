@@ -78,7 +78,8 @@ impl Server {
         let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
         assert!(killed.success());
         let status = self.child.wait().expect("wait");
-        (status.code(), self.logs.try_iter().collect())
+        // The reader thread ends at end of file, once the child has exited: take every line.
+        (status.code(), self.logs.iter().collect())
     }
 }
 
