@@ -2,13 +2,17 @@
 //! on top of the [`custos_store::Store`] trait. No HTTP and no SQL live here.
 //!
 //! - [`clock`]: where the engine gets the time, so tests can move it.
+//! - [`gate`]: the decision every read and write of personal data passes.
 //! - [`jobs`]: the durable background-work runner (mail, webhooks, sweeps…).
 //! - [`policy`]: the policy in force and every version before it.
+//! - [`vault`]: sealed values, blind indexes, crypto-shredding and key rotation.
 
 #![forbid(unsafe_code)]
 
 pub mod clock;
+pub mod gate;
 pub mod jobs;
 pub mod policy;
+pub mod vault;
 
 pub use clock::{Clock, ManualClock, SystemClock};

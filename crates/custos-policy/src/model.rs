@@ -273,6 +273,11 @@ pub struct Purpose {
     pub opt_in: bool,
     /// Whether the purpose is direct marketing (objection always stops it, Art. 21(3)).
     pub direct_marketing: bool,
+    /// Whether the purpose is establishing, exercising or defending legal claims, which
+    /// may go on while processing is restricted (Art. 18(2)) and survives erasure requests
+    /// under a legal hold (Art. 17(3)(e)).
+    #[serde(default)]
+    pub legal_claims: bool,
     /// Profiling or automated decisions, if any.
     pub profiling: Option<Profiling>,
     /// Controller or processor.

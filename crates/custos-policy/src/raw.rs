@@ -114,6 +114,8 @@ pub(crate) struct RawPurpose {
     pub(crate) opt_in: Option<Spanned<bool>>,
     #[serde(default)]
     pub(crate) direct_marketing: bool,
+    #[serde(default)]
+    pub(crate) legal_claims: bool,
     pub(crate) profiling: Option<RawProfiling>,
     pub(crate) role: Option<S>,
     #[serde(default)]

@@ -460,6 +460,7 @@ impl Validator<'_, '_> {
             legitimate_interest: assessment,
             opt_in,
             direct_marketing: raw.direct_marketing,
+            legal_claims: raw.legal_claims,
             profiling,
             role: role.unwrap_or(Role::Controller),
             categories: self.references(&raw.categories, categories, "category", &format!("purpose `{id}`")),

@@ -20,6 +20,7 @@
 mod audit;
 mod error;
 mod jobs;
+mod keys;
 mod migrate;
 mod policy_versions;
 mod portable;
@@ -27,6 +28,7 @@ pub mod postgres;
 mod records;
 mod rows;
 pub mod sqlite;
+mod subject_state;
 mod subjects;
 mod time;
 mod url;
@@ -39,9 +41,11 @@ use async_trait::async_trait;
 pub use crate::audit::{AuditEntry, AuditStore, GENESIS_HASH, NewAuditEntry, audit_hash};
 pub use crate::error::StoreError;
 pub use crate::jobs::{Enqueued, Job, JobCounts, JobFailure, JobState, JobStore, NewJob};
+pub use crate::keys::{DataKeyLookup, KeyStore, StoredDataKey, StoredSystemKey};
 pub use crate::migrate::AppliedMigration;
 pub use crate::policy_versions::{PolicyVersionStore, StoredPolicyVersion};
 pub use crate::records::{NewRecord, Record, RecordStore};
+pub use crate::subject_state::{ConsentEntry, SubjectStateStore};
 pub use crate::subjects::{BlindIndex, IdentifierKind, NewSubject, Subject, SubjectId, SubjectKind, SubjectStore};
 pub use crate::url::{Backend, DatabaseUrl};
 
@@ -51,7 +55,7 @@ pub use crate::url::{Backend, DatabaseUrl};
 /// in `tests/conformance` runs the same checks against both.
 #[async_trait]
 pub trait Store:
-    SubjectStore + RecordStore + JobStore + AuditStore + PolicyVersionStore + Send + Sync + 'static
+    SubjectStore + SubjectStateStore + RecordStore + JobStore + AuditStore + PolicyVersionStore + Send + Sync + 'static
 {
     /// Which backend this is.
     fn backend(&self) -> Backend;
@@ -95,6 +99,20 @@ impl Default for ConnectOptions {
     fn default() -> Self {
         Self { max_connections: 10, connect_timeout: Duration::from_secs(10), migrate: true }
     }
+}
+
+/// Opens the key store that `url` names (see [`KeyStore`]) and, unless told otherwise,
+/// migrates it. It may be the same database as the main store, but then a backup of that
+/// database holds the keys that open it.
+pub async fn connect_keys(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Arc<dyn KeyStore>, StoreError> {
+    let keys: Arc<dyn KeyStore> = match url.backend() {
+        Backend::Sqlite => Arc::new(sqlite::SqliteStore::connect(url, options).await?),
+        Backend::Postgres => Arc::new(postgres::PgStore::connect(url, options).await?),
+    };
+    if options.migrate {
+        keys.migrate_keys().await?;
+    }
+    Ok(keys)
 }
 
 /// Opens the store that `url` names and, unless told otherwise, migrates it.

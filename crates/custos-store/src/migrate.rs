@@ -65,12 +65,14 @@ pub(crate) fn pending<'m>(
 /// Applies what is missing of `$migrations` on `$conn` (of database `$db`), which the
 /// caller has put inside a transaction that holds the migration lock.
 macro_rules! apply_migrations {
-    ($db:ty, $tx:ident, $migrations:expr, $create_table_sql:expr) => {{
-        sqlx::Executor::execute(&mut *$tx, $create_table_sql).await?;
-        let applied =
-            sqlx::query_as::<$db, (i64, Vec<u8>)>("SELECT version, checksum FROM custos_migrations ORDER BY version")
-                .fetch_all(&mut *$tx)
-                .await?;
+    ($db:ty, $tx:ident, $table:expr, $migrations:expr, $create_table_sql:expr) => {{
+        sqlx::Executor::execute(&mut *$tx, $create_table_sql.as_str()).await?;
+        let applied = sqlx::query_as::<$db, (i64, Vec<u8>)>(&format!(
+            "SELECT version, checksum FROM {} ORDER BY version",
+            $table
+        ))
+        .fetch_all(&mut *$tx)
+        .await?;
         let mut done = Vec::new();
         for m in $crate::migrate::pending($migrations, &applied)? {
             let fail = |e: sqlx::Error| $crate::StoreError::Migration {
@@ -79,9 +81,10 @@ macro_rules! apply_migrations {
                 reason: $crate::error::one_line(&e),
             };
             sqlx::Executor::execute(&mut *$tx, m.sql).await.map_err(fail)?;
-            sqlx::query::<$db>(
-                "INSERT INTO custos_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
-            )
+            sqlx::query::<$db>(&format!(
+                "INSERT INTO {} (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+                $table
+            ))
             .bind(m.version)
             .bind(m.name)
             .bind(m.checksum())

@@ -112,12 +112,142 @@ macro_rules! portable_store {
                 for sql in [
                     "DELETE FROM records WHERE subject_id = $1",
                     "DELETE FROM identifiers WHERE subject_id = $1",
+                    "DELETE FROM consents WHERE subject_id = $1",
+                    "DELETE FROM objections WHERE subject_id = $1",
+                    "DELETE FROM restrictions WHERE subject_id = $1",
                 ] {
                     sqlx::query::<$db>(sql).bind(id.0).execute(&mut *tx).await?;
                 }
                 let gone = sqlx::query::<$db>("DELETE FROM subjects WHERE subject_id = $1").bind(id.0).execute(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(gone.rows_affected() > 0)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::SubjectStateStore for $store {
+            async fn append_consent(&self, e: &$crate::ConsentEntry) -> Result<i64, $crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let seq: i64 = sqlx::query_scalar::<$db, i64>("SELECT COALESCE(MAX(seq), 0) + 1 FROM consents WHERE subject_id = $1")
+                    .bind(e.subject_id.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let result = sqlx::query::<$db>(
+                    "INSERT INTO consents (subject_id, seq, purpose, granted, method, policy_version, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(e.subject_id.0)
+                .bind(seq)
+                .bind(&e.purpose)
+                .bind(e.granted)
+                .bind(&e.method)
+                .bind(&e.policy_version)
+                .bind($crate::time::to_millis(e.at))
+                .execute(&mut *tx)
+                .await;
+                match result {
+                    Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+                        return Err($crate::StoreError::NotFound(format!("subject {}", e.subject_id)));
+                    }
+                    other => {
+                        other?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(seq)
+            }
+
+            async fn live_consents(&self, subject: $crate::SubjectId) -> Result<Vec<String>, $crate::StoreError> {
+                let rows = sqlx::query_as::<$db, (String, bool)>(
+                    "SELECT c.purpose, c.granted FROM consents c \
+                     WHERE c.subject_id = $1 AND c.seq = \
+                       (SELECT MAX(l.seq) FROM consents l WHERE l.subject_id = c.subject_id AND l.purpose = c.purpose) \
+                     ORDER BY c.purpose",
+                )
+                .bind(subject.0)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().filter(|(_, granted)| *granted).map(|(purpose, _)| purpose).collect())
+            }
+
+            async fn record_objection(&self, subject: $crate::SubjectId, purpose: &str, at: jiff::Timestamp) -> Result<(), $crate::StoreError> {
+                let result = sqlx::query::<$db>(
+                    "INSERT INTO objections (subject_id, purpose, at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (subject_id, purpose) DO NOTHING",
+                )
+                .bind(subject.0)
+                .bind(purpose)
+                .bind($crate::time::to_millis(at))
+                .execute(&self.pool)
+                .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+                        Err($crate::StoreError::NotFound(format!("subject {subject}")))
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+
+            async fn record_compelling_grounds(
+                &self,
+                subject: $crate::SubjectId,
+                purpose: &str,
+                grounds: &str,
+            ) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query::<$db>("UPDATE objections SET compelling_grounds = $3 WHERE subject_id = $1 AND purpose = $2")
+                    .bind(subject.0)
+                    .bind(purpose)
+                    .bind(grounds)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn objections(&self, subject: $crate::SubjectId) -> Result<Vec<(String, Option<String>)>, $crate::StoreError> {
+                Ok(sqlx::query_as::<$db, (String, Option<String>)>(
+                    "SELECT purpose, compelling_grounds FROM objections WHERE subject_id = $1 ORDER BY purpose",
+                )
+                .bind(subject.0)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn set_restriction(
+                &self,
+                subject: $crate::SubjectId,
+                ground: Option<&str>,
+                at: jiff::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                let result = match ground {
+                    Some(ground) => {
+                        sqlx::query::<$db>(
+                            "INSERT INTO restrictions (subject_id, ground, since) VALUES ($1, $2, $3) \
+                             ON CONFLICT (subject_id) DO UPDATE SET ground = excluded.ground",
+                        )
+                        .bind(subject.0)
+                        .bind(ground)
+                        .bind($crate::time::to_millis(at))
+                        .execute(&self.pool)
+                        .await
+                    }
+                    None => sqlx::query::<$db>("DELETE FROM restrictions WHERE subject_id = $1").bind(subject.0).execute(&self.pool).await,
+                };
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+                        Err($crate::StoreError::NotFound(format!("subject {subject}")))
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+
+            async fn restricted(&self, subject: $crate::SubjectId) -> Result<bool, $crate::StoreError> {
+                let n = sqlx::query_scalar::<$db, i64>("SELECT COUNT(*) FROM restrictions WHERE subject_id = $1")
+                    .bind(subject.0)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(n > 0)
             }
         }
 
@@ -379,3 +509,228 @@ macro_rules! portable_store {
     };
 }
 pub(crate) use portable_store;
+
+/// Implements [`crate::KeyStore`] for `$store` (pool `self.pool` of database `$db`); the
+/// backend provides `migrate_keys_impl(&self)`.
+macro_rules! portable_keystore {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::KeyStore for $store {
+            async fn migrate_keys(&self) -> Result<Vec<$crate::AppliedMigration>, $crate::StoreError> {
+                self.migrate_keys_impl().await
+            }
+
+            async fn put_data_key(&self, key: &$crate::StoredDataKey) -> Result<(), $crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let erased = sqlx::query_scalar::<$db, i64>("SELECT erased_at FROM erased_subjects WHERE subject_id = $1")
+                    .bind(key.subject_id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if erased.is_some() {
+                    return Err($crate::StoreError::Conflict(format!("subject {} was erased", key.subject_id)));
+                }
+                sqlx::query::<$db>(
+                    "INSERT INTO data_keys (subject_id, master_key_id, wrapped, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(key.subject_id.0)
+                .bind(&key.master_key_id)
+                .bind(&key.wrapped)
+                .bind($crate::time::to_millis(key.created_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| $crate::error::conflict_on_unique(e, || format!("subject {} has a data key", key.subject_id)))?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn data_key(&self, subject: $crate::SubjectId) -> Result<$crate::DataKeyLookup, $crate::StoreError> {
+                let row = sqlx::query_as::<$db, (String, Vec<u8>, i64)>(
+                    "SELECT master_key_id, wrapped, created_at FROM data_keys WHERE subject_id = $1",
+                )
+                .bind(subject.0)
+                .fetch_optional(&self.pool)
+                .await?;
+                if let Some((master_key_id, wrapped, created)) = row {
+                    return Ok($crate::DataKeyLookup::Found($crate::StoredDataKey {
+                        subject_id: subject,
+                        master_key_id,
+                        wrapped,
+                        created_at: $crate::time::from_millis(created)?,
+                    }));
+                }
+                let erased = sqlx::query_scalar::<$db, i64>("SELECT erased_at FROM erased_subjects WHERE subject_id = $1")
+                    .bind(subject.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(match erased {
+                    Some(at) => $crate::DataKeyLookup::Erased($crate::time::from_millis(at)?),
+                    None => $crate::DataKeyLookup::Missing,
+                })
+            }
+
+            async fn destroy_data_key(&self, subject: $crate::SubjectId, at: jiff::Timestamp) -> Result<bool, $crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let gone = sqlx::query::<$db>("DELETE FROM data_keys WHERE subject_id = $1")
+                    .bind(subject.0)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query::<$db>(
+                    "INSERT INTO erased_subjects (subject_id, erased_at) VALUES ($1, $2) ON CONFLICT (subject_id) DO NOTHING",
+                )
+                .bind(subject.0)
+                .bind($crate::time::to_millis(at))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(gone.rows_affected() > 0)
+            }
+
+            async fn data_keys_under(
+                &self,
+                master_key_id: &str,
+                after: Option<$crate::SubjectId>,
+                limit: u32,
+            ) -> Result<Vec<$crate::StoredDataKey>, $crate::StoreError> {
+                let rows = match after {
+                    Some(after) => {
+                        sqlx::query_as::<$db, (uuid::Uuid, String, Vec<u8>, i64)>(
+                            "SELECT subject_id, master_key_id, wrapped, created_at FROM data_keys \
+                             WHERE master_key_id = $1 AND subject_id > $2 ORDER BY subject_id LIMIT $3",
+                        )
+                        .bind(master_key_id)
+                        .bind(after.0)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await?
+                    }
+                    None => {
+                        sqlx::query_as::<$db, (uuid::Uuid, String, Vec<u8>, i64)>(
+                            "SELECT subject_id, master_key_id, wrapped, created_at FROM data_keys \
+                             WHERE master_key_id = $1 ORDER BY subject_id LIMIT $2",
+                        )
+                        .bind(master_key_id)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await?
+                    }
+                };
+                rows.into_iter()
+                    .map(|(subject, master_key_id, wrapped, created)| {
+                        Ok($crate::StoredDataKey {
+                            subject_id: $crate::SubjectId(subject),
+                            master_key_id,
+                            wrapped,
+                            created_at: $crate::time::from_millis(created)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn rewrap_data_key(&self, key: &$crate::StoredDataKey, from: &str) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query::<$db>(
+                    "UPDATE data_keys SET master_key_id = $2, wrapped = $3 WHERE subject_id = $1 AND master_key_id = $4",
+                )
+                .bind(key.subject_id.0)
+                .bind(&key.master_key_id)
+                .bind(&key.wrapped)
+                .bind(from)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn count_data_keys_by_master(&self) -> Result<Vec<(String, u64)>, $crate::StoreError> {
+                let rows = sqlx::query_as::<$db, (String, i64)>(
+                    "SELECT master_key_id, COUNT(*) FROM data_keys GROUP BY master_key_id ORDER BY master_key_id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(|(id, n)| (id, u64::try_from(n).unwrap_or(0))).collect())
+            }
+
+            async fn put_system_key(&self, key: &$crate::StoredSystemKey) -> Result<$crate::StoredSystemKey, $crate::StoreError> {
+                sqlx::query::<$db>(
+                    "INSERT INTO system_keys (name, master_key_id, wrapped, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(&key.name)
+                .bind(&key.master_key_id)
+                .bind(&key.wrapped)
+                .bind($crate::time::to_millis(key.created_at))
+                .execute(&self.pool)
+                .await?;
+                let (master_key_id, wrapped, created) = sqlx::query_as::<$db, (String, Vec<u8>, i64)>(
+                    "SELECT master_key_id, wrapped, created_at FROM system_keys WHERE name = $1",
+                )
+                .bind(&key.name)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok($crate::StoredSystemKey {
+                    name: key.name.clone(),
+                    master_key_id,
+                    wrapped,
+                    created_at: $crate::time::from_millis(created)?,
+                })
+            }
+
+            async fn system_keys(&self) -> Result<Vec<$crate::StoredSystemKey>, $crate::StoreError> {
+                let rows = sqlx::query_as::<$db, (String, String, Vec<u8>, i64)>(
+                    "SELECT name, master_key_id, wrapped, created_at FROM system_keys ORDER BY name",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(name, master_key_id, wrapped, created)| {
+                        Ok($crate::StoredSystemKey { name, master_key_id, wrapped, created_at: $crate::time::from_millis(created)? })
+                    })
+                    .collect()
+            }
+
+            async fn rewrap_system_key(&self, key: &$crate::StoredSystemKey, from: &str) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query::<$db>(
+                    "UPDATE system_keys SET master_key_id = $2, wrapped = $3 WHERE name = $1 AND master_key_id = $4",
+                )
+                .bind(&key.name)
+                .bind(&key.master_key_id)
+                .bind(&key.wrapped)
+                .bind(from)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn audit_anchor(&self) -> Result<Option<(i64, [u8; 32])>, $crate::StoreError> {
+                let row = sqlx::query_as::<$db, (i64, Vec<u8>)>("SELECT seq, hash FROM audit_anchor WHERE id = 1")
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|(seq, hash)| {
+                    let len = hash.len();
+                    let hash: [u8; 32] = hash
+                        .try_into()
+                        .map_err(|_| $crate::StoreError::Corrupt(format!("audit anchor hash of {len} bytes")))?;
+                    Ok((seq, hash))
+                })
+                .transpose()
+            }
+
+            async fn advance_audit_anchor(&self, seq: i64, hash: &[u8; 32], at: jiff::Timestamp) -> Result<(), $crate::StoreError> {
+                sqlx::query::<$db>(
+                    "INSERT INTO audit_anchor (id, seq, hash, at) VALUES (1, $1, $2, $3) \
+                     ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at \
+                     WHERE audit_anchor.seq < excluded.seq",
+                )
+                .bind(seq)
+                .bind(&hash[..])
+                .bind($crate::time::to_millis(at))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn close_keys(&self) {
+                self.pool.close().await;
+            }
+        }
+    };
+}
+pub(crate) use portable_keystore;

@@ -16,7 +16,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use custos_store::{ConnectOptions, DatabaseUrl, Store};
+use custos_store::{ConnectOptions, DatabaseUrl, KeyStore, Store};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
@@ -28,10 +28,12 @@ pub const REQUIRE_POSTGRES_VAR: &str = "CUSTOS_REQUIRE_POSTGRES";
 /// A database made for one test.
 pub struct TestDb {
     url: DatabaseUrl,
+    /// The key store, a database of its own as in production.
+    keys_url: DatabaseUrl,
     /// Keeps the SQLite directory alive as long as the database.
     _dir: Option<tempfile::TempDir>,
-    /// For PostgreSQL: the server to drop the database from, and its name.
-    drop_on_exit: Option<(PgConnectOptions, String)>,
+    /// For PostgreSQL: the server to drop the databases from, and their names.
+    drop_on_exit: Option<(PgConnectOptions, Vec<String>)>,
 }
 
 impl TestDb {
@@ -39,7 +41,8 @@ impl TestDb {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("create a temporary directory");
         let url = DatabaseUrl::sqlite_file(&dir.path().join("custos.db"));
-        Self { url, _dir: Some(dir), drop_on_exit: None }
+        let keys_url = DatabaseUrl::sqlite_file(&dir.path().join("keys.db"));
+        Self { url, keys_url, _dir: Some(dir), drop_on_exit: None }
     }
 
     /// A fresh PostgreSQL database, or `None` when PostgreSQL tests are not asked for.
@@ -55,9 +58,12 @@ impl TestDb {
         let admin = PgConnectOptions::from_str(&admin_url)
             .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is not a PostgreSQL URL: {e}"));
         let name = format!("custos_test_{}", uuid::Uuid::new_v4().simple());
+        let keys_name = format!("{name}_keys");
         let created = async {
             let mut conn = PgConnection::connect_with(&admin).await?;
-            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await?;
+            for db in [&name, &keys_name] {
+                sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {db}").as_str()).await?;
+            }
             conn.close().await
         };
         match tokio::time::timeout(Duration::from_secs(30), created).await {
@@ -75,10 +81,17 @@ impl TestDb {
                 return None;
             }
         }
-        let mut url = url::Url::parse(&admin_url).expect("a PostgreSQL URL");
-        url.set_path(&name);
-        let url = DatabaseUrl::from_str(url.as_str()).expect("a valid database URL");
-        Some(Self { url, _dir: None, drop_on_exit: Some((admin, name)) })
+        let with_path = |db: &str| {
+            let mut url = url::Url::parse(&admin_url).expect("a PostgreSQL URL");
+            url.set_path(db);
+            DatabaseUrl::from_str(url.as_str()).expect("a valid database URL")
+        };
+        Some(Self {
+            url: with_path(&name),
+            keys_url: with_path(&keys_name),
+            _dir: None,
+            drop_on_exit: Some((admin, vec![name, keys_name])),
+        })
     }
 
     /// PostgreSQL when `CUSTOS_TEST_POSTGRES_URL` is set, SQLite otherwise.
@@ -96,6 +109,18 @@ impl TestDb {
         &self.url
     }
 
+    /// The key store's URL.
+    pub fn keys_url(&self) -> &DatabaseUrl {
+        &self.keys_url
+    }
+
+    /// A migrated key store on its own database; each call opens a new pool.
+    pub async fn keys(&self) -> Arc<dyn KeyStore> {
+        custos_store::connect_keys(&self.keys_url, &ConnectOptions { max_connections: 5, ..ConnectOptions::default() })
+            .await
+            .unwrap_or_else(|e| panic!("open the test key store: {e}"))
+    }
+
     /// A migrated store on the database; each call opens a new pool, as another custos
     /// process would.
     pub async fn store(&self) -> Arc<dyn Store> {
@@ -107,7 +132,7 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some((admin, name)) = self.drop_on_exit.take() else {
+        let Some((admin, names)) = self.drop_on_exit.take() else {
             return;
         };
         // Drop may run inside a runtime, which cannot be blocked on: use a thread with its own.
@@ -115,9 +140,11 @@ impl Drop for TestDb {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(async {
                 let mut conn = PgConnection::connect_with(&admin).await.map_err(std::io::Error::other)?;
-                sqlx::Executor::execute(&mut conn, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                    .await
-                    .map_err(std::io::Error::other)?;
+                for name in &names {
+                    sqlx::Executor::execute(&mut conn, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                        .await
+                        .map_err(std::io::Error::other)?;
+                }
                 conn.close().await.map_err(std::io::Error::other)
             })
         })

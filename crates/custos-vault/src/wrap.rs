@@ -226,3 +226,40 @@ mod tests {
         assert_eq!(format!("{wrapped:?}"), r#"WrappedKey { master_key_id: "mk-a", .. }"#);
     }
 }
+
+/// The "subject" an index key is wrapped for, so that it can never be unwrapped as a
+/// person's data key or the other way round.
+const INDEX_KEY_SUBJECT: &[u8] = b"custos:system:blind-index";
+
+impl MasterKey {
+    /// Wraps the blind-index key under this master key, for storage beside the data keys.
+    pub fn wrap_index_key(&self, key: &crate::IndexKey) -> WrappedKey {
+        self.wrap(&DataKey::from_bytes(*key.bytes()), INDEX_KEY_SUBJECT)
+    }
+
+    /// Unwraps a blind-index key wrapped by [`MasterKey::wrap_index_key`].
+    pub fn unwrap_index_key(&self, wrapped: &WrappedKey) -> Result<crate::IndexKey, VaultError> {
+        let key = self.unwrap(wrapped, INDEX_KEY_SUBJECT)?;
+        Ok(crate::IndexKey::from_bytes(*key.bytes()))
+    }
+}
+
+#[cfg(test)]
+mod index_key_tests {
+    use super::*;
+    use crate::{BlindIndexer, IdentifierKind, IndexKey};
+
+    #[test]
+    fn an_index_key_round_trips_and_is_not_a_data_key() {
+        let master = MasterKey::generate();
+        let index = IndexKey::generate();
+        let wrapped = master.wrap_index_key(&index);
+        let back = master.unwrap_index_key(&wrapped).expect("unwrap");
+        let (a, b) = (BlindIndexer::new(index), BlindIndexer::new(back));
+        assert_eq!(
+            a.index(IdentifierKind::Email, "a@b.example").ok(),
+            b.index(IdentifierKind::Email, "a@b.example").ok()
+        );
+        assert!(master.unwrap(&wrapped, b"some-subject").is_err(), "not usable as a subject's data key");
+    }
+}

@@ -26,6 +26,11 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     let store = storage::open(&settings).await?;
     let (version, _) = custos_engine::policy::publish(&store, &policy, jiff::Timestamp::now()).await?;
     let address = listener.local_addr().context("cannot read the listening address")?;
+    // Listen for signals before announcing the address, so that a SIGTERM sent as soon as
+    // the address is known shuts down cleanly instead of killing the process.
+    let shutdown = CancellationToken::new();
+    let signals = ShutdownSignals::install()?;
+    tokio::spawn(signals.cancel(shutdown.clone()));
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         database = %storage::describe(&settings),
@@ -33,8 +38,6 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         "custos listening on http://{address}"
     );
 
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
     let mut workers = custos_server::workers::spawn(
         |n| job_runner(store.clone(), n),
         settings.jobs.workers,
@@ -69,26 +72,39 @@ fn job_runner(store: Arc<dyn Store>, n: usize) -> JobRunner {
     JobRunner::new(store).with_worker_id(format!("{host}-{}-{n}", std::process::id()))
 }
 
-/// Cancels `token` on the first SIGINT or SIGTERM.
-async fn cancel_on_signal(token: CancellationToken) {
-    let interrupt = tokio::signal::ctrl_c();
+/// SIGINT and SIGTERM, listened for from the moment they are installed.
+struct ShutdownSignals {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+            let interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+            Ok(Self { terminate, interrupt })
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => tracing::info!("SIGINT received; shutting down"),
-        () = terminate => tracing::info!("SIGTERM received; shutting down"),
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    token.cancel();
+
+    /// Cancels `token` on the first signal.
+    async fn cancel(mut self, token: CancellationToken) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => tracing::info!("SIGINT received; shutting down"),
+            _ = self.terminate.recv() => tracing::info!("SIGTERM received; shutting down"),
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("interrupt received; shutting down");
+        }
+        token.cancel();
+    }
 }

@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use crate::migrate::{AppliedMigration, Migration, apply_migrations};
-use crate::portable::portable_store;
+use crate::portable::{portable_keystore, portable_store};
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
 
 /// The PostgreSQL migrations, in order.
@@ -23,7 +23,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "policy_versions",
         sql: include_str!("../../migrations/postgres/0002_policy_versions.sql"),
     },
+    Migration {
+        version: 3,
+        name: "subject_state",
+        sql: include_str!("../../migrations/postgres/0003_subject_state.sql"),
+    },
 ];
+
+/// The key-store migrations, in order (see [`crate::KeyStore`]).
+const KEY_MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "keys", sql: include_str!("../../migrations/postgres/keys/0001_keys.sql") }];
 
 /// Advisory lock keys ("custos" in ASCII, then a number per use).
 const MIGRATION_LOCK: i64 = 0x0063_7573_746f_7301;
@@ -89,9 +98,33 @@ impl PgStore {
         .await?;
         row.as_ref().map(crate::rows::job).transpose()
     }
+
+    /// Applies the key-store migrations.
+    async fn migrate_keys_impl(&self) -> Result<Vec<AppliedMigration>, StoreError> {
+        self.apply_migrations("custos_key_migrations", KEY_MIGRATIONS).await
+    }
+
+    /// Applies `migrations` not yet recorded in the bookkeeping table `table`, in one
+    /// transaction that holds the migration lock.
+    async fn apply_migrations(
+        &self,
+        table: &str,
+        migrations: &[Migration],
+    ) -> Result<Vec<AppliedMigration>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await?;
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS {table} (version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL, \
+             checksum BYTEA NOT NULL, applied_at BIGINT NOT NULL)"
+        );
+        let applied = apply_migrations!(Postgres, tx, table, migrations, create);
+        tx.commit().await?;
+        Ok(applied)
+    }
 }
 
 portable_store!(PgStore, Postgres);
+portable_keystore!(PgStore, Postgres);
 
 #[async_trait]
 impl Store for PgStore {
@@ -105,18 +138,7 @@ impl Store for PgStore {
     }
 
     async fn migrate(&self) -> Result<Vec<AppliedMigration>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await?;
-        let applied = apply_migrations!(
-            Postgres,
-            tx,
-            MIGRATIONS,
-            "CREATE TABLE IF NOT EXISTS custos_migrations (\
-                version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL, \
-                checksum BYTEA NOT NULL, applied_at BIGINT NOT NULL)"
-        );
-        tx.commit().await?;
-        Ok(applied)
+        self.apply_migrations("custos_migrations", MIGRATIONS).await
     }
 
     fn pool_stats(&self) -> PoolStats {

@@ -12,7 +12,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Sqlite, Transaction};
 
 use crate::migrate::{AppliedMigration, Migration, apply_migrations};
-use crate::portable::portable_store;
+use crate::portable::{portable_keystore, portable_store};
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
 
 /// The SQLite migrations, in order.
@@ -23,7 +23,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "policy_versions",
         sql: include_str!("../../migrations/sqlite/0002_policy_versions.sql"),
     },
+    Migration {
+        version: 3,
+        name: "subject_state",
+        sql: include_str!("../../migrations/sqlite/0003_subject_state.sql"),
+    },
 ];
+
+/// The key-store migrations, in order (see [`crate::KeyStore`]).
+const KEY_MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "keys", sql: include_str!("../../migrations/sqlite/keys/0001_keys.sql") }];
 
 /// How long a writer waits for another writer before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -85,9 +94,32 @@ impl SqliteStore {
         .await?;
         row.as_ref().map(crate::rows::job).transpose()
     }
+
+    /// Applies the key-store migrations.
+    async fn migrate_keys_impl(&self) -> Result<Vec<AppliedMigration>, StoreError> {
+        self.apply_migrations("custos_key_migrations", KEY_MIGRATIONS).await
+    }
+
+    /// Applies `migrations` not yet recorded in the bookkeeping table `table`, in one
+    /// transaction that holds the migration lock.
+    async fn apply_migrations(
+        &self,
+        table: &str,
+        migrations: &[Migration],
+    ) -> Result<Vec<AppliedMigration>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS {table} (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, \
+             checksum BLOB NOT NULL, applied_at INTEGER NOT NULL)"
+        );
+        let applied = apply_migrations!(Sqlite, tx, table, migrations, create);
+        tx.commit().await?;
+        Ok(applied)
+    }
 }
 
 portable_store!(SqliteStore, Sqlite);
+portable_keystore!(SqliteStore, Sqlite);
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -101,17 +133,7 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> Result<Vec<AppliedMigration>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let applied = apply_migrations!(
-            Sqlite,
-            tx,
-            MIGRATIONS,
-            "CREATE TABLE IF NOT EXISTS custos_migrations (\
-                version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, \
-                checksum BLOB NOT NULL, applied_at INTEGER NOT NULL)"
-        );
-        tx.commit().await?;
-        Ok(applied)
+        self.apply_migrations("custos_migrations", MIGRATIONS).await
     }
 
     fn pool_stats(&self) -> PoolStats {

@@ -5,9 +5,11 @@
 
 mod audit;
 mod jobs;
+mod keys;
 mod migrations;
 mod policy_versions;
 mod records;
+mod subject_state;
 mod subjects;
 
 use custos_store::{BlindIndex, NewSubject, SubjectId, SubjectKind};

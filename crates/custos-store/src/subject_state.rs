@@ -1,0 +1,55 @@
+//! What a person chose, as the gate needs it: the consent ledger, objections and
+//! restriction of processing.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::{StoreError, SubjectId};
+
+/// One entry of the consent ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentEntry {
+    /// The person.
+    pub subject_id: SubjectId,
+    /// The purpose consented to or withdrawn.
+    pub purpose: String,
+    /// Granted (true) or withdrawn (false).
+    pub granted: bool,
+    /// How: `banner`, `form`, `api`, `email`, `gpc`, `agent`…
+    pub method: String,
+    /// The policy version in force.
+    pub policy_version: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// The person's choices.
+#[async_trait]
+pub trait SubjectStateStore {
+    /// Appends a consent or withdrawal to the ledger; returns its sequence number.
+    async fn append_consent(&self, entry: &ConsentEntry) -> Result<i64, StoreError>;
+
+    /// The purposes whose latest ledger entry is a grant.
+    async fn live_consents(&self, subject: SubjectId) -> Result<Vec<String>, StoreError>;
+
+    /// Records an objection to a purpose (again: keeps the first time).
+    async fn record_objection(&self, subject: SubjectId, purpose: &str, at: Timestamp) -> Result<(), StoreError>;
+
+    /// Records the compelling grounds that let processing on legitimate interests go on
+    /// despite an objection. Returns false when there is no such objection.
+    async fn record_compelling_grounds(
+        &self,
+        subject: SubjectId,
+        purpose: &str,
+        grounds: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Objections by purpose, with any compelling grounds.
+    async fn objections(&self, subject: SubjectId) -> Result<Vec<(String, Option<String>)>, StoreError>;
+
+    /// Restricts processing (`Some(ground)`) or lifts the restriction (`None`).
+    async fn set_restriction(&self, subject: SubjectId, ground: Option<&str>, at: Timestamp) -> Result<(), StoreError>;
+
+    /// Whether processing is restricted.
+    async fn restricted(&self, subject: SubjectId) -> Result<bool, StoreError>;
+}

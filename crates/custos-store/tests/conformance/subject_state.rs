@@ -1,0 +1,55 @@
+use std::sync::Arc;
+
+use custos_store::{ConsentEntry, Store, StoreError, SubjectId};
+use custos_testkit::{TestDb, on_both_backends};
+
+use crate::{at, user};
+
+on_both_backends!(the_latest_ledger_entry_decides_consent, objections_and_restrictions);
+
+fn consent(subject: SubjectId, purpose: &str, granted: bool, ms: i64) -> ConsentEntry {
+    ConsentEntry {
+        subject_id: subject,
+        purpose: purpose.into(),
+        granted,
+        method: "api".into(),
+        policy_version: "v1".into(),
+        at: at(ms),
+    }
+}
+
+async fn the_latest_ledger_entry_decides_consent(store: Arc<dyn Store>, _db: &TestDb) {
+    let s = user();
+    store.create_subject(&s, &[]).await.expect("create");
+    assert_eq!(store.append_consent(&consent(s.id, "marketing", true, 1)).await.expect("append"), 1);
+    assert_eq!(store.append_consent(&consent(s.id, "analytics", true, 2)).await.expect("append"), 2);
+    assert_eq!(store.append_consent(&consent(s.id, "marketing", false, 3)).await.expect("append"), 3);
+    assert_eq!(store.live_consents(s.id).await.expect("live"), vec!["analytics".to_owned()]);
+    store.append_consent(&consent(s.id, "marketing", true, 4)).await.expect("append");
+    assert_eq!(store.live_consents(s.id).await.expect("live"), vec!["analytics".to_owned(), "marketing".to_owned()]);
+    let err = store.append_consent(&consent(SubjectId::new(), "marketing", true, 5)).await.expect_err("no subject");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+}
+
+async fn objections_and_restrictions(store: Arc<dyn Store>, _db: &TestDb) {
+    let s = user();
+    store.create_subject(&s, &[]).await.expect("create");
+    store.record_objection(s.id, "service-improvement", at(1)).await.expect("object");
+    store.record_objection(s.id, "service-improvement", at(2)).await.expect("object again");
+    assert_eq!(store.objections(s.id).await.expect("list"), vec![("service-improvement".to_owned(), None)]);
+    assert!(
+        store.record_compelling_grounds(s.id, "service-improvement", "fraud investigation").await.expect("grounds")
+    );
+    assert!(!store.record_compelling_grounds(s.id, "analytics", "x").await.expect("no objection"));
+    assert_eq!(
+        store.objections(s.id).await.expect("list"),
+        vec![("service-improvement".to_owned(), Some("fraud investigation".to_owned()))]
+    );
+    assert!(!store.restricted(s.id).await.expect("restricted"));
+    store.set_restriction(s.id, Some("accuracy contested"), at(3)).await.expect("restrict");
+    assert!(store.restricted(s.id).await.expect("restricted"));
+    store.set_restriction(s.id, None, at(4)).await.expect("lift");
+    assert!(!store.restricted(s.id).await.expect("restricted"));
+    assert!(store.delete_subject(s.id).await.expect("delete"));
+    assert!(store.objections(s.id).await.expect("list").is_empty(), "erasure removes choices too");
+}
