@@ -1,18 +1,22 @@
 //! The custos engine: the modules that keep each promise of the privacy policy, written
 //! on top of the [`custos_store::Store`] trait. No HTTP and no SQL live here.
 //!
+//! - [`audit`]: the hash-chained audit trail, its anchor and its verification.
 //! - [`clock`]: where the engine gets the time, so tests can move it.
 //! - [`gate`]: the decision every read and write of personal data passes.
 //! - [`jobs`]: the durable background-work runner (mail, webhooks, sweeps…).
+//! - [`records`]: personal data in and out, through the gate, the vault and the audit log.
 //! - [`policy`]: the policy in force and every version before it.
 //! - [`vault`]: sealed values, blind indexes, crypto-shredding and key rotation.
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod clock;
 pub mod gate;
 pub mod jobs;
 pub mod policy;
+pub mod records;
 pub mod vault;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -130,27 +130,121 @@ impl TestDb {
     }
 }
 
+/// A copy of a test database taken at one moment, as a backup would be; dropped with it.
+pub struct Snapshot {
+    /// The copy's URL.
+    pub url: DatabaseUrl,
+    _dir: Option<tempfile::TempDir>,
+    drop_on_exit: Option<(PgConnectOptions, Vec<String>)>,
+}
+
+impl Snapshot {
+    /// A store on the copy.
+    pub async fn store(&self) -> Arc<dyn Store> {
+        custos_store::connect(&self.url, &ConnectOptions { max_connections: 2, ..ConnectOptions::default() })
+            .await
+            .unwrap_or_else(|e| panic!("open the snapshot: {e}"))
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        if let Some(target) = self.drop_on_exit.take() {
+            drop_databases(target);
+        }
+    }
+}
+
+impl TestDb {
+    /// Runs raw SQL on the main database, behind the store's back: for tests that tamper
+    /// with or inspect what is stored.
+    pub async fn execute_raw(&self, sql: &str) {
+        match self.url.sqlite_path() {
+            Some(path) => {
+                let mut conn =
+                    sqlx::sqlite::SqliteConnection::connect(&format!("sqlite://{path}")).await.expect("open");
+                sqlx::Executor::execute(&mut conn, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                conn.close().await.expect("close");
+            }
+            None => {
+                let mut conn = PgConnection::connect(self.url.expose()).await.expect("connect");
+                sqlx::Executor::execute(&mut conn, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                conn.close().await.expect("close");
+            }
+        }
+    }
+
+    /// Copies the main database (not the key store) as a backup would: SQLite with
+    /// `VACUUM INTO`, PostgreSQL with `pg_dump` restored by `psql` into a new database.
+    pub async fn snapshot(&self) -> Snapshot {
+        match self.url.sqlite_path() {
+            Some(path) => {
+                let dir = tempfile::tempdir().expect("create a temporary directory");
+                let copy = dir.path().join("backup.db");
+                let mut conn =
+                    sqlx::sqlite::SqliteConnection::connect(&format!("sqlite://{path}")).await.expect("open");
+                sqlx::Executor::execute(&mut conn, format!("VACUUM INTO '{}'", copy.display()).as_str())
+                    .await
+                    .expect("VACUUM INTO");
+                conn.close().await.expect("close");
+                Snapshot { url: DatabaseUrl::sqlite_file(&copy), _dir: Some(dir), drop_on_exit: None }
+            }
+            None => {
+                let (admin, _) = self.drop_on_exit.clone().expect("a PostgreSQL test database");
+                let name = format!("custos_test_{}_backup", uuid::Uuid::new_v4().simple());
+                let mut conn = PgConnection::connect_with(&admin).await.expect("connect");
+                sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await.expect("create");
+                conn.close().await.expect("close");
+                let source = url::Url::parse(self.url.expose()).expect("url");
+                let mut target = source.clone();
+                target.set_path(&name);
+                let dump = std::process::Command::new("pg_dump")
+                    .args(["--no-owner", "--dbname", source.as_str()])
+                    .output()
+                    .expect("run pg_dump (package postgresql-client)");
+                assert!(dump.status.success(), "pg_dump: {}", String::from_utf8_lossy(&dump.stderr));
+                let mut restore = std::process::Command::new("psql")
+                    .args(["--quiet", "--set", "ON_ERROR_STOP=1", "--dbname", target.as_str()])
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .expect("run psql");
+                std::io::Write::write_all(&mut restore.stdin.take().expect("stdin"), &dump.stdout).expect("feed psql");
+                assert!(restore.wait().expect("psql").success(), "psql restore failed");
+                Snapshot {
+                    url: DatabaseUrl::from_str(target.as_str()).expect("url"),
+                    _dir: None,
+                    drop_on_exit: Some((admin, vec![name])),
+                }
+            }
+        }
+    }
+}
+
+/// Drops PostgreSQL test databases from a thread of its own (Drop may run in a runtime).
+fn drop_databases((admin, names): (PgConnectOptions, Vec<String>)) {
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(async {
+            let mut conn = PgConnection::connect_with(&admin).await.map_err(std::io::Error::other)?;
+            for name in &names {
+                sqlx::Executor::execute(&mut conn, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await
+                    .map_err(std::io::Error::other)?;
+            }
+            conn.close().await.map_err(std::io::Error::other)
+        })
+    })
+    .join();
+    if !matches!(dropped, Ok(Ok(()))) {
+        eprintln!("warning: could not drop test databases: {dropped:?}");
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some((admin, names)) = self.drop_on_exit.take() else {
-            return;
-        };
-        // Drop may run inside a runtime, which cannot be blocked on: use a thread with its own.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(async {
-                let mut conn = PgConnection::connect_with(&admin).await.map_err(std::io::Error::other)?;
-                for name in &names {
-                    sqlx::Executor::execute(&mut conn, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                        .await
-                        .map_err(std::io::Error::other)?;
-                }
-                conn.close().await.map_err(std::io::Error::other)
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("warning: could not drop test database: {dropped:?}");
+        if let Some(target) = self.drop_on_exit.take() {
+            drop_databases(target);
         }
     }
 }
