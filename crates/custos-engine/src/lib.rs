@@ -7,6 +7,7 @@
 //! - [`jobs`]: the durable background-work runner (mail, webhooks, sweeps…).
 //! - [`records`]: personal data in and out, through the gate, the vault and the audit log.
 //! - [`policy`]: the policy in force and every version before it.
+//! - [`tokens`]: service tokens scoped to purposes.
 //! - [`vault`]: sealed values, blind indexes, crypto-shredding and key rotation.
 
 #![forbid(unsafe_code)]
@@ -17,6 +18,7 @@ pub mod gate;
 pub mod jobs;
 pub mod policy;
 pub mod records;
+pub mod tokens;
 pub mod vault;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -1,4 +1,4 @@
-//! From [`crate::raw`] to [`crate::model`]: every rule a policy must satisfy, each with a
+//! From `policy.toml` as written to the typed [`crate::Policy`]: every rule a policy must satisfy, each with a
 //! stable code and a position, all reported at once.
 //!
 //! | code | rule |

@@ -11,11 +11,13 @@
 
 #![forbid(unsafe_code)]
 
+mod auth;
 mod error;
 mod extract;
 mod health;
 mod metrics;
 mod notice;
+mod subjects;
 mod telemetry;
 pub mod workers;
 
@@ -23,6 +25,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
+use custos_engine::SystemClock;
+use custos_engine::records::Records;
+use custos_engine::vault::Vault;
 use custos_policy::Policy;
 use custos_store::Store;
 
@@ -40,21 +45,25 @@ pub struct AppState {
     pub policy: Arc<Policy>,
     /// The policy's notice, rendered once.
     pub notice: Arc<RenderedNotice>,
+    /// Personal data in and out, through the gate.
+    pub records: Arc<Records>,
     /// The Prometheus registry and the server's own metrics.
     pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    /// State on `store` under `policy`, with fresh metrics.
-    pub fn new(store: Arc<dyn Store>, policy: Policy) -> Self {
+    /// State on `store` and `vault` under `policy`, with fresh metrics.
+    pub fn new(store: Arc<dyn Store>, vault: Arc<Vault>, policy: Policy) -> Self {
         let notice = Arc::new(RenderedNotice::new(&policy, None));
-        Self { store, policy: Arc::new(policy), notice, metrics: Arc::new(Metrics::new()) }
+        let policy = Arc::new(policy);
+        let records = Arc::new(Records::new(store.clone(), vault, policy.clone(), Arc::new(SystemClock)));
+        Self { store, policy, notice, records, metrics: Arc::new(Metrics::new()) }
     }
 }
 
 /// Every route custos serves, before middleware and state.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(health::routes()).merge(metrics::routes()).merge(notice::routes())
+    Router::new().merge(health::routes()).merge(metrics::routes()).merge(notice::routes()).merge(subjects::routes())
 }
 
 /// Turns `routes` into a service: adds the JSON 404 fallback, the state and the

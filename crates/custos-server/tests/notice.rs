@@ -12,14 +12,15 @@ use serde_json::Value;
 
 /// Serves `policy` on a fresh database (after publishing it, as `custos serve` does) and
 /// returns the base URL, the store and the database.
-async fn serve(policy: Policy, db: &TestDb) -> (String, Arc<dyn Store>) {
+async fn serve(policy: Policy, db: &TestDb) -> (String, Arc<dyn Store>, Arc<custos_engine::vault::Vault>) {
     let store = db.store().await;
     custos_engine::policy::publish(&store, &policy, jiff::Timestamp::now()).await.expect("publish");
-    let app = custos_server::app(AppState::new(store.clone(), policy));
+    let vault = vault(db).await;
+    let app = custos_server::app(AppState::new(store.clone(), vault.clone(), policy));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(custos_server::serve(listener, app, std::future::pending()));
-    (base, store)
+    (base, store, vault)
 }
 
 fn select(html: &Html, css: &str) -> Vec<String> {
@@ -36,7 +37,7 @@ fn attrs(html: &Html, css: &str, attr: &str) -> Vec<String> {
 async fn the_served_notice_shows_every_purpose_recipient_and_cookie() {
     let db = TestDb::from_env().await;
     let policy = Policy::example();
-    let (base, _store) = serve(policy.clone(), &db).await;
+    let (base, _store, _vault) = serve(policy.clone(), &db).await;
     let response = reqwest::get(format!("{base}/privacy")).await.expect("get");
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"].to_str().expect("ascii").starts_with("text/html"));
@@ -90,7 +91,7 @@ async fn the_served_notice_shows_every_purpose_recipient_and_cookie() {
 async fn versions_are_listed_and_diffed() {
     let db = TestDb::from_env().await;
     let old = Policy::example();
-    let (_, store) = serve(old.clone(), &db).await;
+    let (_, store, vault) = serve(old.clone(), &db).await;
     let text = custos_policy::EXAMPLE_TOML.replacen(
         "Helping you when you ask for assistance",
         "Helping you, by chat or email, when you ask for assistance",
@@ -98,7 +99,7 @@ async fn versions_are_listed_and_diffed() {
     );
     let new = Policy::from_toml(&text, "new.toml").expect("valid");
     custos_engine::policy::publish(&store, &new, jiff::Timestamp::now()).await.expect("publish");
-    let app = custos_server::app(AppState::new(store.clone(), new.clone()));
+    let app = custos_server::app(AppState::new(store.clone(), vault, new.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(custos_server::serve(listener, app, std::future::pending()));
@@ -134,4 +135,10 @@ async fn versions_are_listed_and_diffed() {
     assert!(md.starts_with("# Privacy notice"));
     let json: Policy = reqwest::get(format!("{base}/privacy.json")).await.expect("get").json().await.expect("json");
     assert_eq!(json, new);
+}
+
+/// A vault on the test's key store under a fresh master key.
+async fn vault(db: &TestDb) -> std::sync::Arc<custos_engine::vault::Vault> {
+    let keyring = custos_engine::vault::Keyring::new(custos_vault::MasterKey::generate());
+    std::sync::Arc::new(custos_engine::vault::Vault::open(keyring, db.keys().await).await.expect("vault"))
 }

@@ -23,7 +23,7 @@ impl TestApp {
     /// Starts the app (plus `extra` routes) on a fresh database and port 0.
     async fn spawn(extra: axum::Router<AppState>) -> Self {
         let db = TestDb::from_env().await;
-        let state = AppState::new(db.store().await, custos_policy::Policy::example());
+        let state = AppState::new(db.store().await, vault(&db).await, custos_policy::Policy::example());
         let app = custos_server::finish(custos_server::routes().merge(extra), state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -163,4 +163,10 @@ async fn shutdown_finishes_requests_in_flight() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.expect("body"), "finished");
     stopping.await.expect("server stopped");
+}
+
+/// A vault on the test's key store under a fresh master key.
+async fn vault(db: &TestDb) -> std::sync::Arc<custos_engine::vault::Vault> {
+    let keyring = custos_engine::vault::Keyring::new(custos_vault::MasterKey::generate());
+    std::sync::Arc::new(custos_engine::vault::Vault::open(keyring, db.keys().await).await.expect("vault"))
 }

@@ -31,6 +31,7 @@ pub mod sqlite;
 mod subject_state;
 mod subjects;
 mod time;
+mod tokens;
 mod url;
 
 use std::sync::Arc;
@@ -47,6 +48,7 @@ pub use crate::policy_versions::{PolicyVersionStore, StoredPolicyVersion};
 pub use crate::records::{NewRecord, Record, RecordStore};
 pub use crate::subject_state::{ConsentEntry, SubjectStateStore};
 pub use crate::subjects::{BlindIndex, IdentifierKind, NewSubject, Subject, SubjectId, SubjectKind, SubjectStore};
+pub use crate::tokens::{ServiceToken, TokenStore};
 pub use crate::url::{Backend, DatabaseUrl};
 
 /// Everything the engine needs from storage.
@@ -55,7 +57,16 @@ pub use crate::url::{Backend, DatabaseUrl};
 /// in `tests/conformance` runs the same checks against both.
 #[async_trait]
 pub trait Store:
-    SubjectStore + SubjectStateStore + RecordStore + JobStore + AuditStore + PolicyVersionStore + Send + Sync + 'static
+    SubjectStore
+    + SubjectStateStore
+    + RecordStore
+    + JobStore
+    + AuditStore
+    + PolicyVersionStore
+    + TokenStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Which backend this is.
     fn backend(&self) -> Backend;

@@ -252,6 +252,55 @@ macro_rules! portable_store {
         }
 
         #[async_trait::async_trait]
+        impl $crate::TokenStore for $store {
+            async fn create_token(&self, t: &$crate::ServiceToken) -> Result<(), $crate::StoreError> {
+                sqlx::query::<$db>(
+                    "INSERT INTO service_tokens (id, name, secret_hash, purposes, created_at, revoked_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&t.id)
+                .bind(&t.name)
+                .bind(&t.secret_hash[..])
+                .bind(serde_json::to_string(&t.purposes).unwrap_or_else(|_| "[]".into()))
+                .bind($crate::time::to_millis(t.created_at))
+                .bind(t.revoked_at.map($crate::time::to_millis))
+                .execute(&self.pool)
+                .await
+                .map_err(|e| $crate::error::conflict_on_unique(e, || format!("token {} exists", t.id)))?;
+                Ok(())
+            }
+
+            async fn token(&self, id: &str) -> Result<Option<$crate::ServiceToken>, $crate::StoreError> {
+                let row = sqlx::query_as::<$db, (String, String, Vec<u8>, String, i64, Option<i64>)>(
+                    "SELECT id, name, secret_hash, purposes, created_at, revoked_at FROM service_tokens WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map($crate::tokens::from_row).transpose()
+            }
+
+            async fn tokens(&self) -> Result<Vec<$crate::ServiceToken>, $crate::StoreError> {
+                let rows = sqlx::query_as::<$db, (String, String, Vec<u8>, String, i64, Option<i64>)>(
+                    "SELECT id, name, secret_hash, purposes, created_at, revoked_at FROM service_tokens \
+                     ORDER BY created_at DESC, id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map($crate::tokens::from_row).collect()
+            }
+
+            async fn revoke_token(&self, id: &str, at: jiff::Timestamp) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query::<$db>("UPDATE service_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(id)
+                    .bind($crate::time::to_millis(at))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+
+        #[async_trait::async_trait]
         impl $crate::RecordStore for $store {
             async fn put_record(&self, record: &$crate::NewRecord) -> Result<(), $crate::StoreError> {
                 let result = sqlx::query::<$db>(

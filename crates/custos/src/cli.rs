@@ -30,6 +30,63 @@ pub(crate) enum Command {
     /// Check, render and export the privacy policy (policy.toml).
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Make and rotate master keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Issue, list and revoke the tokens of the operator's services.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Verify and export the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Write a new master key to FILE (mode 0600); set CUSTOS_MASTER_KEY_FILE to use it.
+    Generate {
+        /// Where to write the key; an existing file is never overwritten.
+        file: PathBuf,
+    },
+    /// Re-wrap every data key under a new master key, then retire the old one. Safe to run
+    /// again after an interruption: it resumes where it stopped. Restart custos afterwards.
+    Rotate {
+        /// Keys re-wrapped per database round trip.
+        #[arg(long, default_value_t = 1000)]
+        batch: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokensCommand {
+    /// Issue a token; it is printed once and only its hash is kept.
+    Create {
+        /// What the token is for, such as "website backend".
+        #[arg(long)]
+        name: String,
+        /// The purposes it may act for, comma-separated (ids from the policy).
+        #[arg(long, value_delimiter = ',', required = true)]
+        purposes: Vec<String>,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by its id.
+    Revoke {
+        /// The token's id (the part after `cst_` and before the next `_`).
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Check the whole chain; exits 1 and names the first broken entry if it was tampered with.
+    Verify,
+    /// Print entries as JSON lines.
+    Export {
+        /// Only entries at or after this time (RFC 3339, such as 2026-11-01T00:00:00Z).
+        #[arg(long)]
+        since: Option<jiff::Timestamp>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

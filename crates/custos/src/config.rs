@@ -30,6 +30,32 @@ pub(crate) struct Settings {
     pub(crate) log: LogSettings,
     /// Background workers.
     pub(crate) jobs: JobSettings,
+    /// Keys.
+    pub(crate) keys: KeySettings,
+}
+
+/// The `[keys]` section.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct KeySettings {
+    /// The master key file (made by `custos keys generate`).
+    pub(crate) master_key_file: Option<PathBuf>,
+    /// The master key itself, as the one line of a key file (environment only).
+    #[serde(skip)]
+    pub(crate) master_key: Option<Secret>,
+    /// The key store's database; by default `keys.db` in the data directory for SQLite, or
+    /// the main database for PostgreSQL.
+    pub(crate) keystore_url: Option<DatabaseUrl>,
+}
+
+/// A secret setting: never shown by `Debug`.
+#[derive(Clone, PartialEq)]
+pub(crate) struct Secret(pub(crate) String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 /// The `[database]` section.
@@ -84,6 +110,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             log: LogSettings::default(),
             jobs: JobSettings::default(),
+            keys: KeySettings::default(),
         }
     }
 }
@@ -191,6 +218,12 @@ impl Settings {
                 self.database.connect_timeout_secs = parse(name, value, "a number of seconds")?;
             }
             "CUSTOS_LOG" => self.log.filter = value.to_owned(),
+            "CUSTOS_MASTER_KEY_FILE" => self.keys.master_key_file = Some(PathBuf::from(value)),
+            "CUSTOS_MASTER_KEY" => self.keys.master_key = Some(Secret(value.trim().to_owned())),
+            "CUSTOS_KEYSTORE_URL" => {
+                let url = value.parse::<DatabaseUrl>().map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+                self.keys.keystore_url = Some(url);
+            }
             "CUSTOS_LOG_FORMAT" => {
                 self.log.format = match value.trim() {
                     "text" => LogFormat::Text,
@@ -294,6 +327,14 @@ mod tests {
         let debug = format!("{settings:?}");
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(debug.contains("custos:***@db"), "{debug}");
+    }
+
+    #[test]
+    fn the_master_key_never_shows() {
+        let (settings, _) =
+            Settings::load(None, env(&[("CUSTOS_MASTER_KEY", "custos-master-key:v1:mk-1:c2VjcmV0")]), None)
+                .expect("load");
+        assert!(!format!("{settings:?}").contains("c2VjcmV0"));
     }
 
     #[test]

@@ -6,8 +6,10 @@
 
 #![forbid(unsafe_code)]
 
+mod admin;
 mod cli;
 mod config;
+mod keys;
 mod policy;
 mod serve;
 mod storage;
@@ -16,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ConfigCommand};
+use crate::cli::{Cli, Command, ConfigCommand, KeysCommand};
 use crate::config::{LogFormat, Settings};
 
 fn main() -> ExitCode {
@@ -35,7 +37,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let storage_flags = match &cli.command {
         Command::Serve(args) => Some(&args.storage),
         Command::Migrate(args) => Some(args),
-        Command::Config(_) | Command::Policy(_) => None,
+        Command::Config(_) | Command::Policy(_) | Command::Keys(_) | Command::Tokens(_) | Command::Audit(_) => None,
     };
     match &cli.command {
         Command::Config(ConfigCommand::Default) => {
@@ -56,6 +58,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             init_logging(&settings, &unknown)?;
             runtime()?.block_on(serve::run(settings))
+        }
+        Command::Keys(KeysCommand::Generate { file }) => keys::generate(file),
+        Command::Keys(KeysCommand::Rotate { batch }) => {
+            let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), None)?;
+            init_logging(&settings, &unknown)?;
+            runtime()?.block_on(keys::rotate(&settings, *batch))
+        }
+        Command::Tokens(command) => {
+            let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), None)?;
+            init_logging(&settings, &unknown)?;
+            runtime()?.block_on(admin::tokens(&settings, command))
+        }
+        Command::Audit(command) => {
+            let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), None)?;
+            init_logging(&settings, &unknown)?;
+            runtime()?.block_on(admin::audit(&settings, command))
         }
         Command::Migrate(_) => {
             let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), storage_flags)?;

@@ -24,6 +24,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         )
     })?;
     let store = storage::open(&settings).await?;
+    let (vault, keys) = crate::keys::open_vault(&settings).await?;
     let (version, _) = custos_engine::policy::publish(&store, &policy, jiff::Timestamp::now()).await?;
     let address = listener.local_addr().context("cannot read the listening address")?;
     // Listen for signals before announcing the address, so that a SIGTERM sent as soon as
@@ -45,7 +46,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         &shutdown,
     );
 
-    let app = custos_server::app(AppState::new(store.clone(), policy));
+    let app = custos_server::app(AppState::new(store.clone(), vault, policy));
     let stopping = shutdown.clone();
     let server = custos_server::serve(listener, app, async move { stopping.cancelled().await });
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
@@ -62,6 +63,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         tracing::warn!(?grace, "job workers still busy after the grace period; their jobs will be retried");
     }
     store.close().await;
+    keys.close_keys().await;
     tracing::info!("custos stopped");
     Ok(())
 }

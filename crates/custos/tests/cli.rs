@@ -88,7 +88,15 @@ async fn serves_probes_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = TestDb::from_env().await;
     let url = db.url().expose().to_owned();
-    let server = Server::start(dir.path(), &[("CUSTOS_DATABASE_URL", &url)]);
+    let keys_url = db.keys_url().expose().to_owned();
+    let key_file = dir.path().join("master.key");
+    let generated = run(&mut custos(dir.path(), &["keys", "generate", key_file.to_str().expect("utf-8")]));
+    assert!(generated.status.success());
+    let key_file = key_file.to_str().expect("utf-8");
+    let server = Server::start(
+        dir.path(),
+        &[("CUSTOS_DATABASE_URL", &url), ("CUSTOS_KEYSTORE_URL", &keys_url), ("CUSTOS_MASTER_KEY_FILE", key_file)],
+    );
     let client = reqwest::Client::new();
     for path in ["/healthz", "/readyz"] {
         let response = client.get(format!("http://{}{path}", server.addr)).send().await.expect("request");
@@ -179,7 +187,7 @@ fn migrate_applies_once_then_reports_up_to_date() {
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     assert_eq!(
         String::from_utf8_lossy(&first.stdout),
-        "applied migration 0001 foundation\napplied migration 0002 policy_versions\napplied migration 0003 subject_state\n"
+        "applied migration 0001 foundation\napplied migration 0002 policy_versions\napplied migration 0003 subject_state\napplied migration 0004 service_tokens\n"
     );
     let second = run(&mut custos(dir.path(), &["migrate"]));
     assert!(String::from_utf8_lossy(&second.stdout).contains("is up to date"));

@@ -28,6 +28,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "subject_state",
         sql: include_str!("../../migrations/sqlite/0003_subject_state.sql"),
     },
+    Migration {
+        version: 4,
+        name: "service_tokens",
+        sql: include_str!("../../migrations/sqlite/0004_service_tokens.sql"),
+    },
 ];
 
 /// The key-store migrations, in order (see [`crate::KeyStore`]).

@@ -1,0 +1,210 @@
+//! The services' JSON API over real HTTP: tokens, the gate's refusals with their rule,
+//! errors that name the field, and no personal data in clear in any stored byte.
+
+use std::sync::Arc;
+
+use custos_policy::Policy;
+use custos_server::AppState;
+use custos_store::{Backend, Store};
+use custos_testkit::TestDb;
+use serde_json::{Value, json};
+
+const NAME: &str = "Zelda Quinn-Marlowe";
+const EMAIL: &str = "Zelda.Quinn@Example.ORG";
+const PHONE: &str = "+49 30 90182734";
+const MESSAGE: &str = "parcel 7734 never arrived at Birkenweg";
+
+struct Api {
+    base: String,
+    token: String,
+    client: reqwest::Client,
+    store: Arc<dyn Store>,
+}
+
+impl Api {
+    async fn start(db: &TestDb) -> Self {
+        let store = db.store().await;
+        let keyring = custos_engine::vault::Keyring::new(custos_vault::MasterKey::generate());
+        let vault = Arc::new(custos_engine::vault::Vault::open(keyring, db.keys().await).await.expect("vault"));
+        let policy = Policy::example();
+        let (_, token) = custos_engine::tokens::issue(
+            &store,
+            &policy,
+            "web",
+            &["support".into(), "contact".into()],
+            jiff::Timestamp::now(),
+        )
+        .await
+        .expect("token");
+        let app = custos_server::app(AppState::new(store.clone(), vault, policy));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(custos_server::serve(listener, app, std::future::pending()));
+        Self { base, token, client: reqwest::Client::new(), store }
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("post");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let response =
+            self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("get");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn create_zelda(&self) -> String {
+        let (status, body) = self
+            .post(
+                "/v1/subjects",
+                &json!({
+                    "kind": "user",
+                    "identifiers": [{"kind": "email", "value": EMAIL}, {"kind": "phone", "value": PHONE}],
+                    "records": [
+                        {"purpose": "support", "category": "user.name", "value": NAME},
+                        {"purpose": "support", "category": "user.contact.email", "value": EMAIL},
+                        {"purpose": "support", "category": "user.contact.phone_number", "value": PHONE},
+                        {"purpose": "contact", "category": "user.content.private", "value": MESSAGE},
+                    ],
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["subject_id"].as_str().expect("id").to_owned()
+    }
+}
+
+#[tokio::test]
+async fn services_store_and_read_through_the_gate() {
+    let db = TestDb::from_env().await;
+    let api = Api::start(&db).await;
+    let id = api.create_zelda().await;
+
+    let (status, found) =
+        api.post("/v1/subjects/lookup", &json!({"kind": "email", "value": "zelda.quinn@example.org"})).await;
+    assert_eq!((status, found["subject_id"].as_str()), (200, Some(id.as_str())));
+
+    let (status, body) =
+        api.get(&format!("/v1/subjects/{id}/records?purpose=support&categories=user.name,user.contact.email")).await;
+    assert_eq!(status, 200, "{body}");
+    let values: Vec<&str> =
+        body["records"].as_array().expect("records").iter().filter_map(|r| r["value"].as_str()).collect();
+    assert_eq!(values.len(), 2);
+    assert!(values.contains(&NAME) && values.contains(&EMAIL));
+
+    let (status, body) =
+        api.get(&format!("/v1/subjects/{id}/records?purpose=support&categories=user.device.ip_address")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("category_not_in_purpose")), "{body}");
+    let (status, body) = api.get(&format!("/v1/subjects/{id}/records?purpose=account&categories=user.name")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("actor_not_scoped")), "{body}");
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_with_the_field_and_store_nothing() {
+    let db = TestDb::from_env().await;
+    let api = Api::start(&db).await;
+    let anonymous =
+        reqwest::Client::new().post(format!("{}/v1/subjects", api.base)).json(&json!({})).send().await.expect("post");
+    assert_eq!(anonymous.status(), 401);
+    let body: Value = anonymous.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "unauthenticated");
+
+    let (status, body) = api
+        .post("/v1/subjects", &json!({"kind": "user", "identifiers": [{"kind": "email", "value": "zelda at example"}]}))
+        .await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("identifiers[0].value")), "{body}");
+    assert!(!body.to_string().contains("zelda at example"), "errors never echo personal data: {body}");
+
+    let (status, body) = api.post("/v1/subjects", &json!({"kind": "martian"})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("kind")), "{body}");
+
+    let (status, body) = api
+        .post("/v1/subjects", &json!({"kind": "user", "records": [{"purpose": "marketing", "category": "user.contact.email", "value": EMAIL}]}))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _) = api.post("/v1/subjects/lookup", &json!({"kind": "email", "value": EMAIL})).await;
+    assert_eq!(status, 404, "nothing was stored by the refused requests");
+}
+
+#[tokio::test]
+async fn no_personal_data_in_clear_in_any_stored_byte() {
+    let db = TestDb::from_env().await;
+    let api = Api::start(&db).await;
+    let id = api.create_zelda().await;
+    api.get(&format!("/v1/subjects/{id}/records?purpose=support&categories=user.name")).await;
+
+    let needles = [NAME, EMAIL, &EMAIL.to_lowercase(), PHONE, "+493090182734", MESSAGE, "Birkenweg"];
+    let bytes = match db.url().backend() {
+        Backend::Sqlite => sqlite_bytes(&db),
+        Backend::Postgres => postgres_bytes(&db, &api.store).await,
+    };
+    assert!(bytes.len() > 10_000, "the scan read the stored data ({} bytes)", bytes.len());
+    for needle in needles {
+        assert!(!contains(&bytes, needle.as_bytes()), "`{needle}` is stored in clear");
+    }
+    // The scan would have found a value stored in clear: the subject id is.
+    assert!(contains(&bytes, id.as_bytes()) || contains(&bytes, uuid::Uuid::parse_str(&id).expect("uuid").as_bytes()));
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Every file SQLite wrote: both databases with their write-ahead logs.
+fn sqlite_bytes(db: &TestDb) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for url in [db.url(), db.keys_url()] {
+        let path = url.sqlite_path().expect("sqlite");
+        for suffix in ["", "-wal", "-shm"] {
+            if let Ok(data) = std::fs::read(format!("{path}{suffix}")) {
+                bytes.extend(data);
+            }
+        }
+    }
+    bytes
+}
+
+/// The data files of every table, index and TOAST table of both databases.
+async fn postgres_bytes(db: &TestDb, _store: &Arc<dyn Store>) -> Vec<u8> {
+    use sqlx::{Connection, Row};
+    let mut bytes = Vec::new();
+    for url in [db.url(), db.keys_url()] {
+        let mut conn = sqlx::PgConnection::connect(url.expose()).await.expect("connect");
+        sqlx::Executor::execute(&mut conn, "CHECKPOINT").await.expect("checkpoint");
+        let dir: String =
+            sqlx::query("SELECT current_setting('data_directory')").fetch_one(&mut conn).await.expect("dir").get(0);
+        let files = sqlx::query(
+            "SELECT pg_relation_filepath(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname IN ('public', 'pg_toast') AND c.relkind IN ('r', 'i', 't') AND pg_relation_filepath(c.oid) IS NOT NULL",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("files");
+        for row in files {
+            let path: String = row.get(0);
+            let base = format!("{dir}/{path}");
+            let data = std::fs::read(&base).unwrap_or_else(|e| {
+                panic!("read {base} (the test must run as a user who can read PostgreSQL's data directory): {e}")
+            });
+            bytes.extend(data);
+            for segment in 1.. {
+                match std::fs::read(format!("{base}.{segment}")) {
+                    Ok(data) => bytes.extend(data),
+                    Err(_) => break,
+                }
+            }
+        }
+        conn.close().await.expect("close");
+    }
+    bytes
+}
