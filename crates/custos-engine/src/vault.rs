@@ -223,17 +223,17 @@ impl Vault {
                 let page = self.keys.data_keys_under(&old_id, after, batch.max(1)).await?;
                 let Some(last) = page.last() else { break };
                 after = Some(last.subject_id);
+                let mut rewrapped = Vec::with_capacity(page.len());
                 for stored in &page {
                     let key = old.unwrap(&WrappedKey::from_bytes(&stored.wrapped)?, stored.subject_id.0.as_bytes())?;
-                    let rewrapped = StoredDataKey {
+                    rewrapped.push(StoredDataKey {
                         master_key_id: new_id.clone(),
                         wrapped: new.wrap(&key, stored.subject_id.0.as_bytes()).to_bytes(),
                         ..stored.clone()
-                    };
-                    if self.keys.rewrap_data_key(&rewrapped, &old_id).await? {
-                        report.data_keys += 1;
-                    }
+                    });
                 }
+                // One transaction per batch; a key re-wrapped meanwhile by another run is skipped.
+                report.data_keys += self.keys.rewrap_data_keys(&rewrapped, &old_id).await?;
                 progress(report.data_keys);
             }
         }

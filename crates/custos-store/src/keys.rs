@@ -77,6 +77,10 @@ pub trait KeyStore: Send + Sync + 'static {
     /// Returns whether it was replaced.
     async fn rewrap_data_key(&self, key: &StoredDataKey, from_master_key_id: &str) -> Result<bool, StoreError>;
 
+    /// [`KeyStore::rewrap_data_key`] for a batch, in one transaction. Returns how many were
+    /// replaced.
+    async fn rewrap_data_keys(&self, keys: &[StoredDataKey], from_master_key_id: &str) -> Result<u64, StoreError>;
+
     /// How many data keys each master key wraps.
     async fn count_data_keys_by_master(&self) -> Result<Vec<(String, u64)>, StoreError>;
 

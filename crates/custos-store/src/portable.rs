@@ -688,6 +688,25 @@ macro_rules! portable_keystore {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn rewrap_data_keys(&self, keys: &[$crate::StoredDataKey], from: &str) -> Result<u64, $crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let mut done = 0;
+                for key in keys {
+                    done += sqlx::query::<$db>(
+                        "UPDATE data_keys SET master_key_id = $2, wrapped = $3 WHERE subject_id = $1 AND master_key_id = $4",
+                    )
+                    .bind(key.subject_id.0)
+                    .bind(&key.master_key_id)
+                    .bind(&key.wrapped)
+                    .bind(from)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                tx.commit().await?;
+                Ok(done)
+            }
+
             async fn count_data_keys_by_master(&self) -> Result<Vec<(String, u64)>, $crate::StoreError> {
                 let rows = sqlx::query_as::<$db, (String, i64)>(
                     "SELECT master_key_id, COUNT(*) FROM data_keys GROUP BY master_key_id ORDER BY master_key_id",

@@ -83,3 +83,17 @@ async fn migrating_the_key_store_again_applies_nothing(_store: Arc<dyn Store>, d
     let keys = db.keys().await;
     assert_eq!(keys.migrate_keys().await.expect("again"), vec![]);
 }
+
+#[tokio::test]
+async fn batch_rewrap_on_sqlite() {
+    let db = TestDb::sqlite();
+    let keys = db.keys().await;
+    let subjects: Vec<SubjectId> = (0..3).map(|_| SubjectId::new()).collect();
+    for s in &subjects {
+        keys.put_data_key(&key(*s, "mk-old", 1)).await.expect("put");
+    }
+    let batch: Vec<StoredDataKey> = subjects.iter().map(|s| key(*s, "mk-new", 2)).collect();
+    assert_eq!(keys.rewrap_data_keys(&batch, "mk-old").await.expect("rewrap"), 3);
+    assert_eq!(keys.rewrap_data_keys(&batch, "mk-old").await.expect("again"), 0, "already moved");
+    assert_eq!(keys.count_data_keys_by_master().await.expect("count"), vec![("mk-new".into(), 3)]);
+}
