@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use custos_engine::audit::Auditor;
 use custos_engine::gate::{Access, Actor, Gate, Objection, Request, SubjectState};
 use custos_engine::vault::{Keyring, Vault};
 use custos_policy::Policy;
@@ -157,28 +158,33 @@ pub(crate) async fn rotation(size: u64, postgres: Option<&str>) -> anyhow::Resul
     Ok(report)
 }
 
-/// Audit appends per second with 16 concurrent writers.
+/// Audit appends per second with 16 concurrent writers: through the group-committing
+/// [`Auditor`] that custos uses, and, as a comparison, one transaction per entry.
 pub(crate) async fn audit(size: u64, postgres: Option<&str>) -> anyhow::Result<Report> {
     const WRITERS: u64 = 16;
+    let per_writer = (size / WRITERS).max(1);
+    let appended = per_writer * WRITERS;
+    let entry = |w: u64, n: u64| NewAuditEntry {
+        at: jiff::Timestamp::now(),
+        actor: format!("service:w{w}"),
+        action: "record.read".into(),
+        subject_id: Some(SubjectId::new()),
+        purpose: Some("support".into()),
+        detail: serde_json::json!({"outcome": "allowed", "n": n}),
+    };
+
     let db = scratch(postgres).await?;
     let store: Arc<dyn Store> =
         custos_store::connect(&db.url, &ConnectOptions { max_connections: 16, ..Default::default() }).await?;
-    let per_writer = (size / WRITERS).max(1);
+    let keys: Arc<dyn KeyStore> = custos_store::connect_keys(&db.url, &ConnectOptions::default()).await?;
+    let auditor = Auditor::spawn(store.clone(), keys.clone());
     let started = Instant::now();
     let mut writers = Vec::new();
     for w in 0..WRITERS {
-        let store = store.clone();
+        let auditor = auditor.clone();
         writers.push(tokio::spawn(async move {
             for n in 0..per_writer {
-                let entry = NewAuditEntry {
-                    at: jiff::Timestamp::now(),
-                    actor: format!("service:w{w}"),
-                    action: "record.read".into(),
-                    subject_id: Some(SubjectId::new()),
-                    purpose: Some("support".into()),
-                    detail: serde_json::json!({"outcome": "allowed", "n": n}),
-                };
-                store.append_audit(&entry).await?;
+                auditor.append(entry(w, n)).await?;
             }
             Ok::<_, custos_store::StoreError>(())
         }));
@@ -186,16 +192,35 @@ pub(crate) async fn audit(size: u64, postgres: Option<&str>) -> anyhow::Result<R
     for writer in writers {
         writer.await??;
     }
-    let seconds = started.elapsed().as_secs_f64();
+    let grouped_s = started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let store = store.clone();
+        writers.push(tokio::spawn(async move {
+            for n in 0..per_writer {
+                store.append_audit(&entry(w, n)).await?;
+            }
+            Ok::<_, custos_store::StoreError>(())
+        }));
+    }
+    for writer in writers {
+        writer.await??;
+    }
+    let single_s = started.elapsed().as_secs_f64();
+    drop(auditor);
     store.close().await;
+    keys.close_keys().await;
     db.finish().await?;
-    let appended = per_writer * WRITERS;
+
     let mut report = Report::new("audit");
     report
         .note("backend", if postgres.is_some() { "postgres" } else { "sqlite" })
         .note("writers", WRITERS)
         .note("appends", appended)
-        .figure("appends_per_s", appended as f64 / seconds, "1/s")
-        .figure("ms_per_append", seconds * 1e3 / appended as f64, "ms");
+        .figure("appends_per_s", appended as f64 / grouped_s, "1/s")
+        .figure("one_transaction_per_entry_appends_per_s", appended as f64 / single_s, "1/s")
+        .figure("group_commit_speedup", single_s / grouped_s, "x");
     Ok(report)
 }

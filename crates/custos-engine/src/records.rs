@@ -95,6 +95,7 @@ pub struct Erasure {
 /// Subjects and records, through the gate, the vault and the audit log.
 pub struct Records {
     store: Arc<dyn Store>,
+    auditor: audit::Auditor,
     vault: Arc<Vault>,
     policy: Arc<Policy>,
     gate: Gate,
@@ -108,10 +109,12 @@ impl std::fmt::Debug for Records {
 }
 
 impl Records {
-    /// The service on `store` and `vault`, enforcing `policy`.
+    /// The service on `store` and `vault`, enforcing `policy`. Starts an audit appender
+    /// task, so it must be called within a Tokio runtime.
     pub fn new(store: Arc<dyn Store>, vault: Arc<Vault>, policy: Arc<Policy>, clock: Arc<dyn Clock>) -> Self {
         let gate = Gate::new(&policy);
-        Self { store, vault, policy, gate, clock }
+        let auditor = audit::Auditor::spawn(store.clone(), vault.keys().clone());
+        Self { store, auditor, vault, policy, gate, clock }
     }
 
     /// The gate in use.
@@ -349,6 +352,6 @@ impl Records {
             purpose: purpose.map(str::to_owned),
             detail,
         };
-        audit::append(&self.store, self.vault.keys(), &entry).await.map(|_| ())
+        self.auditor.append(entry).await.map(|_| ())
     }
 }

@@ -90,3 +90,34 @@ async fn a_recomputed_tail_is_caught_by_the_anchor(store: Arc<dyn Store>, db: &T
         .await;
     assert_eq!(first_break(&store, &keys).await, Some(ChainBreak::AnchorMismatch { seq: 5 }));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_through_the_auditor_keep_one_chain() {
+    let db = TestDb::from_env().await;
+    let store = db.store().await;
+    let keys = db.keys().await;
+    let auditor = audit::Auditor::spawn(store.clone(), keys.clone());
+    let mut writers = Vec::new();
+    for w in 0..16 {
+        let auditor = auditor.clone();
+        writers.push(tokio::spawn(async move {
+            for n in 0..25 {
+                let entry = NewAuditEntry {
+                    at: jiff::Timestamp::now(),
+                    actor: format!("service:w{w}"),
+                    action: "record.read".into(),
+                    subject_id: None,
+                    purpose: None,
+                    detail: json!({"n": n}),
+                };
+                auditor.append(entry).await.expect("append");
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.expect("join");
+    }
+    let report = audit::verify(&store, &keys, 100).await.expect("verify");
+    assert_eq!((report.entries, report.first_break), (400, None));
+    assert_eq!(keys.audit_anchor().await.expect("anchor").map(|(seq, _)| seq), Some(400));
+}

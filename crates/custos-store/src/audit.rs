@@ -71,6 +71,9 @@ pub trait AuditStore {
     /// Appends an entry at the end of the chain and returns it as stored.
     async fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError>;
 
+    /// Appends entries in order, in one transaction, and returns them as stored.
+    async fn append_audit_batch(&self, entries: &[NewAuditEntry]) -> Result<Vec<AuditEntry>, StoreError>;
+
     /// Entries with `seq > after`, in order, at most `limit`.
     async fn audit_entries(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
 }

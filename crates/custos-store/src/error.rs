@@ -36,6 +36,9 @@ pub enum StoreError {
     /// A stored value could not be read back (for example an unknown enum value).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A part of the storage layer is not running (for example a stopped writer task).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// Any other database failure.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -47,6 +50,7 @@ impl StoreError {
         matches!(
             self,
             StoreError::Connect { .. }
+                | StoreError::Unavailable(_)
                 | StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed)
         )
     }

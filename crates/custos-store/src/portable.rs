@@ -456,39 +456,53 @@ macro_rules! portable_store {
         #[async_trait::async_trait]
         impl $crate::AuditStore for $store {
             async fn append_audit(&self, entry: &$crate::NewAuditEntry) -> Result<$crate::AuditEntry, $crate::StoreError> {
+                let mut appended = self.append_audit_batch(std::slice::from_ref(entry)).await?;
+                appended.pop().ok_or_else(|| $crate::StoreError::Corrupt("no audit entry appended".into()))
+            }
+
+            async fn append_audit_batch(
+                &self,
+                entries: &[$crate::NewAuditEntry],
+            ) -> Result<Vec<$crate::AuditEntry>, $crate::StoreError> {
                 let mut tx = self.begin_write().await?;
                 Self::lock_audit(&mut tx).await?;
                 let last = sqlx::query_as::<$db, (i64, Vec<u8>)>("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
                     .fetch_optional(&mut *tx)
                     .await?;
-                let (seq, prev_hash) = match last {
+                let (mut seq, mut prev_hash) = match last {
                     Some((seq, hash)) => {
                         let len = hash.len();
                         let hash: [u8; 32] = hash
                             .try_into()
                             .map_err(|_| $crate::StoreError::Corrupt(format!("audit hash of {len} bytes at seq {seq}")))?;
-                        (seq + 1, hash)
+                        (seq, hash)
                     }
-                    None => (1, $crate::GENESIS_HASH),
+                    None => (0, $crate::GENESIS_HASH),
                 };
-                let hash = $crate::audit_hash(seq, &prev_hash, entry);
-                sqlx::query::<$db>(
-                    "INSERT INTO audit_log (seq, at, actor, action, subject_id, purpose, detail, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(seq)
-                .bind($crate::time::to_millis(entry.at))
-                .bind(&entry.actor)
-                .bind(&entry.action)
-                .bind(entry.subject_id.map(|s| s.0))
-                .bind(&entry.purpose)
-                .bind(entry.detail.to_string())
-                .bind(&prev_hash[..])
-                .bind(&hash[..])
-                .execute(&mut *tx)
-                .await?;
+                let mut appended = Vec::with_capacity(entries.len());
+                for entry in entries {
+                    seq += 1;
+                    let hash = $crate::audit_hash(seq, &prev_hash, entry);
+                    sqlx::query::<$db>(
+                        "INSERT INTO audit_log (seq, at, actor, action, subject_id, purpose, detail, prev_hash, hash) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(seq)
+                    .bind($crate::time::to_millis(entry.at))
+                    .bind(&entry.actor)
+                    .bind(&entry.action)
+                    .bind(entry.subject_id.map(|s| s.0))
+                    .bind(&entry.purpose)
+                    .bind(entry.detail.to_string())
+                    .bind(&prev_hash[..])
+                    .bind(&hash[..])
+                    .execute(&mut *tx)
+                    .await?;
+                    appended.push($crate::AuditEntry { seq, entry: entry.clone(), prev_hash, hash });
+                    prev_hash = hash;
+                }
                 tx.commit().await?;
-                Ok($crate::AuditEntry { seq, entry: entry.clone(), prev_hash, hash })
+                Ok(appended)
             }
 
             async fn audit_entries(&self, after: i64, limit: u32) -> Result<Vec<$crate::AuditEntry>, $crate::StoreError> {
