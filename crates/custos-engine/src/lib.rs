@@ -3,6 +3,7 @@
 //!
 //! - [`audit`]: the hash-chained audit trail, its anchor and its verification.
 //! - [`clock`]: where the engine gets the time, so tests can move it.
+//! - [`consent`]: the consent ledger.
 //! - [`gate`]: the decision every read and write of personal data passes.
 //! - [`jobs`]: the durable background-work runner (mail, webhooks, sweeps…).
 //! - [`records`]: personal data in and out, through the gate, the vault and the audit log.
@@ -14,6 +15,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod consent;
 pub mod gate;
 pub mod jobs;
 pub mod policy;

@@ -117,6 +117,11 @@ impl Records {
         Self { store, auditor, vault, policy, gate, clock }
     }
 
+    /// The audit appender, to share with other modules.
+    pub fn auditor(&self) -> &audit::Auditor {
+        &self.auditor
+    }
+
     /// The gate in use.
     pub fn gate(&self) -> &Gate {
         &self.gate

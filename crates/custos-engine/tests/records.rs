@@ -153,6 +153,8 @@ async fn rule_no_live_consent(store: Arc<dyn Store>, db: &TestDb) {
         granted,
         method: "form".into(),
         policy_version: "v".into(),
+        text_version: String::new(),
+        source_ip: None,
         at: jiff::Timestamp::now(),
     };
     store.append_consent(&consent(true)).await.expect("consent");
@@ -186,6 +188,8 @@ async fn rule_objected_direct_marketing(store: Arc<dyn Store>, db: &TestDb) {
             granted: true,
             method: "form".into(),
             policy_version: "v".into(),
+            text_version: String::new(),
+            source_ip: None,
             at: now,
         })
         .await

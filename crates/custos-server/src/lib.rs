@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod consents;
 mod error;
 mod extract;
 mod health;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use custos_engine::SystemClock;
+use custos_engine::consent::Consents;
 use custos_engine::records::Records;
 use custos_engine::vault::Vault;
 use custos_policy::Policy;
@@ -47,6 +49,8 @@ pub struct AppState {
     pub notice: Arc<RenderedNotice>,
     /// Personal data in and out, through the gate.
     pub records: Arc<Records>,
+    /// The consent ledger.
+    pub consents: Arc<Consents>,
     /// The Prometheus registry and the server's own metrics.
     pub metrics: Arc<Metrics>,
 }
@@ -56,14 +60,26 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, vault: Arc<Vault>, policy: Policy) -> Self {
         let notice = Arc::new(RenderedNotice::new(&policy, None));
         let policy = Arc::new(policy);
-        let records = Arc::new(Records::new(store.clone(), vault, policy.clone(), Arc::new(SystemClock)));
-        Self { store, policy, notice, records, metrics: Arc::new(Metrics::new()) }
+        let records = Arc::new(Records::new(store.clone(), vault.clone(), policy.clone(), Arc::new(SystemClock)));
+        let consents = Arc::new(Consents::new(
+            store.clone(),
+            vault,
+            policy.clone(),
+            records.auditor().clone(),
+            Arc::new(SystemClock),
+        ));
+        Self { store, policy, notice, records, consents, metrics: Arc::new(Metrics::new()) }
     }
 }
 
 /// Every route custos serves, before middleware and state.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(health::routes()).merge(metrics::routes()).merge(notice::routes()).merge(subjects::routes())
+    Router::new()
+        .merge(health::routes())
+        .merge(metrics::routes())
+        .merge(notice::routes())
+        .merge(subjects::routes())
+        .merge(consents::routes())
 }
 
 /// Turns `routes` into a service: adds the JSON 404 fallback, the state and the
@@ -85,5 +101,6 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

@@ -133,8 +133,8 @@ macro_rules! portable_store {
                     .fetch_one(&mut *tx)
                     .await?;
                 let result = sqlx::query::<$db>(
-                    "INSERT INTO consents (subject_id, seq, purpose, granted, method, policy_version, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO consents (subject_id, seq, purpose, granted, method, policy_version, at, text_version, source_ip) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(e.subject_id.0)
                 .bind(seq)
@@ -143,6 +143,8 @@ macro_rules! portable_store {
                 .bind(&e.method)
                 .bind(&e.policy_version)
                 .bind($crate::time::to_millis(e.at))
+                .bind(&e.text_version)
+                .bind(&e.source_ip)
                 .execute(&mut *tx)
                 .await;
                 match result {
@@ -155,6 +157,33 @@ macro_rules! portable_store {
                 }
                 tx.commit().await?;
                 Ok(seq)
+            }
+
+            async fn consent_history(&self, subject: $crate::SubjectId) -> Result<Vec<$crate::StoredConsent>, $crate::StoreError> {
+                let rows = sqlx::query_as::<$db, (i64, String, bool, String, String, i64, String, Option<String>)>(
+                    "SELECT seq, purpose, granted, method, policy_version, at, text_version, source_ip \
+                     FROM consents WHERE subject_id = $1 ORDER BY seq",
+                )
+                .bind(subject.0)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(seq, purpose, granted, method, policy_version, at, text_version, source_ip)| {
+                        Ok($crate::StoredConsent {
+                            seq,
+                            entry: $crate::ConsentEntry {
+                                subject_id: subject,
+                                purpose,
+                                granted,
+                                method,
+                                policy_version,
+                                text_version,
+                                source_ip,
+                                at: $crate::time::from_millis(at)?,
+                            },
+                        })
+                    })
+                    .collect()
             }
 
             async fn live_consents(&self, subject: $crate::SubjectId) -> Result<Vec<String>, $crate::StoreError> {

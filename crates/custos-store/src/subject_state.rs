@@ -19,8 +19,21 @@ pub struct ConsentEntry {
     pub method: String,
     /// The policy version in force.
     pub policy_version: String,
+    /// The version of the text the person was shown (banner or form wording).
+    pub text_version: String,
+    /// The source address, truncated (IPv4 to /24, IPv6 to /48), if known.
+    pub source_ip: Option<String>,
     /// When.
     pub at: Timestamp,
+}
+
+/// A consent ledger entry as stored, with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredConsent {
+    /// Position in the person's ledger, from 1.
+    pub seq: i64,
+    /// The entry.
+    pub entry: ConsentEntry,
 }
 
 /// The person's choices.
@@ -28,6 +41,9 @@ pub struct ConsentEntry {
 pub trait SubjectStateStore {
     /// Appends a consent or withdrawal to the ledger; returns its sequence number.
     async fn append_consent(&self, entry: &ConsentEntry) -> Result<i64, StoreError>;
+
+    /// The person's whole ledger, oldest first.
+    async fn consent_history(&self, subject: SubjectId) -> Result<Vec<StoredConsent>, StoreError>;
 
     /// The purposes whose latest ledger entry is a grant.
     async fn live_consents(&self, subject: SubjectId) -> Result<Vec<String>, StoreError>;

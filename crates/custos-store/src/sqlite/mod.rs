@@ -33,6 +33,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "service_tokens",
         sql: include_str!("../../migrations/sqlite/0004_service_tokens.sql"),
     },
+    Migration {
+        version: 5,
+        name: "consent_details",
+        sql: include_str!("../../migrations/sqlite/0005_consent_details.sql"),
+    },
 ];
 
 /// The key-store migrations, in order (see [`crate::KeyStore`]).

@@ -14,6 +14,8 @@ fn consent(subject: SubjectId, purpose: &str, granted: bool, ms: i64) -> Consent
         granted,
         method: "api".into(),
         policy_version: "v1".into(),
+        text_version: "banner-1".into(),
+        source_ip: Some("203.0.113.0".into()),
         at: at(ms),
     }
 }
@@ -27,6 +29,9 @@ async fn the_latest_ledger_entry_decides_consent(store: Arc<dyn Store>, _db: &Te
     assert_eq!(store.live_consents(s.id).await.expect("live"), vec!["analytics".to_owned()]);
     store.append_consent(&consent(s.id, "marketing", true, 4)).await.expect("append");
     assert_eq!(store.live_consents(s.id).await.expect("live"), vec!["analytics".to_owned(), "marketing".to_owned()]);
+    let history = store.consent_history(s.id).await.expect("history");
+    assert_eq!(history.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+    assert_eq!(history[2].entry, consent(s.id, "marketing", false, 3), "every field round-trips");
     let err = store.append_consent(&consent(SubjectId::new(), "marketing", true, 5)).await.expect_err("no subject");
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
 }
