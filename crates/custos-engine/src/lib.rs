@@ -1,6 +1,7 @@
 //! The custos engine: the modules that keep each promise of the privacy policy, written
 //! on top of the [`custos_store::Store`] trait. No HTTP and no SQL live here.
 //!
+//! - [`analytics`]: website analytics, consented or cookieless.
 //! - [`audit`]: the hash-chained audit trail, its anchor and its verification.
 //! - [`clock`]: where the engine gets the time, so tests can move it.
 //! - [`consent`]: the consent ledger.
@@ -13,6 +14,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod analytics;
 pub mod audit;
 pub mod clock;
 pub mod consent;

@@ -117,6 +117,11 @@ impl Records {
         Self { store, auditor, vault, policy, gate, clock }
     }
 
+    /// The vault.
+    pub fn vault(&self) -> &Arc<Vault> {
+        &self.vault
+    }
+
     /// The audit appender, to share with other modules.
     pub fn auditor(&self) -> &audit::Auditor {
         &self.auditor

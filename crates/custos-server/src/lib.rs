@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+mod analytics;
 mod auth;
 mod consents;
 mod error;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use custos_engine::SystemClock;
+use custos_engine::analytics::Analytics;
 use custos_engine::consent::Consents;
 use custos_engine::records::Records;
 use custos_engine::vault::Vault;
@@ -51,6 +53,8 @@ pub struct AppState {
     pub records: Arc<Records>,
     /// The consent ledger.
     pub consents: Arc<Consents>,
+    /// Website analytics.
+    pub analytics: Arc<Analytics>,
     /// The Prometheus registry and the server's own metrics.
     pub metrics: Arc<Metrics>,
 }
@@ -68,7 +72,14 @@ impl AppState {
             records.auditor().clone(),
             Arc::new(SystemClock),
         ));
-        Self { store, policy, notice, records, consents, metrics: Arc::new(Metrics::new()) }
+        let analytics = Arc::new(Analytics::new(
+            store.clone(),
+            records.vault().clone(),
+            &policy,
+            records.auditor().clone(),
+            Arc::new(SystemClock),
+        ));
+        Self { store, policy, notice, records, consents, analytics, metrics: Arc::new(Metrics::new()) }
     }
 }
 
@@ -80,6 +91,7 @@ pub fn routes() -> Router<AppState> {
         .merge(notice::routes())
         .merge(subjects::routes())
         .merge(consents::routes())
+        .merge(analytics::routes())
 }
 
 /// Turns `routes` into a service: adds the JSON 404 fallback, the state and the

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use custos_policy::Policy;
 use custos_server::AppState;
-use custos_store::{Backend, Store};
 use custos_testkit::TestDb;
 use serde_json::{Value, json};
 
@@ -18,7 +17,6 @@ struct Api {
     base: String,
     token: String,
     client: reqwest::Client,
-    store: Arc<dyn Store>,
 }
 
 impl Api {
@@ -40,7 +38,7 @@ impl Api {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         tokio::spawn(custos_server::serve(listener, app, std::future::pending()));
-        Self { base, token, client: reqwest::Client::new(), store }
+        Self { base, token, client: reqwest::Client::new() }
     }
 
     async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
@@ -144,10 +142,7 @@ async fn no_personal_data_in_clear_in_any_stored_byte() {
     api.get(&format!("/v1/subjects/{id}/records?purpose=support&categories=user.name")).await;
 
     let needles = [NAME, EMAIL, &EMAIL.to_lowercase(), PHONE, "+493090182734", MESSAGE, "Birkenweg"];
-    let bytes = match db.url().backend() {
-        Backend::Sqlite => sqlite_bytes(&db),
-        Backend::Postgres => postgres_bytes(&db, &api.store).await,
-    };
+    let bytes = db.stored_bytes().await;
     assert!(bytes.len() > 10_000, "the scan read the stored data ({} bytes)", bytes.len());
     for needle in needles {
         assert!(!contains(&bytes, needle.as_bytes()), "`{needle}` is stored in clear");
@@ -158,53 +153,4 @@ async fn no_personal_data_in_clear_in_any_stored_byte() {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Every file SQLite wrote: both databases with their write-ahead logs.
-fn sqlite_bytes(db: &TestDb) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for url in [db.url(), db.keys_url()] {
-        let path = url.sqlite_path().expect("sqlite");
-        for suffix in ["", "-wal", "-shm"] {
-            if let Ok(data) = std::fs::read(format!("{path}{suffix}")) {
-                bytes.extend(data);
-            }
-        }
-    }
-    bytes
-}
-
-/// The data files of every table, index and TOAST table of both databases.
-async fn postgres_bytes(db: &TestDb, _store: &Arc<dyn Store>) -> Vec<u8> {
-    use sqlx::{Connection, Row};
-    let mut bytes = Vec::new();
-    for url in [db.url(), db.keys_url()] {
-        let mut conn = sqlx::PgConnection::connect(url.expose()).await.expect("connect");
-        sqlx::Executor::execute(&mut conn, "CHECKPOINT").await.expect("checkpoint");
-        let dir: String =
-            sqlx::query("SELECT current_setting('data_directory')").fetch_one(&mut conn).await.expect("dir").get(0);
-        let files = sqlx::query(
-            "SELECT pg_relation_filepath(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname IN ('public', 'pg_toast') AND c.relkind IN ('r', 'i', 't') AND pg_relation_filepath(c.oid) IS NOT NULL",
-        )
-        .fetch_all(&mut conn)
-        .await
-        .expect("files");
-        for row in files {
-            let path: String = row.get(0);
-            let base = format!("{dir}/{path}");
-            let data = std::fs::read(&base).unwrap_or_else(|e| {
-                panic!("read {base} (the test must run as a user who can read PostgreSQL's data directory): {e}")
-            });
-            bytes.extend(data);
-            for segment in 1.. {
-                match std::fs::read(format!("{base}.{segment}")) {
-                    Ok(data) => bytes.extend(data),
-                    Err(_) => break,
-                }
-            }
-        }
-        conn.close().await.expect("close");
-    }
-    bytes
 }

@@ -19,6 +19,7 @@
 
 mod audit;
 mod error;
+mod events;
 mod jobs;
 mod keys;
 mod migrate;
@@ -41,6 +42,7 @@ use async_trait::async_trait;
 
 pub use crate::audit::{AuditEntry, AuditStore, GENESIS_HASH, NewAuditEntry, audit_hash};
 pub use crate::error::StoreError;
+pub use crate::events::{EventStore, EventTotals, EventVisitor, StoredEvent};
 pub use crate::jobs::{Enqueued, Job, JobCounts, JobFailure, JobState, JobStore, NewJob};
 pub use crate::keys::{DataKeyLookup, KeyStore, StoredDataKey, StoredSystemKey};
 pub use crate::migrate::AppliedMigration;
@@ -64,6 +66,7 @@ pub trait Store:
     + AuditStore
     + PolicyVersionStore
     + TokenStore
+    + EventStore
     + Send
     + Sync
     + 'static

@@ -115,6 +115,7 @@ macro_rules! portable_store {
                     "DELETE FROM consents WHERE subject_id = $1",
                     "DELETE FROM objections WHERE subject_id = $1",
                     "DELETE FROM restrictions WHERE subject_id = $1",
+                    "DELETE FROM events WHERE subject_id = $1",
                 ] {
                     sqlx::query::<$db>(sql).bind(id.0).execute(&mut *tx).await?;
                 }
@@ -326,6 +327,133 @@ macro_rules! portable_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(done.rows_affected() == 1)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::EventStore for $store {
+            async fn insert_events(&self, events: &[$crate::StoredEvent]) -> Result<(), $crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                for e in events {
+                    let query = match &e.visitor {
+                        $crate::EventVisitor::Subject(subject) => sqlx::query::<$db>(
+                            "INSERT INTO events (subject_id, event_id, at, kind, path, referrer, entry, duration_ms, \
+                             sealed_ip, country, browser, os, device) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                        )
+                        .bind(subject.0),
+                        $crate::EventVisitor::Anonymous(hash) => sqlx::query::<$db>(
+                            "INSERT INTO anonymous_events (visitor_hash, event_id, at, kind, path, referrer, entry, duration_ms, \
+                             country, browser, os, device) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $11, $12, $13)",
+                        )
+                        .bind(hash.to_vec()),
+                    };
+                    let result = query
+                        .bind(e.event_id)
+                        .bind($crate::time::to_millis(e.at))
+                        .bind(&e.kind)
+                        .bind(&e.path)
+                        .bind(&e.referrer)
+                        .bind(e.entry)
+                        .bind(e.duration_ms)
+                        .bind(&e.sealed_ip)
+                        .bind(&e.country)
+                        .bind(&e.browser)
+                        .bind(&e.os)
+                        .bind(&e.device)
+                        .execute(&mut *tx)
+                        .await;
+                    match result {
+                        Ok(_) => {}
+                        Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+                            return Err($crate::StoreError::NotFound("the event's subject".into()));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn analytics_salt(&self, day: &str, candidate: &[u8; 32], now: jiff::Timestamp) -> Result<[u8; 32], $crate::StoreError> {
+                sqlx::query::<$db>("INSERT INTO analytics_salts (day, salt, created_at) VALUES ($1, $2, $3) ON CONFLICT (day) DO NOTHING")
+                    .bind(day)
+                    .bind(&candidate[..])
+                    .bind($crate::time::to_millis(now))
+                    .execute(&self.pool)
+                    .await?;
+                let salt = sqlx::query_scalar::<$db, Vec<u8>>("SELECT salt FROM analytics_salts WHERE day = $1")
+                    .bind(day)
+                    .fetch_one(&self.pool)
+                    .await?;
+                let len = salt.len();
+                salt.try_into().map_err(|_| $crate::StoreError::Corrupt(format!("analytics salt of {len} bytes")))
+            }
+
+            async fn purge_salts(&self, before: jiff::Timestamp) -> Result<u64, $crate::StoreError> {
+                Ok(sqlx::query::<$db>("DELETE FROM analytics_salts WHERE created_at < $1")
+                    .bind($crate::time::to_millis(before))
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+
+            async fn event_totals(
+                &self,
+                from: jiff::Timestamp,
+                to: jiff::Timestamp,
+                top: u32,
+            ) -> Result<$crate::EventTotals, $crate::StoreError> {
+                let (from, to) = ($crate::time::to_millis(from), $crate::time::to_millis(to));
+                let mut totals = $crate::EventTotals::default();
+                let n = |v: i64| u64::try_from(v).unwrap_or(0);
+                for (table, visitor) in [("events", "subject_id"), ("anonymous_events", "visitor_hash")] {
+                    let sql = format!("SELECT COUNT(DISTINCT {visitor}) FROM {table} WHERE at >= $1 AND at < $2");
+                    totals.visitors += n(sqlx::query_scalar::<$db, i64>(&sql).bind(from).bind(to).fetch_one(&self.pool).await?);
+                    let sql = format!(
+                        "SELECT COUNT(*) FROM {table} WHERE at >= $1 AND at < $2 AND kind = 'pageview' AND entry = $3"
+                    );
+                    totals.visits +=
+                        n(sqlx::query_scalar::<$db, i64>(&sql).bind(from).bind(to).bind(true).fetch_one(&self.pool).await?);
+                    let sql = format!("SELECT COUNT(*) FROM {table} WHERE at >= $1 AND at < $2 AND kind = 'pageview'");
+                    totals.page_views += n(sqlx::query_scalar::<$db, i64>(&sql).bind(from).bind(to).fetch_one(&self.pool).await?);
+                    let sql = format!(
+                        "SELECT CAST(SUM(duration_ms) AS BIGINT), COUNT(duration_ms) FROM {table} \
+                         WHERE at >= $1 AND at < $2 AND kind = 'leave'"
+                    );
+                    let (sum, measured) =
+                        sqlx::query_as::<$db, (Option<i64>, i64)>(&sql).bind(from).bind(to).fetch_one(&self.pool).await?;
+                    totals.duration.0 += sum.unwrap_or(0);
+                    totals.duration.1 += n(measured);
+                    for (column, filter, which) in [("path", "", 0), ("path", " AND entry = $4", 1), ("country", " AND country IS NOT NULL", 2)] {
+                        let sql = format!(
+                            "SELECT {column}, COUNT(*) AS n FROM {table} WHERE at >= $1 AND at < $2 AND kind = 'pageview'{filter} \
+                             GROUP BY {column} ORDER BY n DESC, {column} LIMIT $3"
+                        );
+                        let mut query = sqlx::query_as::<$db, (String, i64)>(&sql).bind(from).bind(to).bind(i64::from(top));
+                        if which == 1 {
+                            query = query.bind(true);
+                        }
+                        let rows = query.fetch_all(&self.pool).await?;
+                        let into = match which {
+                            0 => &mut totals.pages,
+                            1 => &mut totals.entry_pages,
+                            _ => &mut totals.countries,
+                        };
+                        for (key, count) in rows {
+                            match into.iter_mut().find(|(k, _)| *k == key) {
+                                Some(slot) => slot.1 += n(count),
+                                None => into.push((key, n(count))),
+                            }
+                        }
+                    }
+                }
+                for list in [&mut totals.pages, &mut totals.entry_pages, &mut totals.countries] {
+                    list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                    list.truncate(top as usize);
+                }
+                Ok(totals)
             }
         }
 

@@ -174,6 +174,50 @@ impl TestDb {
         }
     }
 
+    /// Every byte stored for this test, to search for what must not be there: for SQLite
+    /// both database files with their write-ahead logs; for PostgreSQL, after a checkpoint,
+    /// the data files of every table, index and TOAST table of both databases (the test
+    /// must run as a user who can read PostgreSQL's data directory, such as root in CI).
+    pub async fn stored_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for url in [&self.url, &self.keys_url] {
+            if let Some(path) = url.sqlite_path() {
+                for suffix in ["", "-wal", "-shm"] {
+                    if let Ok(data) = std::fs::read(format!("{path}{suffix}")) {
+                        bytes.extend(data);
+                    }
+                }
+                continue;
+            }
+            let mut conn = PgConnection::connect(url.expose()).await.expect("connect");
+            sqlx::Executor::execute(&mut conn, "CHECKPOINT").await.expect("checkpoint");
+            let dir: String =
+                sqlx::query_scalar("SELECT current_setting('data_directory')").fetch_one(&mut conn).await.expect("dir");
+            let files: Vec<String> = sqlx::query_scalar(
+                "SELECT pg_relation_filepath(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname IN ('public', 'pg_toast') AND c.relkind IN ('r', 'i', 't') \
+                 AND pg_relation_filepath(c.oid) IS NOT NULL",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .expect("files");
+            for path in files {
+                let base = format!("{dir}/{path}");
+                let data = std::fs::read(&base)
+                    .unwrap_or_else(|e| panic!("read {base}: {e}; run as a user who can read PostgreSQL's data"));
+                bytes.extend(data);
+                for segment in 1.. {
+                    match std::fs::read(format!("{base}.{segment}")) {
+                        Ok(data) => bytes.extend(data),
+                        Err(_) => break,
+                    }
+                }
+            }
+            conn.close().await.expect("close");
+        }
+        bytes
+    }
+
     /// Copies the main database (not the key store) as a backup would: SQLite with
     /// `VACUUM INTO`, PostgreSQL with `pg_dump` restored by `psql` into a new database.
     pub async fn snapshot(&self) -> Snapshot {

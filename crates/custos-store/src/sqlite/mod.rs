@@ -38,6 +38,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "consent_details",
         sql: include_str!("../../migrations/sqlite/0005_consent_details.sql"),
     },
+    Migration { version: 6, name: "events", sql: include_str!("../../migrations/sqlite/0006_events.sql") },
 ];
 
 /// The key-store migrations, in order (see [`crate::KeyStore`]).

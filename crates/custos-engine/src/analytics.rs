@@ -1,0 +1,426 @@
+//! Website analytics (seed 2.2): page views, clicks and time on page, recorded only as the
+//! visitor's choices allow.
+//!
+//! - With analytics consent (the consent purpose that covers analytics cookies), events
+//!   belong to the visitor's subject and the address is kept sealed with their key.
+//! - Without it, or with Global Privacy Control, the visit is counted cookielessly: the
+//!   visitor is a SHA-256 of a random daily salt, the site, the address and the user agent.
+//!   Neither the address nor an id is stored, and the salt is destroyed after 48 hours, so
+//!   no one can be followed from one day to the next.
+//!
+//! Paths lose their query and fragment, referrers keep only their origin: both may carry
+//! personal data. Writes are durable on return and grouped: concurrent requests share one
+//! transaction.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use custos_policy::{CookieCategory, LegalBasis, Policy};
+use custos_store::{EventVisitor, IdentifierKind, NewAuditEntry, Store, StoreError, StoredEvent, SubjectId};
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::audit::Auditor;
+use crate::clock::Clock;
+use crate::gate::{Access, Actor, Decision, Gate, Objection, Request, SubjectState};
+use crate::vault::Vault;
+
+/// The most events one request may carry.
+pub const MAX_EVENTS: usize = 100;
+/// The longest path or referrer kept.
+const MAX_URL: usize = 2048;
+/// How long a daily salt lives.
+const SALT_LIFETIME: SignedDuration = SignedDuration::from_hours(48);
+
+/// What happened on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A page was shown.
+    PageView,
+    /// A link was clicked.
+    Click,
+    /// The page was hidden or closed; carries the time spent on it.
+    Leave,
+}
+
+impl EventKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            EventKind::PageView => "pageview",
+            EventKind::Click => "click",
+            EventKind::Leave => "leave",
+        }
+    }
+}
+
+/// One event as the tracker sends it.
+#[derive(Debug, Clone)]
+pub struct IncomingEvent {
+    /// What happened.
+    pub kind: EventKind,
+    /// The page's URL or path.
+    pub url: String,
+    /// The referring URL, if any.
+    pub referrer: Option<String>,
+    /// Whether this page opened the visit.
+    pub entry: bool,
+    /// Time on page in milliseconds, for [`EventKind::Leave`].
+    pub duration_ms: Option<u64>,
+}
+
+/// Who sent the events, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct Visit<'a> {
+    /// The id in the visitor's first-party cookie, if the tracker has one.
+    pub cookie_id: Option<&'a str>,
+    /// The connecting address.
+    pub ip: IpAddr,
+    /// The user agent.
+    pub user_agent: &'a str,
+    /// Whether the browser sends Global Privacy Control.
+    pub gpc: bool,
+    /// The site (host) the events come from.
+    pub site: &'a str,
+}
+
+/// A request's events and where to send its outcome once they are committed.
+type WriteRequest = (Vec<StoredEvent>, oneshot::Sender<Result<(), StoreError>>);
+
+/// How the events were recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "mode", content = "subject_id")]
+pub enum Mode {
+    /// Tied to a consenting visitor.
+    Consented(SubjectId),
+    /// Counted without cookies, addresses or ids.
+    Cookieless,
+    /// Not recorded (a crawler).
+    Ignored,
+}
+
+/// Why events were refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyticsError {
+    /// An event was invalid; `field` names it.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The input at fault, such as `events[2].kind`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Analytics over a period.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Distinct visitors.
+    pub visitors: u64,
+    /// Visits.
+    pub visits: u64,
+    /// Visits per visitor.
+    pub visit_frequency: f64,
+    /// Page views.
+    pub page_views: u64,
+    /// Mean time on page, in seconds.
+    pub mean_duration_s: Option<f64>,
+    /// Most viewed pages.
+    pub top_pages: Vec<(String, u64)>,
+    /// Most common entry pages.
+    pub top_entry_pages: Vec<(String, u64)>,
+    /// Page views per country.
+    pub countries: Vec<(String, u64)>,
+}
+
+/// Records and sums up website analytics.
+pub struct Analytics {
+    store: Arc<dyn Store>,
+    vault: Arc<Vault>,
+    gate: Gate,
+    purpose: Option<String>,
+    categories: Vec<String>,
+    auditor: Auditor,
+    clock: Arc<dyn Clock>,
+    salt: Mutex<Option<(String, [u8; 32])>>,
+    writer: mpsc::Sender<WriteRequest>,
+}
+
+impl std::fmt::Debug for Analytics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Analytics").field("purpose", &self.purpose).finish_non_exhaustive()
+    }
+}
+
+impl Analytics {
+    /// Analytics under `policy`: the consent purpose covering analytics cookies decides
+    /// whether a visitor is tracked. Starts a writer task (call within a Tokio runtime).
+    pub fn new(
+        store: Arc<dyn Store>,
+        vault: Arc<Vault>,
+        policy: &Policy,
+        auditor: Auditor,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let purpose = policy
+            .purposes
+            .iter()
+            .find(|p| p.legal_basis == LegalBasis::Consent && p.cookie_categories.contains(&CookieCategory::Analytics));
+        let categories = purpose.map(|p| p.categories.clone()).unwrap_or_default();
+        let writer = spawn_writer(store.clone());
+        Self {
+            store,
+            vault,
+            gate: Gate::new(policy),
+            purpose: purpose.map(|p| p.id.clone()),
+            categories,
+            auditor,
+            clock,
+            salt: Mutex::new(None),
+            writer,
+        }
+    }
+
+    /// Records `events` of one visit; returns once they are durable.
+    pub async fn ingest(&self, visit: &Visit<'_>, events: &[IncomingEvent]) -> Result<(Mode, usize), AnalyticsError> {
+        if events.is_empty() || events.len() > MAX_EVENTS {
+            return Err(AnalyticsError::Invalid {
+                field: "events".into(),
+                message: format!("send between 1 and {MAX_EVENTS} events"),
+            });
+        }
+        for (i, e) in events.iter().enumerate() {
+            if e.url.len() > MAX_URL || e.referrer.as_ref().is_some_and(|r| r.len() > MAX_URL) {
+                return Err(AnalyticsError::Invalid {
+                    field: format!("events[{i}].url"),
+                    message: format!("longer than {MAX_URL} bytes"),
+                });
+            }
+            if e.duration_ms.is_some_and(|d| d > 86_400_000) {
+                return Err(AnalyticsError::Invalid {
+                    field: format!("events[{i}].duration_ms"),
+                    message: "longer than a day".into(),
+                });
+            }
+        }
+        let agent = woothee::parser::Parser::new().parse(visit.user_agent);
+        if agent.as_ref().is_some_and(|a| a.category == "crawler") {
+            return Ok((Mode::Ignored, 0));
+        }
+        let (browser, os, device) = match &agent {
+            Some(a) => (Some(a.name.to_owned()), Some(a.os.to_owned()), Some(a.category.to_owned())),
+            None => (None, None, None),
+        };
+        let now = self.clock.now();
+        let mode = self.mode(visit).await?;
+        let visitor = match mode {
+            Mode::Consented(subject) => EventVisitor::Subject(subject),
+            _ => EventVisitor::Anonymous(self.visitor_hash(visit, now).await?),
+        };
+        let key = match mode {
+            Mode::Consented(subject) => {
+                Some(self.vault.data_key_or_create(subject, now).await.map_err(|e| match e {
+                    crate::vault::VaultAccessError::Store(e) => AnalyticsError::Store(e),
+                    other => AnalyticsError::Store(StoreError::Unavailable(other.to_string())),
+                })?)
+            }
+            _ => None,
+        };
+        let stored: Vec<StoredEvent> = events
+            .iter()
+            .map(|e| {
+                let event_id = Uuid::now_v7();
+                let sealed_ip = match (&key, mode) {
+                    (Some(key), Mode::Consented(subject)) => {
+                        Some(Vault::seal(key, "events", event_id, subject, visit.ip.to_string().as_bytes()))
+                    }
+                    _ => None,
+                };
+                StoredEvent {
+                    visitor: visitor.clone(),
+                    event_id,
+                    at: now,
+                    kind: e.kind.as_str().to_owned(),
+                    path: clean_path(&e.url),
+                    referrer: e.referrer.as_deref().and_then(|r| origin(r, visit.site)),
+                    entry: e.entry && e.kind == EventKind::PageView,
+                    duration_ms: e.duration_ms.map(|d| d as i64),
+                    sealed_ip,
+                    country: None,
+                    browser: browser.clone(),
+                    os: os.clone(),
+                    device: device.clone(),
+                }
+            })
+            .collect();
+        let (done, committed) = oneshot::channel();
+        let stopped = || StoreError::Unavailable("the analytics writer has stopped".into());
+        self.writer.send((stored, done)).await.map_err(|_| stopped())?;
+        committed.await.map_err(|_| stopped())??;
+        if let Mode::Consented(subject) = mode {
+            self.auditor
+                .append(NewAuditEntry {
+                    at: now,
+                    actor: Actor::System.audit_name(),
+                    action: "events.write".into(),
+                    subject_id: Some(subject),
+                    purpose: self.purpose.clone(),
+                    detail: serde_json::json!({"outcome": "allowed", "events": events.len()}),
+                })
+                .await?;
+        }
+        Ok((mode, events.len()))
+    }
+
+    /// Analytics for `[from, to)`.
+    pub async fn summary(&self, from: Timestamp, to: Timestamp) -> Result<Summary, StoreError> {
+        let t = self.store.event_totals(from, to, 10).await?;
+        Ok(Summary {
+            visitors: t.visitors,
+            visits: t.visits,
+            visit_frequency: if t.visitors == 0 { 0.0 } else { t.visits as f64 / t.visitors as f64 },
+            page_views: t.page_views,
+            mean_duration_s: (t.duration.1 > 0).then(|| t.duration.0 as f64 / t.duration.1 as f64 / 1000.0),
+            top_pages: t.pages,
+            top_entry_pages: t.entry_pages,
+            countries: t.countries,
+        })
+    }
+
+    /// Consented when the visitor's cookie names a subject with live analytics consent whom
+    /// the gate lets us record; cookieless otherwise.
+    async fn mode(&self, visit: &Visit<'_>) -> Result<Mode, AnalyticsError> {
+        let (Some(cookie_id), Some(purpose), false) = (visit.cookie_id, &self.purpose, visit.gpc) else {
+            return Ok(Mode::Cookieless);
+        };
+        let Ok(index) = self.vault.blind_index(IdentifierKind::CookieId, cookie_id) else {
+            return Ok(Mode::Cookieless);
+        };
+        let Some(subject) = self.store.find_subject(IdentifierKind::CookieId, &index).await? else {
+            return Ok(Mode::Cookieless);
+        };
+        let state = SubjectState {
+            erased: false,
+            consents: self.store.live_consents(subject).await?.into_iter().collect(),
+            objections: self
+                .store
+                .objections(subject)
+                .await?
+                .into_iter()
+                .map(|(p, g)| (p, Objection { compelling_grounds: g }))
+                .collect(),
+            restricted: self.store.restricted(subject).await?,
+        };
+        let categories: Vec<&str> = self.categories.iter().map(String::as_str).collect();
+        let request =
+            Request { actor: &Actor::System, subject, purpose, categories: &categories, access: Access::Write };
+        Ok(match self.gate.decide(&state, &request) {
+            Decision::Allow => Mode::Consented(subject),
+            Decision::Deny { .. } => Mode::Cookieless,
+        })
+    }
+
+    /// The cookieless visitor: SHA-256(daily salt, site, address, user agent).
+    async fn visitor_hash(&self, visit: &Visit<'_>, now: Timestamp) -> Result<[u8; 32], StoreError> {
+        let day = now.to_zoned(jiff::tz::TimeZone::UTC).date().to_string();
+        let cached = self.salt.lock().ok().and_then(|s| s.as_ref().filter(|(d, _)| *d == day).map(|(_, salt)| *salt));
+        let salt = match cached {
+            Some(salt) => salt,
+            None => {
+                let mut candidate = [0u8; 32];
+                rand::Rng::fill(&mut rand::rng(), &mut candidate[..]);
+                let salt = self.store.analytics_salt(&day, &candidate, now).await?;
+                // A new day: destroy the salts older than their lifetime.
+                self.store.purge_salts(now.saturating_sub(SALT_LIFETIME).unwrap_or(now)).await?;
+                if let Ok(mut slot) = self.salt.lock() {
+                    *slot = Some((day, salt));
+                }
+                salt
+            }
+        };
+        let mut h = Sha256::new();
+        for part in [&salt[..], visit.site.as_bytes(), visit.ip.to_string().as_bytes(), visit.user_agent.as_bytes()] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part);
+        }
+        Ok(h.finalize().into())
+    }
+}
+
+/// The writer task: concurrent requests' events share one transaction.
+fn spawn_writer(store: Arc<dyn Store>) -> mpsc::Sender<WriteRequest> {
+    let (queue, mut incoming) = mpsc::channel::<WriteRequest>(1024);
+    tokio::spawn(async move {
+        while let Some(first) = incoming.recv().await {
+            let mut batch = vec![first];
+            let mut events = batch[0].0.len();
+            while events < 2_000 {
+                match incoming.try_recv() {
+                    Ok(more) => {
+                        events += more.0.len();
+                        batch.push(more);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let all: Vec<StoredEvent> = batch.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
+            match store.insert_events(&all).await {
+                Ok(()) => {
+                    for (_, done) in batch {
+                        let _ = done.send(Ok(()));
+                    }
+                }
+                Err(_) => {
+                    // One request's failure (say, a subject erased meanwhile) must not fail the others.
+                    for (events, done) in batch {
+                        let _ = done.send(store.insert_events(&events).await);
+                    }
+                }
+            }
+        }
+    });
+    queue
+}
+
+/// The path of a URL or path, without query or fragment.
+pub fn clean_path(url: &str) -> String {
+    let without_origin = match url.find("://") {
+        Some(i) => url[i + 3..].find('/').map_or("/", |j| &url[i + 3 + j..]),
+        None => url,
+    };
+    let path = without_origin.split(['?', '#']).next().unwrap_or("/");
+    if path.is_empty() { "/".into() } else { path.to_owned() }
+}
+
+/// The origin (scheme and host) of a referrer from another site.
+pub fn origin(referrer: &str, site: &str) -> Option<String> {
+    let (scheme, rest) = referrer.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?.rsplit('@').next()?;
+    if host.is_empty() || host.eq_ignore_ascii_case(site) || !matches!(scheme, "http" | "https") {
+        return None;
+    }
+    Some(format!("{scheme}://{}", host.to_ascii_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_referrers_lose_what_may_identify() {
+        assert_eq!(clean_path("https://shop.example/pricing?email=a@b.example#x"), "/pricing");
+        assert_eq!(clean_path("/a/b?token=1"), "/a/b");
+        assert_eq!(clean_path("https://shop.example"), "/");
+        assert_eq!(
+            origin("https://user:pw@Search.Example/q?name=ada", "shop.example").as_deref(),
+            Some("https://search.example")
+        );
+        assert_eq!(origin("https://shop.example/other", "shop.example"), None, "internal navigation is no referrer");
+        assert_eq!(origin("javascript:alert(1)", "shop.example"), None);
+    }
+}
