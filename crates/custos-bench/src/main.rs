@@ -7,11 +7,14 @@
 //! - `gate`: gate decisions per second on one core (target ≥ 1,000,000/s);
 //! - `seal`: sealing and opening 200-byte values per second;
 //! - `rotation`: re-wrapping data keys under a new master key, extrapolated to 1,000,000;
-//! - `audit`: audit appends per second with 16 concurrent writers.
+//! - `audit`: audit appends per second with 16 concurrent writers;
+//! - `ingest`: durable cookieless page views over HTTP on loopback (target ≥ 20,000/s and
+//!   ≥ 0.5 of a raw batch insert of the same rows, measured in the same run).
 //!
 //! Figures are measured, never asserted: CI runs each scenario at a tiny `--size` only to
 //! show that it still works.
 
+mod ingest;
 mod report;
 mod scenarios;
 
@@ -43,6 +46,8 @@ enum Scenario {
     Rotation,
     /// Concurrent audit appends.
     Audit,
+    /// Page-view ingest over HTTP on loopback, against a raw batch insert.
+    Ingest,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -56,6 +61,7 @@ fn main() -> anyhow::Result<()> {
         Scenario::Audit => {
             runtime()?.block_on(scenarios::audit(cli.size.unwrap_or(20_000), cli.postgres.as_deref()))?
         }
+        Scenario::Ingest => runtime()?.block_on(ingest::run(cli.size.unwrap_or(50_000), cli.postgres.as_deref()))?,
     };
     println!("{}", report.to_json());
     Ok(())

@@ -82,13 +82,13 @@ pub(crate) fn seal(size: u64) -> Report {
 }
 
 /// A database for a storage scenario, and what to drop afterwards.
-struct Scratch {
-    url: DatabaseUrl,
+pub(crate) struct Scratch {
+    pub(crate) url: DatabaseUrl,
     _dir: Option<tempfile::TempDir>,
     drop: Option<(String, String)>,
 }
 
-async fn scratch(postgres: Option<&str>) -> anyhow::Result<Scratch> {
+pub(crate) async fn scratch(postgres: Option<&str>) -> anyhow::Result<Scratch> {
     match postgres {
         None => {
             let dir = tempfile::tempdir()?;
@@ -112,7 +112,7 @@ async fn run_sql(admin: &str, sql: &str) -> anyhow::Result<()> {
 }
 
 impl Scratch {
-    async fn finish(self) -> anyhow::Result<()> {
+    pub(crate) async fn finish(self) -> anyhow::Result<()> {
         if let Some((admin, name)) = &self.drop {
             run_sql(admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
         }

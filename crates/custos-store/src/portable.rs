@@ -333,44 +333,62 @@ macro_rules! portable_store {
         #[async_trait::async_trait]
         impl $crate::EventStore for $store {
             async fn insert_events(&self, events: &[$crate::StoredEvent]) -> Result<(), $crate::StoreError> {
+                // Multi-row INSERTs: one statement per 200 rows instead of one per row.
+                let (known, anonymous): (Vec<&$crate::StoredEvent>, Vec<&$crate::StoredEvent>) =
+                    events.iter().partition(|e| matches!(e.visitor, $crate::EventVisitor::Subject(_)));
                 let mut tx = self.begin_write().await?;
-                for e in events {
-                    let query = match &e.visitor {
-                        $crate::EventVisitor::Subject(subject) => sqlx::query::<$db>(
-                            "INSERT INTO events (subject_id, event_id, at, kind, path, referrer, entry, duration_ms, \
-                             sealed_ip, country, browser, os, device) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                        )
-                        .bind(subject.0),
-                        $crate::EventVisitor::Anonymous(hash) => sqlx::query::<$db>(
-                            "INSERT INTO anonymous_events (visitor_hash, event_id, at, kind, path, referrer, entry, duration_ms, \
-                             country, browser, os, device) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $11, $12, $13)",
-                        )
-                        .bind(hash.to_vec()),
-                    };
-                    let result = query
-                        .bind(e.event_id)
-                        .bind($crate::time::to_millis(e.at))
-                        .bind(&e.kind)
-                        .bind(&e.path)
-                        .bind(&e.referrer)
-                        .bind(e.entry)
-                        .bind(e.duration_ms)
-                        .bind(&e.sealed_ip)
-                        .bind(&e.country)
-                        .bind(&e.browser)
-                        .bind(&e.os)
-                        .bind(&e.device)
-                        .execute(&mut *tx)
-                        .await;
-                    match result {
+                for chunk in known.chunks(200) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO events (subject_id, event_id, at, kind, path, referrer, entry, duration_ms, \
+                         sealed_ip, country, browser, os, device) ",
+                    );
+                    insert.push_values(chunk, |mut row, e| {
+                        if let $crate::EventVisitor::Subject(subject) = &e.visitor {
+                            row.push_bind(subject.0);
+                        }
+                        row.push_bind(e.event_id)
+                            .push_bind($crate::time::to_millis(e.at))
+                            .push_bind(e.kind.clone())
+                            .push_bind(e.path.clone())
+                            .push_bind(e.referrer.clone())
+                            .push_bind(e.entry)
+                            .push_bind(e.duration_ms)
+                            .push_bind(e.sealed_ip.clone())
+                            .push_bind(e.country.clone())
+                            .push_bind(e.browser.clone())
+                            .push_bind(e.os.clone())
+                            .push_bind(e.device.clone());
+                    });
+                    match insert.build().execute(&mut *tx).await {
                         Ok(_) => {}
                         Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
                             return Err($crate::StoreError::NotFound("the event's subject".into()));
                         }
                         Err(e) => return Err(e.into()),
                     }
+                }
+                for chunk in anonymous.chunks(200) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO anonymous_events (visitor_hash, event_id, at, kind, path, referrer, entry, duration_ms, \
+                         country, browser, os, device) ",
+                    );
+                    insert.push_values(chunk, |mut row, e| {
+                        if let $crate::EventVisitor::Anonymous(hash) = &e.visitor {
+                            row.push_bind(hash.to_vec());
+                        }
+                        row.push_bind(e.event_id)
+                            .push_bind($crate::time::to_millis(e.at))
+                            .push_bind(e.kind.clone())
+                            .push_bind(e.path.clone())
+                            .push_bind(e.referrer.clone())
+                            .push_bind(e.entry)
+                            .push_bind(e.duration_ms)
+                            .push_bind(e.country.clone())
+                            .push_bind(e.browser.clone())
+                            .push_bind(e.os.clone())
+                            .push_bind(e.device.clone());
+                    });
+                    insert.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())
