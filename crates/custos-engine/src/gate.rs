@@ -51,6 +51,9 @@ pub enum Actor {
     Subject(SubjectId),
     /// custos itself: retention sweeps, erasure, rights fulfilment.
     System,
+    /// A browser, anonymously: the banner recording a visitor's choices. It never reads
+    /// or writes personal data through the gate.
+    Visitor,
 }
 
 impl Actor {
@@ -61,6 +64,7 @@ impl Actor {
             Actor::Staff { id, role, .. } => format!("staff:{}:{id}", role.as_str()),
             Actor::Subject(id) => format!("subject:{id}"),
             Actor::System => "system".to_owned(),
+            Actor::Visitor => "visitor".to_owned(),
         }
     }
 }
@@ -291,6 +295,9 @@ impl Gate {
             }
             Actor::Subject(id) if *id != request.subject => {
                 return Decision::deny(Rule::ActorNotScoped, "a person may only reach their own data".into());
+            }
+            Actor::Visitor => {
+                return Decision::deny(Rule::ActorNotScoped, "an anonymous browser reaches no personal data".into());
             }
             _ => {}
         }

@@ -13,6 +13,7 @@
 
 mod analytics;
 mod auth;
+mod banner;
 mod consents;
 mod error;
 mod extract;
@@ -35,6 +36,7 @@ use custos_engine::vault::Vault;
 use custos_policy::Policy;
 use custos_store::Store;
 
+pub use crate::banner::Banner;
 pub use crate::error::{ApiError, ErrorBody};
 pub use crate::extract::ApiJson;
 pub use crate::metrics::Metrics;
@@ -55,6 +57,8 @@ pub struct AppState {
     pub consents: Arc<Consents>,
     /// Website analytics.
     pub analytics: Arc<Analytics>,
+    /// The consent banner script, rendered from the policy.
+    pub banner: Arc<Banner>,
     /// The Prometheus registry and the server's own metrics.
     pub metrics: Arc<Metrics>,
 }
@@ -79,7 +83,8 @@ impl AppState {
             records.auditor().clone(),
             Arc::new(SystemClock),
         ));
-        Self { store, policy, notice, records, consents, analytics, metrics: Arc::new(Metrics::new()) }
+        let banner = Arc::new(Banner::new(&policy));
+        Self { store, policy, notice, records, consents, analytics, banner, metrics: Arc::new(Metrics::new()) }
     }
 }
 
@@ -92,6 +97,7 @@ pub fn routes() -> Router<AppState> {
         .merge(subjects::routes())
         .merge(consents::routes())
         .merge(analytics::routes())
+        .merge(banner::routes())
 }
 
 /// Turns `routes` into a service: adds the JSON 404 fallback, the state and the

@@ -1,0 +1,254 @@
+//! custos.js in a real browser: headless Chromium driven over WebDriver loads /demo,
+//! rejects, then accepts analytics; the consent ledger and the stored events follow. With
+//! Global Privacy Control on, non-essential categories are refused without a click.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`; without them the tests say they are
+//! skipped, unless `CUSTOS_REQUIRE_BROWSER=1` (set by .ci/run), which makes them fail.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use custos_engine::consent::Consents;
+use custos_policy::Policy;
+use custos_server::AppState;
+use custos_store::{IdentifierKind, Store};
+use custos_testkit::TestDb;
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Whether the browser tests can run here; panics when they must and cannot.
+fn browser_available() -> bool {
+    let present = std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
+    if !present {
+        assert!(
+            std::env::var("CUSTOS_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "CUSTOS_REQUIRE_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)"
+        );
+        eprintln!("skipped: {CHROMIUM} and {CHROMEDRIVER} are needed (apt-get install chromium chromium-driver)");
+    }
+    present
+}
+
+/// A chromedriver process and one browser session in it.
+struct Browser {
+    driver: Child,
+    http: reqwest::Client,
+    session: String,
+    base: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start(gpc: bool) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = http.get(format!("{base}/status")).send().await;
+            if let Ok(r) = ready
+                && let Ok(status) = r.json::<Value>().await
+                && status["value"]["ready"] == true
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().expect("profile");
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     format!("--user-data-dir={}", profile.path().display())],
+        }}}});
+        let created: Value =
+            http.post(format!("{base}/session")).json(&caps).send().await.expect("session").json().await.expect("json");
+        let session =
+            created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_owned();
+        let browser = Self { driver, http, session, base, _profile: profile };
+        if gpc {
+            browser
+                .command("goog/cdp/execute", json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {
+                    "source": "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true});"
+                }}))
+                .await;
+        }
+        browser
+    }
+
+    async fn command(&self, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}/{path}", self.base, self.session);
+        let reply: Value = self.http.post(url).json(&body).send().await.expect("webdriver").json().await.expect("json");
+        reply["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.command("url", json!({"url": url})).await;
+    }
+
+    async fn script(&self, source: &str) -> Value {
+        self.command("execute/sync", json!({"script": source, "args": []})).await
+    }
+
+    /// Waits for an element and returns its id, or `None` after `timeout`.
+    async fn find(&self, css: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let found = self.command("element", json!({"using": "css selector", "value": css})).await;
+            if let Some(id) = found[ELEMENT].as_str() {
+                return Some(id.to_owned());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn click(&self, css: &str) {
+        let id = self.find(css, Duration::from_secs(10)).await.unwrap_or_else(|| panic!("no {css}"));
+        self.command(&format!("element/{id}/click"), json!({})).await;
+    }
+
+    async fn cookie(&self, name: &str) -> Option<String> {
+        let all = self.script("return document.cookie").await;
+        all.as_str()?.split("; ").find_map(|c| c.strip_prefix(&format!("{name}=")).map(|v| v.to_owned()))
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// custos on a loopback port; returns its address, the store and the app state.
+async fn custos(db: &TestDb) -> (String, Arc<dyn Store>, AppState) {
+    let store = db.store().await;
+    let keyring = custos_engine::vault::Keyring::new(custos_vault::MasterKey::generate());
+    let vault = Arc::new(custos_engine::vault::Vault::open(keyring, db.keys().await).await.expect("vault"));
+    let state = AppState::new(store.clone(), vault, Policy::example());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(custos_server::serve(listener, custos_server::app(state.clone()), std::future::pending()));
+    (base, store, state)
+}
+
+/// Polls `check` until it is true or ten seconds pass.
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_rejects_then_accepts_analytics() {
+    if !browser_available() {
+        return;
+    }
+    let db = TestDb::from_env().await;
+    let (base, store, state) = custos(&db).await;
+    let browser = Browser::start(false).await;
+    browser.goto(&format!("{base}/demo")).await;
+    if browser.find("#custos-banner", Duration::from_secs(10)).await.is_none() {
+        let probe = browser.command("element", json!({"using": "css selector", "value": "#custos-banner"})).await;
+        let html = browser.script("return document.documentElement.outerHTML").await;
+        panic!("the banner is not shown: {probe} {html}");
+    }
+    browser.click("#custos-reject").await;
+    assert!(browser.find("#custos-banner", Duration::from_millis(300)).await.is_none(), "the banner closes");
+    assert_eq!(browser.script("return custos.consent()").await, json!({"analytics": false}));
+    assert_eq!(browser.cookie("custos_vid").await, None, "no visitor id without analytics consent");
+
+    browser.click("#reopen").await;
+    browser.click("#custos-accept").await;
+    assert_eq!(browser.script("return custos.consent()").await, json!({"analytics": true}));
+    let vid = browser.cookie("custos_vid").await.expect("a visitor id with consent");
+    browser.click("#pricing-link").await;
+
+    let mut subject = None;
+    eventually("the visitor's choices are in the ledger", async || {
+        subject = state.records.find(IdentifierKind::CookieId, &vid).await.expect("find");
+        match subject {
+            Some(id) => store.consent_history(id).await.expect("history").len() >= 2,
+            None => false,
+        }
+    })
+    .await;
+    let history = store.consent_history(subject.expect("subject")).await.expect("history");
+    let steps: Vec<(bool, &str)> = history.iter().map(|e| (e.entry.granted, e.entry.method.as_str())).collect();
+    assert_eq!(steps, vec![(false, "banner"), (true, "banner")]);
+    assert!(Consents::current(&history)[0].granted);
+    eventually("the consented page view is stored", async || {
+        let day = jiff::SignedDuration::from_hours(24);
+        let now = jiff::Timestamp::now();
+        let totals = store
+            .event_totals(now.checked_sub(day).expect("t"), now.checked_add(day).expect("t"), 10)
+            .await
+            .expect("totals");
+        // The first view was counted cookielessly, the next one as the consenting visitor.
+        totals.visitors >= 2 && totals.pages.iter().any(|(p, _)| p == "/demo/pricing")
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_privacy_control_refuses_without_a_click() {
+    if !browser_available() {
+        return;
+    }
+    let db = TestDb::from_env().await;
+    let (base, store, state) = custos(&db).await;
+    let browser = Browser::start(true).await;
+    browser.goto(&format!("{base}/demo")).await;
+    assert_eq!(browser.script("return navigator.globalPrivacyControl").await, json!(true));
+    assert!(browser.find("#custos-banner", Duration::from_millis(1500)).await.is_none(), "no banner to click");
+    assert_eq!(browser.script("return custos.consent()").await, json!({"analytics": false}));
+    let stored = browser.cookie("custos_consent").await.expect("the choice is remembered");
+    let decoded: Value = serde_json::from_str(&urlencoding_decode(&stored)).expect("json cookie");
+    let vid = decoded["id"].as_str().expect("id").to_owned();
+    eventually("the GPC refusal is in the ledger", async || {
+        match state.records.find(IdentifierKind::CookieId, &vid).await.expect("find") {
+            Some(id) => {
+                let history = store.consent_history(id).await.expect("history");
+                history.len() == 1 && !history[0].entry.granted && history[0].entry.method == "gpc"
+            }
+            None => false,
+        }
+    })
+    .await;
+}
+
+/// Decodes the percent-encoding `encodeURIComponent` applied.
+fn urlencoding_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
