@@ -2,36 +2,27 @@
 //! tied to the visitor with consent (address sealed), GPC honoured, crawlers ignored, and a
 //! summary of it all.
 
-use std::sync::Arc;
+mod common;
 
-use custos_policy::Policy;
-use custos_server::AppState;
+use common::TestApp;
 use custos_testkit::TestDb;
 use serde_json::{Value, json};
 
 const AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
-struct Site {
-    base: String,
-    token: String,
-    client: reqwest::Client,
+struct Site(TestApp);
+
+impl std::ops::Deref for Site {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.0
+    }
 }
 
 impl Site {
     async fn start(db: &TestDb) -> Self {
-        let store = db.store().await;
-        let keyring = custos_engine::vault::Keyring::new(custos_vault::MasterKey::generate());
-        let vault = Arc::new(custos_engine::vault::Vault::open(keyring, db.keys().await).await.expect("vault"));
-        let policy = Policy::example();
-        let (_, token) =
-            custos_engine::tokens::issue(&store, &policy, "web", &["analytics".into()], jiff::Timestamp::now())
-                .await
-                .expect("token");
-        let app = custos_server::app(AppState::new(store, vault, policy));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(custos_server::serve(listener, app, std::future::pending()));
-        Self { base, token, client: reqwest::Client::new() }
+        Site(TestApp::spawn(db, &["analytics"]).await)
     }
 
     async fn events(&self, body: &Value, gpc: bool, agent: &str) -> (u16, Value) {

@@ -1,10 +1,9 @@
 //! The services' JSON API over real HTTP: tokens, the gate's refusals with their rule,
 //! errors that name the field, and no personal data in clear in any stored byte.
 
-use std::sync::Arc;
+mod common;
 
-use custos_policy::Policy;
-use custos_server::AppState;
+use common::TestApp;
 use custos_testkit::TestDb;
 use serde_json::{Value, json};
 
@@ -13,52 +12,19 @@ const EMAIL: &str = "Zelda.Quinn@Example.ORG";
 const PHONE: &str = "+49 30 90182734";
 const MESSAGE: &str = "parcel 7734 never arrived at Birkenweg";
 
-struct Api {
-    base: String,
-    token: String,
-    client: reqwest::Client,
+struct Api(TestApp);
+
+impl std::ops::Deref for Api {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.0
+    }
 }
 
 impl Api {
     async fn start(db: &TestDb) -> Self {
-        let store = db.store().await;
-        let keyring = custos_engine::vault::Keyring::new(custos_vault::MasterKey::generate());
-        let vault = Arc::new(custos_engine::vault::Vault::open(keyring, db.keys().await).await.expect("vault"));
-        let policy = Policy::example();
-        let (_, token) = custos_engine::tokens::issue(
-            &store,
-            &policy,
-            "web",
-            &["support".into(), "contact".into()],
-            jiff::Timestamp::now(),
-        )
-        .await
-        .expect("token");
-        let app = custos_server::app(AppState::new(store.clone(), vault, policy));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(custos_server::serve(listener, app, std::future::pending()));
-        Self { base, token, client: reqwest::Client::new() }
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await
-            .expect("post");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let response =
-            self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("get");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        Api(TestApp::spawn(db, &["support", "contact"]).await)
     }
 
     async fn create_zelda(&self) -> String {

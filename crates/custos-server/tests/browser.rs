@@ -9,8 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::TestApp;
 use custos_engine::consent::Consents;
-use custos_policy::Policy;
 use custos_server::AppState;
 use custos_store::{IdentifierKind, Store};
 use custos_testkit::TestDb;
@@ -136,14 +138,8 @@ impl Drop for Browser {
 
 /// custos on a loopback port; returns its address, the store and the app state.
 async fn custos(db: &TestDb) -> (String, Arc<dyn Store>, AppState) {
-    let store = db.store().await;
-    let keyring = custos_engine::vault::Keyring::new(custos_vault::MasterKey::generate());
-    let vault = Arc::new(custos_engine::vault::Vault::open(keyring, db.keys().await).await.expect("vault"));
-    let state = AppState::new(store.clone(), vault, Policy::example());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(custos_server::serve(listener, custos_server::app(state.clone()), std::future::pending()));
-    (base, store, state)
+    let app = TestApp::spawn(db, &["analytics"]).await;
+    (app.base, app.store, app.state)
 }
 
 /// Polls `check` until it is true or ten seconds pass.

@@ -1,58 +1,22 @@
 //! The consent ledger over HTTP: visitors by cookie, history kept, withdrawal effective at
 //! once in the gate, receipts, and refusals that name the field.
 
-use std::sync::Arc;
+mod common;
 
+use common::TestApp;
 use custos_policy::Policy;
-use custos_server::AppState;
 use custos_testkit::TestDb;
-use serde_json::{Value, json};
+use serde_json::json;
 
-struct Api {
-    base: String,
-    token: String,
-    client: reqwest::Client,
-}
-
-impl Api {
-    async fn start(db: &TestDb, purposes: &[&str]) -> Self {
-        let store = db.store().await;
-        let keyring = custos_engine::vault::Keyring::new(custos_vault::MasterKey::generate());
-        let vault = Arc::new(custos_engine::vault::Vault::open(keyring, db.keys().await).await.expect("vault"));
-        let policy = Policy::example();
-        let purposes: Vec<String> = purposes.iter().map(|p| (*p).to_owned()).collect();
-        let (_, token) = custos_engine::tokens::issue(&store, &policy, "web", &purposes, jiff::Timestamp::now())
-            .await
-            .expect("token");
-        let app = custos_server::app(AppState::new(store, vault, policy));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(custos_server::serve(listener, app, std::future::pending()));
-        Self { base, token, client: reqwest::Client::new() }
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await
-            .expect("post");
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("get");
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-    }
+/// custos with a token granted `purposes`.
+async fn start(db: &TestDb, purposes: &[&str]) -> TestApp {
+    TestApp::spawn(db, purposes).await
 }
 
 #[tokio::test]
 async fn a_visitor_consents_then_withdraws_and_the_history_is_kept() {
     let db = TestDb::from_env().await;
-    let api = Api::start(&db, &["analytics", "marketing"]).await;
+    let api = start(&db, &["analytics", "marketing"]).await;
     let choice = |granted: bool| json!({"cookie_id": "v-8c1f", "purpose": "analytics", "granted": granted, "method": "banner", "text_version": "banner-2026-11"});
     let (status, first) = api.post("/v1/consents", &choice(true)).await;
     assert_eq!(status, 201, "{first}");
@@ -89,7 +53,7 @@ async fn a_visitor_consents_then_withdraws_and_the_history_is_kept() {
 #[tokio::test]
 async fn a_withdrawal_takes_effect_at_once_in_the_gate() {
     let db = TestDb::from_env().await;
-    let api = Api::start(&db, &["marketing", "support"]).await;
+    let api = start(&db, &["marketing", "support"]).await;
     let (status, created) = api
         .post(
             "/v1/subjects",
@@ -120,7 +84,7 @@ async fn a_withdrawal_takes_effect_at_once_in_the_gate() {
 #[tokio::test]
 async fn bad_consent_records_are_refused_with_the_field() {
     let db = TestDb::from_env().await;
-    let api = Api::start(&db, &["analytics", "support"]).await;
+    let api = start(&db, &["analytics", "support"]).await;
     let (status, body) = api
         .post("/v1/consents", &json!({"cookie_id": "v1", "purpose": "support", "granted": true, "method": "banner"}))
         .await;

@@ -1,6 +1,10 @@
 //! The privacy notice served over HTTP, read as a browser would: every purpose, recipient
 //! and cookie of the policy is on the page, and every version ever in force is listed.
 
+mod common;
+
+use common::vault;
+
 use std::sync::Arc;
 
 use custos_policy::Policy;
@@ -135,10 +139,4 @@ async fn versions_are_listed_and_diffed() {
     assert!(md.starts_with("# Privacy notice"));
     let json: Policy = reqwest::get(format!("{base}/privacy.json")).await.expect("get").json().await.expect("json");
     assert_eq!(json, new);
-}
-
-/// A vault on the test's key store under a fresh master key.
-async fn vault(db: &TestDb) -> std::sync::Arc<custos_engine::vault::Vault> {
-    let keyring = custos_engine::vault::Keyring::new(custos_vault::MasterKey::generate());
-    std::sync::Arc::new(custos_engine::vault::Vault::open(keyring, db.keys().await).await.expect("vault"))
 }

@@ -1,5 +1,9 @@
 //! The real server on a loopback port: probes, errors, metrics and graceful shutdown.
 
+mod common;
+
+use common::vault;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -163,10 +167,4 @@ async fn shutdown_finishes_requests_in_flight() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.expect("body"), "finished");
     stopping.await.expect("server stopped");
-}
-
-/// A vault on the test's key store under a fresh master key.
-async fn vault(db: &TestDb) -> std::sync::Arc<custos_engine::vault::Vault> {
-    let keyring = custos_engine::vault::Keyring::new(custos_vault::MasterKey::generate());
-    std::sync::Arc::new(custos_engine::vault::Vault::open(keyring, db.keys().await).await.expect("vault"))
 }

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::StoreError;
 
 /// One embedded migration.
+#[derive(Debug)]
 pub(crate) struct Migration {
     /// Applied in increasing order.
     pub(crate) version: i64,
@@ -26,6 +27,58 @@ impl Migration {
         Sha256::digest(self.sql.as_bytes()).to_vec()
     }
 }
+
+/// The main store's migrations for the backend whose SQL lives in `migrations/$dir/`, in
+/// order. Adding a migration: a file per backend, and one line here.
+macro_rules! main_migrations {
+    ($dir:literal) => {
+        &[
+            $crate::migrate::Migration {
+                version: 1,
+                name: "foundation",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0001_foundation.sql")),
+            },
+            $crate::migrate::Migration {
+                version: 2,
+                name: "policy_versions",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0002_policy_versions.sql")),
+            },
+            $crate::migrate::Migration {
+                version: 3,
+                name: "subject_state",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0003_subject_state.sql")),
+            },
+            $crate::migrate::Migration {
+                version: 4,
+                name: "service_tokens",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0004_service_tokens.sql")),
+            },
+            $crate::migrate::Migration {
+                version: 5,
+                name: "consent_details",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0005_consent_details.sql")),
+            },
+            $crate::migrate::Migration {
+                version: 6,
+                name: "events",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0006_events.sql")),
+            },
+        ]
+    };
+}
+pub(crate) use main_migrations;
+
+/// The key store's migrations for the backend whose SQL lives in `migrations/$dir/keys/`.
+macro_rules! key_migrations {
+    ($dir:literal) => {
+        &[$crate::migrate::Migration {
+            version: 1,
+            name: "keys",
+            sql: include_str!(concat!("../../migrations/", $dir, "/keys/0001_keys.sql")),
+        }]
+    };
+}
+pub(crate) use key_migrations;
 
 /// A migration that [`crate::Store::migrate`] applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,3 +151,33 @@ macro_rules! apply_migrations {
     }};
 }
 pub(crate) use apply_migrations;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIST: &[Migration] = &[
+        Migration { version: 1, name: "one", sql: "CREATE TABLE a (x INTEGER)" },
+        Migration { version: 2, name: "two", sql: "CREATE TABLE b (x INTEGER)" },
+    ];
+
+    #[test]
+    fn only_missing_migrations_are_pending() {
+        assert_eq!(pending(LIST, &[]).expect("fresh").len(), 2);
+        let applied = vec![(1, LIST[0].checksum())];
+        let left: Vec<i64> = pending(LIST, &applied).expect("one applied").iter().map(|m| m.version).collect();
+        assert_eq!(left, vec![2]);
+    }
+
+    #[test]
+    fn an_edited_migration_is_refused() {
+        let err = pending(LIST, &[(1, vec![0; 32])]).expect_err("checksum differs");
+        assert!(err.to_string().contains("its SQL changed after it was applied"), "{err}");
+    }
+
+    #[test]
+    fn a_database_from_a_newer_custos_is_refused() {
+        let err = pending(LIST, &[(1, LIST[0].checksum()), (9, vec![1; 32])]).expect_err("unknown version");
+        assert!(err.to_string().contains("migrated by a newer custos"), "{err}");
+    }
+}

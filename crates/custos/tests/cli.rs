@@ -5,21 +5,14 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+
+use common::{custos, run};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use custos_testkit::TestDb;
 
-/// `custos ARGS` in `dir`, with no inherited `CUSTOS_*` settings.
-fn custos(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_custos"));
-    command.args(args).current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    command
-}
-
-fn run(command: &mut Command) -> Output {
-    command.stdin(Stdio::null()).output().expect("run custos")
-}
+mod common;
 
 /// Checks that a failed start printed exactly one line, starting with `error: ` and
 /// containing each of `needles`, and exited with 1.

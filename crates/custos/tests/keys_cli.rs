@@ -1,18 +1,10 @@
 //! `custos keys`, `custos tokens` and `custos audit` on the embedded default.
 
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn custos(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_custos"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run custos")
-}
+mod common;
+
+use common::custos_output as custos;
 
 fn ok(out: &Output) -> String {
     assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));

@@ -1,18 +1,10 @@
 //! `custos policy check|render|ropa`, and `custos serve` refusing an invalid policy.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
-fn custos(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_custos"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run custos")
-}
+mod common;
+
+use common::custos_output as custos;
 
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).expect("write");

@@ -11,39 +11,15 @@ use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
-use crate::migrate::{AppliedMigration, Migration, apply_migrations};
+use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
 use crate::portable::{portable_keystore, portable_store};
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
 
 /// The PostgreSQL migrations, in order.
-const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "foundation", sql: include_str!("../../migrations/postgres/0001_foundation.sql") },
-    Migration {
-        version: 2,
-        name: "policy_versions",
-        sql: include_str!("../../migrations/postgres/0002_policy_versions.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "subject_state",
-        sql: include_str!("../../migrations/postgres/0003_subject_state.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "service_tokens",
-        sql: include_str!("../../migrations/postgres/0004_service_tokens.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "consent_details",
-        sql: include_str!("../../migrations/postgres/0005_consent_details.sql"),
-    },
-    Migration { version: 6, name: "events", sql: include_str!("../../migrations/postgres/0006_events.sql") },
-];
+const MIGRATIONS: &[Migration] = main_migrations!("postgres");
 
 /// The key-store migrations, in order (see [`crate::KeyStore`]).
-const KEY_MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "keys", sql: include_str!("../../migrations/postgres/keys/0001_keys.sql") }];
+const KEY_MIGRATIONS: &[Migration] = key_migrations!("postgres");
 
 /// Advisory lock keys ("custos" in ASCII, then a number per use).
 const MIGRATION_LOCK: i64 = 0x0063_7573_746f_7301;

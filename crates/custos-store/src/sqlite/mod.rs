@@ -11,39 +11,15 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
-use crate::migrate::{AppliedMigration, Migration, apply_migrations};
+use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
 use crate::portable::{portable_keystore, portable_store};
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
 
 /// The SQLite migrations, in order.
-const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "foundation", sql: include_str!("../../migrations/sqlite/0001_foundation.sql") },
-    Migration {
-        version: 2,
-        name: "policy_versions",
-        sql: include_str!("../../migrations/sqlite/0002_policy_versions.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "subject_state",
-        sql: include_str!("../../migrations/sqlite/0003_subject_state.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "service_tokens",
-        sql: include_str!("../../migrations/sqlite/0004_service_tokens.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "consent_details",
-        sql: include_str!("../../migrations/sqlite/0005_consent_details.sql"),
-    },
-    Migration { version: 6, name: "events", sql: include_str!("../../migrations/sqlite/0006_events.sql") },
-];
+const MIGRATIONS: &[Migration] = main_migrations!("sqlite");
 
 /// The key-store migrations, in order (see [`crate::KeyStore`]).
-const KEY_MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "keys", sql: include_str!("../../migrations/sqlite/keys/0001_keys.sql") }];
+const KEY_MIGRATIONS: &[Migration] = key_migrations!("sqlite");
 
 /// How long a writer waits for another writer before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
