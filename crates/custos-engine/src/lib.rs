@@ -4,6 +4,7 @@
 //! - [`analytics`]: website analytics, consented or cookieless.
 //! - [`audit`]: the hash-chained audit trail, its anchor and its verification.
 //! - [`clock`]: where the engine gets the time, so tests can move it.
+//! - [`collect`]: the website's forms.
 //! - [`consent`]: the consent ledger.
 //! - [`gate`]: the decision every read and write of personal data passes.
 //! - [`jobs`]: the durable background-work runner (mail, webhooks, sweeps…).
@@ -17,6 +18,7 @@
 pub mod analytics;
 pub mod audit;
 pub mod clock;
+pub mod collect;
 pub mod consent;
 pub mod gate;
 pub mod jobs;

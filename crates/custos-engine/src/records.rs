@@ -203,6 +203,34 @@ impl Records {
         Ok(id)
     }
 
+    /// Stores several values for an existing subject: all pass the gate before any is stored.
+    pub async fn write_all(
+        &self,
+        actor: &Actor,
+        subject: SubjectId,
+        values: &[NewValue<'_>],
+    ) -> Result<Vec<Uuid>, AccessError> {
+        let state = self.state(subject).await?;
+        for value in values {
+            self.check(actor, subject, &state, value.purpose, &[value.category], Access::Write).await?;
+        }
+        let now = self.clock.now();
+        let key = self.vault.data_key_or_create(subject, now).await?;
+        let mut ids = Vec::with_capacity(values.len());
+        for value in values {
+            ids.push(self.put(&key, subject, value, now).await?);
+            self.audit(
+                actor,
+                "record.write",
+                Some(subject),
+                Some(value.purpose),
+                json!({"outcome": "allowed", "category": value.category}),
+            )
+            .await?;
+        }
+        Ok(ids)
+    }
+
     /// Reads the subject's values in `categories` for `purpose`, if the gate allows.
     pub async fn read(
         &self,

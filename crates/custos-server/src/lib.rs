@@ -17,6 +17,7 @@ mod banner;
 mod consents;
 mod error;
 mod extract;
+mod forms;
 mod health;
 mod metrics;
 mod notice;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 use axum::Router;
 use custos_engine::SystemClock;
 use custos_engine::analytics::Analytics;
+use custos_engine::collect::Collect;
 use custos_engine::consent::Consents;
 use custos_engine::records::Records;
 use custos_engine::vault::Vault;
@@ -59,6 +61,10 @@ pub struct AppState {
     pub analytics: Arc<Analytics>,
     /// The consent banner script, rendered from the policy.
     pub banner: Arc<Banner>,
+    /// The website's forms.
+    pub collect: Arc<Collect>,
+    /// Form posts per address.
+    pub(crate) forms_limiter: Arc<forms::RateLimiter>,
     /// The Prometheus registry and the server's own metrics.
     pub metrics: Arc<Metrics>,
 }
@@ -84,7 +90,19 @@ impl AppState {
             Arc::new(SystemClock),
         ));
         let banner = Arc::new(Banner::new(&policy));
-        Self { store, policy, notice, records, consents, analytics, banner, metrics: Arc::new(Metrics::new()) }
+        let collect = Arc::new(Collect::new(records.clone(), consents.clone(), policy.clone(), forms::MAX_ATTACHMENT));
+        Self {
+            store,
+            policy,
+            notice,
+            records,
+            consents,
+            analytics,
+            banner,
+            collect,
+            forms_limiter: Arc::new(forms::RateLimiter::default()),
+            metrics: Arc::new(Metrics::new()),
+        }
     }
 }
 
@@ -98,6 +116,7 @@ pub fn routes() -> Router<AppState> {
         .merge(consents::routes())
         .merge(analytics::routes())
         .merge(banner::routes())
+        .merge(forms::routes())
 }
 
 /// Turns `routes` into a service: adds the JSON 404 fallback, the state and the

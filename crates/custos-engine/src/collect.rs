@@ -1,0 +1,307 @@
+//! Forms on the website (seed 1, 2.2): the contact form and the sign-up for information.
+//! Each form says which purposes it collects for; the values are stored through the gate,
+//! sealed; the consent boxes ticked go into the consent ledger.
+//!
+//! - Contact (purpose `contact`): name, email, optional phone, message, attachments. The
+//!   attachments' types are checked by their content, not their name.
+//! - Sign-up (the direct-marketing consent purpose): name and email, with the consent box
+//!   that the sign-up needs.
+//!
+//! A known email adds to that person's data; a new one creates a user. Everything is
+//! validated before anything is stored.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use custos_policy::{LegalBasis, Policy};
+use custos_store::{IdentifierKind, SubjectId, SubjectKind};
+
+use crate::consent::{ConsentError, ConsentRecord, ConsentTarget, Consents};
+use crate::gate::Actor;
+use crate::records::{AccessError, NewValue, Records};
+
+/// The longest name kept.
+const MAX_NAME: usize = 200;
+/// The longest message kept.
+const MAX_MESSAGE: usize = 20_000;
+
+/// An attached file.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// The name the sender gave it.
+    pub filename: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// What the contact form sends.
+#[derive(Debug, Clone, Default)]
+pub struct ContactForm {
+    /// The sender's name.
+    pub name: String,
+    /// Their email.
+    pub email: String,
+    /// Their phone, if given.
+    pub phone: Option<String>,
+    /// The message.
+    pub message: String,
+    /// Files attached.
+    pub attachments: Vec<Attachment>,
+    /// Consent purposes whose boxes were ticked.
+    pub consents: Vec<String>,
+}
+
+/// What the sign-up form sends.
+#[derive(Debug, Clone, Default)]
+pub struct SignupForm {
+    /// The person's name.
+    pub name: String,
+    /// Their email.
+    pub email: String,
+    /// Consent purposes whose boxes were ticked.
+    pub consents: Vec<String>,
+}
+
+/// Why a form was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum FormError {
+    /// A field is missing or wrong.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field at fault.
+        field: String,
+        /// What is wrong (never the value itself).
+        message: String,
+    },
+    /// An attachment is too large.
+    #[error("{field}: larger than {max} bytes")]
+    TooLarge {
+        /// The field at fault.
+        field: String,
+        /// The limit.
+        max: usize,
+    },
+    /// Storing failed or the gate refused.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// Recording a consent failed.
+    #[error(transparent)]
+    Consent(#[from] ConsentError),
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> FormError {
+    FormError::Invalid { field: field.into(), message: message.into() }
+}
+
+/// The forms.
+pub struct Collect {
+    records: Arc<Records>,
+    consents: Arc<Consents>,
+    policy: Arc<Policy>,
+    max_attachment: usize,
+}
+
+impl std::fmt::Debug for Collect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collect").field("max_attachment", &self.max_attachment).finish_non_exhaustive()
+    }
+}
+
+impl Collect {
+    /// The forms, storing through `records` and `consents`; attachments up to `max_attachment` bytes.
+    pub fn new(records: Arc<Records>, consents: Arc<Consents>, policy: Arc<Policy>, max_attachment: usize) -> Self {
+        Self { records, consents, policy, max_attachment }
+    }
+
+    /// The contact form.
+    pub async fn contact(&self, form: &ContactForm, source_ip: Option<IpAddr>) -> Result<SubjectId, FormError> {
+        let name = text_field("name", &form.name, MAX_NAME)?;
+        let message = text_field("message", &form.message, MAX_MESSAGE)?;
+        self.check_consents(&form.consents)?;
+        let mut files = Vec::with_capacity(form.attachments.len());
+        for (i, attachment) in form.attachments.iter().enumerate() {
+            let field = format!("attachments[{i}]");
+            if attachment.bytes.len() > self.max_attachment {
+                return Err(FormError::TooLarge { field, max: self.max_attachment });
+            }
+            let kind = sniff(&attachment.bytes)
+                .ok_or_else(|| invalid(&field, "only PDF, PNG, JPEG, GIF and plain text files are accepted"))?;
+            files.push(frame_attachment(&attachment.filename, kind, &attachment.bytes));
+        }
+        let mut values = vec![
+            NewValue { purpose: "contact", category: "user.name", value: name.as_bytes() },
+            NewValue { purpose: "contact", category: "user.contact.email", value: form.email.trim().as_bytes() },
+            NewValue { purpose: "contact", category: "user.content.private", value: message.as_bytes() },
+        ];
+        let phone = form.phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
+        if let Some(phone) = phone {
+            values.push(NewValue {
+                purpose: "contact",
+                category: "user.contact.phone_number",
+                value: phone.as_bytes(),
+            });
+        }
+        for file in &files {
+            values.push(NewValue { purpose: "contact", category: "user.content.private", value: file });
+        }
+        let mut identifiers = vec![(IdentifierKind::Email, form.email.as_str())];
+        if let Some(phone) = phone {
+            identifiers.push((IdentifierKind::Phone, phone));
+        }
+        let subject = self.store(&identifiers, &values).await?;
+        self.record_consents(subject, &form.consents, source_ip).await?;
+        Ok(subject)
+    }
+
+    /// The sign-up for information: needs the direct-marketing consent box.
+    pub async fn signup(&self, form: &SignupForm, source_ip: Option<IpAddr>) -> Result<SubjectId, FormError> {
+        let name = text_field("name", &form.name, MAX_NAME)?;
+        self.check_consents(&form.consents)?;
+        let marketing = self
+            .policy
+            .purposes
+            .iter()
+            .find(|p| p.direct_marketing && p.legal_basis == LegalBasis::Consent)
+            .ok_or_else(|| invalid("consents", "the policy has no direct-marketing purpose to sign up for"))?;
+        if !form.consents.iter().any(|c| c == &marketing.id) {
+            return Err(invalid("consents", format!("tick the box for `{}` to sign up", marketing.id)));
+        }
+        let identifiers = [(IdentifierKind::Email, form.email.as_str())];
+        // Finding the person validates the email before anything is stored.
+        let existing = self.records.find(IdentifierKind::Email, &form.email).await.map_err(|e| match e {
+            AccessError::Invalid { message, .. } => invalid("email", message),
+            other => FormError::Access(other),
+        })?;
+        let subject = match existing {
+            Some(id) => id,
+            None => self.records.create_subject(&Actor::System, SubjectKind::User, &identifiers, &[]).await?.0,
+        };
+        // Consent first: the values below need it.
+        self.record_consents(subject, &form.consents, source_ip).await?;
+        let values = [
+            NewValue { purpose: &marketing.id, category: "user.name", value: name.as_bytes() },
+            NewValue { purpose: &marketing.id, category: "user.contact.email", value: form.email.trim().as_bytes() },
+        ];
+        self.records.write_all(&Actor::System, subject, &values).await?;
+        Ok(subject)
+    }
+
+    /// Stores `values` for the person with `identifiers[0]`, creating them when new.
+    async fn store(
+        &self,
+        identifiers: &[(IdentifierKind, &str)],
+        values: &[NewValue<'_>],
+    ) -> Result<SubjectId, FormError> {
+        let (kind, email) = identifiers[0];
+        let existing = self.records.find(kind, email).await.map_err(|e| match e {
+            AccessError::Invalid { message, .. } => invalid("email", message),
+            other => FormError::Access(other),
+        })?;
+        match existing {
+            Some(subject) => {
+                self.records.write_all(&Actor::System, subject, values).await?;
+                Ok(subject)
+            }
+            None => {
+                let created = self.records.create_subject(&Actor::System, SubjectKind::User, identifiers, values).await;
+                match created {
+                    Ok((subject, _)) => Ok(subject),
+                    Err(AccessError::Invalid { field, message }) => {
+                        let field =
+                            if field == "identifiers[1].value" { "phone".to_owned() } else { "email".to_owned() };
+                        Err(invalid(field, message))
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+        }
+    }
+
+    fn check_consents(&self, ticked: &[String]) -> Result<(), FormError> {
+        for (i, purpose) in ticked.iter().enumerate() {
+            let ok = self.policy.purpose(purpose).is_some_and(|p| p.legal_basis == LegalBasis::Consent);
+            if !ok {
+                return Err(invalid(
+                    format!("consents[{i}]"),
+                    format!("`{purpose}` is not a consent purpose of the policy"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn record_consents(
+        &self,
+        subject: SubjectId,
+        ticked: &[String],
+        source_ip: Option<IpAddr>,
+    ) -> Result<(), FormError> {
+        for purpose in ticked {
+            let record = ConsentRecord {
+                target: ConsentTarget::Subject(subject),
+                purpose: purpose.clone(),
+                granted: true,
+                method: "form".into(),
+                text_version: String::new(),
+                source_ip,
+            };
+            self.consents.record(&Actor::System, &record).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A required text field, trimmed, at most `max` characters.
+fn text_field(field: &str, value: &str, max: usize) -> Result<String, FormError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(invalid(field, "is required"));
+    }
+    if value.chars().count() > max {
+        return Err(invalid(field, format!("longer than {max} characters")));
+    }
+    Ok(value.to_owned())
+}
+
+/// The type of a file, read from its first bytes; `None` for anything not accepted.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(b"\xff\xd8\xff") {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if !bytes.is_empty() && !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok() {
+        Some("text/plain")
+    } else {
+        None
+    }
+}
+
+/// An attachment as stored (inside the sealed value): a 2-byte length, a JSON header with
+/// the file's name and type, then the bytes.
+fn frame_attachment(filename: &str, kind: &str, bytes: &[u8]) -> Vec<u8> {
+    let header = serde_json::json!({"filename": filename, "type": kind}).to_string();
+    let len = u16::try_from(header.len()).unwrap_or(u16::MAX);
+    let mut out = Vec::with_capacity(2 + header.len() + bytes.len());
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&header.as_bytes()[..usize::from(len)]);
+    out.extend_from_slice(bytes);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_are_read_from_content() {
+        assert_eq!(sniff(b"%PDF-1.7\n..."), Some("application/pdf"));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(sniff(b"hello, plain text"), Some("text/plain"));
+        assert_eq!(sniff(b"MZ\x90\x00\x03"), None, "an executable named .pdf is refused");
+        assert_eq!(sniff(b""), None);
+    }
+}

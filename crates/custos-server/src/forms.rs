@@ -1,0 +1,283 @@
+//! The website's forms over HTTP (seed 1, 2.2): `POST /v1/forms/contact` and
+//! `POST /v1/forms/signup`, as JSON, as classic form posts
+//! (`application/x-www-form-urlencoded`) or, with attachments, as `multipart/form-data`.
+//!
+//! Fields: `name`, `email`, `phone` (contact), `message` (contact), `attachments` (contact,
+//! files), `consent` (repeated: the consent purposes ticked; `consents` in JSON), and the
+//! honeypot `website`, which people never see and bots fill in: such a post is answered as
+//! a success and stored nowhere. Each address may post a few forms a minute. Classic form
+//! posts are answered with a redirect back to the page, JSON with JSON.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use custos_engine::collect::{Attachment, ContactForm, FormError, SignupForm};
+use custos_engine::records::AccessError;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{ApiError, AppState};
+
+/// The largest attachment accepted (10 MiB).
+pub(crate) const MAX_ATTACHMENT: usize = 10 * 1024 * 1024;
+/// Forms one address may post per minute.
+const PER_MINUTE: u32 = 10;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/forms/contact", post(contact))
+        .route("/v1/forms/signup", post(signup))
+        // Bodies past this are refused while they are read, never buffered whole.
+        .layer(DefaultBodyLimit::max(MAX_ATTACHMENT + 1024 * 1024))
+}
+
+/// Posts per address per minute, in this process.
+#[derive(Debug, Default)]
+pub(crate) struct RateLimiter {
+    windows: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl RateLimiter {
+    /// Counts a post from `ip`; false when it is over the limit.
+    fn allow(&self, ip: IpAddr) -> bool {
+        let key = custos_engine::consent::truncate_ip(ip);
+        let now = Instant::now();
+        let Ok(mut windows) = self.windows.lock() else { return true };
+        if windows.len() > 100_000 {
+            windows.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
+        }
+        let entry = windows.entry(key).or_insert((now, 0));
+        if now.duration_since(entry.0) >= Duration::from_secs(60) {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= PER_MINUTE
+    }
+}
+
+/// The fields of either form, however they were sent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fields {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    phone: Option<String>,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    consents: Vec<String>,
+    #[serde(default)]
+    website: String,
+    #[serde(skip)]
+    attachments: Vec<Attachment>,
+}
+
+/// Whether the sender is a browser posting a classic form (answered with a redirect).
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"))
+}
+
+async fn read_fields(request: Request, state: &AppState) -> Result<Fields, ApiError> {
+    let mime =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    if mime.starts_with("application/json") {
+        let bytes = axum::body::Bytes::from_request(request, state).await.map_err(too_large)?;
+        return crate::extract::parse(&bytes);
+    }
+    if mime.starts_with("application/x-www-form-urlencoded") {
+        let bytes = axum::body::Bytes::from_request(request, state).await.map_err(too_large)?;
+        let mut fields = Fields::default();
+        for (key, value) in form_urlencoded(&bytes) {
+            set(&mut fields, &key, value)?;
+        }
+        return Ok(fields);
+    }
+    if mime.starts_with("multipart/form-data") {
+        let mut multipart = Multipart::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::bad_request("malformed_form", format!("the form could not be read: {e}")))?;
+        let mut fields = Fields::default();
+        while let Some(field) = multipart.next_field().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!("attachments may be at most {MAX_ATTACHMENT} bytes"),
+                )
+            } else {
+                ApiError::bad_request("malformed_form", format!("the form could not be read: {e}"))
+            }
+        })? {
+            let key = field.name().unwrap_or("").to_owned();
+            if key == "attachments" {
+                let filename = field.file_name().unwrap_or("attachment").to_owned();
+                let bytes = field.bytes().await.map_err(|_| {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        format!("attachments may be at most {MAX_ATTACHMENT} bytes"),
+                    )
+                })?;
+                if !bytes.is_empty() {
+                    fields.attachments.push(Attachment { filename, bytes: bytes.to_vec() });
+                }
+            } else {
+                let value = field
+                    .text()
+                    .await
+                    .map_err(|e| ApiError::bad_request("malformed_form", e.to_string()).with_field(key.clone()))?;
+                set(&mut fields, &key, value)?;
+            }
+        }
+        return Ok(fields);
+    }
+    Err(ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "send the form as JSON, application/x-www-form-urlencoded or multipart/form-data",
+    ))
+}
+
+fn too_large(e: axum::extract::rejection::BytesRejection) -> ApiError {
+    ApiError::new(e.status(), "body_too_large", e.body_text())
+}
+
+fn set(fields: &mut Fields, key: &str, value: String) -> Result<(), ApiError> {
+    match key {
+        "name" => fields.name = value,
+        "email" => fields.email = value,
+        "phone" => fields.phone = Some(value),
+        "message" => fields.message = value,
+        "consent" | "consents" | "consents[]" => fields.consents.push(value),
+        "website" => fields.website = value,
+        other => {
+            return Err(ApiError::invalid("unknown_field", format!("the form has no field `{other}`"))
+                .with_field(other.to_owned()));
+        }
+    }
+    Ok(())
+}
+
+/// Decodes `application/x-www-form-urlencoded`.
+fn form_urlencoded(bytes: &[u8]) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        let s = s.replace('+', " ");
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%'
+                && i + 2 < bytes.len()
+                && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+            {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    String::from_utf8_lossy(bytes)
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// The answer: JSON, or for a classic form post a redirect back to the page.
+fn answer(headers: &HeaderMap, which: &str) -> Response {
+    if wants_html(headers) {
+        let back = headers.get(header::REFERER).and_then(|v| v.to_str().ok()).unwrap_or("/demo");
+        let back = back.split('?').next().unwrap_or("/demo");
+        return Redirect::to(&format!("{back}?sent={which}")).into_response();
+    }
+    (StatusCode::CREATED, Json(json!({"received": true}))).into_response()
+}
+
+fn form_error(e: FormError) -> ApiError {
+    match e {
+        FormError::Invalid { field, message } => {
+            ApiError::invalid("invalid_field", format!("{field}: {message}")).with_field(field)
+        }
+        FormError::TooLarge { field, max } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "attachment_too_large",
+            format!("{field}: larger than {max} bytes"),
+        )
+        .with_field(field),
+        FormError::Access(AccessError::Denied { rule, reason }) => {
+            ApiError::new(StatusCode::FORBIDDEN, rule.code(), reason)
+        }
+        FormError::Access(AccessError::Invalid { field, message }) => {
+            ApiError::invalid("invalid_field", message).with_field(field)
+        }
+        FormError::Access(AccessError::Store(e)) => e.into(),
+        FormError::Access(other) => ApiError::internal(other),
+        FormError::Consent(e) => ApiError::internal(e),
+    }
+}
+
+fn rate_limited() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+        format!("at most {PER_MINUTE} forms a minute; try again shortly"),
+    )
+}
+
+async fn contact(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let headers = request.headers().clone();
+    if !state.forms_limiter.allow(peer.ip()) {
+        return Err(rate_limited());
+    }
+    let fields = read_fields(request, &state).await?;
+    if !fields.website.is_empty() {
+        return Ok(answer(&headers, "contact"));
+    }
+    let form = ContactForm {
+        name: fields.name,
+        email: fields.email,
+        phone: fields.phone,
+        message: fields.message,
+        attachments: fields.attachments,
+        consents: fields.consents,
+    };
+    state.collect.contact(&form, Some(peer.ip())).await.map_err(form_error)?;
+    Ok(answer(&headers, "contact"))
+}
+
+async fn signup(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let headers = request.headers().clone();
+    if !state.forms_limiter.allow(peer.ip()) {
+        return Err(rate_limited());
+    }
+    let fields = read_fields(request, &state).await?;
+    if !fields.website.is_empty() {
+        return Ok(answer(&headers, "signup"));
+    }
+    let form = SignupForm { name: fields.name, email: fields.email, consents: fields.consents };
+    state.collect.signup(&form, Some(peer.ip())).await.map_err(form_error)?;
+    Ok(answer(&headers, "signup"))
+}
