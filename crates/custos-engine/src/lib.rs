@@ -9,6 +9,7 @@
 //! - [`gate`]: the decision every read and write of personal data passes.
 //! - [`jobs`]: the durable background-work runner (mail, webhooks, sweeps…).
 //! - [`records`]: personal data in and out, through the gate, the vault and the audit log.
+//! - [`mail`]: outgoing mail through the job runner, checked by the gate at send time.
 //! - [`policy`]: the policy in force and every version before it.
 //! - [`tokens`]: service tokens scoped to purposes.
 //! - [`vault`]: sealed values, blind indexes, crypto-shredding and key rotation.
@@ -22,6 +23,7 @@ pub mod collect;
 pub mod consent;
 pub mod gate;
 pub mod jobs;
+pub mod mail;
 pub mod policy;
 pub mod records;
 pub mod tokens;

@@ -12,6 +12,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod smtp;
+
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -32,6 +32,19 @@ pub(crate) struct Settings {
     pub(crate) jobs: JobSettings,
     /// Keys.
     pub(crate) keys: KeySettings,
+    /// Outgoing mail.
+    pub(crate) mail: MailSettings,
+}
+
+/// The `[mail]` section.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct MailSettings {
+    /// `smtp://`, `smtp+starttls://`, `smtps://` (user and password in the URL) or
+    /// `file:///dir`; by default `.eml` files in `<data_dir>/mail`.
+    pub(crate) url: Option<Secret>,
+    /// The sender; by default the policy's rights contact.
+    pub(crate) from: Option<String>,
 }
 
 /// The `[keys]` section.
@@ -51,6 +64,12 @@ pub(crate) struct KeySettings {
 /// A secret setting: never shown by `Debug`.
 #[derive(Clone, PartialEq)]
 pub(crate) struct Secret(pub(crate) String);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret)
+    }
+}
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -111,6 +130,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             jobs: JobSettings::default(),
             keys: KeySettings::default(),
+            mail: MailSettings::default(),
         }
     }
 }
@@ -218,6 +238,8 @@ impl Settings {
                 self.database.connect_timeout_secs = parse(name, value, "a number of seconds")?;
             }
             "CUSTOS_LOG" => self.log.filter = value.to_owned(),
+            "CUSTOS_MAIL_URL" => self.mail.url = Some(Secret(value.trim().to_owned())),
+            "CUSTOS_MAIL_FROM" => self.mail.from = Some(value.trim().to_owned()),
             "CUSTOS_MASTER_KEY_FILE" => self.keys.master_key_file = Some(PathBuf::from(value)),
             "CUSTOS_MASTER_KEY" => self.keys.master_key = Some(Secret(value.trim().to_owned())),
             "CUSTOS_KEYSTORE_URL" => {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use custos_engine::jobs::JobRunner;
+use custos_engine::mail::{MailJob, Mailer};
 use custos_server::AppState;
 use custos_store::Store;
 use tokio_util::sync::CancellationToken;
@@ -39,14 +40,17 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         "custos listening on http://{address}"
     );
 
+    let state = AppState::new(store.clone(), vault, policy);
+    let mailer = mailer(&settings, &state)?;
+    let records = state.records.clone();
     let mut workers = custos_server::workers::spawn(
-        |n| job_runner(store.clone(), n),
+        |n| job_runner(store.clone(), n).register(MailJob::new(records.clone(), mailer.clone())),
         settings.jobs.workers,
         Duration::from_millis(settings.jobs.poll_interval_ms.max(10)),
         &shutdown,
     );
 
-    let app = custos_server::app(AppState::new(store.clone(), vault, policy));
+    let app = custos_server::app(state);
     let stopping = shutdown.clone();
     let server = custos_server::serve(listener, app, async move { stopping.cancelled().await });
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
@@ -66,6 +70,25 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     keys.close_keys().await;
     tracing::info!("custos stopped");
     Ok(())
+}
+
+/// The mailer: SMTP when configured, `.eml` files in the data directory otherwise.
+fn mailer(settings: &Settings, state: &AppState) -> anyhow::Result<Mailer> {
+    let url = match &settings.mail.url {
+        Some(url) => url.0.clone(),
+        None => {
+            let dir = settings.data_dir.join("mail");
+            let dir = std::path::absolute(&dir).unwrap_or(dir);
+            format!("file://{}", dir.display())
+        }
+    };
+    let from = settings.mail.from.clone().unwrap_or_else(|| state.policy.rights.email.clone());
+    let mailer =
+        Mailer::from_url(&url, &from).map_err(|e| anyhow::anyhow!("CUSTOS_MAIL_URL or CUSTOS_MAIL_FROM: {e}"))?;
+    if settings.mail.url.is_none() {
+        tracing::info!(dir = %settings.data_dir.join("mail").display(), "no SMTP settings: mail is written as .eml files");
+    }
+    Ok(mailer)
 }
 
 /// One job runner. Handlers are registered here as the modules that need them land.
