@@ -83,6 +83,11 @@ impl Mailer {
         Ok(Self { transport: Transport::Smtp(builder.build()), from })
     }
 
+    /// The sender.
+    pub fn from(&self) -> &Mailbox {
+        &self.from
+    }
+
     /// Sends `message`.
     pub async fn send(&self, message: Message) -> Result<(), MailError> {
         match &self.transport {

@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+mod accounts;
 mod analytics;
 mod auth;
 mod banner;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use custos_engine::SystemClock;
+use custos_engine::accounts::Accounts;
 use custos_engine::analytics::Analytics;
 use custos_engine::collect::Collect;
 use custos_engine::consent::Consents;
@@ -63,6 +65,10 @@ pub struct AppState {
     pub banner: Arc<Banner>,
     /// The website's forms.
     pub collect: Arc<Collect>,
+    /// Accounts.
+    pub accounts: Arc<Accounts>,
+    /// The address people reach custos at, for links in mail.
+    pub public_url: String,
     /// Form posts per address.
     pub(crate) forms_limiter: Arc<forms::RateLimiter>,
     /// The Prometheus registry and the server's own metrics.
@@ -70,6 +76,19 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Sets the address people reach custos at and the mailer that confirms closed accounts.
+    pub fn with_mail(mut self, mailer: Option<custos_engine::mail::Mailer>, public_url: &str) -> Self {
+        self.public_url = public_url.trim_end_matches('/').to_owned();
+        self.accounts = Arc::new(Accounts::new(
+            self.records.clone(),
+            self.store.clone(),
+            mailer,
+            self.public_url.clone(),
+            Arc::new(SystemClock),
+        ));
+        self
+    }
+
     /// State on `store` and `vault` under `policy`, with fresh metrics.
     pub fn new(store: Arc<dyn Store>, vault: Arc<Vault>, policy: Policy) -> Self {
         let notice = Arc::new(RenderedNotice::new(&policy, None));
@@ -91,6 +110,9 @@ impl AppState {
         ));
         let banner = Arc::new(Banner::new(&policy));
         let collect = Arc::new(Collect::new(records.clone(), consents.clone(), policy.clone(), forms::MAX_ATTACHMENT));
+        let public_url = "http://127.0.0.1:8080".to_owned();
+        let accounts =
+            Arc::new(Accounts::new(records.clone(), store.clone(), None, public_url.clone(), Arc::new(SystemClock)));
         Self {
             store,
             policy,
@@ -100,6 +122,8 @@ impl AppState {
             analytics,
             banner,
             collect,
+            accounts,
+            public_url,
             forms_limiter: Arc::new(forms::RateLimiter::default()),
             metrics: Arc::new(Metrics::new()),
         }
@@ -117,6 +141,7 @@ pub fn routes() -> Router<AppState> {
         .merge(analytics::routes())
         .merge(banner::routes())
         .merge(forms::routes())
+        .merge(accounts::routes())
 }
 
 /// Turns `routes` into a service: adds the JSON 404 fallback, the state and the

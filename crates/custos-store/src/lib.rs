@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+mod accounts;
 mod audit;
 mod error;
 mod events;
@@ -40,6 +41,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use crate::accounts::{Account, AccountStore};
 pub use crate::audit::{AuditEntry, AuditStore, GENESIS_HASH, NewAuditEntry, audit_hash};
 pub use crate::error::StoreError;
 pub use crate::events::{EventStore, EventTotals, EventVisitor, StoredEvent};
@@ -67,6 +69,7 @@ pub trait Store:
     + PolicyVersionStore
     + TokenStore
     + EventStore
+    + AccountStore
     + Send
     + Sync
     + 'static

@@ -63,6 +63,11 @@ macro_rules! main_migrations {
                 name: "events",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0006_events.sql")),
             },
+            $crate::migrate::Migration {
+                version: 7,
+                name: "accounts",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0007_accounts.sql")),
+            },
         ]
     };
 }

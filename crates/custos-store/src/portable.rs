@@ -116,6 +116,8 @@ macro_rules! portable_store {
                     "DELETE FROM objections WHERE subject_id = $1",
                     "DELETE FROM restrictions WHERE subject_id = $1",
                     "DELETE FROM events WHERE subject_id = $1",
+                    "DELETE FROM account_tokens WHERE subject_id = $1",
+                    "DELETE FROM accounts WHERE subject_id = $1",
                 ] {
                     sqlx::query::<$db>(sql).bind(id.0).execute(&mut *tx).await?;
                 }
@@ -472,6 +474,109 @@ macro_rules! portable_store {
                     list.truncate(top as usize);
                 }
                 Ok(totals)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::AccountStore for $store {
+            async fn create_account(&self, a: &$crate::Account) -> Result<(), $crate::StoreError> {
+                let result = sqlx::query::<$db>(
+                    "INSERT INTO accounts (subject_id, password_hash, verified_at, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(a.subject_id.0)
+                .bind(&a.password_hash)
+                .bind(a.verified_at.map($crate::time::to_millis))
+                .bind($crate::time::to_millis(a.created_at))
+                .execute(&self.pool)
+                .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+                        Err($crate::StoreError::NotFound(format!("subject {}", a.subject_id)))
+                    }
+                    Err(e) => Err($crate::error::conflict_on_unique(e, || "the subject has an account".into())),
+                }
+            }
+
+            async fn account(&self, subject: $crate::SubjectId) -> Result<Option<$crate::Account>, $crate::StoreError> {
+                let row = sqlx::query_as::<$db, (String, Option<i64>, i64)>(
+                    "SELECT password_hash, verified_at, created_at FROM accounts WHERE subject_id = $1",
+                )
+                .bind(subject.0)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|(password_hash, verified, created)| {
+                    Ok($crate::Account {
+                        subject_id: subject,
+                        password_hash,
+                        verified_at: verified.map($crate::time::from_millis).transpose()?,
+                        created_at: $crate::time::from_millis(created)?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn set_password(&self, subject: $crate::SubjectId, hash: &str) -> Result<(), $crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query::<$db>("UPDATE accounts SET password_hash = $2 WHERE subject_id = $1")
+                    .bind(subject.0)
+                    .bind(hash)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query::<$db>("DELETE FROM account_tokens WHERE subject_id = $1 AND kind = 'session'")
+                    .bind(subject.0)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn mark_verified(&self, subject: $crate::SubjectId, at: jiff::Timestamp) -> Result<(), $crate::StoreError> {
+                sqlx::query::<$db>("UPDATE accounts SET verified_at = $2 WHERE subject_id = $1 AND verified_at IS NULL")
+                    .bind(subject.0)
+                    .bind($crate::time::to_millis(at))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn put_token(
+                &self,
+                subject: $crate::SubjectId,
+                hash: &[u8; 32],
+                kind: &str,
+                expires_at: jiff::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query::<$db>("INSERT INTO account_tokens (subject_id, token_hash, kind, expires_at) VALUES ($1, $2, $3, $4)")
+                    .bind(subject.0)
+                    .bind(&hash[..])
+                    .bind(kind)
+                    .bind($crate::time::to_millis(expires_at))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn token_subject(
+                &self,
+                hash: &[u8; 32],
+                kind: &str,
+                now: jiff::Timestamp,
+            ) -> Result<Option<$crate::SubjectId>, $crate::StoreError> {
+                let id = sqlx::query_scalar::<$db, uuid::Uuid>(
+                    "SELECT subject_id FROM account_tokens WHERE token_hash = $1 AND kind = $2 AND expires_at > $3",
+                )
+                .bind(&hash[..])
+                .bind(kind)
+                .bind($crate::time::to_millis(now))
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(id.map($crate::SubjectId))
+            }
+
+            async fn delete_token(&self, hash: &[u8; 32]) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query::<$db>("DELETE FROM account_tokens WHERE token_hash = $1").bind(&hash[..]).execute(&self.pool).await?;
+                Ok(done.rows_affected() > 0)
             }
         }
 

@@ -22,6 +22,8 @@ pub(crate) struct Settings {
     pub(crate) data_dir: PathBuf,
     /// The privacy policy file; `None` runs the embedded example policy.
     pub(crate) policy: Option<PathBuf>,
+    /// The address people reach custos at, for links in mail; `None`: `http://<bind>`.
+    pub(crate) public_url: Option<String>,
     /// How long to wait for requests in flight at shutdown, in seconds.
     pub(crate) shutdown_grace_secs: u64,
     /// The database.
@@ -125,6 +127,7 @@ impl Default for Settings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
             policy: None,
+            public_url: None,
             shutdown_grace_secs: 30,
             database: DatabaseSettings::default(),
             log: LogSettings::default(),
@@ -226,6 +229,7 @@ impl Settings {
             "CUSTOS_BIND" => self.bind = parse(name, value, "an address as IP:PORT, such as 127.0.0.1:8080")?,
             "CUSTOS_DATA_DIR" => self.data_dir = PathBuf::from(value),
             "CUSTOS_POLICY" => self.policy = Some(PathBuf::from(value)),
+            "CUSTOS_PUBLIC_URL" => self.public_url = Some(value.trim().to_owned()),
             "CUSTOS_SHUTDOWN_GRACE_SECS" => self.shutdown_grace_secs = parse(name, value, "a number of seconds")?,
             "CUSTOS_DATABASE_URL" => {
                 let url = value.parse::<DatabaseUrl>().map_err(|e| anyhow::anyhow!("{name}: {e}"))?;

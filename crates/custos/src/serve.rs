@@ -42,6 +42,8 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
 
     let state = AppState::new(store.clone(), vault, policy);
     let mailer = mailer(&settings, &state)?;
+    let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+    let state = state.with_mail(Some(mailer.clone()), &public_url);
     let records = state.records.clone();
     let mut workers = custos_server::workers::spawn(
         |n| job_runner(store.clone(), n).register(MailJob::new(records.clone(), mailer.clone())),
