@@ -123,6 +123,11 @@ impl Browser {
         self.command(&format!("element/{id}/click"), json!({})).await;
     }
 
+    async fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css, Duration::from_secs(10)).await.unwrap_or_else(|| panic!("no {css}"));
+        self.command(&format!("element/{id}/value"), json!({"text": text})).await;
+    }
+
     async fn cookie(&self, name: &str) -> Option<String> {
         let all = self.script("return document.cookie").await;
         all.as_str()?.split("; ").find_map(|c| c.strip_prefix(&format!("{name}=")).map(|v| v.to_owned()))
@@ -247,4 +252,29 @@ fn urlencoding_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_contact_form_posts_and_comes_back() {
+    if !browser_available() {
+        return;
+    }
+    let db = TestDb::from_env().await;
+    let (base, _store, state) = custos(&db).await;
+    let browser = Browser::start(false).await;
+    browser.goto(&format!("{base}/demo")).await;
+    browser.click("#custos-reject").await;
+    browser.type_into("#c-name", "Grace Hopper").await;
+    browser.type_into("#c-email", "grace@example.org").await;
+    browser.type_into("#c-message", "The compiler works.").await;
+    browser.click("#contact-form button[type=submit]").await;
+    eventually("the page comes back with a thank-you", async || {
+        browser.script("return document.getElementById('sent') && document.getElementById('sent').textContent").await
+            == json!("Thank you, your message was sent.")
+    })
+    .await;
+    assert!(
+        state.records.find(IdentifierKind::Email, "grace@example.org").await.expect("find").is_some(),
+        "the message is stored"
+    );
 }
