@@ -7,6 +7,7 @@
 //!   visitor is a SHA-256 of a random daily salt, the site, the address and the user agent.
 //!   Neither the address nor an id is stored, and the salt is destroyed after 48 hours, so
 //!   no one can be followed from one day to the next.
+//! - With a MaxMind-format database, each event keeps the visitor's country (not the address).
 //!
 //! Paths lose their query and fragment, referrers keep only their origin: both may carry
 //! personal data. Writes are durable on return and grouped: concurrent requests share one
@@ -148,6 +149,7 @@ pub struct Analytics {
     auditor: Auditor,
     clock: Arc<dyn Clock>,
     salt: Mutex<Option<(String, [u8; 32])>>,
+    geo: std::sync::OnceLock<maxminddb::Reader<Vec<u8>>>,
     writer: mpsc::Sender<WriteRequest>,
 }
 
@@ -182,8 +184,23 @@ impl Analytics {
             auditor,
             clock,
             salt: Mutex::new(None),
+            geo: std::sync::OnceLock::new(),
             writer,
         }
+    }
+
+    /// Derives countries from addresses with a MaxMind-format database (GeoLite2 or
+    /// GeoIP2 Country or City). Only the country code is kept, never the address.
+    /// Returns false when a database was already set.
+    pub fn set_geo(&self, reader: maxminddb::Reader<Vec<u8>>) -> bool {
+        self.geo.set(reader).is_ok()
+    }
+
+    /// The country of `ip`, if a database is set and knows it.
+    fn country(&self, ip: IpAddr) -> Option<String> {
+        let reader = self.geo.get()?;
+        let found: maxminddb::geoip2::Country<'_> = reader.lookup(ip).ok()?;
+        found.country?.iso_code.map(str::to_owned)
     }
 
     /// Records `events` of one visit; returns once they are durable.
@@ -217,6 +234,7 @@ impl Analytics {
             None => (None, None, None),
         };
         let now = self.clock.now();
+        let country = self.country(visit.ip);
         let mode = self.mode(visit).await?;
         let visitor = match mode {
             Mode::Consented(subject) => EventVisitor::Subject(subject),
@@ -251,7 +269,7 @@ impl Analytics {
                     entry: e.entry && e.kind == EventKind::PageView,
                     duration_ms: e.duration_ms.map(|d| d as i64),
                     sealed_ip,
-                    country: None,
+                    country: country.clone(),
                     browser: browser.clone(),
                     os: os.clone(),
                     device: device.clone(),

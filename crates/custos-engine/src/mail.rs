@@ -41,7 +41,7 @@ pub enum MailError {
 #[derive(Debug, Clone)]
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Files(AsyncFileTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>, std::path::PathBuf),
 }
 
 /// Sends mail over SMTP or into `.eml` files.
@@ -57,8 +57,8 @@ impl Mailer {
     pub fn from_url(url: &str, from: &str) -> Result<Self, MailError> {
         let from: Mailbox = from.parse().map_err(|e| MailError::Config(format!("sender `{from}`: {e}")))?;
         if let Some(dir) = url.strip_prefix("file://") {
-            std::fs::create_dir_all(dir).map_err(|e| MailError::Config(format!("mail directory {dir}: {e}")))?;
-            return Ok(Self { transport: Transport::Files(AsyncFileTransport::new(dir)), from });
+            // The directory is made at the first mail, not here: settings are checked first.
+            return Ok(Self { transport: Transport::Files(AsyncFileTransport::new(dir), dir.into()), from });
         }
         let parsed = url::Url::parse(url).map_err(|e| MailError::Config(format!("mail URL: {e}")))?;
         let host = parsed.host_str().ok_or_else(|| MailError::Config("the mail URL names no host".into()))?;
@@ -92,7 +92,10 @@ impl Mailer {
     pub async fn send(&self, message: Message) -> Result<(), MailError> {
         match &self.transport {
             Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| MailError::Send(e.to_string())),
-            Transport::Files(files) => {
+            Transport::Files(files, dir) => {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| MailError::Send(format!("mail directory {}: {e}", dir.display())))?;
                 files.send(message).await.map(|_| ()).map_err(|e| MailError::Send(e.to_string()))
             }
         }

@@ -128,6 +128,8 @@ async fn crawlers_are_ignored_and_bad_batches_name_the_field() {
 async fn the_summary_adds_up_both_kinds_of_visit() {
     let db = TestDb::from_env().await;
     let site = Site::start(&db).await;
+    let geo = custos_testkit::mmdb::country_db(&[("127.0.0.0".parse().expect("ip"), 8, "DE")]);
+    assert!(site.state.analytics.set_geo(maxminddb::Reader::from_source(geo).expect("database")));
     site.consent("cookie-1", true).await;
     site.events(&visit(Some("cookie-1")), false, AGENT).await;
     site.events(&visit(None), false, AGENT).await;
@@ -148,6 +150,7 @@ async fn the_summary_adds_up_both_kinds_of_visit() {
     assert_eq!(summary["page_views"], 3);
     assert_eq!(summary["mean_duration_s"], 42.0);
     assert_eq!(summary["top_pages"][0], json!(["/pricing", 2]));
+    assert_eq!(summary["countries"], json!([["DE", 3]]), "countries from the address, which is not kept");
     let anonymous =
         site.client.get(format!("{}/v1/analytics/summary?from={from}&to={to}", site.base)).send().await.expect("get");
     assert_eq!(anonymous.status(), 401);

@@ -12,6 +12,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod mmdb;
 pub mod smtp;
 
 use std::str::FromStr;

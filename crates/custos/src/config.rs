@@ -24,6 +24,8 @@ pub(crate) struct Settings {
     pub(crate) policy: Option<PathBuf>,
     /// The address people reach custos at, for links in mail; `None`: `http://<bind>`.
     pub(crate) public_url: Option<String>,
+    /// A MaxMind-format country database (GeoLite2-Country), for analytics' countries.
+    pub(crate) geoip_db: Option<PathBuf>,
     /// How long to wait for requests in flight at shutdown, in seconds.
     pub(crate) shutdown_grace_secs: u64,
     /// The database.
@@ -128,6 +130,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             policy: None,
             public_url: None,
+            geoip_db: None,
             shutdown_grace_secs: 30,
             database: DatabaseSettings::default(),
             log: LogSettings::default(),
@@ -230,6 +233,7 @@ impl Settings {
             "CUSTOS_DATA_DIR" => self.data_dir = PathBuf::from(value),
             "CUSTOS_POLICY" => self.policy = Some(PathBuf::from(value)),
             "CUSTOS_PUBLIC_URL" => self.public_url = Some(value.trim().to_owned()),
+            "CUSTOS_GEOIP_DB" => self.geoip_db = Some(PathBuf::from(value)),
             "CUSTOS_SHUTDOWN_GRACE_SECS" => self.shutdown_grace_secs = parse(name, value, "a number of seconds")?,
             "CUSTOS_DATABASE_URL" => {
                 let url = value.parse::<DatabaseUrl>().map_err(|e| anyhow::anyhow!("{name}: {e}"))?;

@@ -15,7 +15,15 @@ use crate::storage;
 
 /// Runs until a shutdown signal, then drains requests and workers and returns.
 pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
+    // Everything that can be wrong in the settings is found before anything starts.
     let policy = crate::policy::load(settings.policy.as_deref())?;
+    let geo = match &settings.geoip_db {
+        Some(path) => Some(maxminddb::Reader::open_readfile(path).map_err(|e| {
+            anyhow::anyhow!("cannot read the geo-location database {}: {e}; check CUSTOS_GEOIP_DB", path.display())
+        })?),
+        None => None,
+    };
+    let mailer = mailer(&settings, &policy)?;
     storage::prepare(&settings)?;
     // Bind before touching the database, so that a taken port fails fast and alone.
     let listener = tokio::net::TcpListener::bind(settings.bind).await.map_err(|e| {
@@ -28,6 +36,11 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     let (vault, keys) = crate::keys::open_vault(&settings).await?;
     let (version, _) = custos_engine::policy::publish(&store, &policy, jiff::Timestamp::now()).await?;
     let address = listener.local_addr().context("cannot read the listening address")?;
+    let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+    let state = AppState::new(store.clone(), vault, policy).with_mail(Some(mailer.clone()), &public_url);
+    if let Some(geo) = geo {
+        state.analytics.set_geo(geo);
+    }
     // Listen for signals before announcing the address, so that a SIGTERM sent as soon as
     // the address is known shuts down cleanly instead of killing the process.
     let shutdown = CancellationToken::new();
@@ -39,11 +52,10 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         policy = %format!("{} ({})", version.short(), version.label),
         "custos listening on http://{address}"
     );
+    if settings.mail.url.is_none() {
+        tracing::info!(dir = %settings.data_dir.join("mail").display(), "no SMTP settings: mail is written as .eml files");
+    }
 
-    let state = AppState::new(store.clone(), vault, policy);
-    let mailer = mailer(&settings, &state)?;
-    let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
-    let state = state.with_mail(Some(mailer.clone()), &public_url);
     let records = state.records.clone();
     let mut workers = custos_server::workers::spawn(
         |n| job_runner(store.clone(), n).register(MailJob::new(records.clone(), mailer.clone())),
@@ -75,7 +87,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
 }
 
 /// The mailer: SMTP when configured, `.eml` files in the data directory otherwise.
-fn mailer(settings: &Settings, state: &AppState) -> anyhow::Result<Mailer> {
+fn mailer(settings: &Settings, policy: &custos_policy::Policy) -> anyhow::Result<Mailer> {
     let url = match &settings.mail.url {
         Some(url) => url.0.clone(),
         None => {
@@ -84,12 +96,9 @@ fn mailer(settings: &Settings, state: &AppState) -> anyhow::Result<Mailer> {
             format!("file://{}", dir.display())
         }
     };
-    let from = settings.mail.from.clone().unwrap_or_else(|| state.policy.rights.email.clone());
+    let from = settings.mail.from.clone().unwrap_or_else(|| policy.rights.email.clone());
     let mailer =
         Mailer::from_url(&url, &from).map_err(|e| anyhow::anyhow!("CUSTOS_MAIL_URL or CUSTOS_MAIL_FROM: {e}"))?;
-    if settings.mail.url.is_none() {
-        tracing::info!(dir = %settings.data_dir.join("mail").display(), "no SMTP settings: mail is written as .eml files");
-    }
     Ok(mailer)
 }
 

@@ -203,3 +203,11 @@ fn every_command_has_help_and_the_version_is_printed() {
     let version = run(&mut custos(dir.path(), &["--version"]));
     assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), concat!("custos ", env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn an_unreadable_geo_database_is_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("geo.mmdb"), b"not a database").expect("write");
+    let output = run(custos(dir.path(), &["serve", "--bind", "127.0.0.1:0"]).env("CUSTOS_GEOIP_DB", "geo.mmdb"));
+    assert_one_line_error(&output, &["cannot read the geo-location database geo.mmdb", "CUSTOS_GEOIP_DB"]);
+}
