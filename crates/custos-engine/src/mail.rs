@@ -225,6 +225,25 @@ impl JobHandler for MailJob {
             builder = builder.header(ListUnsubscribe(url.clone())).header(ListUnsubscribePost);
         }
         let message = builder.body(body).map_err(|e| JobError::Permanent(format!("cannot build the mail: {e}")))?;
-        self.mailer.send(message).await.map_err(|e| JobError::Retry(e.to_string()))
+        // A server's answer may echo the address; the error is logged and kept on the job.
+        self.mailer.send(message).await.map_err(|e| JobError::Retry(without_addresses(&e.to_string())))
+    }
+}
+
+/// `text` with every word that holds an `@` replaced, so that errors carry no address.
+pub fn without_addresses(text: &str) -> String {
+    text.split(' ').map(|word| if word.contains('@') { "<address>" } else { word }).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_lose_addresses() {
+        assert_eq!(
+            without_addresses("permanent error (550): <ada@example.org>: mailbox unavailable"),
+            "permanent error (550): <address> mailbox unavailable"
+        );
     }
 }
