@@ -187,20 +187,8 @@ impl Records {
 
     /// Stores one more value for an existing subject.
     pub async fn write(&self, actor: &Actor, subject: SubjectId, value: &NewValue<'_>) -> Result<Uuid, AccessError> {
-        let state = self.state(subject).await?;
-        self.check(actor, subject, &state, value.purpose, &[value.category], Access::Write).await?;
-        let now = self.clock.now();
-        let key = self.vault.data_key_or_create(subject, now).await?;
-        let id = self.put(&key, subject, value, now).await?;
-        self.audit(
-            actor,
-            "record.write",
-            Some(subject),
-            Some(value.purpose),
-            json!({"outcome": "allowed", "category": value.category}),
-        )
-        .await?;
-        Ok(id)
+        let ids = self.write_all(actor, subject, std::slice::from_ref(value)).await?;
+        ids.into_iter().next().ok_or_else(|| AccessError::Store(StoreError::Corrupt("no record stored".into())))
     }
 
     /// Stores several values for an existing subject: all pass the gate before any is stored.

@@ -72,8 +72,7 @@ async fn ledger(
     Service(actor): Service,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    let history = state.consents.history(SubjectId(id)).await.map_err(consent_error)?;
-    let visible: Vec<_> = history.into_iter().filter(|e| may_see(&actor, &e.entry.purpose)).collect();
+    let visible = visible_history(&state, &actor, id).await?;
     let entries: Vec<Value> = visible
         .iter()
         .map(|e| {
@@ -97,9 +96,18 @@ async fn receipt(
     Service(actor): Service,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    let history = state.consents.history(SubjectId(id)).await.map_err(consent_error)?;
-    let visible: Vec<_> = history.into_iter().filter(|e| may_see(&actor, &e.entry.purpose)).collect();
+    let visible = visible_history(&state, &actor, id).await?;
     Ok(Json(state.consents.receipt(SubjectId(id), &visible)))
+}
+
+/// The subject's ledger, limited to the purposes `actor` may see.
+async fn visible_history(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Vec<custos_store::StoredConsent>, ApiError> {
+    let history = state.consents.history(SubjectId(id)).await.map_err(consent_error)?;
+    Ok(history.into_iter().filter(|e| may_see(actor, &e.entry.purpose)).collect())
 }
 
 fn may_see(actor: &Actor, purpose: &str) -> bool {

@@ -96,8 +96,8 @@ async fn read_fields(request: Request, state: &AppState) -> Result<Fields, ApiEr
     if mime.starts_with("application/x-www-form-urlencoded") {
         let bytes = axum::body::Bytes::from_request(request, state).await.map_err(too_large)?;
         let mut fields = Fields::default();
-        for (key, value) in form_urlencoded(&bytes) {
-            set(&mut fields, &key, value)?;
+        for (key, value) in url::form_urlencoded::parse(&bytes) {
+            set(&mut fields, &key, value.into_owned())?;
         }
         return Ok(fields);
     }
@@ -167,37 +167,6 @@ fn set(fields: &mut Fields, key: &str, value: String) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Decodes `application/x-www-form-urlencoded`.
-fn form_urlencoded(bytes: &[u8]) -> Vec<(String, String)> {
-    let decode = |s: &str| {
-        let s = s.replace('+', " ");
-        let bytes = s.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'%'
-                && i + 2 < bytes.len()
-                && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-            {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-            out.push(bytes[i]);
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    };
-    String::from_utf8_lossy(bytes)
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
 /// The answer: JSON, or for a classic form post a redirect back to the page.
 fn answer(headers: &HeaderMap, which: &str) -> Response {
     if wants_html(headers) {
@@ -231,12 +200,18 @@ fn form_error(e: FormError) -> ApiError {
     }
 }
 
-fn rate_limited() -> ApiError {
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too_many_requests",
-        format!("at most {PER_MINUTE} forms a minute; try again shortly"),
-    )
+/// The common start of a form post: the rate limit, the fields, the honeypot. `None` when a
+/// bot filled the honeypot (answered as a success, stored nowhere).
+async fn accept(state: &AppState, peer: SocketAddr, request: Request) -> Result<Option<Fields>, ApiError> {
+    if !state.forms_limiter.allow(peer.ip()) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            format!("at most {PER_MINUTE} forms a minute; try again shortly"),
+        ));
+    }
+    let fields = read_fields(request, state).await?;
+    Ok(fields.website.is_empty().then_some(fields))
 }
 
 async fn contact(
@@ -245,13 +220,9 @@ async fn contact(
     request: Request,
 ) -> Result<Response, ApiError> {
     let headers = request.headers().clone();
-    if !state.forms_limiter.allow(peer.ip()) {
-        return Err(rate_limited());
-    }
-    let fields = read_fields(request, &state).await?;
-    if !fields.website.is_empty() {
+    let Some(fields) = accept(&state, peer, request).await? else {
         return Ok(answer(&headers, "contact"));
-    }
+    };
     let form = ContactForm {
         name: fields.name,
         email: fields.email,
@@ -270,13 +241,9 @@ async fn signup(
     request: Request,
 ) -> Result<Response, ApiError> {
     let headers = request.headers().clone();
-    if !state.forms_limiter.allow(peer.ip()) {
-        return Err(rate_limited());
-    }
-    let fields = read_fields(request, &state).await?;
-    if !fields.website.is_empty() {
+    let Some(fields) = accept(&state, peer, request).await? else {
         return Ok(answer(&headers, "signup"));
-    }
+    };
     let form = SignupForm { name: fields.name, email: fields.email, consents: fields.consents };
     state.collect.signup(&form, Some(peer.ip())).await.map_err(form_error)?;
     Ok(answer(&headers, "signup"))

@@ -220,7 +220,7 @@ async fn global_privacy_control_refuses_without_a_click() {
     assert!(browser.find("#custos-banner", Duration::from_millis(1500)).await.is_none(), "no banner to click");
     assert_eq!(browser.script("return custos.consent()").await, json!({"analytics": false}));
     let stored = browser.cookie("custos_consent").await.expect("the choice is remembered");
-    let decoded: Value = serde_json::from_str(&urlencoding_decode(&stored)).expect("json cookie");
+    let decoded: Value = serde_json::from_str(&percent_decoded(&stored)).expect("json cookie");
     let vid = decoded["id"].as_str().expect("id").to_owned();
     eventually("the GPC refusal is in the ledger", async || {
         match state.records.find(IdentifierKind::CookieId, &vid).await.expect("find") {
@@ -234,24 +234,12 @@ async fn global_privacy_control_refuses_without_a_click() {
     .await;
 }
 
-/// Decodes the percent-encoding `encodeURIComponent` applied.
-fn urlencoding_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// Undoes `encodeURIComponent`.
+fn percent_decoded(value: &str) -> String {
+    url::form_urlencoded::parse(format!("v={}", value.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
