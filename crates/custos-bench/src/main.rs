@@ -9,11 +9,14 @@
 //! - `rotation`: re-wrapping data keys under a new master key, extrapolated to 1,000,000;
 //! - `audit`: audit appends per second with 16 concurrent writers;
 //! - `ingest`: durable cookieless page views over HTTP on loopback (target ≥ 20,000/s and
-//!   ≥ 0.5 of a raw batch insert of the same rows, measured in the same run).
+//!   ≥ 0.5 of a raw batch insert of the same rows, measured in the same run);
+//! - `consent`: consent records written and current state read over HTTP (targets ≥ 10,000
+//!   writes/s and ≥ 20,000 reads/s).
 //!
 //! Figures are measured, never asserted: CI runs each scenario at a tiny `--size` only to
 //! show that it still works.
 
+mod consent;
 mod ingest;
 mod report;
 mod scenarios;
@@ -48,6 +51,8 @@ enum Scenario {
     Audit,
     /// Page-view ingest over HTTP on loopback, against a raw batch insert.
     Ingest,
+    /// Consent records written and read over HTTP.
+    Consent,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -62,6 +67,7 @@ fn main() -> anyhow::Result<()> {
             runtime()?.block_on(scenarios::audit(cli.size.unwrap_or(20_000), cli.postgres.as_deref()))?
         }
         Scenario::Ingest => runtime()?.block_on(ingest::run(cli.size.unwrap_or(50_000), cli.postgres.as_deref()))?,
+        Scenario::Consent => runtime()?.block_on(consent::run(cli.size.unwrap_or(50_000), cli.postgres.as_deref()))?,
     };
     println!("{}", report.to_json());
     Ok(())
