@@ -28,7 +28,7 @@ use crate::{ApiError, AppState};
 /// The largest attachment accepted (10 MiB).
 pub(crate) const MAX_ATTACHMENT: usize = 10 * 1024 * 1024;
 /// Forms one address may post per minute.
-const PER_MINUTE: u32 = 10;
+pub(crate) const PER_MINUTE: u32 = 10;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -38,15 +38,21 @@ pub(crate) fn routes() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_ATTACHMENT + 1024 * 1024))
 }
 
-/// Posts per address per minute, in this process.
-#[derive(Debug, Default)]
+/// Posts per address (IPv4 /24, IPv6 /48) per minute, in this process.
+#[derive(Debug)]
 pub(crate) struct RateLimiter {
+    per_minute: u32,
     windows: Mutex<HashMap<String, (Instant, u32)>>,
 }
 
 impl RateLimiter {
+    /// A limiter allowing `per_minute` posts a minute per address.
+    pub(crate) fn new(per_minute: u32) -> Self {
+        Self { per_minute, windows: Mutex::new(HashMap::new()) }
+    }
+
     /// Counts a post from `ip`; false when it is over the limit.
-    fn allow(&self, ip: IpAddr) -> bool {
+    pub(crate) fn allow(&self, ip: IpAddr) -> bool {
         let key = custos_engine::consent::truncate_ip(ip);
         let now = Instant::now();
         let Ok(mut windows) = self.windows.lock() else { return true };
@@ -58,7 +64,7 @@ impl RateLimiter {
             *entry = (now, 0);
         }
         entry.1 += 1;
-        entry.1 <= PER_MINUTE
+        entry.1 <= self.per_minute
     }
 }
 

@@ -71,6 +71,8 @@ pub struct AppState {
     pub public_url: String,
     /// Form posts per address.
     pub(crate) forms_limiter: Arc<forms::RateLimiter>,
+    /// Banner choices per address.
+    pub(crate) banner_limiter: Arc<forms::RateLimiter>,
     /// The Prometheus registry and the server's own metrics.
     pub metrics: Arc<Metrics>,
 }
@@ -124,7 +126,8 @@ impl AppState {
             collect,
             accounts,
             public_url,
-            forms_limiter: Arc::new(forms::RateLimiter::default()),
+            forms_limiter: Arc::new(forms::RateLimiter::new(forms::PER_MINUTE)),
+            banner_limiter: Arc::new(forms::RateLimiter::new(banner::PER_MINUTE)),
             metrics: Arc::new(Metrics::new()),
         }
     }

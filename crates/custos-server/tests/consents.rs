@@ -114,3 +114,30 @@ async fn bad_consent_records_are_refused_with_the_field() {
     let (status, _) = api.get("/v1/subjects/00000000-0000-4000-8000-000000000000/consents").await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn the_public_banner_endpoint_records_choices_and_is_rate_limited() {
+    let db = TestDb::from_env().await;
+    let api = start(&db, &["analytics"]).await;
+    let choice = |n: u32| json!({"visitor_id": format!("visitor-{n:012}"), "choices": {"analytics": n % 2 == 0}, "method": "banner"});
+    let post = |body: serde_json::Value| {
+        api.client
+            .post(format!("{}/v1/banner/consent", api.base))
+            .header("content-type", "text/plain")
+            .body(body.to_string())
+            .send()
+    };
+    let first = post(choice(0)).await.expect("post");
+    assert_eq!(first.status(), 202);
+    let bad = post(json!({"visitor_id": "short", "choices": {}, "method": "banner"})).await.expect("post");
+    assert_eq!(bad.status(), 422);
+    let unknown = post(json!({"visitor_id": "visitor-unknown-cat", "choices": {"tracking": true}, "method": "banner"}))
+        .await
+        .expect("post");
+    assert_eq!(unknown.status(), 422);
+    let mut statuses = Vec::new();
+    for n in 1..70 {
+        statuses.push(post(choice(n)).await.expect("post").status().as_u16());
+    }
+    assert!(statuses.contains(&429), "an address cannot flood the ledger: {statuses:?}");
+}
