@@ -119,7 +119,7 @@ async fn bad_consent_records_are_refused_with_the_field() {
 async fn the_public_banner_endpoint_records_choices_and_is_rate_limited() {
     let db = TestDb::from_env().await;
     let api = start(&db, &["analytics"]).await;
-    let choice = |n: u32| json!({"visitor_id": format!("visitor-{n:012}"), "choices": {"analytics": n % 2 == 0}, "method": "banner"});
+    let choice = |n: u32| json!({"visitor_id": format!("visitor-{n:012}"), "choices": {"analytics": n.is_multiple_of(2)}, "method": "banner"});
     let post = |body: serde_json::Value| {
         api.client
             .post(format!("{}/v1/banner/consent", api.base))
