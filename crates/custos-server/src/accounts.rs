@@ -9,7 +9,9 @@
 //! - `POST /v1/accounts/password-reset`: `{email}`, always 202
 //! - `POST /v1/accounts/password-reset/confirm`: `{token, password}`
 
-use axum::extract::{Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,6 +25,23 @@ use serde_json::{Value, json};
 use crate::{ApiError, ApiJson, AppState};
 
 const COOKIE: &str = "custos_session";
+
+/// Sign-ups, sign-ins and reset requests one address may make per minute: enough for
+/// people, too few to guess passwords.
+pub(crate) const PER_MINUTE: u32 = 20;
+
+/// Refuses an address over its limit.
+fn limit(state: &AppState, peer: SocketAddr) -> Result<(), ApiError> {
+    if state.accounts_limiter.allow(peer.ip()) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "too many attempts from this address; try again in a minute",
+        ))
+    }
+}
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -110,7 +129,12 @@ struct Login {
     password: String,
 }
 
-async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<Login>) -> Result<Response, ApiError> {
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<Login>,
+) -> Result<Response, ApiError> {
+    limit(&state, peer)?;
     let (subject, token) = state.accounts.login(&body.email, &body.password).await.map_err(account_error)?;
     let secure = state.public_url.starts_with("https://");
     let mut response = Json(json!({"subject_id": subject})).into_response();

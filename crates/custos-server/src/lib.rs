@@ -73,6 +73,8 @@ pub struct AppState {
     pub(crate) forms_limiter: Arc<forms::RateLimiter>,
     /// Banner choices per address.
     pub(crate) banner_limiter: Arc<forms::RateLimiter>,
+    /// Sign-ups, sign-ins and reset requests per address.
+    pub(crate) accounts_limiter: Arc<forms::RateLimiter>,
     /// The Prometheus registry and the server's own metrics.
     pub metrics: Arc<Metrics>,
 }
@@ -128,6 +130,7 @@ impl AppState {
             public_url,
             forms_limiter: Arc::new(forms::RateLimiter::new(forms::PER_MINUTE)),
             banner_limiter: Arc::new(forms::RateLimiter::new(banner::PER_MINUTE)),
+            accounts_limiter: Arc::new(forms::RateLimiter::new(accounts::PER_MINUTE)),
             metrics: Arc::new(Metrics::new()),
         }
     }

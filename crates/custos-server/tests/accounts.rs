@@ -176,3 +176,19 @@ async fn closing_an_account_erases_the_person_and_confirms_by_mail() {
     let store: &Arc<dyn custos_store::Store> = &site.app.store;
     assert_eq!(store.subject(custos_store::SubjectId(subject)).await.expect("read"), None, "every row is gone");
 }
+
+#[tokio::test]
+async fn password_guessing_is_rate_limited() {
+    let db = TestDb::from_env().await;
+    let site = Site::start(&db).await;
+    site.post("/v1/accounts", &signup()).await;
+    let mut statuses = Vec::new();
+    for n in 0..25 {
+        let (status, _) = site
+            .post("/v1/accounts/login", &json!({"email": "ada@example.org", "password": format!("guess number {n}")}))
+            .await;
+        statuses.push(status);
+    }
+    assert!(statuses.iter().take(19).all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+}
