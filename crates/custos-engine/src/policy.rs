@@ -45,11 +45,94 @@ pub async fn publish(
         canonical: canonical(policy),
         first_seen_at: now,
     };
+    let previous = store.policy_versions().await?.into_iter().filter(|v| v.hash != version.hash).last();
     let new = store.record_policy_version(&stored).await?;
     if new {
         tracing::info!(version = version.short(), label = %version.label, "a new policy version is in force");
+        if let Some(previous) = previous
+            && let Some(stored) = store.policy_version(&previous.hash).await?
+            && let Ok(old) = serde_json::from_str::<Policy>(&stored.canonical)
+        {
+            announce(store, &old, policy, now).await?;
+        }
     }
     Ok((version, new))
+}
+
+/// What a new version changed for people: the consent purposes whose consent no longer
+/// counts, and how many account holders were sent a notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announcement {
+    /// Consent purposes to ask again.
+    pub reconsent: Vec<String>,
+    /// Notices queued.
+    pub notices: usize,
+}
+
+/// Makes a change of policy take effect for people (seed 10): consents to the consent
+/// purposes whose terms changed stop counting (the banner and forms ask again), and every
+/// account holder is sent a notice listing the changes.
+pub async fn announce(
+    store: &Arc<dyn Store>,
+    old: &Policy,
+    new: &Policy,
+    now: Timestamp,
+) -> Result<Announcement, StoreError> {
+    let diff = PolicyDiff::between(old, new);
+    let reconsent = diff.reconsent_purposes(new);
+    for purpose in &reconsent {
+        store.reset_consents(purpose, now).await?;
+    }
+    if diff.is_empty() {
+        return Ok(Announcement { reconsent, notices: 0 });
+    }
+    let name = |id: &str| new.purpose(id).or_else(|| old.purpose(id)).map_or(id.to_owned(), |p| p.name.clone());
+    let mut lines = Vec::new();
+    for (what, part) in [
+        ("purposes", &diff.purposes),
+        ("data categories", &diff.categories),
+        ("recipients", &diff.recipients),
+        ("cookies", &diff.cookies),
+        ("retention rules", &diff.retention),
+    ] {
+        for (verb, ids) in [("added", &part.added), ("changed", &part.changed), ("removed", &part.removed)] {
+            if !ids.is_empty() {
+                let ids: Vec<String> =
+                    ids.iter().map(|id| if what == "purposes" { name(id) } else { id.clone() }).collect();
+                lines.push(format!("- {what} {verb}: {}", ids.join(", ")));
+            }
+        }
+    }
+    if diff.other {
+        lines.push("- our contact details, your rights' contact or our security measures changed".into());
+    }
+    let version = new.version();
+    let mut body = format!(
+        "Hello {{{{name}}}},\n\nour privacy notice has changed (version {}, in effect from {}):\n\n{}\n\nRead it at /privacy.",
+        version.label,
+        new.meta.effective,
+        lines.join("\n")
+    );
+    if !reconsent.is_empty() {
+        let names: Vec<String> = reconsent.iter().map(|id| name(id)).collect();
+        body.push_str(&format!(
+            "\n\nThese uses rest on your consent and their terms changed, so we will ask you again before going on: {}.",
+            names.join(", ")
+        ));
+    }
+    let mut notices = 0;
+    for subject in store.account_holders().await? {
+        let mail = crate::mail::MailRequest {
+            subject_id: subject,
+            purpose: "account".into(),
+            subject_line: "Our privacy notice has changed".into(),
+            body: body.clone(),
+            unsubscribe: None,
+        };
+        crate::mail::enqueue(store, &mail, Some(format!("policy-notice:{}:{subject}", version.hash))).await?;
+        notices += 1;
+    }
+    Ok(Announcement { reconsent, notices })
 }
 
 /// Every version ever in force, oldest first.

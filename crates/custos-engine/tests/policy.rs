@@ -8,7 +8,7 @@ use custos_store::Store;
 use custos_testkit::{TestDb, on_both_backends};
 use jiff::Timestamp;
 
-on_both_backends!(publishing_keeps_every_version_and_diffs_them);
+on_both_backends!(publishing_keeps_every_version_and_diffs_them, a_new_version_asks_again_exactly_the_changed_consents);
 
 async fn publishing_keeps_every_version_and_diffs_them(store: Arc<dyn Store>, _db: &TestDb) {
     let first = Policy::example();
@@ -30,4 +30,79 @@ async fn publishing_keeps_every_version_and_diffs_them(store: Arc<dyn Store>, _d
     assert_eq!(diff.retention.changed, vec!["analytics".to_owned()]);
     assert!(diff.purposes.is_empty());
     assert!(matches!(policy::version(&store, "nope").await, Err(PolicyHistoryError::UnknownVersion(_))));
+}
+
+async fn a_new_version_asks_again_exactly_the_changed_consents(store: Arc<dyn Store>, _db: &TestDb) {
+    use custos_store::{Account, ConsentEntry, JobState, NewSubject, SubjectId, SubjectKind};
+    let start = Timestamp::from_second(1_800_000_000).expect("valid");
+    policy::publish(&store, &Policy::example(), start).await.expect("publish");
+    let person = NewSubject { id: SubjectId::new(), kind: SubjectKind::User, created_at: start };
+    store.create_subject(&person, &[]).await.expect("subject");
+    for purpose in ["analytics", "marketing"] {
+        let entry = ConsentEntry {
+            subject_id: person.id,
+            purpose: purpose.into(),
+            granted: true,
+            method: "banner".into(),
+            policy_version: Policy::example().version().hash,
+            text_version: String::new(),
+            source_ip: None,
+            at: start,
+        };
+        store.append_consent(&entry).await.expect("consent");
+    }
+    store
+        .create_account(&Account {
+            subject_id: person.id,
+            password_hash: "x".into(),
+            verified_at: None,
+            created_at: start,
+        })
+        .await
+        .expect("account");
+    assert_eq!(
+        store.live_consents(person.id).await.expect("live"),
+        vec!["analytics".to_owned(), "marketing".to_owned()]
+    );
+
+    let text = custos_policy::EXAMPLE_TOML.replacen(
+        "so that we can improve the website.",
+        "so that we can improve the website and our offers.",
+        1,
+    );
+    let changed = Policy::from_toml(&text, "v2.toml").expect("valid");
+    let later = Timestamp::from_second(1_800_000_600).expect("valid");
+    let (_, new) = policy::publish(&store, &changed, later).await.expect("publish");
+    assert!(new);
+    assert_eq!(
+        store.live_consents(person.id).await.expect("live"),
+        vec!["marketing".to_owned()],
+        "only the changed purpose asks again"
+    );
+    let queued = store.jobs_in_state(JobState::Pending, 10).await.expect("jobs");
+    assert_eq!(queued.len(), 1, "one notice per account holder");
+    let body = queued[0].payload["body"].as_str().expect("body");
+    assert!(body.contains("purposes changed: Understanding how the website is used"), "{body}");
+    assert!(body.contains("we will ask you again"), "{body}");
+    assert_eq!(queued[0].payload["subject_id"], serde_json::json!(person.id));
+
+    let renewed = ConsentEntry {
+        subject_id: person.id,
+        purpose: "analytics".into(),
+        granted: true,
+        method: "banner".into(),
+        policy_version: changed.version().hash,
+        text_version: String::new(),
+        source_ip: None,
+        at: later.checked_add(jiff::SignedDuration::from_secs(1)).expect("time"),
+    };
+    store.append_consent(&renewed).await.expect("renew");
+    assert_eq!(store.live_consents(person.id).await.expect("live").len(), 2, "a renewed consent counts");
+    let (_, again) = policy::publish(&store, &changed, later).await.expect("restart");
+    assert!(!again);
+    assert_eq!(
+        store.jobs_in_state(JobState::Pending, 10).await.expect("jobs").len(),
+        1,
+        "a restart sends nothing twice"
+    );
 }

@@ -31,8 +31,12 @@
   function stored() {
     try {
       var s = JSON.parse(readCookie(COOKIE) || "null");
-      return s && s.v === CONFIG.text_version && s.p === CONFIG.policy_version ? s : null;
+      return s && s.c && s.t ? s : null;
     } catch (e) { return null; }
+  }
+  /* Categories whose terms changed since the choice was made: asked again. */
+  function stale() {
+    return !state || CONFIG.categories.some(function (c) { return state.t[c.id] !== c.terms; });
   }
   function send(path, body) {
     var text = JSON.stringify(body);
@@ -45,7 +49,7 @@
 
   function choices() {
     var out = {};
-    CONFIG.categories.forEach(function (c) { out[c.id] = !!(state && state.c[c.id]); });
+    CONFIG.categories.forEach(function (c) { out[c.id] = !!(state && state.c[c.id] && state.t[c.id] === c.terms); });
     return out;
   }
   function visitorId() {
@@ -72,7 +76,9 @@
   }
   function decide(c, method) {
     var id = visitorId();
-    state = { v: CONFIG.text_version, p: CONFIG.policy_version, c: c, id: id };
+    var terms = {};
+    CONFIG.categories.forEach(function (k) { terms[k.id] = k.terms; });
+    state = { v: CONFIG.text_version, p: CONFIG.policy_version, c: c, t: terms, id: id };
     writeCookie(COOKIE, JSON.stringify(state), YEAR);
     if (c.analytics) writeCookie(VID, id, 13 * 30 * 24 * 3600); else writeCookie(VID, "", 0);
     send("/v1/banner/consent", { visitor_id: id, choices: c, method: method, text_version: CONFIG.text_version });
@@ -161,11 +167,11 @@
   }
   function ready(fn) { if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn); else fn(); }
   ready(function () {
-    if (!state && gpc) {
+    if (stale() && gpc) {
       var refused = {};
       CONFIG.categories.forEach(function (c) { refused[c.id] = false; });
       decide(refused, "gpc");
-    } else if (!state) {
+    } else if (stale()) {
       open();
     } else {
       signal();

@@ -58,6 +58,8 @@ struct Category {
     name: String,
     description: String,
     purpose: String,
+    /// A hash of the purpose's terms: when it changes, the banner asks again for this category.
+    terms: String,
 }
 
 /// The script, rendered once from the policy.
@@ -79,11 +81,13 @@ impl Banner {
                         .purposes
                         .iter()
                         .find(|p| p.legal_basis == LegalBasis::Consent && p.cookie_categories.contains(&category))?;
+                    let terms = Sha256::digest(serde_json::to_string(purpose).unwrap_or_default().as_bytes());
                     Some(Category {
                         id: category,
                         name: purpose.name.clone(),
                         description: purpose.description.clone(),
                         purpose: purpose.id.clone(),
+                        terms: terms.iter().take(6).map(|b| format!("{b:02x}")).collect(),
                     })
                 })
                 .collect();

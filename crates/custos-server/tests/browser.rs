@@ -268,3 +268,56 @@ async fn the_demo_contact_form_posts_and_comes_back() {
         "the message is stored"
     );
 }
+
+/// custos under `policy` on a loopback port, on `db`.
+async fn custos_with(db: &TestDb, policy: custos_policy::Policy, vault: Arc<custos_engine::vault::Vault>) -> String {
+    let state = AppState::new(db.store().await, vault, policy);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(custos_server::serve(listener, custos_server::app(state), std::future::pending()));
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_change_asks_again_only_when_a_banner_purpose_changed() {
+    if !browser_available() {
+        return;
+    }
+    let db = TestDb::from_env().await;
+    let vault = common::vault(&db).await;
+    let example = custos_policy::EXAMPLE_TOML;
+    let edit = |from: &str, to: &str| {
+        custos_policy::Policy::from_toml(&example.replacen(from, to, 1), "edited.toml").expect("valid")
+    };
+    let v1 = custos_with(&db, custos_policy::Policy::example(), vault.clone()).await;
+    // Cookies belong to the host, not the port: these servers share the browser's choice.
+    let support_changed =
+        custos_with(&db, edit("Helping you when you ask", "Helping you, by chat or mail, when you ask"), vault.clone())
+            .await;
+    let analytics_changed = custos_with(
+        &db,
+        edit("so that we can improve the website.", "so that we can improve the website and our offers."),
+        vault,
+    )
+    .await;
+
+    let browser = Browser::start(false).await;
+    browser.goto(&format!("{v1}/demo")).await;
+    browser.click("#custos-accept").await;
+    browser.goto(&format!("{support_changed}/demo")).await;
+    assert!(
+        browser.find("#custos-banner", Duration::from_millis(1500)).await.is_none(),
+        "a change elsewhere asks nothing"
+    );
+    assert_eq!(browser.script("return custos.consent()").await, json!({"analytics": true}));
+    browser.goto(&format!("{analytics_changed}/demo")).await;
+    assert!(
+        browser.find("#custos-banner", Duration::from_secs(10)).await.is_some(),
+        "the changed purpose is asked again"
+    );
+    assert_eq!(
+        browser.script("return custos.consent()").await,
+        json!({"analytics": false}),
+        "the old consent no longer counts"
+    );
+}

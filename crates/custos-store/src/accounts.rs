@@ -46,6 +46,9 @@ pub trait AccountStore {
     async fn token_subject(&self, hash: &[u8; 32], kind: &str, now: Timestamp)
     -> Result<Option<SubjectId>, StoreError>;
 
+    /// Every account holder, in subject order.
+    async fn account_holders(&self) -> Result<Vec<SubjectId>, StoreError>;
+
     /// Deletes a token; returns whether it existed.
     async fn delete_token(&self, hash: &[u8; 32]) -> Result<bool, StoreError>;
 }

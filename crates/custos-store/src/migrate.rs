@@ -68,6 +68,11 @@ macro_rules! main_migrations {
                 name: "accounts",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0007_accounts.sql")),
             },
+            $crate::migrate::Migration {
+                version: 8,
+                name: "consent_resets",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0008_consent_resets.sql")),
+            },
         ]
     };
 }

@@ -189,11 +189,24 @@ macro_rules! portable_store {
                     .collect()
             }
 
+            async fn reset_consents(&self, purpose: &str, since: jiff::Timestamp) -> Result<(), $crate::StoreError> {
+                sqlx::query::<$db>(
+                    "INSERT INTO consent_resets (purpose, since) VALUES ($1, $2) \
+                     ON CONFLICT (purpose) DO UPDATE SET since = excluded.since",
+                )
+                .bind(purpose)
+                .bind($crate::time::to_millis(since))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
             async fn live_consents(&self, subject: $crate::SubjectId) -> Result<Vec<String>, $crate::StoreError> {
                 let rows = sqlx::query_as::<$db, (String, bool)>(
                     "SELECT c.purpose, c.granted FROM consents c \
                      WHERE c.subject_id = $1 AND c.seq = \
                        (SELECT MAX(l.seq) FROM consents l WHERE l.subject_id = c.subject_id AND l.purpose = c.purpose) \
+                     AND c.at >= COALESCE((SELECT r.since FROM consent_resets r WHERE r.purpose = c.purpose), 0) \
                      ORDER BY c.purpose",
                 )
                 .bind(subject.0)
@@ -572,6 +585,13 @@ macro_rules! portable_store {
                 .fetch_optional(&self.pool)
                 .await?;
                 Ok(id.map($crate::SubjectId))
+            }
+
+            async fn account_holders(&self) -> Result<Vec<$crate::SubjectId>, $crate::StoreError> {
+                let ids = sqlx::query_scalar::<$db, uuid::Uuid>("SELECT subject_id FROM accounts ORDER BY subject_id")
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(ids.into_iter().map($crate::SubjectId).collect())
             }
 
             async fn delete_token(&self, hash: &[u8; 32]) -> Result<bool, $crate::StoreError> {

@@ -45,7 +45,10 @@ pub trait SubjectStateStore {
     /// The person's whole ledger, oldest first.
     async fn consent_history(&self, subject: SubjectId) -> Result<Vec<StoredConsent>, StoreError>;
 
-    /// The purposes whose latest ledger entry is a grant.
+    /// Makes every consent to `purpose` given before `since` stop counting (its terms changed).
+    async fn reset_consents(&self, purpose: &str, since: Timestamp) -> Result<(), StoreError>;
+
+    /// The purposes whose latest ledger entry is a grant made after any reset of the purpose.
     async fn live_consents(&self, subject: SubjectId) -> Result<Vec<String>, StoreError>;
 
     /// Records an objection to a purpose (again: keeps the first time).
