@@ -45,7 +45,7 @@ pub async fn publish(
         canonical: canonical(policy),
         first_seen_at: now,
     };
-    let previous = store.policy_versions().await?.into_iter().filter(|v| v.hash != version.hash).last();
+    let previous = store.policy_versions().await?.into_iter().rev().find(|v| v.hash != version.hash);
     let new = store.record_policy_version(&stored).await?;
     if new {
         tracing::info!(version = version.short(), label = %version.label, "a new policy version is in force");
