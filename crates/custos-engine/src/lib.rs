@@ -11,6 +11,7 @@
 //! - [`jobs`]: the durable background-work runner (mail, webhooks, sweeps…).
 //! - [`records`]: personal data in and out, through the gate, the vault and the audit log.
 //! - [`mail`]: outgoing mail through the job runner, checked by the gate at send time.
+//! - [`marketing`]: signed unsubscribe links and suppression.
 //! - [`policy`]: the policy in force and every version before it.
 //! - [`tokens`]: service tokens scoped to purposes.
 //! - [`vault`]: sealed values, blind indexes, crypto-shredding and key rotation.
@@ -26,6 +27,7 @@ pub mod consent;
 pub mod gate;
 pub mod jobs;
 pub mod mail;
+pub mod marketing;
 pub mod policy;
 pub mod records;
 pub mod tokens;

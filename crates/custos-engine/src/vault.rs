@@ -143,6 +143,12 @@ impl Vault {
         self.indexer.index(vault_kind(kind), value).map(BlindIndex)
     }
 
+    /// A MAC of `message` in `context` under the index key, separate from every blind index
+    /// (for signed links such as unsubscribe links).
+    pub fn mac(&self, context: &str, message: &[u8]) -> [u8; 32] {
+        self.indexer.mac(context, message)
+    }
+
     /// Makes, wraps and stores a new subject's data key.
     pub async fn create_data_key(&self, subject: SubjectId, at: Timestamp) -> Result<DataKey, VaultAccessError> {
         let key = DataKey::generate();

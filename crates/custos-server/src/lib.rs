@@ -24,6 +24,7 @@ mod metrics;
 mod notice;
 mod subjects;
 mod telemetry;
+mod unsubscribe;
 pub mod workers;
 
 use std::future::Future;
@@ -148,6 +149,7 @@ pub fn routes() -> Router<AppState> {
         .merge(banner::routes())
         .merge(forms::routes())
         .merge(accounts::routes())
+        .merge(unsubscribe::routes())
 }
 
 /// Turns `routes` into a service: adds the JSON 404 fallback, the state and the
