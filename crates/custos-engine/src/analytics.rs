@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::audit::Auditor;
 use crate::clock::Clock;
-use crate::gate::{Access, Actor, Decision, Gate, Objection, Request, SubjectState};
+use crate::gate::{Access, Actor, Decision, Gate, Request};
 use crate::vault::Vault;
 
 /// The most events one request may carry.
@@ -322,18 +322,7 @@ impl Analytics {
         let Some(subject) = self.store.find_subject(IdentifierKind::CookieId, &index).await? else {
             return Ok(Mode::Cookieless);
         };
-        let state = SubjectState {
-            erased: false,
-            consents: self.store.live_consents(subject).await?.into_iter().collect(),
-            objections: self
-                .store
-                .objections(subject)
-                .await?
-                .into_iter()
-                .map(|(p, g)| (p, Objection { compelling_grounds: g }))
-                .collect(),
-            restricted: self.store.restricted(subject).await?,
-        };
+        let state = crate::records::choices(&self.store, subject).await?;
         let categories: Vec<&str> = self.categories.iter().map(String::as_str).collect();
         let request =
             Request { actor: &Actor::System, subject, purpose, categories: &categories, access: Access::Write };

@@ -92,6 +92,19 @@ pub struct Erasure {
     pub rows_deleted: bool,
 }
 
+/// What a living subject chose, as the gate reads it: live consents, objections, restriction.
+pub(crate) async fn choices(store: &Arc<dyn Store>, subject: SubjectId) -> Result<SubjectState, StoreError> {
+    let consents = store.live_consents(subject).await?.into_iter().collect();
+    let objections = store
+        .objections(subject)
+        .await?
+        .into_iter()
+        .map(|(purpose, grounds)| (purpose, Objection { compelling_grounds: grounds }))
+        .collect();
+    let restricted = store.restricted(subject).await?;
+    Ok(SubjectState { erased: false, consents, objections, restricted })
+}
+
 /// Subjects and records, through the gate, the vault and the audit log.
 pub struct Records {
     store: Arc<dyn Store>,
@@ -298,16 +311,7 @@ impl Records {
         if self.store.subject(subject).await?.is_none() {
             return Err(AccessError::NoSubject(subject));
         }
-        let consents = self.store.live_consents(subject).await?.into_iter().collect();
-        let objections = self
-            .store
-            .objections(subject)
-            .await?
-            .into_iter()
-            .map(|(purpose, grounds)| (purpose, Objection { compelling_grounds: grounds }))
-            .collect();
-        let restricted = self.store.restricted(subject).await?;
-        Ok(SubjectState { erased: false, consents, objections, restricted })
+        Ok(choices(&self.store, subject).await?)
     }
 
     /// Asks the gate; a refusal is audited and returned as [`AccessError::Denied`].
