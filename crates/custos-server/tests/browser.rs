@@ -22,6 +22,10 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// One browser at a time: four Chromiums beside the server and the database on two cores
+/// made a CI run stall.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Whether the browser tests can run here; panics when they must and cannot.
 fn browser_available() -> bool {
     let present = std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
@@ -54,7 +58,8 @@ impl Browser {
             .spawn()
             .expect("start chromedriver");
         let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
+        // A stuck browser fails the test instead of hanging it.
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let ready = http.get(format!("{base}/status")).send().await;
@@ -68,7 +73,7 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let profile = tempfile::tempdir().expect("profile");
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "timeouts": {"pageLoad": 30_000, "script": 30_000}, "goog:chromeOptions": {
             "binary": CHROMIUM,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
                      "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -161,6 +166,7 @@ async fn a_visitor_rejects_then_accepts_analytics() {
     if !browser_available() {
         return;
     }
+    let _turn = ONE_AT_A_TIME.lock().await;
     let db = TestDb::from_env().await;
     let (base, store, state) = custos(&db).await;
     let browser = Browser::start(false).await;
@@ -214,6 +220,7 @@ async fn global_privacy_control_refuses_without_a_click() {
     if !browser_available() {
         return;
     }
+    let _turn = ONE_AT_A_TIME.lock().await;
     let db = TestDb::from_env().await;
     let (base, store, state) = custos(&db).await;
     let browser = Browser::start(true).await;
@@ -249,6 +256,7 @@ async fn the_demo_contact_form_posts_and_comes_back() {
     if !browser_available() {
         return;
     }
+    let _turn = ONE_AT_A_TIME.lock().await;
     let db = TestDb::from_env().await;
     let (base, _store, state) = custos(&db).await;
     let browser = Browser::start(false).await;
@@ -270,8 +278,12 @@ async fn the_demo_contact_form_posts_and_comes_back() {
 }
 
 /// custos under `policy` on a loopback port, on `db`.
-async fn custos_with(db: &TestDb, policy: custos_policy::Policy, vault: Arc<custos_engine::vault::Vault>) -> String {
-    let state = AppState::new(db.store().await, vault, policy);
+async fn custos_with(
+    store: &Arc<dyn Store>,
+    policy: custos_policy::Policy,
+    vault: Arc<custos_engine::vault::Vault>,
+) -> String {
+    let state = AppState::new(store.clone(), vault, policy);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(custos_server::serve(listener, custos_server::app(state), std::future::pending()));
@@ -283,19 +295,24 @@ async fn a_policy_change_asks_again_only_when_a_banner_purpose_changed() {
     if !browser_available() {
         return;
     }
+    let _turn = ONE_AT_A_TIME.lock().await;
     let db = TestDb::from_env().await;
     let vault = common::vault(&db).await;
+    let store = db.store().await;
     let example = custos_policy::EXAMPLE_TOML;
     let edit = |from: &str, to: &str| {
         custos_policy::Policy::from_toml(&example.replacen(from, to, 1), "edited.toml").expect("valid")
     };
-    let v1 = custos_with(&db, custos_policy::Policy::example(), vault.clone()).await;
+    let v1 = custos_with(&store, custos_policy::Policy::example(), vault.clone()).await;
     // Cookies belong to the host, not the port: these servers share the browser's choice.
-    let support_changed =
-        custos_with(&db, edit("Helping you when you ask", "Helping you, by chat or mail, when you ask"), vault.clone())
-            .await;
+    let support_changed = custos_with(
+        &store,
+        edit("Helping you when you ask", "Helping you, by chat or mail, when you ask"),
+        vault.clone(),
+    )
+    .await;
     let analytics_changed = custos_with(
-        &db,
+        &store,
         edit("so that we can improve the website.", "so that we can improve the website and our offers."),
         vault,
     )
