@@ -11,9 +11,9 @@ use custos_engine::mail::{self, MailJob, MailRequest, Mailer};
 use custos_engine::records::{NewValue, Records};
 use custos_engine::vault::{Keyring, Vault};
 use custos_policy::Policy;
-use custos_store::{ConsentEntry, Store, SubjectId, SubjectKind};
+use custos_store::{Store, SubjectId, SubjectKind};
 use custos_testkit::smtp::SmtpSink;
-use custos_testkit::{TestDb, on_both_backends};
+use custos_testkit::{TestDb, consent, on_both_backends};
 use custos_vault::MasterKey;
 
 on_both_backends!(
@@ -88,18 +88,8 @@ async fn a_queued_mail_is_delivered_once_with_its_name(store: Arc<dyn Store>, db
 
 async fn a_withdrawal_after_queueing_stops_the_mail(store: Arc<dyn Store>, db: &TestDb) {
     let records = records(&store, db).await;
-    let consent = |subject, granted| ConsentEntry {
-        subject_id: subject,
-        purpose: "marketing".into(),
-        granted,
-        method: "form".into(),
-        policy_version: "v".into(),
-        text_version: String::new(),
-        source_ip: None,
-        at: jiff::Timestamp::now(),
-    };
     let subject = records.create_subject(&Actor::System, SubjectKind::User, &[], &[]).await.expect("create").0;
-    store.append_consent(&consent(subject, true)).await.expect("consent");
+    store.append_consent(&consent(subject, "marketing", true)).await.expect("consent");
     records
         .write_all(
             &Actor::System,
@@ -111,7 +101,7 @@ async fn a_withdrawal_after_queueing_stops_the_mail(store: Arc<dyn Store>, db: &
     let smtp = SmtpSink::start().await;
     let mailer = Mailer::from_url(&format!("smtp://{}", smtp.addr), "shop@shop.example").expect("mailer");
     mail::enqueue(&store, &request(subject, "marketing"), None).await.expect("enqueue");
-    store.append_consent(&consent(subject, false)).await.expect("withdraw");
+    store.append_consent(&consent(subject, "marketing", false)).await.expect("withdraw");
     let report = runner(&store, &records, mailer, &clock()).run_pending().await.expect("run");
     assert_eq!(
         (report.succeeded, report.retrying, report.dead),

@@ -40,14 +40,10 @@ async fn a_new_version_asks_again_exactly_the_changed_consents(store: Arc<dyn St
     store.create_subject(&person, &[]).await.expect("subject");
     for purpose in ["analytics", "marketing"] {
         let entry = ConsentEntry {
-            subject_id: person.id,
-            purpose: purpose.into(),
-            granted: true,
             method: "banner".into(),
             policy_version: Policy::example().version().hash,
-            text_version: String::new(),
-            source_ip: None,
             at: start,
+            ..custos_testkit::consent(person.id, purpose, true)
         };
         store.append_consent(&entry).await.expect("consent");
     }
@@ -87,14 +83,10 @@ async fn a_new_version_asks_again_exactly_the_changed_consents(store: Arc<dyn St
     assert_eq!(queued[0].payload["subject_id"], serde_json::json!(person.id));
 
     let renewed = ConsentEntry {
-        subject_id: person.id,
-        purpose: "analytics".into(),
-        granted: true,
         method: "banner".into(),
         policy_version: changed.version().hash,
-        text_version: String::new(),
-        source_ip: None,
         at: later.checked_add(jiff::SignedDuration::from_secs(1)).expect("time"),
+        ..custos_testkit::consent(person.id, "analytics", true)
     };
     store.append_consent(&renewed).await.expect("renew");
     assert_eq!(store.live_consents(person.id).await.expect("live").len(), 2, "a renewed consent counts");

@@ -147,16 +147,7 @@ async fn rule_no_live_consent(store: Arc<dyn Store>, db: &TestDb) {
     let id = alice(&r).await;
     let mail = NewValue { purpose: "marketing", category: "user.contact.email", value: b"alice@example.org" };
     assert_eq!(denied(r.write(&service(&["marketing"]), id, &mail).await), Rule::NoLiveConsent);
-    let consent = |granted| ConsentEntry {
-        subject_id: id,
-        purpose: "marketing".into(),
-        granted,
-        method: "form".into(),
-        policy_version: "v".into(),
-        text_version: String::new(),
-        source_ip: None,
-        at: jiff::Timestamp::now(),
-    };
+    let consent = |granted| custos_testkit::consent(id, "marketing", granted);
     store.append_consent(&consent(true)).await.expect("consent");
     r.write(&service(&["marketing"]), id, &mail).await.expect("with consent");
     store.append_consent(&consent(false)).await.expect("withdraw");
@@ -182,16 +173,7 @@ async fn rule_objected_direct_marketing(store: Arc<dyn Store>, db: &TestDb) {
     let id = alice(&r).await;
     let now = jiff::Timestamp::now();
     store
-        .append_consent(&ConsentEntry {
-            subject_id: id,
-            purpose: "marketing".into(),
-            granted: true,
-            method: "form".into(),
-            policy_version: "v".into(),
-            text_version: String::new(),
-            source_ip: None,
-            at: now,
-        })
+        .append_consent(&ConsentEntry { at: now, ..custos_testkit::consent(id, "marketing", true) })
         .await
         .expect("consent");
     store.record_objection(id, "marketing", now).await.expect("object");

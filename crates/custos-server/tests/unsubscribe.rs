@@ -6,7 +6,7 @@ mod common;
 use common::TestApp;
 use custos_engine::gate::{Actor, Rule};
 use custos_engine::records::{AccessError, NewValue};
-use custos_store::{ConsentEntry, SubjectKind};
+use custos_store::SubjectKind;
 use custos_testkit::TestDb;
 
 #[tokio::test]
@@ -17,19 +17,7 @@ async fn one_click_unsubscribes_and_links_cannot_be_forged() {
     let mut people = Vec::new();
     for email in ["a@example.org", "b@example.org"] {
         let (id, _) = records.create_subject(&Actor::System, SubjectKind::User, &[], &[]).await.expect("create");
-        app.store
-            .append_consent(&ConsentEntry {
-                subject_id: id,
-                purpose: "marketing".into(),
-                granted: true,
-                method: "form".into(),
-                policy_version: "v".into(),
-                text_version: String::new(),
-                source_ip: None,
-                at: jiff::Timestamp::now(),
-            })
-            .await
-            .expect("consent");
+        app.store.append_consent(&custos_testkit::consent(id, "marketing", true)).await.expect("consent");
         records
             .write_all(
                 &Actor::System,

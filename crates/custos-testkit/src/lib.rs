@@ -19,9 +19,26 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use custos_store::{ConnectOptions, DatabaseUrl, KeyStore, Store};
+use custos_store::{ConnectOptions, ConsentEntry, DatabaseUrl, KeyStore, Store, SubjectId};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
+
+/// A consent ledger entry as a test writes it straight to the store: given (or withdrawn)
+/// through a form now, under policy version `v`, with no source address. Change what a
+/// test cares about with struct-update syntax: `ConsentEntry { method: "banner".into(),
+/// ..consent(id, "analytics", true) }`.
+pub fn consent(subject_id: SubjectId, purpose: &str, granted: bool) -> ConsentEntry {
+    ConsentEntry {
+        subject_id,
+        purpose: purpose.into(),
+        granted,
+        method: "form".into(),
+        policy_version: "v".into(),
+        text_version: String::new(),
+        source_ip: None,
+        at: jiff::Timestamp::now(),
+    }
+}
 
 /// The variable that names the PostgreSQL server for tests.
 pub const POSTGRES_URL_VAR: &str = "CUSTOS_TEST_POSTGRES_URL";
