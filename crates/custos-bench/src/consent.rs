@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use custos_engine::vault::{Keyring, Vault};
 use custos_policy::Policy;
-use custos_server::AppState;
+use custos_server::{AppState, RateLimits};
 use custos_store::ConnectOptions;
 use custos_vault::MasterKey;
 
@@ -25,7 +25,7 @@ pub(crate) async fn run(size: u64, postgres: Option<&str>) -> anyhow::Result<Rep
     let policy = Policy::example();
     let (_, token) =
         custos_engine::tokens::issue(&store, &policy, "bench", &["analytics".into()], jiff::Timestamp::now()).await?;
-    let app = custos_server::app(AppState::new(store.clone(), vault, policy));
+    let app = custos_server::app(AppState::new(store.clone(), vault, policy).with_limits(RateLimits::off()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

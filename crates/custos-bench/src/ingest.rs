@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use custos_engine::vault::{Keyring, Vault};
 use custos_policy::Policy;
-use custos_server::AppState;
+use custos_server::{AppState, RateLimits};
 use custos_store::{ConnectOptions, EventVisitor, StoredEvent};
 use custos_vault::MasterKey;
 
@@ -25,7 +25,7 @@ pub(crate) async fn run(size: u64, postgres: Option<&str>) -> anyhow::Result<Rep
     let store = custos_store::connect(&db.url, &ConnectOptions { max_connections: 8, ..Default::default() }).await?;
     let keys = custos_store::connect_keys(&db.url, &ConnectOptions::default()).await?;
     let vault = Arc::new(Vault::open(Keyring::new(MasterKey::generate()), keys.clone()).await?);
-    let app = custos_server::app(AppState::new(store.clone(), vault, Policy::example()));
+    let app = custos_server::app(AppState::new(store.clone(), vault, Policy::example()).with_limits(RateLimits::off()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/v1/events", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -26,21 +26,9 @@ use crate::{ApiError, ApiJson, AppState};
 
 const COOKIE: &str = "custos_session";
 
-/// Sign-ups, sign-ins and reset requests one address may make per minute: enough for
-/// people, too few to guess passwords.
-pub(crate) const PER_MINUTE: u32 = 20;
-
 /// Refuses an address over its limit.
 fn limit(state: &AppState, peer: SocketAddr) -> Result<(), ApiError> {
-    if state.accounts_limiter.allow(peer.ip()) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_requests",
-            "too many attempts from this address; try again in a minute",
-        ))
-    }
+    state.limiters.accounts.check(peer.ip(), "sign-ups, sign-ins and reset requests")
 }
 
 pub(crate) fn routes() -> Router<AppState> {

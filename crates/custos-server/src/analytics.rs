@@ -3,6 +3,7 @@
 //! - `POST /v1/events`: `{visitor_id?, events: [{kind, url, referrer?, entry?, duration_ms?}]}`
 //!   from the tracker in the page (JSON, also as `text/plain`, which `navigator.sendBeacon`
 //!   sends). A 2xx means the events are committed. `Sec-GPC: 1` counts the visit cookielessly.
+//!   Each network may send `[limits] events_per_minute` requests a minute.
 //! - `GET /v1/analytics/summary?from=…&to=…`: visitors, visits, frequency, page views,
 //!   mean time on page, top pages, top entry pages, countries (a token with the analytics
 //!   purpose).
@@ -61,6 +62,7 @@ async fn ingest(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    state.limiters.events.check(peer.ip(), "event requests")?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mime = content_type.split(';').next().unwrap_or("").trim();
     if !(mime.eq_ignore_ascii_case("application/json") || mime.eq_ignore_ascii_case("text/plain")) {

@@ -26,9 +26,6 @@ use crate::{ApiError, AppState};
 
 const SCRIPT: &str = include_str!("../assets/custos.js");
 
-/// Banner choices one address may post per minute (offices share addresses; a person
-/// makes a few choices at most).
-pub(crate) const PER_MINUTE: u32 = 60;
 const DEMO: &str = include_str!("../assets/demo.html");
 
 /// The banner's wording.
@@ -137,13 +134,7 @@ async fn record(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if !state.banner_limiter.allow(peer.ip()) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_requests",
-            "too many choices from this address; try again shortly",
-        ));
-    }
+    state.limiters.banner.check(peer.ip(), "consent choices")?;
     let mime = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mime = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if mime != "text/plain" && mime != "application/json" {

@@ -8,10 +8,7 @@
 //! a success and stored nowhere. Each address may post a few forms a minute. Classic form
 //! posts are answered with a redirect back to the page, JSON with JSON.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -27,8 +24,6 @@ use crate::{ApiError, AppState};
 
 /// The largest attachment accepted (10 MiB).
 pub(crate) const MAX_ATTACHMENT: usize = 10 * 1024 * 1024;
-/// Forms one address may post per minute.
-pub(crate) const PER_MINUTE: u32 = 10;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -36,36 +31,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/forms/signup", post(signup))
         // Bodies past this are refused while they are read, never buffered whole.
         .layer(DefaultBodyLimit::max(MAX_ATTACHMENT + 1024 * 1024))
-}
-
-/// Posts per address (IPv4 /24, IPv6 /48) per minute, in this process.
-#[derive(Debug)]
-pub(crate) struct RateLimiter {
-    per_minute: u32,
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
-}
-
-impl RateLimiter {
-    /// A limiter allowing `per_minute` posts a minute per address.
-    pub(crate) fn new(per_minute: u32) -> Self {
-        Self { per_minute, windows: Mutex::new(HashMap::new()) }
-    }
-
-    /// Counts a post from `ip`; false when it is over the limit.
-    pub(crate) fn allow(&self, ip: IpAddr) -> bool {
-        let key = custos_engine::consent::truncate_ip(ip);
-        let now = Instant::now();
-        let Ok(mut windows) = self.windows.lock() else { return true };
-        if windows.len() > 100_000 {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
-        }
-        let entry = windows.entry(key).or_insert((now, 0));
-        if now.duration_since(entry.0) >= Duration::from_secs(60) {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        entry.1 <= self.per_minute
-    }
 }
 
 /// The fields of either form, however they were sent.
@@ -209,13 +174,7 @@ fn form_error(e: FormError) -> ApiError {
 /// The common start of a form post: the rate limit, the fields, the honeypot. `None` when a
 /// bot filled the honeypot (answered as a success, stored nowhere).
 async fn accept(state: &AppState, peer: SocketAddr, request: Request) -> Result<Option<Fields>, ApiError> {
-    if !state.forms_limiter.allow(peer.ip()) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_requests",
-            format!("at most {PER_MINUTE} forms a minute; try again shortly"),
-        ));
-    }
+    state.limiters.forms.check(peer.ip(), "forms")?;
     let fields = read_fields(request, state).await?;
     Ok(fields.website.is_empty().then_some(fields))
 }

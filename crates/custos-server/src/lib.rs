@@ -20,6 +20,7 @@ mod error;
 mod extract;
 mod forms;
 mod health;
+mod limits;
 mod metrics;
 mod notice;
 mod subjects;
@@ -44,6 +45,7 @@ use custos_store::Store;
 pub use crate::banner::Banner;
 pub use crate::error::{ApiError, ErrorBody};
 pub use crate::extract::ApiJson;
+pub use crate::limits::RateLimits;
 pub use crate::metrics::Metrics;
 pub use crate::notice::RenderedNotice;
 
@@ -70,12 +72,8 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     /// The address people reach custos at, for links in mail.
     pub public_url: String,
-    /// Form posts per address.
-    pub(crate) forms_limiter: Arc<forms::RateLimiter>,
-    /// Banner choices per address.
-    pub(crate) banner_limiter: Arc<forms::RateLimiter>,
-    /// Sign-ups, sign-ins and reset requests per address.
-    pub(crate) accounts_limiter: Arc<forms::RateLimiter>,
+    /// Requests per network on the public endpoints.
+    pub(crate) limiters: Arc<limits::Limiters>,
     /// The Prometheus registry and the server's own metrics.
     pub metrics: Arc<Metrics>,
 }
@@ -91,6 +89,12 @@ impl AppState {
             self.public_url.clone(),
             Arc::new(SystemClock),
         ));
+        self
+    }
+
+    /// Sets the rate limits of the public endpoints (by default [`RateLimits::default`]).
+    pub fn with_limits(mut self, limits: RateLimits) -> Self {
+        self.limiters = Arc::new(limits::Limiters::new(limits));
         self
     }
 
@@ -129,9 +133,7 @@ impl AppState {
             collect,
             accounts,
             public_url,
-            forms_limiter: Arc::new(forms::RateLimiter::new(forms::PER_MINUTE)),
-            banner_limiter: Arc::new(forms::RateLimiter::new(banner::PER_MINUTE)),
-            accounts_limiter: Arc::new(forms::RateLimiter::new(accounts::PER_MINUTE)),
+            limiters: Arc::new(limits::Limiters::new(RateLimits::default())),
             metrics: Arc::new(Metrics::new()),
         }
     }

@@ -155,3 +155,21 @@ async fn the_summary_adds_up_both_kinds_of_visit() {
         site.client.get(format!("{}/v1/analytics/summary?from={from}&to={to}", site.base)).send().await.expect("get");
     assert_eq!(anonymous.status(), 401);
 }
+
+#[tokio::test]
+async fn a_network_over_its_event_limit_is_refused_and_nothing_of_it_stored() {
+    let db = TestDb::from_env().await;
+    let limits = custos_server::RateLimits { events_per_minute: 4, ..Default::default() };
+    let site = Site(TestApp::spawn_with_limits(&db, &["analytics"], limits).await);
+    let one = json!({"events": [{"kind": "pageview", "url": "/", "entry": true}]});
+    for n in 0..4 {
+        let (status, body) = site.events(&one, false, AGENT).await;
+        assert_eq!(status, 202, "request {n}: {body}");
+    }
+    let (status, body) = site.events(&one, false, AGENT).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("too_many_requests")), "{body}");
+    let from = jiff::Timestamp::now().checked_sub(jiff::SignedDuration::from_hours(1)).expect("time");
+    let to = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(1)).expect("time");
+    let (status, summary) = site.get(&format!("/v1/analytics/summary?from={from}&to={to}")).await;
+    assert_eq!((status, summary["page_views"].as_u64()), (200, Some(4)), "{summary}");
+}

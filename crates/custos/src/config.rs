@@ -38,6 +38,8 @@ pub(crate) struct Settings {
     pub(crate) keys: KeySettings,
     /// Outgoing mail.
     pub(crate) mail: MailSettings,
+    /// Requests per network per minute on the public endpoints.
+    pub(crate) limits: custos_server::RateLimits,
 }
 
 /// The `[mail]` section.
@@ -137,6 +139,7 @@ impl Default for Settings {
             jobs: JobSettings::default(),
             keys: KeySettings::default(),
             mail: MailSettings::default(),
+            limits: custos_server::RateLimits::default(),
         }
     }
 }
@@ -265,6 +268,12 @@ impl Settings {
             "CUSTOS_JOBS_POLL_INTERVAL_MS" => {
                 self.jobs.poll_interval_ms = parse(name, value, "a number of milliseconds")?
             }
+            "CUSTOS_LIMITS_FORMS_PER_MINUTE" => self.limits.forms_per_minute = parse(name, value, "a number")?,
+            "CUSTOS_LIMITS_BANNER_PER_MINUTE" => self.limits.banner_per_minute = parse(name, value, "a number")?,
+            "CUSTOS_LIMITS_ACCOUNTS_PER_MINUTE" => {
+                self.limits.accounts_per_minute = parse(name, value, "a number")?
+            }
+            "CUSTOS_LIMITS_EVENTS_PER_MINUTE" => self.limits.events_per_minute = parse(name, value, "a number")?,
             // Read elsewhere, or by the test harness.
             CONFIG_VAR | "CUSTOS_TEST_POSTGRES_URL" | "CUSTOS_REQUIRE_POSTGRES" => {}
             _ => return Ok(false),

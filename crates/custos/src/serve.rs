@@ -37,7 +37,8 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     let (version, _) = custos_engine::policy::publish(&store, &policy, jiff::Timestamp::now()).await?;
     let address = listener.local_addr().context("cannot read the listening address")?;
     let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
-    let state = AppState::new(store.clone(), vault, policy).with_mail(Some(mailer.clone()), &public_url);
+    let state = AppState::new(store.clone(), vault, policy).with_mail(Some(mailer.clone()), &public_url)
+        .with_limits(settings.limits);
     if let Some(geo) = geo {
         state.analytics.set_geo(geo);
     }

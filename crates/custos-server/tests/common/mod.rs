@@ -33,13 +33,19 @@ pub async fn vault(db: &TestDb) -> Arc<Vault> {
 impl TestApp {
     /// Starts custos on `db` with a token granted `purposes`.
     pub async fn spawn(db: &TestDb, purposes: &[&str]) -> Self {
+        Self::spawn_with_limits(db, purposes, custos_server::RateLimits::default()).await
+    }
+
+    /// Starts custos on `db` with a token granted `purposes` and the public endpoints
+    /// limited to `limits`.
+    pub async fn spawn_with_limits(db: &TestDb, purposes: &[&str], limits: custos_server::RateLimits) -> Self {
         let store = db.store().await;
         let policy = Policy::example();
         let purposes: Vec<String> = purposes.iter().map(|p| (*p).to_owned()).collect();
         let (_, token) = custos_engine::tokens::issue(&store, &policy, "test", &purposes, jiff::Timestamp::now())
             .await
             .expect("token");
-        let state = AppState::new(store.clone(), vault(db).await, policy);
+        let state = AppState::new(store.clone(), vault(db).await, policy).with_limits(limits);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         tokio::spawn(custos_server::serve(listener, custos_server::app(state.clone()), std::future::pending()));
