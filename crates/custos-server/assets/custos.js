@@ -1,13 +1,26 @@
 /* custos.js: the consent banner and the privacy-respecting tracker of custos.
    One tag: <script src="https://CUSTOS/custos.js" defer></script>
-   API: custos.consent() -> {category: bool}; custos.open(); window event "custos:consent".
-   Any element with [data-custos-open] reopens the choices. */
+   API: custos.consent() -> {category: bool}; custos.open(); custos.language; window event
+   "custos:consent". Any element with [data-custos-open] reopens the choices. The banner
+   speaks the first of: the tag's data-lang, the page's <html lang>, the browser's
+   languages, that custos has wording for; else the operator's default. */
 (function () {
   "use strict";
   var CONFIG = __CUSTOS_CONFIG__;
   var script = document.currentScript;
   var base = script && script.src ? new URL(script.src, location.href).origin : location.origin;
-  var T = CONFIG.strings;
+  function language() {
+    var wanted = [script && script.getAttribute("data-lang"), document.documentElement.lang]
+      .concat(navigator.languages || [navigator.language]);
+    for (var i = 0; i < wanted.length; i++) {
+      var tag = wanted[i] && String(wanted[i]).toLowerCase().split("-")[0];
+      if (tag && Object.prototype.hasOwnProperty.call(CONFIG.languages, tag)) return tag;
+    }
+    return CONFIG.default_language;
+  }
+  var LANG = language();
+  var WORDING = CONFIG.languages[LANG];
+  var T = WORDING.strings;
   var COOKIE = "custos_consent", VID = "custos_vid";
   var YEAR = 365 * 24 * 3600;
 
@@ -78,10 +91,10 @@
     var id = visitorId();
     var terms = {};
     CONFIG.categories.forEach(function (k) { terms[k.id] = k.terms; });
-    state = { v: CONFIG.text_version, p: CONFIG.policy_version, c: c, t: terms, id: id };
+    state = { v: WORDING.text_version, p: CONFIG.policy_version, c: c, t: terms, id: id };
     writeCookie(COOKIE, JSON.stringify(state), YEAR);
     if (c.analytics) writeCookie(VID, id, 13 * 30 * 24 * 3600); else writeCookie(VID, "", 0);
-    send("/v1/banner/consent", { visitor_id: id, choices: c, method: method, text_version: CONFIG.text_version });
+    send("/v1/banner/consent", { visitor_id: id, choices: c, method: method, text_version: WORDING.text_version });
     close();
     signal();
   }
@@ -96,7 +109,7 @@
   }
   function open() {
     close();
-    root = el("div", { id: "custos-banner", role: "dialog", "aria-modal": "false", "aria-labelledby": "custos-title" });
+    root = el("div", { id: "custos-banner", lang: LANG, role: "dialog", "aria-modal": "false", "aria-labelledby": "custos-title" });
     root.style.cssText = "position:fixed;left:0;right:0;bottom:0;z-index:2147483647;background:#fff;color:#1a1a1a;border-top:2px solid #1a1a1a;padding:16px;font:15px/1.5 system-ui,sans-serif;box-shadow:0 -2px 12px rgba(0,0,0,.2)";
     root.appendChild(el("h2", { id: "custos-title", style: "margin:0 0 8px;font-size:17px" }, T.title));
     var p = el("p", { style: "margin:0 0 8px" }, T.body + " ");
@@ -110,7 +123,8 @@
       var box = el("input", { type: "checkbox", name: c.id, "data-category": c.id });
       box.checked = current[c.id];
       label.appendChild(box);
-      label.appendChild(document.createTextNode(" " + c.name + ": " + c.description));
+      var text = WORDING.categories[c.id];
+      label.appendChild(document.createTextNode(" " + text.name + ": " + text.description));
       list.appendChild(label);
     });
     root.appendChild(list);
@@ -157,7 +171,7 @@
     });
   }
 
-  window.custos = { consent: choices, open: open, version: CONFIG.policy_version };
+  window.custos = { consent: choices, open: open, version: CONFIG.policy_version, language: LANG };
   document.addEventListener("click", function (e) {
     var t = e.target && e.target.closest ? e.target.closest("[data-custos-open]") : null;
     if (t) { e.preventDefault(); open(); }

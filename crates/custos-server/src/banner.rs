@@ -5,12 +5,18 @@
 //!   built in from the policy (one consent purpose per non-necessary cookie category).
 //! - `POST /v1/banner/consent`: `{visitor_id, choices: {category: bool}, method, text_version}`,
 //!   public (the browser holds no token), recorded in the consent ledger for the visitor.
-//! - `GET /demo`: a page that includes custos.js, to see the whole flow on the default.
+//! - `GET /demo`: a page that includes custos.js, to see the whole flow on the default;
+//!   `?lang=de` marks the page German, and the banner follows.
+//!
+//! The wording comes in six built-in languages and the operator's `[banner]` settings
+//! (see [`BannerSettings`]); each language's wording has its own version, which the
+//! consent record keeps.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
@@ -22,31 +28,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::banner_text::{BannerError, BannerSettings, CategoryText};
 use crate::{ApiError, AppState};
 
 const SCRIPT: &str = include_str!("../assets/custos.js");
 
 const DEMO: &str = include_str!("../assets/demo.html");
-
-/// The banner's wording.
-#[derive(Debug, Clone, Serialize)]
-struct Strings {
-    title: &'static str,
-    body: &'static str,
-    policy: &'static str,
-    accept: &'static str,
-    reject: &'static str,
-    save: &'static str,
-}
-
-const ENGLISH: Strings = Strings {
-    title: "Your choices about cookies",
-    body: "We use cookies that the site needs to work. With your consent we also use the ones below; you can refuse them and the site still works. You can change your mind at any time.",
-    policy: "Read our privacy notice",
-    accept: "Accept all",
-    reject: "Reject all",
-    save: "Save my choices",
-};
 
 /// One category the banner offers.
 #[derive(Debug, Clone, Serialize)]
@@ -64,12 +51,23 @@ struct Category {
 pub struct Banner {
     script: String,
     categories: Vec<Category>,
+    /// The version of the default language's wording, recorded when a choice names none.
     text_version: String,
 }
 
 impl Banner {
-    /// The banner for `policy`.
+    /// The banner for `policy` with the built-in wording.
     pub fn new(policy: &Policy) -> Self {
+        match Self::with_settings(policy, &BannerSettings::default()) {
+            Ok(banner) => banner,
+            // The built-in wording is checked by this module's tests.
+            Err(e) => unreachable!("the built-in banner wording is valid: {e}"),
+        }
+    }
+
+    /// The banner for `policy` in the wording of `settings`; an error names the setting
+    /// that cannot be used.
+    pub fn with_settings(policy: &Policy, settings: &BannerSettings) -> Result<Self, BannerError> {
         let categories: Vec<Category> =
             [CookieCategory::Preferences, CookieCategory::Analytics, CookieCategory::Marketing]
                 .into_iter()
@@ -84,31 +82,74 @@ impl Banner {
                         name: purpose.name.clone(),
                         description: purpose.description.clone(),
                         purpose: purpose.id.clone(),
-                        terms: terms.iter().take(6).map(|b| format!("{b:02x}")).collect(),
+                        terms: short_hex(&terms),
                     })
                 })
                 .collect();
-        let wording = json!({"strings": ENGLISH, "categories": categories});
-        let digest = Sha256::digest(wording.to_string().as_bytes());
-        let text_version: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        let (strings, default_language) = settings.strings()?;
+        for (tag, texts) in &settings.categories {
+            if let Some(unknown) = texts.keys().find(|k| !categories.iter().any(|c| c.id.as_str() == k.as_str())) {
+                let offered: Vec<&str> = categories.iter().map(|c| c.id.as_str()).collect();
+                return Err(BannerError {
+                    key: format!("categories.{tag}.{unknown}"),
+                    message: format!("the banner offers no category `{unknown}`; it offers {}", offered.join(", ")),
+                });
+            }
+        }
+        // Each language's wording as shown, and its version: a hash of exactly that text.
+        let mut languages = serde_json::Map::new();
+        let mut text_version = String::new();
+        for (tag, strings) in strings {
+            let names: BTreeMap<&str, CategoryText> = categories
+                .iter()
+                .map(|c| {
+                    let text = settings.categories.get(&tag).and_then(|t| t.get(c.id.as_str())).cloned();
+                    let text = text
+                        .unwrap_or_else(|| CategoryText { name: c.name.clone(), description: c.description.clone() });
+                    (c.id.as_str(), text)
+                })
+                .collect();
+            let wording = json!({"language": tag, "strings": strings, "categories": names});
+            let version = format!("{}-{tag}", short_hex(&Sha256::digest(wording.to_string().as_bytes())));
+            if tag == default_language {
+                text_version.clone_from(&version);
+            }
+            languages.insert(tag, json!({"strings": strings, "categories": names, "text_version": version}));
+        }
         let config = json!({
-            "strings": ENGLISH,
-            "categories": categories,
-            "text_version": text_version,
+            "languages": languages,
+            "default_language": default_language,
+            "categories": categories.iter().map(|c| json!({"id": c.id, "purpose": c.purpose, "terms": c.terms})).collect::<Vec<_>>(),
             "policy_version": policy.version().hash,
         });
         // `</` cannot appear in JSON strings that end a script element early.
         let config = config.to_string().replace("</", "<\\/");
-        Self { script: SCRIPT.replace("__CUSTOS_CONFIG__", &config), categories, text_version }
+        Ok(Self { script: SCRIPT.replace("__CUSTOS_CONFIG__", &config), categories, text_version })
     }
+}
+
+/// The first six bytes of a digest, in hex.
+fn short_hex(digest: &[u8]) -> String {
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/custos.js", get(script))
         .route("/v1/banner/consent", post(record))
-        .route("/demo", get(|| async { Html(DEMO) }))
-        .route("/demo/pricing", get(|| async { Html(DEMO) }))
+        .route("/demo", get(demo))
+        .route("/demo/pricing", get(demo))
+}
+
+#[derive(Debug, Deserialize)]
+struct DemoQuery {
+    lang: Option<String>,
+}
+
+/// The example page; `?lang=de` marks it as a German page, so the banner speaks German.
+async fn demo(Query(query): Query<DemoQuery>) -> Html<String> {
+    let lang = query.lang.filter(|l| (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase()));
+    Html(DEMO.replacen("<html lang=\"en\">", &format!("<html lang=\"{}\">", lang.as_deref().unwrap_or("en")), 1))
 }
 
 async fn script(State(state): State<AppState>) -> impl IntoResponse {
@@ -154,6 +195,15 @@ async fn record(
         return Err(ApiError::invalid("invalid_value", "visitor_id must be 16 to 64 letters, digits, - or _")
             .with_field("visitor_id"));
     }
+    let version_ok = choices.text_version.len() <= 40
+        && choices.text_version.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !version_ok {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            "text_version must be the version custos.js was given: at most 40 lower-case letters, digits or -",
+        )
+        .with_field("text_version"));
+    }
     if choices.method != "banner" && choices.method != "gpc" {
         return Err(ApiError::invalid("invalid_value", "method must be banner or gpc").with_field("method"));
     }
@@ -186,4 +236,40 @@ async fn record(
         recorded += 1;
     }
     Ok((StatusCode::ACCEPTED, Json(json!({"recorded": recorded, "subject_id": subject}))))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    use super::*;
+
+    #[test]
+    fn the_script_stays_under_ten_kilobytes_gzipped_with_every_language() {
+        let banner = Banner::new(&Policy::example());
+        let mut gzip = Command::new("gzip")
+            .arg("-9c")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("gzip is on every Debian machine");
+        gzip.stdin.take().expect("stdin").write_all(banner.script.as_bytes()).expect("write");
+        let out = gzip.wait_with_output().expect("gzip");
+        assert!(out.stdout.len() <= 10 * 1024, "{} bytes gzipped", out.stdout.len());
+        for wording in ["Alle ablehnen", "Tout refuser", "Rechazar todo", "Rifiuta tutto", "Alles weigeren"] {
+            assert!(banner.script.contains(wording), "{wording}");
+        }
+    }
+
+    #[test]
+    fn a_category_the_banner_does_not_offer_is_named() {
+        let settings: BannerSettings = serde_json::from_value(json!({
+            "categories": {"de": {"marketing": {"name": "Werbung", "description": "Newsletter."}}}
+        }))
+        .expect("settings");
+        // The example policy asks consent for analytics cookies only.
+        let e = Banner::with_settings(&Policy::example(), &settings).expect_err("no marketing cookies");
+        assert_eq!(e.key, "categories.de.marketing", "{e}");
+    }
 }

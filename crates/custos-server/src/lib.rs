@@ -15,6 +15,7 @@ mod accounts;
 mod analytics;
 mod auth;
 mod banner;
+mod banner_text;
 mod consents;
 mod error;
 mod extract;
@@ -43,6 +44,7 @@ use custos_policy::Policy;
 use custos_store::Store;
 
 pub use crate::banner::Banner;
+pub use crate::banner_text::{BannerError, BannerSettings, CategoryText, StringOverrides};
 pub use crate::error::{ApiError, ErrorBody};
 pub use crate::extract::ApiJson;
 pub use crate::limits::RateLimits;
@@ -90,6 +92,12 @@ impl AppState {
             Arc::new(SystemClock),
         ));
         self
+    }
+
+    /// Sets the banner's wording; an error names the `[banner]` setting that cannot be used.
+    pub fn with_banner(mut self, settings: &BannerSettings) -> Result<Self, BannerError> {
+        self.banner = Arc::new(Banner::with_settings(&self.policy, settings)?);
+        Ok(self)
     }
 
     /// Sets the rate limits of the public endpoints (by default [`RateLimits::default`]).

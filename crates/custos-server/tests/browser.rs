@@ -338,3 +338,48 @@ async fn a_policy_change_asks_again_only_when_a_banner_purpose_changed() {
         "the old consent no longer counts"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_banner_speaks_the_pages_language_and_records_which_wording_was_shown() {
+    if !browser_available() {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let db = TestDb::from_env().await;
+    let store = db.store().await;
+    let settings: custos_server::BannerSettings = serde_json::from_value(json!({
+        "categories": {"de": {"analytics": {"name": "Statistik", "description": "Welche Seiten besucht werden."}}}
+    }))
+    .expect("settings");
+    let state = AppState::new(store.clone(), common::vault(&db).await, custos_policy::Policy::example())
+        .with_banner(&settings)
+        .expect("usable settings");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(custos_server::serve(listener, custos_server::app(state.clone()), std::future::pending()));
+
+    let browser = Browser::start(false).await;
+    browser.goto(&format!("{base}/demo?lang=de")).await;
+    let title = browser.find("#custos-title", Duration::from_secs(10)).await;
+    assert!(title.is_some(), "the banner is shown");
+    let banner = browser.script("return document.getElementById('custos-banner').innerText").await;
+    let banner = banner.as_str().expect("text");
+    for wording in ["Ihre Entscheidung zu Cookies", "Statistik: Welche Seiten besucht werden.", "Alle ablehnen"] {
+        assert!(banner.contains(wording), "`{wording}` in {banner:?}");
+    }
+    assert_eq!(browser.script("return custos.language").await, json!("de"));
+    browser.click("#custos-reject").await;
+    let stored = browser.cookie("custos_consent").await.expect("the choice is remembered");
+    let decoded: Value = serde_json::from_str(&percent_decoded(&stored)).expect("json cookie");
+    let vid = decoded["id"].as_str().expect("id").to_owned();
+    eventually("the refusal names the German wording", async || {
+        match state.records.find(IdentifierKind::CookieId, &vid).await.expect("find") {
+            Some(id) => {
+                let history = store.consent_history(id).await.expect("history");
+                history.len() == 1 && history[0].entry.text_version.ends_with("-de")
+            }
+            None => false,
+        }
+    })
+    .await;
+}

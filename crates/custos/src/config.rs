@@ -40,6 +40,8 @@ pub(crate) struct Settings {
     pub(crate) mail: MailSettings,
     /// Requests per network per minute on the public endpoints.
     pub(crate) limits: custos_server::RateLimits,
+    /// The consent banner's wording.
+    pub(crate) banner: custos_server::BannerSettings,
 }
 
 /// The `[mail]` section.
@@ -140,6 +142,7 @@ impl Default for Settings {
             keys: KeySettings::default(),
             mail: MailSettings::default(),
             limits: custos_server::RateLimits::default(),
+            banner: custos_server::BannerSettings::default(),
         }
     }
 }
@@ -270,9 +273,7 @@ impl Settings {
             }
             "CUSTOS_LIMITS_FORMS_PER_MINUTE" => self.limits.forms_per_minute = parse(name, value, "a number")?,
             "CUSTOS_LIMITS_BANNER_PER_MINUTE" => self.limits.banner_per_minute = parse(name, value, "a number")?,
-            "CUSTOS_LIMITS_ACCOUNTS_PER_MINUTE" => {
-                self.limits.accounts_per_minute = parse(name, value, "a number")?
-            }
+            "CUSTOS_LIMITS_ACCOUNTS_PER_MINUTE" => self.limits.accounts_per_minute = parse(name, value, "a number")?,
             "CUSTOS_LIMITS_EVENTS_PER_MINUTE" => self.limits.events_per_minute = parse(name, value, "a number")?,
             // Read elsewhere, or by the test harness.
             CONFIG_VAR | "CUSTOS_TEST_POSTGRES_URL" | "CUSTOS_REQUIRE_POSTGRES" => {}

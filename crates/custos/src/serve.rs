@@ -37,8 +37,11 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     let (version, _) = custos_engine::policy::publish(&store, &policy, jiff::Timestamp::now()).await?;
     let address = listener.local_addr().context("cannot read the listening address")?;
     let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
-    let state = AppState::new(store.clone(), vault, policy).with_mail(Some(mailer.clone()), &public_url)
-        .with_limits(settings.limits);
+    let state = AppState::new(store.clone(), vault, policy)
+        .with_mail(Some(mailer.clone()), &public_url)
+        .with_limits(settings.limits)
+        .with_banner(&settings.banner)
+        .map_err(|e| anyhow::anyhow!("the configuration's [banner] section: {e}"))?;
     if let Some(geo) = geo {
         state.analytics.set_geo(geo);
     }
