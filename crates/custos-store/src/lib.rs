@@ -19,6 +19,7 @@
 
 mod accounts;
 mod audit;
+mod campaigns;
 mod error;
 mod events;
 mod jobs;
@@ -43,6 +44,7 @@ use async_trait::async_trait;
 
 pub use crate::accounts::{Account, AccountStore};
 pub use crate::audit::{AuditEntry, AuditStore, GENESIS_HASH, NewAuditEntry, audit_hash};
+pub use crate::campaigns::{Campaign, CampaignStore};
 pub use crate::error::StoreError;
 pub use crate::events::{EventStore, EventTotals, EventVisitor, StoredEvent};
 pub use crate::jobs::{Enqueued, Job, JobCounts, JobFailure, JobState, JobStore, NewJob};
@@ -70,6 +72,7 @@ pub trait Store:
     + TokenStore
     + EventStore
     + AccountStore
+    + CampaignStore
     + Send
     + Sync
     + 'static

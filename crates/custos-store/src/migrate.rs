@@ -73,6 +73,11 @@ macro_rules! main_migrations {
                 name: "consent_resets",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0008_consent_resets.sql")),
             },
+            $crate::migrate::Migration {
+                version: 9,
+                name: "campaigns",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0009_campaigns.sql")),
+            },
         ]
     };
 }

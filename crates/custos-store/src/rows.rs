@@ -107,3 +107,18 @@ row_reader! {
         })
     }
 }
+
+row_reader! {
+    /// Reads a `campaigns` row.
+    fn campaign(row) -> crate::Campaign {
+        Ok(crate::Campaign {
+            id: row.try_get("campaign_id")?,
+            name: row.try_get("name")?,
+            purpose: row.try_get("purpose")?,
+            subject_line: row.try_get("subject_line")?,
+            body: row.try_get("body")?,
+            created_at: from_millis(row.try_get("created_at")?)?,
+            queued_at: row.try_get::<Option<i64>, _>("queued_at")?.map(from_millis).transpose()?,
+        })
+    }
+}

@@ -11,6 +11,7 @@ use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
+use crate::campaigns::campaign_store;
 use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
 use crate::portable::{portable_keystore, portable_store};
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
@@ -111,6 +112,7 @@ impl PgStore {
 }
 
 portable_store!(PgStore, Postgres);
+campaign_store!(PgStore, Postgres);
 portable_keystore!(PgStore, Postgres);
 
 #[async_trait]

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
+use crate::campaigns::campaign_store;
 use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
 use crate::portable::{portable_keystore, portable_store};
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
@@ -106,6 +107,7 @@ impl SqliteStore {
 }
 
 portable_store!(SqliteStore, Sqlite);
+campaign_store!(SqliteStore, Sqlite);
 portable_keystore!(SqliteStore, Sqlite);
 
 #[async_trait]

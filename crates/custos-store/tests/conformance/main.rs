@@ -4,6 +4,7 @@
 //! PostgreSQL run needs `CUSTOS_TEST_POSTGRES_URL` (see the `custos-testkit` crate).
 
 mod audit;
+mod campaigns;
 mod events;
 mod jobs;
 mod keys;
