@@ -299,6 +299,7 @@ impl Accounts {
             subject_line: subject_line.into(),
             body: body.into(),
             unsubscribe: None,
+            campaign: None,
         };
         mail::enqueue(&self.store, &request, None).await?;
         Ok(())

@@ -4,6 +4,7 @@
 //! - [`accounts`]: sign-up, sessions, verification, password reset, closing.
 //! - [`analytics`]: website analytics, consented or cookieless.
 //! - [`audit`]: the hash-chained audit trail, its anchor and its verification.
+//! - [`campaigns`]: marketing campaigns to the people who consented, once each.
 //! - [`clock`]: where the engine gets the time, so tests can move it.
 //! - [`collect`]: the website's forms.
 //! - [`consent`]: the consent ledger.
@@ -21,6 +22,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod audit;
+pub mod campaigns;
 pub mod clock;
 pub mod collect;
 pub mod consent;

@@ -115,6 +115,10 @@ pub struct MailRequest {
     pub body: String,
     /// A one-click unsubscribe URL (RFC 8058), for marketing.
     pub unsubscribe: Option<String>,
+    /// The campaign this mail belongs to: sent to a person at most once, and a person
+    /// without an address for the purpose is skipped rather than an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<uuid::Uuid>,
 }
 
 /// Queues a mail; `key` makes the same mail queued twice a single job.
@@ -191,9 +195,17 @@ impl JobHandler for MailJob {
         let mail: MailRequest = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobError::Permanent(format!("malformed mail job: {e}")))?;
         let actor = Actor::System;
+        let store = self.records.store();
+        if let Some(campaign) = mail.campaign {
+            if store.delivered(campaign, mail.subject_id).await.map_err(|e| JobError::Retry(e.to_string()))? {
+                tracing::info!(job = job.id, %campaign, "campaign mail already sent to this person");
+                return Ok(());
+            }
+        }
         let email = match self.records.read(&actor, mail.subject_id, &mail.purpose, &["user.contact.email"]).await {
             Ok(values) => match values.last() {
                 Some(value) => String::from_utf8_lossy(&value.value).into_owned(),
+                None if mail.campaign.is_some() => return Ok(()),
                 None => return Err(JobError::Permanent("the recipient has no email address for this purpose".into())),
             },
             // Not sending is the job done: a withdrawal, objection, restriction or erasure wins.
@@ -226,7 +238,15 @@ impl JobHandler for MailJob {
         }
         let message = builder.body(body).map_err(|e| JobError::Permanent(format!("cannot build the mail: {e}")))?;
         // A server's answer may echo the address; the error is logged and kept on the job.
-        self.mailer.send(message).await.map_err(|e| JobError::Retry(without_addresses(&e.to_string())))
+        self.mailer.send(message).await.map_err(|e| JobError::Retry(without_addresses(&e.to_string())))?;
+        if let Some(campaign) = mail.campaign {
+            // The mail is out: retrying now would send it twice, so a failure to record it
+            // is logged, not retried.
+            if let Err(e) = store.record_delivery(campaign, mail.subject_id, jiff::Timestamp::now()).await {
+                tracing::warn!(job = job.id, %campaign, error = %e, "campaign mail sent but its delivery not recorded");
+            }
+        }
+        Ok(())
     }
 }
 

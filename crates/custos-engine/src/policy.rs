@@ -128,6 +128,7 @@ pub async fn announce(
             subject_line: "Our privacy notice has changed".into(),
             body: body.clone(),
             unsubscribe: None,
+            campaign: None,
         };
         crate::mail::enqueue(store, &mail, Some(format!("policy-notice:{}:{subject}", version.hash))).await?;
         notices += 1;

@@ -130,6 +130,11 @@ impl Records {
         Self { store, auditor, vault, policy, gate, clock }
     }
 
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
     /// The vault.
     pub fn vault(&self) -> &Arc<Vault> {
         &self.vault

@@ -53,6 +53,7 @@ fn request(subject: SubjectId, purpose: &str) -> MailRequest {
         subject_line: "Your ticket".into(),
         body: "Hello {{name}}, we answered your question.".into(),
         unsubscribe: None,
+        campaign: None,
     }
 }
 
