@@ -16,6 +16,7 @@ mod analytics;
 mod auth;
 mod banner;
 mod banner_text;
+mod campaigns;
 mod consents;
 mod error;
 mod extract;
@@ -36,6 +37,7 @@ use axum::Router;
 use custos_engine::SystemClock;
 use custos_engine::accounts::Accounts;
 use custos_engine::analytics::Analytics;
+use custos_engine::campaigns::Campaigns;
 use custos_engine::collect::Collect;
 use custos_engine::consent::Consents;
 use custos_engine::records::Records;
@@ -72,6 +74,8 @@ pub struct AppState {
     pub collect: Arc<Collect>,
     /// Accounts.
     pub accounts: Arc<Accounts>,
+    /// Marketing campaigns.
+    pub campaigns: Arc<Campaigns>,
     /// The address people reach custos at, for links in mail.
     pub public_url: String,
     /// Requests per network on the public endpoints.
@@ -126,6 +130,8 @@ impl AppState {
             Arc::new(SystemClock),
         ));
         let banner = Arc::new(Banner::new(&policy));
+        let campaigns =
+            Arc::new(Campaigns::new(store.clone(), policy.clone(), records.auditor().clone(), Arc::new(SystemClock)));
         let collect = Arc::new(Collect::new(records.clone(), consents.clone(), policy.clone(), forms::MAX_ATTACHMENT));
         let public_url = "http://127.0.0.1:8080".to_owned();
         let accounts =
@@ -140,6 +146,7 @@ impl AppState {
             banner,
             collect,
             accounts,
+            campaigns,
             public_url,
             limiters: Arc::new(limits::Limiters::new(RateLimits::default())),
             metrics: Arc::new(Metrics::new()),
@@ -159,6 +166,7 @@ pub fn routes() -> Router<AppState> {
         .merge(banner::routes())
         .merge(forms::routes())
         .merge(accounts::routes())
+        .merge(campaigns::routes())
         .merge(unsubscribe::routes())
 }
 

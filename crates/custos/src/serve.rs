@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use custos_engine::campaigns::CampaignFanout;
 use custos_engine::jobs::JobRunner;
 use custos_engine::mail::{MailJob, Mailer};
 use custos_server::AppState;
@@ -62,7 +63,11 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
 
     let records = state.records.clone();
     let mut workers = custos_server::workers::spawn(
-        |n| job_runner(store.clone(), n).register(MailJob::new(records.clone(), mailer.clone())),
+        |n| {
+            job_runner(store.clone(), n)
+                .register(MailJob::new(records.clone(), mailer.clone()))
+                .register(CampaignFanout::new(store.clone(), records.vault().clone(), &public_url))
+        },
         settings.jobs.workers,
         Duration::from_millis(settings.jobs.poll_interval_ms.max(10)),
         &shutdown,

@@ -1,0 +1,109 @@
+//! Campaigns over HTTP, end to end: people sign up through the form (ticking marketing or
+//! not), a service makes and sends a campaign, the job runner mails it to a real SMTP
+//! server on loopback, the one-click unsubscribe POST from the mail's header works, and the
+//! next campaign leaves that person out.
+
+mod common;
+
+use common::TestApp;
+use custos_engine::campaigns::CampaignFanout;
+use custos_engine::jobs::JobRunner;
+use custos_engine::mail::{MailJob, Mailer};
+use custos_testkit::TestDb;
+use custos_testkit::smtp::SmtpSink;
+use serde_json::{Value, json};
+
+/// Signs up for the newsletter, or (without `marketing`) only writes through the contact form.
+async fn sign_up(app: &TestApp, name: &str, email: &str, marketing: bool) {
+    let (path, body) = if marketing {
+        ("/v1/forms/signup", json!({"name": name, "email": email, "consents": ["marketing"]}))
+    } else {
+        ("/v1/forms/contact", json!({"name": name, "email": email, "message": "Do you ship to Malta?"}))
+    };
+    let r = app.client.post(format!("{}{path}", app.base)).json(&body).send().await.expect("post");
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    assert_eq!(status, 201, "{body}");
+}
+
+async fn campaign(app: &TestApp, subject_line: &str) -> String {
+    let draft =
+        json!({"name": subject_line, "purpose": "marketing", "subject_line": subject_line, "body": "Hello {{name}}!"});
+    let (status, body) = app.post("/v1/campaigns", &draft).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["state"], "draft");
+    let id = body["id"].as_str().expect("id").to_owned();
+    let (status, body) = app.post(&format!("/v1/campaigns/{id}/send"), &json!({})).await;
+    assert_eq!((status, body["state"].as_str()), (202, Some("sending")), "{body}");
+    id
+}
+
+#[tokio::test]
+async fn a_campaign_reaches_the_consenting_and_one_click_takes_them_off_the_next() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["marketing"]).await;
+    sign_up(&app, "Ada", "ada@example.org", true).await;
+    sign_up(&app, "Bob", "bob@example.org", true).await;
+    sign_up(&app, "Cy", "cy@example.org", false).await;
+    let cy = app.state.records.find(custos_store::IdentifierKind::Email, "cy@example.org").await.expect("find");
+    assert!(cy.is_some(), "cy is stored, without marketing consent");
+
+    let smtp = SmtpSink::start().await;
+    let mailer = Mailer::from_url(&format!("smtp://{}", smtp.addr), "Shop <news@shop.example>").expect("mailer");
+    let runner = JobRunner::new(app.store.clone())
+        .register(MailJob::new(app.state.records.clone(), mailer))
+        .register(CampaignFanout::new(app.store.clone(), app.state.records.vault().clone(), &app.base));
+
+    let first = campaign(&app, "Spring offers").await;
+    runner.run_pending().await.expect("run");
+    let mut to: Vec<String> = smtp.delivered().into_iter().flat_map(|d| d.to).collect();
+    to.sort();
+    assert_eq!(to, vec!["ada@example.org", "bob@example.org"], "exactly the people who ticked marketing");
+    let (status, body) = app.get(&format!("/v1/campaigns/{first}")).await;
+    assert_eq!((status, body["delivered"].as_u64()), (200, Some(2)), "{body}");
+
+    // Ada's mail client uses the one-click header (RFC 8058).
+    let ada = smtp.delivered().into_iter().find(|d| d.to == ["ada@example.org"]).expect("ada's mail");
+    let data = ada.data.replace("\r\n", "\n");
+    assert!(data.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "{data}");
+    let url = data
+        .lines()
+        .find_map(|l| l.strip_prefix("List-Unsubscribe: <"))
+        .map(|l| l.trim_end_matches('>').to_owned())
+        .expect("List-Unsubscribe");
+    let r = app
+        .client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .expect("one click");
+    assert!(r.status().is_success(), "{}", r.status());
+
+    let second = campaign(&app, "Summer offers").await;
+    runner.run_pending().await.expect("run");
+    let summer: Vec<Vec<String>> =
+        smtp.delivered().into_iter().filter(|d| d.data.contains("Summer offers")).map(|d| d.to).collect();
+    assert_eq!(summer, vec![vec!["bob@example.org".to_owned()]], "ada unsubscribed");
+    let (_, body) = app.get(&format!("/v1/campaigns/{second}")).await;
+    assert_eq!(body["delivered"], 1);
+}
+
+#[tokio::test]
+async fn campaigns_need_the_purpose_and_name_what_is_wrong() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["analytics"]).await;
+    let draft = json!({"name": "x", "purpose": "marketing", "subject_line": "Offers", "body": "Hi"});
+    let (status, body) = app.post("/v1/campaigns", &draft).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "{body}");
+    let (status, body) =
+        app.post("/v1/campaigns", &json!({"name": "x", "purpose": "support", "subject_line": "s", "body": "b"})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("purpose")), "{body}");
+    let (status, body) = app.post("/v1/campaigns", &json!({"name": "x", "purpose": "marketing", "subject": "s"})).await;
+    assert_eq!(status, 422, "an unknown field is named: {body}");
+    let (status, body) = app.get(&format!("/v1/campaigns/{}", uuid::Uuid::now_v7())).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("unknown_campaign")), "{body}");
+    let (status, _) = app.post(&format!("/v1/campaigns/{}/send", uuid::Uuid::now_v7()), &json!({})).await;
+    assert_eq!(status, 404);
+}
