@@ -8,71 +8,56 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use custos_store::{AuditEntry, GENESIS_HASH, KeyStore, NewAuditEntry, Store, StoreError, audit_hash};
-use tokio::sync::{mpsc, oneshot};
+
+use crate::group_commit::{Committer, GroupCommit};
 
 /// The most entries one transaction appends.
 const MAX_BATCH: usize = 512;
 
-/// Appends audit entries with group commit: the entries of concurrent callers in this
-/// process share one transaction, and each caller gets its answer once that transaction
-/// is committed. Appending thus stays fast under concurrency, where one transaction per
-/// entry would queue every caller behind the chain's lock.
+/// Appends audit entries with group commit ([`crate::group_commit`]): the entries of
+/// concurrent callers in this process share one transaction, and each caller gets its
+/// answer once that transaction is committed.
 #[derive(Debug, Clone)]
 pub struct Auditor {
-    queue: mpsc::Sender<Pending>,
+    writer: GroupCommit<AuditCommitter>,
 }
 
-#[derive(Debug)]
-struct Pending {
-    entry: NewAuditEntry,
-    done: oneshot::Sender<Result<AuditEntry, StoreError>>,
+struct AuditCommitter {
+    store: Arc<dyn Store>,
+    keys: Arc<dyn KeyStore>,
+}
+
+#[async_trait]
+impl Committer for AuditCommitter {
+    type Item = NewAuditEntry;
+    type Output = AuditEntry;
+
+    async fn commit(&self, entries: &[NewAuditEntry]) -> Result<Vec<AuditEntry>, StoreError> {
+        let stored = self.store.append_audit_batch(entries).await?;
+        if let Some(last) = stored.last()
+            && let Err(error) = self.keys.advance_audit_anchor(last.seq, &last.hash, last.entry.at).await
+        {
+            tracing::warn!(%error, "could not move the audit anchor; the entries are stored");
+        }
+        Ok(stored)
+    }
+
+    async fn commit_one(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
+        append(&self.store, &self.keys, entry).await
+    }
 }
 
 impl Auditor {
     /// Starts the appender task on the current runtime; it ends when the last handle is dropped.
     pub fn spawn(store: Arc<dyn Store>, keys: Arc<dyn KeyStore>) -> Self {
-        let (queue, mut incoming) = mpsc::channel::<Pending>(4 * MAX_BATCH);
-        tokio::spawn(async move {
-            while let Some(first) = incoming.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match incoming.try_recv() {
-                        Ok(more) => batch.push(more),
-                        Err(_) => break,
-                    }
-                }
-                let entries: Vec<NewAuditEntry> = batch.iter().map(|p| p.entry.clone()).collect();
-                match store.append_audit_batch(&entries).await {
-                    Ok(stored) => {
-                        if let Some(last) = stored.last()
-                            && let Err(error) = keys.advance_audit_anchor(last.seq, &last.hash, last.entry.at).await
-                        {
-                            tracing::warn!(%error, "could not move the audit anchor; the entries are stored");
-                        }
-                        for (pending, entry) in batch.into_iter().zip(stored) {
-                            let _ = pending.done.send(Ok(entry));
-                        }
-                    }
-                    Err(error) => {
-                        // Give each caller its own outcome: append one by one.
-                        tracing::warn!(%error, entries = batch.len(), "batched audit append failed; appending one by one");
-                        for pending in batch {
-                            let _ = pending.done.send(append(&store, &keys, &pending.entry).await);
-                        }
-                    }
-                }
-            }
-        });
-        Self { queue }
+        Self { writer: GroupCommit::spawn(AuditCommitter { store, keys }, MAX_BATCH, "audit") }
     }
 
     /// Appends `entry`; returns once it is committed.
     pub async fn append(&self, entry: NewAuditEntry) -> Result<AuditEntry, StoreError> {
-        let (done, answer) = oneshot::channel();
-        let closed = || StoreError::Unavailable("the audit appender has stopped".into());
-        self.queue.send(Pending { entry, done }).await.map_err(|_| closed())?;
-        answer.await.map_err(|_| closed())?
+        self.writer.submit(entry).await
     }
 }
 

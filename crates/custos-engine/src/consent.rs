@@ -10,9 +10,11 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use custos_policy::{LegalBasis, Policy};
 use custos_store::{
-    ConsentEntry, IdentifierKind, NewAuditEntry, NewSubject, Store, StoreError, StoredConsent, SubjectId, SubjectKind,
+    ConsentEntry, ConsentWrite, IdentifierKind, NewAuditEntry, NewSubject, NewVisitor, Store, StoreError,
+    StoredConsent, SubjectId, SubjectKind,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -20,6 +22,7 @@ use serde_json::json;
 use crate::audit::Auditor;
 use crate::clock::Clock;
 use crate::gate::Actor;
+use crate::group_commit::{Committer, GroupCommit};
 use crate::vault::Vault;
 
 /// How a consent was given or withdrawn.
@@ -91,6 +94,9 @@ pub struct CurrentConsent {
     pub policy_version: String,
 }
 
+/// The most ledger entries one transaction appends.
+const MAX_BATCH: usize = 256;
+
 /// The consent ledger.
 pub struct Consents {
     store: Arc<dyn Store>,
@@ -98,6 +104,27 @@ pub struct Consents {
     policy: Arc<Policy>,
     auditor: Auditor,
     clock: Arc<dyn Clock>,
+    writer: GroupCommit<LedgerCommitter>,
+}
+
+/// Appends ledger entries, many per transaction ([`crate::group_commit`]).
+struct LedgerCommitter {
+    store: Arc<dyn Store>,
+}
+
+#[async_trait]
+impl Committer for LedgerCommitter {
+    type Item = ConsentWrite;
+    type Output = (SubjectId, i64);
+
+    async fn commit(&self, writes: &[ConsentWrite]) -> Result<Vec<(SubjectId, i64)>, StoreError> {
+        self.store.append_consents(writes).await
+    }
+
+    async fn commit_one(&self, write: &ConsentWrite) -> Result<(SubjectId, i64), StoreError> {
+        let written = self.store.append_consents(std::slice::from_ref(write)).await?;
+        written.into_iter().next().ok_or_else(|| StoreError::Corrupt("no ledger entry appended".into()))
+    }
 }
 
 impl std::fmt::Debug for Consents {
@@ -107,7 +134,8 @@ impl std::fmt::Debug for Consents {
 }
 
 impl Consents {
-    /// The ledger on `store`, under `policy`, auditing through `auditor`.
+    /// The ledger on `store`, under `policy`, auditing through `auditor`. Starts the
+    /// ledger's writer task, so it must be called within a Tokio runtime.
     pub fn new(
         store: Arc<dyn Store>,
         vault: Arc<Vault>,
@@ -115,7 +143,8 @@ impl Consents {
         auditor: Auditor,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { store, vault, policy, auditor, clock }
+        let writer = GroupCommit::spawn(LedgerCommitter { store: store.clone() }, MAX_BATCH, "consent ledger");
+        Self { store, vault, policy, auditor, clock, writer }
     }
 
     /// Appends a grant or withdrawal; returns the subject and the entry's sequence number.
@@ -142,17 +171,20 @@ impl Consents {
             return Err(ConsentError::NotScoped(record.purpose.clone()));
         }
         let now = self.clock.now();
-        let subject = match &record.target {
-            ConsentTarget::Subject(id) => {
-                if self.store.subject(*id).await?.is_none() {
-                    return Err(ConsentError::NoSubject(*id));
-                }
-                *id
+        // A visitor's first record creates the visitor, in the same transaction.
+        let (subject_id, visitor) = match &record.target {
+            ConsentTarget::Subject(id) => (*id, None),
+            ConsentTarget::Visitor { cookie_id } => {
+                let cookie = self
+                    .vault
+                    .blind_index(IdentifierKind::CookieId, cookie_id)
+                    .map_err(|e| ConsentError::Invalid { field: "cookie_id", message: e.to_string() })?;
+                let subject = NewSubject { id: SubjectId::new(), kind: SubjectKind::Visitor, created_at: now };
+                (subject.id, Some(NewVisitor { subject, cookie }))
             }
-            ConsentTarget::Visitor { cookie_id } => self.visitor(cookie_id, now).await?,
         };
         let entry = ConsentEntry {
-            subject_id: subject,
+            subject_id,
             purpose: record.purpose.clone(),
             granted: record.granted,
             method: record.method.clone(),
@@ -161,8 +193,8 @@ impl Consents {
             source_ip: record.source_ip.map(truncate_ip),
             at: now,
         };
-        let seq = match self.store.append_consent(&entry).await {
-            Err(StoreError::NotFound(_)) => return Err(ConsentError::NoSubject(subject)),
+        let (subject, seq) = match self.writer.submit(ConsentWrite { visitor, entry }).await {
+            Err(StoreError::NotFound(_)) => return Err(ConsentError::NoSubject(subject_id)),
             other => other?,
         };
         self.auditor
@@ -246,28 +278,6 @@ impl Consents {
             "services": services,
             "sensitive": false,
         })
-    }
-
-    /// The visitor subject for a cookie id, created on first use.
-    async fn visitor(&self, cookie_id: &str, now: jiff::Timestamp) -> Result<SubjectId, ConsentError> {
-        let index = self
-            .vault
-            .blind_index(IdentifierKind::CookieId, cookie_id)
-            .map_err(|e| ConsentError::Invalid { field: "cookie_id", message: e.to_string() })?;
-        if let Some(id) = self.store.find_subject(IdentifierKind::CookieId, &index).await? {
-            return Ok(id);
-        }
-        let subject = NewSubject { id: SubjectId::new(), kind: SubjectKind::Visitor, created_at: now };
-        match self.store.create_subject(&subject, &[(IdentifierKind::CookieId, index.clone())]).await {
-            Ok(()) => Ok(subject.id),
-            // Another request for the same cookie won the race.
-            Err(StoreError::Conflict(_)) => self
-                .store
-                .find_subject(IdentifierKind::CookieId, &index)
-                .await?
-                .ok_or_else(|| ConsentError::Store(StoreError::Conflict("visitor vanished".into()))),
-            Err(e) => Err(e.into()),
-        }
     }
 }
 

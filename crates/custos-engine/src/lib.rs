@@ -27,6 +27,7 @@ pub mod clock;
 pub mod collect;
 pub mod consent;
 pub mod gate;
+mod group_commit;
 pub mod jobs;
 pub mod mail;
 pub mod marketing;

@@ -52,7 +52,7 @@ pub use crate::keys::{DataKeyLookup, KeyStore, StoredDataKey, StoredSystemKey};
 pub use crate::migrate::AppliedMigration;
 pub use crate::policy_versions::{PolicyVersionStore, StoredPolicyVersion};
 pub use crate::records::{NewRecord, Record, RecordStore};
-pub use crate::subject_state::{ConsentEntry, StoredConsent, SubjectStateStore};
+pub use crate::subject_state::{ConsentEntry, ConsentWrite, NewVisitor, StoredConsent, SubjectStateStore};
 pub use crate::subjects::{BlindIndex, IdentifierKind, NewSubject, Subject, SubjectId, SubjectKind, SubjectStore};
 pub use crate::tokens::{ServiceToken, TokenStore};
 pub use crate::url::{Backend, DatabaseUrl};

@@ -130,36 +130,96 @@ macro_rules! portable_store {
         #[async_trait::async_trait]
         impl $crate::SubjectStateStore for $store {
             async fn append_consent(&self, e: &$crate::ConsentEntry) -> Result<i64, $crate::StoreError> {
+                let write = $crate::ConsentWrite { visitor: None, entry: e.clone() };
+                let written = self.append_consents(std::slice::from_ref(&write)).await?;
+                written.first().map(|(_, seq)| *seq).ok_or_else(|| $crate::StoreError::Corrupt("no entry appended".into()))
+            }
+
+            async fn append_consents(
+                &self,
+                writes: &[$crate::ConsentWrite],
+            ) -> Result<Vec<($crate::SubjectId, i64)>, $crate::StoreError> {
                 let mut tx = self.begin_write().await?;
-                let seq: i64 = sqlx::query_scalar::<$db, i64>("SELECT COALESCE(MAX(seq), 0) + 1 FROM consents WHERE subject_id = $1")
-                    .bind(e.subject_id.0)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let result = sqlx::query::<$db>(
-                    "INSERT INTO consents (subject_id, seq, purpose, granted, method, policy_version, at, text_version, source_ip) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(e.subject_id.0)
-                .bind(seq)
-                .bind(&e.purpose)
-                .bind(e.granted)
-                .bind(&e.method)
-                .bind(&e.policy_version)
-                .bind($crate::time::to_millis(e.at))
-                .bind(&e.text_version)
-                .bind(&e.source_ip)
-                .execute(&mut *tx)
-                .await;
-                match result {
-                    Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-                        return Err($crate::StoreError::NotFound(format!("subject {}", e.subject_id)));
+                let mut written = Vec::with_capacity(writes.len());
+                for w in writes {
+                    let subject = match &w.visitor {
+                        None => w.entry.subject_id,
+                        Some(visitor) => {
+                            let kind = $crate::IdentifierKind::CookieId.as_str();
+                            let find = || {
+                                sqlx::query_scalar::<$db, uuid::Uuid>(
+                                    "SELECT subject_id FROM identifiers WHERE kind = $1 AND blind_index = $2",
+                                )
+                                .bind(kind)
+                                .bind(&visitor.cookie.0[..])
+                            };
+                            match find().fetch_optional(&mut *tx).await? {
+                                Some(id) => $crate::SubjectId(id),
+                                None => {
+                                    let at = $crate::time::to_millis(visitor.subject.created_at);
+                                    sqlx::query::<$db>("INSERT INTO subjects (subject_id, kind, created_at) VALUES ($1, $2, $3)")
+                                        .bind(visitor.subject.id.0)
+                                        .bind(visitor.subject.kind.as_str())
+                                        .bind(at)
+                                        .execute(&mut *tx)
+                                        .await?;
+                                    let added = sqlx::query::<$db>(
+                                        "INSERT INTO identifiers (subject_id, kind, blind_index, created_at) VALUES ($1, $2, $3, $4) \
+                                         ON CONFLICT (kind, blind_index) DO NOTHING",
+                                    )
+                                    .bind(visitor.subject.id.0)
+                                    .bind(kind)
+                                    .bind(&visitor.cookie.0[..])
+                                    .bind(at)
+                                    .execute(&mut *tx)
+                                    .await?;
+                                    if added.rows_affected() == 1 {
+                                        visitor.subject.id
+                                    } else {
+                                        // Another process recorded the same cookie meanwhile.
+                                        sqlx::query::<$db>("DELETE FROM subjects WHERE subject_id = $1")
+                                            .bind(visitor.subject.id.0)
+                                            .execute(&mut *tx)
+                                            .await?;
+                                        let id = find().fetch_one(&mut *tx).await?;
+                                        $crate::SubjectId(id)
+                                    }
+                                }
+                            }
+                        }
+                    };
+                    let e = &w.entry;
+                    let seq: i64 = sqlx::query_scalar::<$db, i64>("SELECT COALESCE(MAX(seq), 0) + 1 FROM consents WHERE subject_id = $1")
+                        .bind(subject.0)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let result = sqlx::query::<$db>(
+                        "INSERT INTO consents (subject_id, seq, purpose, granted, method, policy_version, at, text_version, source_ip) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(subject.0)
+                    .bind(seq)
+                    .bind(&e.purpose)
+                    .bind(e.granted)
+                    .bind(&e.method)
+                    .bind(&e.policy_version)
+                    .bind($crate::time::to_millis(e.at))
+                    .bind(&e.text_version)
+                    .bind(&e.source_ip)
+                    .execute(&mut *tx)
+                    .await;
+                    match result {
+                        Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+                            return Err($crate::StoreError::NotFound(format!("subject {subject}")));
+                        }
+                        other => {
+                            other?;
+                        }
                     }
-                    other => {
-                        other?;
-                    }
+                    written.push((subject, seq));
                 }
                 tx.commit().await?;
-                Ok(seq)
+                Ok(written)
             }
 
             async fn consent_history(&self, subject: $crate::SubjectId) -> Result<Vec<$crate::StoredConsent>, $crate::StoreError> {

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use crate::{StoreError, SubjectId};
+use crate::{BlindIndex, NewSubject, StoreError, SubjectId};
 
 /// One entry of the consent ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,11 +36,35 @@ pub struct StoredConsent {
     pub entry: ConsentEntry,
 }
 
+/// A ledger entry to append, for a known subject or for a visitor known by a cookie.
+#[derive(Debug, Clone)]
+pub struct ConsentWrite {
+    /// For a visitor: the subject to create unless the cookie already names one. The
+    /// entry's `subject_id` is then ignored.
+    pub visitor: Option<NewVisitor>,
+    /// The entry.
+    pub entry: ConsentEntry,
+}
+
+/// A visitor, created with its first consent record.
+#[derive(Debug, Clone)]
+pub struct NewVisitor {
+    /// The subject to create (kind `visitor`).
+    pub subject: NewSubject,
+    /// The blind index of the cookie id.
+    pub cookie: BlindIndex,
+}
+
 /// The person's choices.
 #[async_trait]
 pub trait SubjectStateStore {
     /// Appends a consent or withdrawal to the ledger; returns its sequence number.
     async fn append_consent(&self, entry: &ConsentEntry) -> Result<i64, StoreError>;
+
+    /// Appends several entries in one transaction, creating visitors as needed; returns
+    /// each entry's subject and sequence number, in order. All or nothing: on an error
+    /// (such as a subject that no longer exists) nothing is appended.
+    async fn append_consents(&self, writes: &[ConsentWrite]) -> Result<Vec<(SubjectId, i64)>, StoreError>;
 
     /// The person's whole ledger, oldest first.
     async fn consent_history(&self, subject: SubjectId) -> Result<Vec<StoredConsent>, StoreError>;

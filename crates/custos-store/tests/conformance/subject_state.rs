@@ -1,11 +1,17 @@
 use std::sync::Arc;
 
-use custos_store::{ConsentEntry, Store, StoreError, SubjectId};
+use custos_store::{
+    ConsentEntry, ConsentWrite, IdentifierKind, NewSubject, NewVisitor, Store, StoreError, SubjectId, SubjectKind,
+};
 use custos_testkit::{TestDb, on_both_backends};
 
-use crate::{at, user};
+use crate::{at, index, user};
 
-on_both_backends!(the_latest_ledger_entry_decides_consent, objections_and_restrictions);
+on_both_backends!(
+    the_latest_ledger_entry_decides_consent,
+    objections_and_restrictions,
+    a_batch_of_entries_creates_visitors_once_and_is_all_or_nothing,
+);
 
 fn consent(subject: SubjectId, purpose: &str, granted: bool, ms: i64) -> ConsentEntry {
     ConsentEntry {
@@ -57,4 +63,40 @@ async fn objections_and_restrictions(store: Arc<dyn Store>, _db: &TestDb) {
     assert!(!store.restricted(s.id).await.expect("restricted"));
     assert!(store.delete_subject(s.id).await.expect("delete"));
     assert!(store.objections(s.id).await.expect("list").is_empty(), "erasure removes choices too");
+}
+
+fn visitor_write(cookie: u8, ms: i64) -> ConsentWrite {
+    let subject = NewSubject { id: SubjectId::new(), kind: SubjectKind::Visitor, created_at: at(ms) };
+    let entry = consent(subject.id, "analytics", true, ms);
+    ConsentWrite { visitor: Some(NewVisitor { subject, cookie: index(cookie) }), entry }
+}
+
+async fn a_batch_of_entries_creates_visitors_once_and_is_all_or_nothing(store: Arc<dyn Store>, _db: &TestDb) {
+    let known = user();
+    store.create_subject(&known, &[]).await.expect("create");
+    let writes = vec![
+        visitor_write(1, 1),
+        ConsentWrite { visitor: None, entry: consent(known.id, "marketing", true, 2) },
+        visitor_write(1, 3),
+        visitor_write(2, 4),
+    ];
+    let written = store.append_consents(&writes).await.expect("batch");
+    assert_eq!(written.len(), 4);
+    assert_eq!(written[0].0, written[2].0, "one cookie, one visitor, even within a batch");
+    assert_eq!((written[0].1, written[2].1), (1, 2), "its entries in order");
+    assert_eq!(written[1], (known.id, 1));
+    assert_ne!(written[3].0, written[0].0);
+    assert_eq!(store.find_subject(IdentifierKind::CookieId, &index(1)).await.expect("find"), Some(written[0].0));
+    let again = store.append_consents(&[visitor_write(2, 5)]).await.expect("batch");
+    assert_eq!(again, vec![(written[3].0, 2)], "a later batch finds the visitor");
+
+    let failing =
+        vec![visitor_write(3, 6), ConsentWrite { visitor: None, entry: consent(SubjectId::new(), "x", true, 7) }];
+    let err = store.append_consents(&failing).await.expect_err("an unknown subject");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert_eq!(
+        store.find_subject(IdentifierKind::CookieId, &index(3)).await.expect("find"),
+        None,
+        "nothing of it stays"
+    );
 }
