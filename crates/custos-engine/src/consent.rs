@@ -105,6 +105,8 @@ pub struct Consents {
     auditor: Auditor,
     clock: Arc<dyn Clock>,
     writer: GroupCommit<LedgerCommitter>,
+    /// The policy's version hash, computed once: hashing the policy costs microseconds.
+    policy_version: String,
 }
 
 /// Appends ledger entries, many per transaction ([`crate::group_commit`]).
@@ -144,7 +146,8 @@ impl Consents {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let writer = GroupCommit::spawn(LedgerCommitter { store: store.clone() }, MAX_BATCH, "consent ledger");
-        Self { store, vault, policy, auditor, clock, writer }
+        let policy_version = policy.version().hash;
+        Self { store, vault, policy, auditor, clock, writer, policy_version }
     }
 
     /// Appends a grant or withdrawal; returns the subject and the entry's sequence number.
@@ -188,7 +191,7 @@ impl Consents {
             purpose: record.purpose.clone(),
             granted: record.granted,
             method: record.method.clone(),
-            policy_version: self.policy.version().hash,
+            policy_version: self.policy_version.clone(),
             text_version: record.text_version.clone(),
             source_ip: record.source_ip.map(truncate_ip),
             at: now,
@@ -274,7 +277,7 @@ impl Consents {
             "piiPrincipalId": subject,
             "piiControllers": [{"piiController": c.name, "contact": c.dpo.name, "address": c.address, "email": c.dpo.email}],
             "policyUrl": "/privacy",
-            "policyVersion": self.policy.version().hash,
+            "policyVersion": self.policy_version,
             "services": services,
             "sensitive": false,
         })

@@ -110,9 +110,10 @@ pub struct Records {
     store: Arc<dyn Store>,
     auditor: audit::Auditor,
     vault: Arc<Vault>,
-    policy: Arc<Policy>,
     gate: Gate,
     clock: Arc<dyn Clock>,
+    /// The policy's version hash, computed once: hashing the policy costs microseconds.
+    policy_version: String,
 }
 
 impl std::fmt::Debug for Records {
@@ -127,7 +128,8 @@ impl Records {
     pub fn new(store: Arc<dyn Store>, vault: Arc<Vault>, policy: Arc<Policy>, clock: Arc<dyn Clock>) -> Self {
         let gate = Gate::new(&policy);
         let auditor = audit::Auditor::spawn(store.clone(), vault.keys().clone());
-        Self { store, auditor, vault, policy, gate, clock }
+        let policy_version = policy.version().hash;
+        Self { store, auditor, vault, gate, clock, policy_version }
     }
 
     /// The store.
@@ -362,7 +364,7 @@ impl Records {
                 record_id,
                 category: value.category.to_owned(),
                 purpose: value.purpose.to_owned(),
-                policy_version: self.policy.version().hash,
+                policy_version: self.policy_version.clone(),
                 sealed,
                 created_at: now,
                 expires_at: None,
