@@ -139,84 +139,125 @@ macro_rules! portable_store {
                 &self,
                 writes: &[$crate::ConsentWrite],
             ) -> Result<Vec<($crate::SubjectId, i64)>, $crate::StoreError> {
+                // A handful of statements per batch, not per entry: each statement is a
+                // round trip to the database (on SQLite, to its connection's thread).
+                const CHUNK: usize = 200;
+                let cookie_kind = $crate::IdentifierKind::CookieId.as_str();
                 let mut tx = self.begin_write().await?;
-                let mut written = Vec::with_capacity(writes.len());
-                for w in writes {
-                    let subject = match &w.visitor {
-                        None => w.entry.subject_id,
-                        Some(visitor) => {
-                            let kind = $crate::IdentifierKind::CookieId.as_str();
-                            let find = || {
-                                sqlx::query_scalar::<$db, uuid::Uuid>(
-                                    "SELECT subject_id FROM identifiers WHERE kind = $1 AND blind_index = $2",
-                                )
-                                .bind(kind)
-                                .bind(&visitor.cookie.0[..])
-                            };
-                            match find().fetch_optional(&mut *tx).await? {
-                                Some(id) => $crate::SubjectId(id),
-                                None => {
-                                    let at = $crate::time::to_millis(visitor.subject.created_at);
-                                    sqlx::query::<$db>("INSERT INTO subjects (subject_id, kind, created_at) VALUES ($1, $2, $3)")
-                                        .bind(visitor.subject.id.0)
-                                        .bind(visitor.subject.kind.as_str())
-                                        .bind(at)
-                                        .execute(&mut *tx)
-                                        .await?;
-                                    let added = sqlx::query::<$db>(
-                                        "INSERT INTO identifiers (subject_id, kind, blind_index, created_at) VALUES ($1, $2, $3, $4) \
-                                         ON CONFLICT (kind, blind_index) DO NOTHING",
-                                    )
-                                    .bind(visitor.subject.id.0)
-                                    .bind(kind)
-                                    .bind(&visitor.cookie.0[..])
-                                    .bind(at)
-                                    .execute(&mut *tx)
-                                    .await?;
-                                    if added.rows_affected() == 1 {
-                                        visitor.subject.id
-                                    } else {
-                                        // Another process recorded the same cookie meanwhile.
-                                        sqlx::query::<$db>("DELETE FROM subjects WHERE subject_id = $1")
-                                            .bind(visitor.subject.id.0)
-                                            .execute(&mut *tx)
-                                            .await?;
-                                        let id = find().fetch_one(&mut *tx).await?;
-                                        $crate::SubjectId(id)
-                                    }
-                                }
-                            }
+
+                // Visitors: those whose cookie is known, then the new ones.
+                let mut by_cookie: std::collections::HashMap<[u8; 32], $crate::SubjectId> = Default::default();
+                let mut cookies: Vec<&[u8; 32]> = writes.iter().filter_map(|w| w.visitor.as_ref().map(|v| &v.cookie.0)).collect();
+                cookies.sort_unstable();
+                cookies.dedup();
+                for chunk in cookies.chunks(CHUNK) {
+                    let mut find = sqlx::QueryBuilder::<$db>::new("SELECT blind_index, subject_id FROM identifiers WHERE kind = ");
+                    find.push_bind(cookie_kind).push(" AND blind_index IN (");
+                    let mut list = find.separated(", ");
+                    for cookie in chunk {
+                        list.push_bind(cookie.to_vec());
+                    }
+                    find.push(")");
+                    for (index, id) in find.build_query_as::<(Vec<u8>, uuid::Uuid)>().fetch_all(&mut *tx).await? {
+                        if let Ok(index) = <[u8; 32]>::try_from(index) {
+                            by_cookie.insert(index, $crate::SubjectId(id));
                         }
-                    };
-                    let e = &w.entry;
-                    let seq: i64 = sqlx::query_scalar::<$db, i64>("SELECT COALESCE(MAX(seq), 0) + 1 FROM consents WHERE subject_id = $1")
-                        .bind(subject.0)
+                    }
+                }
+                let mut new_visitors: Vec<&$crate::NewVisitor> = Vec::new();
+                for visitor in writes.iter().filter_map(|w| w.visitor.as_ref()) {
+                    if !by_cookie.contains_key(&visitor.cookie.0) {
+                        by_cookie.insert(visitor.cookie.0, visitor.subject.id);
+                        new_visitors.push(visitor);
+                    }
+                }
+                for chunk in new_visitors.chunks(CHUNK) {
+                    let mut subjects = sqlx::QueryBuilder::<$db>::new("INSERT INTO subjects (subject_id, kind, created_at) ");
+                    subjects.push_values(chunk, |mut row, v| {
+                        row.push_bind(v.subject.id.0)
+                            .push_bind(v.subject.kind.as_str())
+                            .push_bind($crate::time::to_millis(v.subject.created_at));
+                    });
+                    subjects.build().execute(&mut *tx).await?;
+                    let mut identifiers =
+                        sqlx::QueryBuilder::<$db>::new("INSERT INTO identifiers (subject_id, kind, blind_index, created_at) ");
+                    identifiers.push_values(chunk, |mut row, v| {
+                        row.push_bind(v.subject.id.0)
+                            .push_bind(cookie_kind)
+                            .push_bind(v.cookie.0.to_vec())
+                            .push_bind($crate::time::to_millis(v.subject.created_at));
+                    });
+                    identifiers.push(" ON CONFLICT (kind, blind_index) DO NOTHING RETURNING blind_index");
+                    let added: std::collections::HashSet<Vec<u8>> =
+                        identifiers.build_query_scalar::<Vec<u8>>().fetch_all(&mut *tx).await?.into_iter().collect();
+                    // Another process recorded some of these cookies meanwhile: use its visitor.
+                    for lost in chunk.iter().filter(|v| !added.contains(&v.cookie.0[..])) {
+                        sqlx::query::<$db>("DELETE FROM subjects WHERE subject_id = $1")
+                            .bind(lost.subject.id.0)
+                            .execute(&mut *tx)
+                            .await?;
+                        let id = sqlx::query_scalar::<$db, uuid::Uuid>(
+                            "SELECT subject_id FROM identifiers WHERE kind = $1 AND blind_index = $2",
+                        )
+                        .bind(cookie_kind)
+                        .bind(&lost.cookie.0[..])
                         .fetch_one(&mut *tx)
                         .await?;
-                    let result = sqlx::query::<$db>(
-                        "INSERT INTO consents (subject_id, seq, purpose, granted, method, policy_version, at, text_version, source_ip) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    )
-                    .bind(subject.0)
-                    .bind(seq)
-                    .bind(&e.purpose)
-                    .bind(e.granted)
-                    .bind(&e.method)
-                    .bind(&e.policy_version)
-                    .bind($crate::time::to_millis(e.at))
-                    .bind(&e.text_version)
-                    .bind(&e.source_ip)
-                    .execute(&mut *tx)
-                    .await;
-                    match result {
+                        by_cookie.insert(lost.cookie.0, $crate::SubjectId(id));
+                    }
+                }
+                let subject_of = |w: &$crate::ConsentWrite| match &w.visitor {
+                    Some(v) => by_cookie[&v.cookie.0],
+                    None => w.entry.subject_id,
+                };
+
+                // Sequence numbers continue each subject's ledger.
+                let mut subjects: Vec<uuid::Uuid> = writes.iter().map(|w| subject_of(w).0).collect();
+                subjects.sort_unstable();
+                subjects.dedup();
+                let mut last_seq: std::collections::HashMap<uuid::Uuid, i64> = Default::default();
+                for chunk in subjects.chunks(CHUNK) {
+                    let mut max = sqlx::QueryBuilder::<$db>::new("SELECT subject_id, MAX(seq) FROM consents WHERE subject_id IN (");
+                    let mut list = max.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    max.push(") GROUP BY subject_id");
+                    last_seq.extend(max.build_query_as::<(uuid::Uuid, i64)>().fetch_all(&mut *tx).await?);
+                }
+                let mut written = Vec::with_capacity(writes.len());
+                for w in writes {
+                    let subject = subject_of(w);
+                    let seq = last_seq.entry(subject.0).or_insert(0);
+                    *seq += 1;
+                    written.push((subject, *seq));
+                }
+
+                for (chunk, numbers) in writes.chunks(CHUNK).zip(written.chunks(CHUNK)) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO consents (subject_id, seq, purpose, granted, method, policy_version, at, text_version, source_ip) ",
+                    );
+                    insert.push_values(chunk.iter().zip(numbers), |mut row, (w, (subject, seq))| {
+                        let e = &w.entry;
+                        row.push_bind(subject.0)
+                            .push_bind(*seq)
+                            .push_bind(e.purpose.clone())
+                            .push_bind(e.granted)
+                            .push_bind(e.method.clone())
+                            .push_bind(e.policy_version.clone())
+                            .push_bind($crate::time::to_millis(e.at))
+                            .push_bind(e.text_version.clone())
+                            .push_bind(e.source_ip.clone());
+                    });
+                    match insert.build().execute(&mut *tx).await {
                         Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-                            return Err($crate::StoreError::NotFound(format!("subject {subject}")));
+                            let unknown = if chunk.len() == 1 { format!("subject {}", numbers[0].0) } else { "a subject".into() };
+                            return Err($crate::StoreError::NotFound(unknown));
                         }
                         other => {
                             other?;
                         }
                     }
-                    written.push((subject, seq));
                 }
                 tx.commit().await?;
                 Ok(written)
@@ -843,23 +884,26 @@ macro_rules! portable_store {
                 for entry in entries {
                     seq += 1;
                     let hash = $crate::audit_hash(seq, &prev_hash, entry);
-                    sqlx::query::<$db>(
-                        "INSERT INTO audit_log (seq, at, actor, action, subject_id, purpose, detail, prev_hash, hash) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    )
-                    .bind(seq)
-                    .bind($crate::time::to_millis(entry.at))
-                    .bind(&entry.actor)
-                    .bind(&entry.action)
-                    .bind(entry.subject_id.map(|s| s.0))
-                    .bind(&entry.purpose)
-                    .bind(entry.detail.to_string())
-                    .bind(&prev_hash[..])
-                    .bind(&hash[..])
-                    .execute(&mut *tx)
-                    .await?;
                     appended.push($crate::AuditEntry { seq, entry: entry.clone(), prev_hash, hash });
                     prev_hash = hash;
+                }
+                // Multi-row INSERTs: one statement per 200 entries instead of one per entry.
+                for chunk in appended.chunks(200) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO audit_log (seq, at, actor, action, subject_id, purpose, detail, prev_hash, hash) ",
+                    );
+                    insert.push_values(chunk, |mut row, e| {
+                        row.push_bind(e.seq)
+                            .push_bind($crate::time::to_millis(e.entry.at))
+                            .push_bind(e.entry.actor.clone())
+                            .push_bind(e.entry.action.clone())
+                            .push_bind(e.entry.subject_id.map(|s| s.0))
+                            .push_bind(e.entry.purpose.clone())
+                            .push_bind(e.entry.detail.to_string())
+                            .push_bind(e.prev_hash.to_vec())
+                            .push_bind(e.hash.to_vec());
+                    });
+                    insert.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(appended)
