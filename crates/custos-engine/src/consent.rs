@@ -215,10 +215,12 @@ impl Consents {
 
     /// The whole ledger of a subject, oldest first.
     pub async fn history(&self, subject: SubjectId) -> Result<Vec<StoredConsent>, ConsentError> {
-        if self.store.subject(subject).await?.is_none() {
+        let history = self.store.consent_history(subject).await?;
+        // Only an empty ledger leaves open whether the subject exists.
+        if history.is_empty() && self.store.subject(subject).await?.is_none() {
             return Err(ConsentError::NoSubject(subject));
         }
-        Ok(self.store.consent_history(subject).await?)
+        Ok(history)
     }
 
     /// The current state per purpose, derived from the ledger.

@@ -68,17 +68,70 @@ pub async fn issue(
 
 /// The actor a bearer token stands for.
 pub async fn authenticate(store: &Arc<dyn Store>, bearer: &str) -> Result<Actor, TokenError> {
+    let (id, secret) = parse(bearer)?;
+    let token = store.token(id).await?.ok_or(TokenError::Invalid)?;
+    check(&token, secret)
+}
+
+/// The id and secret of a bearer token.
+fn parse(bearer: &str) -> Result<(&str, &str), TokenError> {
     let rest = bearer.strip_prefix(PREFIX).ok_or(TokenError::Invalid)?;
     let (id, secret) = rest.split_once('_').ok_or(TokenError::Invalid)?;
     if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(TokenError::Invalid);
     }
-    let token = store.token(id).await?.ok_or(TokenError::Invalid)?;
+    Ok((id, secret))
+}
+
+/// Checks the presented secret against the stored token, in constant time.
+fn check(token: &ServiceToken, secret: &str) -> Result<Actor, TokenError> {
     let presented: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
     if !constant_time_eq(&presented, &token.secret_hash) || token.revoked_at.is_some() {
         return Err(TokenError::Invalid);
     }
-    Ok(Actor::Service { token: token.id, purposes: token.purposes })
+    Ok(Actor::Service { token: token.id.clone(), purposes: token.purposes.clone() })
+}
+
+/// Tokens read from the store in the last moments, so that a busy service does not cost
+/// a database read per request. The secret is still checked at every request; a token
+/// revoked meanwhile stops working in this process within [`TokenCache::TTL`].
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, ServiceToken)>>,
+}
+
+impl TokenCache {
+    /// How long a token read from the store is trusted.
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(2);
+    /// Tokens kept at most (a flood of made-up ids cannot grow the cache past this).
+    const MAX: usize = 1024;
+
+    /// The actor a bearer token stands for, as [`authenticate`].
+    pub async fn authenticate(&self, store: &Arc<dyn Store>, bearer: &str) -> Result<Actor, TokenError> {
+        let (id, secret) = parse(bearer)?;
+        let now = std::time::Instant::now();
+        let cached = {
+            let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            entries.get(id).filter(|(at, _)| now.duration_since(*at) < Self::TTL).map(|(_, t)| t.clone())
+        };
+        let token = match cached {
+            Some(token) => token,
+            None => {
+                // Unknown ids are not cached: they cost the caller a read, as they should.
+                let token = store.token(id).await?.ok_or(TokenError::Invalid)?;
+                let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if entries.len() >= Self::MAX {
+                    entries.retain(|_, (at, _)| now.duration_since(*at) < Self::TTL);
+                    if entries.len() >= Self::MAX {
+                        entries.clear();
+                    }
+                }
+                entries.insert(id.to_owned(), (now, token.clone()));
+                token
+            }
+        };
+        check(&token, secret)
+    }
 }
 
 fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {

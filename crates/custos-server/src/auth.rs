@@ -4,7 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use custos_engine::gate::Actor;
-use custos_engine::tokens::{self, TokenError};
+use custos_engine::tokens::TokenError;
 
 use crate::{ApiError, AppState};
 
@@ -25,7 +25,7 @@ impl FromRequestParts<AppState> for Service {
         let Some(bearer) = bearer else {
             return Err(unauthenticated(&TokenError::Missing));
         };
-        match tokens::authenticate(&state.store, bearer).await {
+        match state.token_cache.authenticate(&state.store, bearer).await {
             Ok(actor) => Ok(Service(actor)),
             Err(TokenError::Store(e)) => Err(e.into()),
             Err(e) => Err(unauthenticated(&e)),

@@ -82,6 +82,8 @@ pub struct AppState {
     pub(crate) limiters: Arc<limits::Limiters>,
     /// The Prometheus registry and the server's own metrics.
     pub metrics: Arc<Metrics>,
+    /// Service tokens read in the last two seconds.
+    pub(crate) token_cache: Arc<custos_engine::tokens::TokenCache>,
 }
 
 impl AppState {
@@ -150,6 +152,7 @@ impl AppState {
             public_url,
             limiters: Arc::new(limits::Limiters::new(RateLimits::default())),
             metrics: Arc::new(Metrics::new()),
+            token_cache: Arc::new(custos_engine::tokens::TokenCache::default()),
         }
     }
 }
