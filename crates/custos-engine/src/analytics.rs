@@ -21,12 +21,12 @@ use custos_store::{EventVisitor, IdentifierKind, NewAuditEntry, Store, StoreErro
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::audit::Auditor;
 use crate::clock::Clock;
 use crate::gate::{Access, Actor, Decision, Gate, Request};
+use crate::group_commit::{Committer, GroupCommit};
 use crate::vault::Vault;
 
 /// The most events one request may carry.
@@ -88,7 +88,29 @@ pub struct Visit<'a> {
 }
 
 /// A request's events and where to send its outcome once they are committed.
-type WriteRequest = (Vec<StoredEvent>, oneshot::Sender<Result<(), StoreError>>);
+/// Writes the events of many requests in one transaction ([`crate::group_commit`]).
+struct EventCommitter {
+    store: Arc<dyn Store>,
+}
+
+#[async_trait::async_trait]
+impl Committer for EventCommitter {
+    type Item = Vec<StoredEvent>;
+    type Output = ();
+
+    async fn commit(&self, requests: &[Vec<StoredEvent>]) -> Result<Vec<()>, StoreError> {
+        let all: Vec<StoredEvent> = requests.iter().flatten().cloned().collect();
+        self.store.insert_events(&all).await?;
+        Ok(vec![(); requests.len()])
+    }
+
+    async fn commit_one(&self, events: &Vec<StoredEvent>) -> Result<(), StoreError> {
+        self.store.insert_events(events).await
+    }
+}
+
+/// Requests whose events share one transaction, at most (each holds up to [`MAX_EVENTS`]).
+const MAX_BATCH: usize = 200;
 
 /// How the events were recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -150,7 +172,7 @@ pub struct Analytics {
     clock: Arc<dyn Clock>,
     salt: Mutex<Option<(String, [u8; 32])>>,
     geo: std::sync::OnceLock<maxminddb::Reader<Vec<u8>>>,
-    writer: mpsc::Sender<WriteRequest>,
+    writer: GroupCommit<EventCommitter>,
 }
 
 impl std::fmt::Debug for Analytics {
@@ -174,7 +196,7 @@ impl Analytics {
             .iter()
             .find(|p| p.legal_basis == LegalBasis::Consent && p.cookie_categories.contains(&CookieCategory::Analytics));
         let categories = purpose.map(|p| p.categories.clone()).unwrap_or_default();
-        let writer = spawn_writer(store.clone());
+        let writer = GroupCommit::spawn(EventCommitter { store: store.clone() }, MAX_BATCH, "analytics");
         Self {
             store,
             vault,
@@ -276,10 +298,7 @@ impl Analytics {
                 }
             })
             .collect();
-        let (done, committed) = oneshot::channel();
-        let stopped = || StoreError::Unavailable("the analytics writer has stopped".into());
-        self.writer.send((stored, done)).await.map_err(|_| stopped())?;
-        committed.await.map_err(|_| stopped())??;
+        self.writer.submit(stored).await?;
         if let Mode::Consented(subject) = mode {
             self.auditor
                 .append(NewAuditEntry {
@@ -357,41 +376,6 @@ impl Analytics {
         }
         Ok(h.finalize().into())
     }
-}
-
-/// The writer task: concurrent requests' events share one transaction.
-fn spawn_writer(store: Arc<dyn Store>) -> mpsc::Sender<WriteRequest> {
-    let (queue, mut incoming) = mpsc::channel::<WriteRequest>(1024);
-    tokio::spawn(async move {
-        while let Some(first) = incoming.recv().await {
-            let mut batch = vec![first];
-            let mut events = batch[0].0.len();
-            while events < 2_000 {
-                match incoming.try_recv() {
-                    Ok(more) => {
-                        events += more.0.len();
-                        batch.push(more);
-                    }
-                    Err(_) => break,
-                }
-            }
-            let all: Vec<StoredEvent> = batch.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
-            match store.insert_events(&all).await {
-                Ok(()) => {
-                    for (_, done) in batch {
-                        let _ = done.send(Ok(()));
-                    }
-                }
-                Err(_) => {
-                    // One request's failure (say, a subject erased meanwhile) must not fail the others.
-                    for (events, done) in batch {
-                        let _ = done.send(store.insert_events(&events).await);
-                    }
-                }
-            }
-        }
-    });
-    queue
 }
 
 /// The path of a URL or path, without query or fragment.
