@@ -28,6 +28,12 @@ use crate::vault::Vault;
 /// How a consent was given or withdrawn.
 pub const METHODS: &[&str] = &["banner", "form", "api", "email", "gpc", "agent", "unsubscribe"];
 
+/// The methods by which people grant consent themselves. Such a grant to a
+/// direct-marketing purpose lifts their earlier unsubscribe (the suppression): they asked
+/// again. A grant through the API (an import, a backend) does not, so that an old list
+/// loaded again cannot bring back people who unsubscribed.
+pub const PERSONAL_METHODS: &[&str] = &["banner", "form", "email", "agent"];
+
 /// Whose consent.
 #[derive(Debug, Clone)]
 pub enum ConsentTarget {
@@ -200,6 +206,22 @@ impl Consents {
             Err(StoreError::NotFound(_)) => return Err(ConsentError::NoSubject(subject_id)),
             other => other?,
         };
+        if record.granted
+            && purpose.direct_marketing
+            && PERSONAL_METHODS.contains(&record.method.as_str())
+            && self.store.clear_objection(subject, &record.purpose).await?
+        {
+            self.auditor
+                .append(NewAuditEntry {
+                    at: now,
+                    actor: actor.audit_name(),
+                    action: "marketing.resubscribe".into(),
+                    subject_id: Some(subject),
+                    purpose: Some(record.purpose.clone()),
+                    detail: json!({"method": record.method, "seq": seq}),
+                })
+                .await?;
+        }
         self.auditor
             .append(NewAuditEntry {
                 at: now,

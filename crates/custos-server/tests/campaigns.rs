@@ -107,3 +107,36 @@ async fn campaigns_need_the_purpose_and_name_what_is_wrong() {
     let (status, _) = app.post(&format!("/v1/campaigns/{}/send", uuid::Uuid::now_v7()), &json!({})).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn signing_up_again_lifts_an_unsubscribe_but_an_api_import_does_not() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["marketing"]).await;
+    sign_up(&app, "Ada", "ada@example.org", true).await;
+    sign_up(&app, "Bob", "bob@example.org", true).await;
+    let find = async |email: &str| {
+        app.state.records.find(custos_store::IdentifierKind::Email, email).await.expect("find").expect("stored")
+    };
+    let (ada, bob) = (find("ada@example.org").await, find("bob@example.org").await);
+    for person in [ada, bob] {
+        let token = custos_engine::marketing::token(app.state.records.vault(), person, "marketing");
+        let r = app.client.post(format!("{}/unsubscribe/{token}", app.base)).send().await.expect("unsubscribe");
+        assert!(r.status().is_success());
+    }
+    // Ada signs up again herself; Bob is "re-imported" by a backend through the API.
+    sign_up(&app, "Ada", "ada@example.org", true).await;
+    let (status, body) = app
+        .post("/v1/consents", &json!({"subject_id": bob, "purpose": "marketing", "granted": true, "method": "api"}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    let smtp = SmtpSink::start().await;
+    let mailer = Mailer::from_url(&format!("smtp://{}", smtp.addr), "news@shop.example").expect("mailer");
+    let runner = JobRunner::new(app.store.clone())
+        .register(MailJob::new(app.state.records.clone(), mailer))
+        .register(CampaignFanout::new(app.store.clone(), app.state.records.vault().clone(), &app.base));
+    campaign(&app, "Autumn offers").await;
+    runner.run_pending().await.expect("run");
+    let to: Vec<Vec<String>> = smtp.delivered().into_iter().map(|d| d.to).collect();
+    assert_eq!(to, vec![vec!["ada@example.org".to_owned()]], "Ada asked again; Bob's unsubscribe stands");
+}

@@ -335,6 +335,15 @@ macro_rules! portable_store {
                 }
             }
 
+            async fn clear_objection(&self, subject: $crate::SubjectId, purpose: &str) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query::<$db>("DELETE FROM objections WHERE subject_id = $1 AND purpose = $2")
+                    .bind(subject.0)
+                    .bind(purpose)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn record_compelling_grounds(
                 &self,
                 subject: $crate::SubjectId,

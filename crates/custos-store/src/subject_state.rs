@@ -78,6 +78,9 @@ pub trait SubjectStateStore {
     /// Records an objection to a purpose (again: keeps the first time).
     async fn record_objection(&self, subject: SubjectId, purpose: &str, at: Timestamp) -> Result<(), StoreError>;
 
+    /// Removes an objection (the person asked again, themselves); false when there was none.
+    async fn clear_objection(&self, subject: SubjectId, purpose: &str) -> Result<bool, StoreError>;
+
     /// Records the compelling grounds that let processing on legitimate interests go on
     /// despite an objection. Returns false when there is no such objection.
     async fn record_compelling_grounds(

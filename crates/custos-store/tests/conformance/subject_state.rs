@@ -47,6 +47,9 @@ async fn objections_and_restrictions(store: Arc<dyn Store>, _db: &TestDb) {
     store.create_subject(&s, &[]).await.expect("create");
     store.record_objection(s.id, "service-improvement", at(1)).await.expect("object");
     store.record_objection(s.id, "service-improvement", at(2)).await.expect("object again");
+    store.record_objection(s.id, "marketing", at(2)).await.expect("object");
+    assert!(store.clear_objection(s.id, "marketing").await.expect("clear"));
+    assert!(!store.clear_objection(s.id, "marketing").await.expect("clear again"), "nothing left to clear");
     assert_eq!(store.objections(s.id).await.expect("list"), vec![("service-improvement".to_owned(), None)]);
     assert!(
         store.record_compelling_grounds(s.id, "service-improvement", "fraud investigation").await.expect("grounds")
