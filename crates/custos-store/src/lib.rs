@@ -29,6 +29,7 @@ mod policy_versions;
 mod portable;
 pub mod postgres;
 mod records;
+mod rights;
 mod rows;
 pub mod sqlite;
 mod subject_state;
@@ -52,6 +53,7 @@ pub use crate::keys::{DataKeyLookup, KeyStore, StoredDataKey, StoredSystemKey};
 pub use crate::migrate::AppliedMigration;
 pub use crate::policy_versions::{PolicyVersionStore, StoredPolicyVersion};
 pub use crate::records::{NewRecord, Record, RecordStore};
+pub use crate::rights::{RightsRequest, RightsStore};
 pub use crate::subject_state::{ConsentEntry, ConsentWrite, NewVisitor, StoredConsent, SubjectStateStore};
 pub use crate::subjects::{BlindIndex, IdentifierKind, NewSubject, Subject, SubjectId, SubjectKind, SubjectStore};
 pub use crate::tokens::{ServiceToken, TokenStore};
@@ -73,6 +75,7 @@ pub trait Store:
     + EventStore
     + AccountStore
     + CampaignStore
+    + RightsStore
     + Send
     + Sync
     + 'static

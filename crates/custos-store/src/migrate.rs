@@ -78,6 +78,11 @@ macro_rules! main_migrations {
                 name: "campaigns",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0009_campaigns.sql")),
             },
+            $crate::migrate::Migration {
+                version: 10,
+                name: "rights_requests",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0010_rights_requests.sql")),
+            },
         ]
     };
 }

@@ -122,3 +122,34 @@ row_reader! {
         })
     }
 }
+
+row_reader! {
+    /// Reads a `rights_requests` row.
+    fn rights_request(row) -> crate::RightsRequest {
+        let steps: String = row.try_get("steps")?;
+        let outcome: Option<String> = row.try_get("outcome")?;
+        Ok(crate::RightsRequest {
+            id: row.try_get("request_id")?,
+            kind: row.try_get("kind")?,
+            purpose: row.try_get("purpose")?,
+            channel: row.try_get("channel")?,
+            state: row.try_get("state")?,
+            email_index: row.try_get("email_index")?,
+            sealed_email: row.try_get("sealed_email")?,
+            subject_id: row.try_get::<Option<Uuid>, _>("subject_id")?.map(SubjectId),
+            received_at: from_millis(row.try_get("received_at")?)?,
+            due_at: from_millis(row.try_get("due_at")?)?,
+            extension_reason: row.try_get("extension_reason")?,
+            code_hash: row.try_get("code_hash")?,
+            code_expires_at: row.try_get::<Option<i64>, _>("code_expires_at")?.map(from_millis).transpose()?,
+            code_attempts: row.try_get("code_attempts")?,
+            verified_at: row.try_get::<Option<i64>, _>("verified_at")?.map(from_millis).transpose()?,
+            steps: serde_json::from_str(&steps).map_err(|e| StoreError::Corrupt(format!("rights request steps: {e}")))?,
+            outcome: outcome
+                .map(|o| serde_json::from_str(&o))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("rights request outcome: {e}")))?,
+            closed_at: row.try_get::<Option<i64>, _>("closed_at")?.map(from_millis).transpose()?,
+        })
+    }
+}

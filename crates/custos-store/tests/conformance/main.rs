@@ -11,6 +11,7 @@ mod keys;
 mod migrations;
 mod policy_versions;
 mod records;
+mod rights;
 mod subject_state;
 mod subjects;
 

@@ -1,0 +1,24 @@
+-- Rights requests (seed 7, 8). No personal data in clear: the address the person gave is
+-- a blind index and a value sealed under the request's own data key; the code is a hash.
+-- subject_id has no foreign key: an erasure request outlives the person it erased.
+CREATE TABLE rights_requests (
+    request_id       UUID    NOT NULL PRIMARY KEY,
+    kind             TEXT    NOT NULL CHECK (kind IN ('access', 'rectification', 'erasure', 'restriction', 'portability', 'objection', 'withdrawal')),
+    purpose          TEXT,
+    channel          TEXT    NOT NULL,
+    state            TEXT    NOT NULL CHECK (state IN ('unverified', 'verified', 'in_progress', 'fulfilled', 'denied', 'expired')),
+    email_index      BYTEA    NOT NULL,
+    sealed_email     BYTEA    NOT NULL,
+    subject_id       UUID,
+    received_at      BIGINT NOT NULL,
+    due_at           BIGINT NOT NULL,
+    extension_reason TEXT,
+    code_hash        BYTEA,
+    code_expires_at  BIGINT,
+    code_attempts    INTEGER NOT NULL DEFAULT 0,
+    verified_at      BIGINT,
+    steps            TEXT    NOT NULL DEFAULT '[]',
+    outcome          TEXT,
+    closed_at        BIGINT
+);
+CREATE INDEX rights_requests_open ON rights_requests (due_at, request_id) WHERE state NOT IN ('fulfilled', 'denied', 'expired');

@@ -1,0 +1,24 @@
+-- Rights requests (seed 7, 8). No personal data in clear: the address the person gave is
+-- a blind index and a value sealed under the request's own data key; the code is a hash.
+-- subject_id has no foreign key: an erasure request outlives the person it erased.
+CREATE TABLE rights_requests (
+    request_id       BLOB    NOT NULL PRIMARY KEY,
+    kind             TEXT    NOT NULL CHECK (kind IN ('access', 'rectification', 'erasure', 'restriction', 'portability', 'objection', 'withdrawal')),
+    purpose          TEXT,
+    channel          TEXT    NOT NULL,
+    state            TEXT    NOT NULL CHECK (state IN ('unverified', 'verified', 'in_progress', 'fulfilled', 'denied', 'expired')),
+    email_index      BLOB    NOT NULL,
+    sealed_email     BLOB    NOT NULL,
+    subject_id       BLOB,
+    received_at      INTEGER NOT NULL,
+    due_at           INTEGER NOT NULL,
+    extension_reason TEXT,
+    code_hash        BLOB,
+    code_expires_at  INTEGER,
+    code_attempts    INTEGER NOT NULL DEFAULT 0,
+    verified_at      INTEGER,
+    steps            TEXT    NOT NULL DEFAULT '[]',
+    outcome          TEXT,
+    closed_at        INTEGER
+) WITHOUT ROWID;
+CREATE INDEX rights_requests_open ON rights_requests (due_at, request_id) WHERE state NOT IN ('fulfilled', 'denied', 'expired');

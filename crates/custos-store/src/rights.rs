@@ -1,0 +1,156 @@
+//! Rights requests (seed 7, 8): one row per request, holding no personal data in clear.
+//! The address the person gave is kept as a blind index (to find them) and sealed under
+//! the request's own data key (to write to them); the code they verify with only as a hash.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use uuid::Uuid;
+
+use crate::{StoreError, SubjectId};
+
+/// A rights request as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RightsRequest {
+    /// Its id; also names the data key its sealed address is under.
+    pub id: Uuid,
+    /// `access`, `rectification`, `erasure`, `restriction`, `portability`, `objection` or
+    /// `withdrawal`.
+    pub kind: String,
+    /// For an objection or a withdrawal: the purpose; `None`: every purpose it can apply to.
+    pub purpose: Option<String>,
+    /// How it came in: `form`, `api`, `email`, `agent`.
+    pub channel: String,
+    /// `unverified`, `verified`, `in_progress`, `fulfilled`, `denied` or `expired`.
+    pub state: String,
+    /// The blind index of the address the person gave.
+    pub email_index: Vec<u8>,
+    /// The address, sealed under the request's data key.
+    pub sealed_email: Vec<u8>,
+    /// The person, once verified and found (`None` when custos holds nothing about them).
+    pub subject_id: Option<SubjectId>,
+    /// When it was received: the deadline runs from here.
+    pub received_at: Timestamp,
+    /// When it is due: one month after receipt, or later once extended.
+    pub due_at: Timestamp,
+    /// Why the deadline was extended, if it was.
+    pub extension_reason: Option<String>,
+    /// SHA-256 of the verification code and the request id, while a code is outstanding.
+    pub code_hash: Option<Vec<u8>>,
+    /// When the outstanding code stops working.
+    pub code_expires_at: Option<Timestamp>,
+    /// Wrong codes tried.
+    pub code_attempts: i32,
+    /// When the person proved control of the address.
+    pub verified_at: Option<Timestamp>,
+    /// The steps of its execution done so far (JSON list of step names).
+    pub steps: Vec<String>,
+    /// What was done, as JSON without personal data.
+    pub outcome: Option<serde_json::Value>,
+    /// When it was fulfilled, denied or expired.
+    pub closed_at: Option<Timestamp>,
+}
+
+/// Rights requests.
+#[async_trait]
+pub trait RightsStore {
+    /// Stores a new request.
+    async fn create_rights_request(&self, request: &RightsRequest) -> Result<(), StoreError>;
+
+    /// A request by id.
+    async fn rights_request(&self, id: Uuid) -> Result<Option<RightsRequest>, StoreError>;
+
+    /// Replaces a request if it is still in `expected_state` (compare and set); false when
+    /// another worker changed it first.
+    async fn update_rights_request(&self, request: &RightsRequest, expected_state: &str) -> Result<bool, StoreError>;
+
+    /// Open requests (not fulfilled, denied or expired), soonest due first.
+    async fn open_rights_requests(&self, limit: u32) -> Result<Vec<RightsRequest>, StoreError>;
+}
+
+/// Implements [`RightsStore`] for `$store`, whose pool is `self.pool` of database `$db`.
+macro_rules! rights_store {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::RightsStore for $store {
+            async fn create_rights_request(&self, r: &$crate::RightsRequest) -> Result<(), $crate::StoreError> {
+                sqlx::query::<$db>(
+                    "INSERT INTO rights_requests (request_id, kind, purpose, channel, state, email_index, sealed_email, \
+                     subject_id, received_at, due_at, extension_reason, code_hash, code_expires_at, code_attempts, \
+                     verified_at, steps, outcome, closed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                )
+                .bind(r.id)
+                .bind(&r.kind)
+                .bind(&r.purpose)
+                .bind(&r.channel)
+                .bind(&r.state)
+                .bind(&r.email_index)
+                .bind(&r.sealed_email)
+                .bind(r.subject_id.map(|s| s.0))
+                .bind($crate::time::to_millis(r.received_at))
+                .bind($crate::time::to_millis(r.due_at))
+                .bind(&r.extension_reason)
+                .bind(&r.code_hash)
+                .bind(r.code_expires_at.map($crate::time::to_millis))
+                .bind(r.code_attempts)
+                .bind(r.verified_at.map($crate::time::to_millis))
+                .bind(serde_json::to_string(&r.steps).map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?)
+                .bind(r.outcome.as_ref().map(|o| o.to_string()))
+                .bind(r.closed_at.map($crate::time::to_millis))
+                .execute(&self.pool)
+                .await
+                .map_err(|e| $crate::error::conflict_on_unique(e, || format!("rights request {} exists", r.id)))?;
+                Ok(())
+            }
+
+            async fn rights_request(&self, id: uuid::Uuid) -> Result<Option<$crate::RightsRequest>, $crate::StoreError> {
+                let row = sqlx::query::<$db>("SELECT * FROM rights_requests WHERE request_id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map($crate::rows::rights_request).transpose()
+            }
+
+            async fn update_rights_request(
+                &self,
+                r: &$crate::RightsRequest,
+                expected_state: &str,
+            ) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query::<$db>(
+                    "UPDATE rights_requests SET state = $2, subject_id = $3, due_at = $4, extension_reason = $5, \
+                     code_hash = $6, code_expires_at = $7, code_attempts = $8, verified_at = $9, steps = $10, \
+                     outcome = $11, closed_at = $12 \
+                     WHERE request_id = $1 AND state = $13",
+                )
+                .bind(r.id)
+                .bind(&r.state)
+                .bind(r.subject_id.map(|s| s.0))
+                .bind($crate::time::to_millis(r.due_at))
+                .bind(&r.extension_reason)
+                .bind(&r.code_hash)
+                .bind(r.code_expires_at.map($crate::time::to_millis))
+                .bind(r.code_attempts)
+                .bind(r.verified_at.map($crate::time::to_millis))
+                .bind(serde_json::to_string(&r.steps).map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?)
+                .bind(r.outcome.as_ref().map(|o| o.to_string()))
+                .bind(r.closed_at.map($crate::time::to_millis))
+                .bind(expected_state)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn open_rights_requests(&self, limit: u32) -> Result<Vec<$crate::RightsRequest>, $crate::StoreError> {
+                let rows = sqlx::query::<$db>(
+                    "SELECT * FROM rights_requests WHERE state NOT IN ('fulfilled', 'denied', 'expired') \
+                     ORDER BY due_at, request_id LIMIT $1",
+                )
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map($crate::rows::rights_request).collect()
+            }
+        }
+    };
+}
+pub(crate) use rights_store;

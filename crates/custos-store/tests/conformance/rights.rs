@@ -1,0 +1,61 @@
+use std::sync::Arc;
+
+use custos_store::{RightsRequest, Store, StoreError, SubjectId};
+use custos_testkit::{TestDb, on_both_backends};
+
+use crate::at;
+
+on_both_backends!(a_request_round_trips_and_changes_only_from_the_state_expected);
+
+fn request(due_ms: i64) -> RightsRequest {
+    RightsRequest {
+        id: uuid::Uuid::now_v7(),
+        kind: "erasure".into(),
+        purpose: None,
+        channel: "form".into(),
+        state: "unverified".into(),
+        email_index: vec![7; 32],
+        sealed_email: vec![1, 2, 3],
+        subject_id: None,
+        received_at: at(0),
+        due_at: at(due_ms),
+        extension_reason: None,
+        code_hash: Some(vec![9; 32]),
+        code_expires_at: Some(at(60)),
+        code_attempts: 0,
+        verified_at: None,
+        steps: vec![],
+        outcome: None,
+        closed_at: None,
+    }
+}
+
+async fn a_request_round_trips_and_changes_only_from_the_state_expected(store: Arc<dyn Store>, _db: &TestDb) {
+    let late = request(2_000);
+    let soon = request(1_000);
+    store.create_rights_request(&late).await.expect("create");
+    store.create_rights_request(&soon).await.expect("create");
+    assert!(matches!(store.create_rights_request(&soon).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.rights_request(late.id).await.expect("read"), Some(late.clone()), "every field round-trips");
+
+    let mut verified = late.clone();
+    verified.state = "verified".into();
+    verified.subject_id = Some(SubjectId::new());
+    verified.code_hash = None;
+    verified.code_expires_at = None;
+    verified.verified_at = Some(at(5));
+    verified.steps = vec!["erase".into()];
+    verified.outcome = Some(serde_json::json!({"rows_deleted": true}));
+    assert!(store.update_rights_request(&verified, "unverified").await.expect("update"));
+    assert!(!store.update_rights_request(&verified, "unverified").await.expect("again"), "the state moved on");
+    assert_eq!(store.rights_request(late.id).await.expect("read"), Some(verified.clone()));
+
+    let open: Vec<uuid::Uuid> = store.open_rights_requests(10).await.expect("open").iter().map(|r| r.id).collect();
+    assert_eq!(open, vec![soon.id, late.id], "soonest due first");
+    let mut done = verified;
+    done.state = "fulfilled".into();
+    done.closed_at = Some(at(9));
+    assert!(store.update_rights_request(&done, "verified").await.expect("close"));
+    let open: Vec<uuid::Uuid> = store.open_rights_requests(10).await.expect("open").iter().map(|r| r.id).collect();
+    assert_eq!(open, vec![soon.id], "closed requests leave the queue");
+}
