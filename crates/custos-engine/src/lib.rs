@@ -11,6 +11,7 @@
 //! - [`gate`]: the decision every read and write of personal data passes.
 //! - [`jobs`]: the durable background-work runner (mail, webhooks, sweeps…).
 //! - [`records`]: personal data in and out, through the gate, the vault and the audit log.
+//! - [`rights`]: rights requests: intake, verification by code, deadlines, execution.
 //! - [`mail`]: outgoing mail through the job runner, checked by the gate at send time.
 //! - [`marketing`]: signed unsubscribe links and suppression.
 //! - [`policy`]: the policy in force and every version before it.
@@ -33,6 +34,7 @@ pub mod mail;
 pub mod marketing;
 pub mod policy;
 pub mod records;
+pub mod rights;
 pub mod tokens;
 pub mod vault;
 

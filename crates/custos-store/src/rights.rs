@@ -22,7 +22,8 @@ pub struct RightsRequest {
     pub channel: String,
     /// `unverified`, `verified`, `in_progress`, `fulfilled`, `denied` or `expired`.
     pub state: String,
-    /// The blind index of the address the person gave.
+    /// The blind index of the address the person gave; empty once the request is closed
+    /// and the person told.
     pub email_index: Vec<u8>,
     /// The address, sealed under the request's data key.
     pub sealed_email: Vec<u8>,
@@ -119,7 +120,7 @@ macro_rules! rights_store {
                 let done = sqlx::query::<$db>(
                     "UPDATE rights_requests SET state = $2, subject_id = $3, due_at = $4, extension_reason = $5, \
                      code_hash = $6, code_expires_at = $7, code_attempts = $8, verified_at = $9, steps = $10, \
-                     outcome = $11, closed_at = $12 \
+                     outcome = $11, closed_at = $12, email_index = $14 \
                      WHERE request_id = $1 AND state = $13",
                 )
                 .bind(r.id)
@@ -135,6 +136,7 @@ macro_rules! rights_store {
                 .bind(r.outcome.as_ref().map(|o| o.to_string()))
                 .bind(r.closed_at.map($crate::time::to_millis))
                 .bind(expected_state)
+                .bind(&r.email_index)
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)

@@ -1,0 +1,679 @@
+//! Data-subject rights requests (seed 7, 8; GDPR Art. 12, 15-21).
+//!
+//! A request comes in with the kind of right and the address the person gives. custos
+//! mails a one-time code to that address; whoever enters it controls the address, and the
+//! request then acts on the person custos holds under it, if any. Until then nothing is
+//! revealed: a request for an address custos does not know is answered exactly like one
+//! for an address it does, and after verification it ends as "nothing held".
+//!
+//! The request is due one month after receipt ([`due_date`]); staff may extend it once by
+//! up to two more months, with a reason the person is told, within the first month.
+//!
+//! Execution is a job ([`RightsExecution`]) that walks the request's steps and records each
+//! one in the request when done, so a worker that dies mid-way resumes at the first step
+//! not recorded; each step is also safe to repeat. Erasure, restriction, objection and
+//! withdrawal of consent run automatically. Access, rectification and portability are
+//! verified and then wait in the staff queue with their deadline: custos does not build
+//! their report and package yet.
+//!
+//! The person hears of each stage by mail ([`RightsMail`]), sent to the address they gave,
+//! which is kept sealed under the request's own data key.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use custos_policy::{LegalBasis, Policy};
+use custos_store::{Enqueued, IdentifierKind, Job, NewAuditEntry, NewJob, RightsRequest, Store, StoreError, SubjectId};
+use jiff::{Timestamp, ToSpan};
+use lettre::message::Message;
+use lettre::message::header::ContentType;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::audit::Auditor;
+use crate::clock::Clock;
+use crate::consent::{ConsentRecord, ConsentTarget, Consents};
+use crate::gate::Actor;
+use crate::jobs::{JobError, JobHandler};
+use crate::mail::Mailer;
+use crate::records::Records;
+use crate::vault::Vault;
+
+/// The rights a request can exercise.
+pub const KINDS: &[&str] =
+    &["access", "rectification", "erasure", "restriction", "portability", "objection", "withdrawal"];
+/// The kinds custos carries out by itself once verified.
+pub const AUTOMATED: &[&str] = &["erasure", "restriction", "objection", "withdrawal"];
+/// How requests come in.
+pub const CHANNELS: &[&str] = &["form", "api", "email", "agent"];
+
+/// The job kind that carries out a verified request.
+pub const EXECUTE_KIND: &str = "rights.execute";
+/// The job kind that mails the person about their request.
+pub const MAIL_KIND: &str = "rights.mail";
+
+/// How long a verification code works.
+pub const CODE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+/// Wrong codes allowed per request before it must be made again.
+pub const MAX_ATTEMPTS: i32 = 5;
+
+/// The table name bound into the sealed address.
+const TABLE: &str = "rights_requests";
+
+/// A request as it arrives.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRightsRequest {
+    /// One of [`KINDS`].
+    pub kind: String,
+    /// The address custos may hold the person under, and writes to.
+    pub email: String,
+    /// For an objection or a withdrawal: the purpose (every applicable one when absent).
+    #[serde(default)]
+    pub purpose: Option<String>,
+}
+
+/// Why a request operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RightsError {
+    /// A field is wrong.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// No such request.
+    #[error("no rights request {0}")]
+    NotFound(Uuid),
+    /// The code is not the one sent.
+    #[error("this code is not the one we sent; check the latest mail")]
+    BadCode,
+    /// The code's time is up.
+    #[error("this code has expired; make the request again")]
+    CodeExpired,
+    /// Too many wrong codes.
+    #[error("too many wrong codes; make the request again")]
+    TooManyAttempts,
+    /// The request is past the step asked for (a code used twice, an extension repeated).
+    #[error("the request is {state}: {message}")]
+    WrongState {
+        /// Its state.
+        state: String,
+        /// What cannot be done.
+        message: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The vault failed.
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultAccessError),
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> RightsError {
+    RightsError::Invalid { field, message: message.into() }
+}
+
+/// One month after `received`, in UTC (the 31st of a shorter month becomes its last day).
+pub fn due_date(received: Timestamp, months: i8) -> Timestamp {
+    received
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .checked_add(i64::from(months).months())
+        .map(|z| z.timestamp())
+        .unwrap_or(received)
+}
+
+/// The hash a code is kept as: bound to its request, so it is worth nothing elsewhere.
+fn code_hash(request: Uuid, code: &str) -> Vec<u8> {
+    let mut hash = Sha256::new();
+    hash.update(request.as_bytes());
+    hash.update(code.as_bytes());
+    hash.finalize().to_vec()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// An eight-digit code.
+fn new_code() -> String {
+    let n = u32::from_le_bytes(crate::tokens::random_bytes::<4>()) % 100_000_000;
+    format!("{n:08}")
+}
+
+/// Rights requests: intake, verification, deadlines and the queue.
+pub struct Rights {
+    store: Arc<dyn Store>,
+    records: Arc<Records>,
+    consents: Arc<Consents>,
+    policy: Arc<Policy>,
+    auditor: Auditor,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Rights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rights").finish_non_exhaustive()
+    }
+}
+
+/// What the person is mailed about.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "message", rename_all = "snake_case")]
+enum MailMessage {
+    /// The verification code, sealed under the request's key.
+    Code { sealed_code: Vec<u8> },
+    /// The deadline moved.
+    Extended,
+    /// The request was carried out.
+    Done,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct MailPayload {
+    request_id: Uuid,
+    #[serde(flatten)]
+    message: MailMessage,
+}
+
+impl Rights {
+    /// Rights requests on `store` under `policy`.
+    pub fn new(records: Arc<Records>, consents: Arc<Consents>, policy: Arc<Policy>, clock: Arc<dyn Clock>) -> Self {
+        Self { store: records.store().clone(), auditor: records.auditor().clone(), records, consents, policy, clock }
+    }
+
+    fn vault(&self) -> &Arc<Vault> {
+        self.records.vault()
+    }
+
+    /// Takes in a request and mails its code; the answer is the same whether or not custos
+    /// holds anything under the address.
+    pub async fn submit(&self, new: &NewRightsRequest, channel: &str) -> Result<RightsRequest, RightsError> {
+        if !KINDS.contains(&new.kind.as_str()) {
+            return Err(invalid("kind", format!("use one of: {}", KINDS.join(", "))));
+        }
+        if !CHANNELS.contains(&channel) {
+            return Err(invalid("channel", format!("use one of: {}", CHANNELS.join(", "))));
+        }
+        let purpose = match (&new.purpose, new.kind.as_str()) {
+            (None, _) => None,
+            (Some(id), kind @ ("objection" | "withdrawal")) => {
+                let purpose = self
+                    .policy
+                    .purpose(id)
+                    .ok_or_else(|| invalid("purpose", format!("the policy has no purpose `{id}`")))?;
+                let applies = match kind {
+                    "objection" => purpose.legal_basis == LegalBasis::LegitimateInterests || purpose.direct_marketing,
+                    _ => purpose.legal_basis == LegalBasis::Consent,
+                };
+                if !applies {
+                    let why = if kind == "objection" {
+                        "one can object only to processing on legitimate interests or for direct marketing"
+                    } else {
+                        "consent can be withdrawn only where processing rests on it"
+                    };
+                    return Err(invalid("purpose", format!("`{id}`: {why}")));
+                }
+                Some(id.clone())
+            }
+            (Some(_), _) => {
+                return Err(invalid("purpose", "a purpose is given only with an objection or a withdrawal"));
+            }
+        };
+        let index =
+            self.vault().blind_index(IdentifierKind::Email, &new.email).map_err(|e| invalid("email", e.to_string()))?;
+        let now = self.clock.now();
+        let id = Uuid::now_v7();
+        // The request's own key: destroying it later makes the sealed address unreadable.
+        let owner = SubjectId(id);
+        let key = self.vault().create_data_key(owner, now).await?;
+        let code = new_code();
+        let request = RightsRequest {
+            id,
+            kind: new.kind.clone(),
+            purpose,
+            channel: channel.to_owned(),
+            state: "unverified".into(),
+            email_index: index.0.to_vec(),
+            sealed_email: Vault::seal(&key, TABLE, id, owner, new.email.trim().as_bytes()),
+            subject_id: None,
+            received_at: now,
+            due_at: due_date(now, 1),
+            extension_reason: None,
+            code_hash: Some(code_hash(id, &code)),
+            code_expires_at: Some(now.checked_add(CODE_LIFETIME).unwrap_or(now)),
+            code_attempts: 0,
+            verified_at: None,
+            steps: Vec::new(),
+            outcome: None,
+            closed_at: None,
+        };
+        self.store.create_rights_request(&request).await?;
+        let sealed_code = Vault::seal(&key, "rights_mail", id, owner, code.as_bytes());
+        self.mail(id, MailMessage::Code { sealed_code }, "code").await?;
+        self.audit(&Actor::System, "rights.submit", &request, serde_json::json!({"channel": channel})).await?;
+        Ok(request)
+    }
+
+    /// Checks a code. On success the request is verified, tied to the person custos holds
+    /// under the address (if any), and queued for execution.
+    pub async fn verify(&self, id: Uuid, code: &str) -> Result<RightsRequest, RightsError> {
+        let mut request = self.store.rights_request(id).await?.ok_or(RightsError::NotFound(id))?;
+        if request.state != "unverified" {
+            return Err(RightsError::WrongState {
+                state: request.state.clone(),
+                message: "its code was already used".into(),
+            });
+        }
+        let now = self.clock.now();
+        if request.code_attempts >= MAX_ATTEMPTS {
+            return Err(RightsError::TooManyAttempts);
+        }
+        if request.code_expires_at.is_none_or(|at| now >= at) {
+            return Err(RightsError::CodeExpired);
+        }
+        let expected = request.code_hash.clone().unwrap_or_default();
+        if !constant_time_eq(&code_hash(id, code.trim()), &expected) {
+            request.code_attempts += 1;
+            self.store.update_rights_request(&request, "unverified").await?;
+            self.audit(&Actor::System, "rights.verify_failed", &request, serde_json::json!({})).await?;
+            return Err(if request.code_attempts >= MAX_ATTEMPTS {
+                RightsError::TooManyAttempts
+            } else {
+                RightsError::BadCode
+            });
+        }
+        let index = custos_store::BlindIndex(
+            request.email_index.clone().try_into().map_err(|_| StoreError::Corrupt("email index length".into()))?,
+        );
+        request.subject_id = self.store.find_subject(IdentifierKind::Email, &index).await?;
+        request.state = "verified".into();
+        request.verified_at = Some(now);
+        request.code_hash = None;
+        request.code_expires_at = None;
+        if !self.store.update_rights_request(&request, "unverified").await? {
+            return Err(RightsError::WrongState {
+                state: "verified".into(),
+                message: "its code was already used".into(),
+            });
+        }
+        self.audit(&Actor::System, "rights.verify", &request, serde_json::json!({})).await?;
+        if AUTOMATED.contains(&request.kind.as_str()) {
+            self.store
+                .enqueue_job(&NewJob {
+                    kind: EXECUTE_KIND.into(),
+                    payload: serde_json::json!({"request_id": id}),
+                    idempotency_key: Some(id.to_string()),
+                    priority: 1,
+                    run_at: now,
+                    max_attempts: 20,
+                })
+                .await?;
+        }
+        Ok(request)
+    }
+
+    /// Extends the deadline by `months` (1 or 2) for `reason`; allowed once, within the
+    /// first month. The person is told.
+    pub async fn extend(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        months: i8,
+        reason: &str,
+    ) -> Result<RightsRequest, RightsError> {
+        let mut request = self.store.rights_request(id).await?.ok_or(RightsError::NotFound(id))?;
+        if !(1..=2).contains(&months) {
+            return Err(invalid("months", "a deadline can be extended by one or two months"));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() || reason.len() > 1000 {
+            return Err(invalid("reason", "give the reason the person will be told, in 1 to 1000 bytes"));
+        }
+        if request.extension_reason.is_some() {
+            return Err(RightsError::WrongState { state: request.state, message: "it was extended already".into() });
+        }
+        if matches!(request.state.as_str(), "fulfilled" | "denied" | "expired") {
+            return Err(RightsError::WrongState { state: request.state.clone(), message: "it is closed".into() });
+        }
+        let now = self.clock.now();
+        if now >= due_date(request.received_at, 1) {
+            return Err(RightsError::WrongState {
+                state: request.state,
+                message: "an extension must be decided and told within the first month".into(),
+            });
+        }
+        let state = request.state.clone();
+        request.due_at = due_date(request.received_at, 1 + months);
+        request.extension_reason = Some(reason.to_owned());
+        if !self.store.update_rights_request(&request, &state).await? {
+            return Err(RightsError::WrongState { state, message: "it changed meanwhile; try again".into() });
+        }
+        self.mail(id, MailMessage::Extended, "extended").await?;
+        self.audit(actor, "rights.extend", &request, serde_json::json!({"months": months})).await?;
+        Ok(request)
+    }
+
+    /// A request by id.
+    pub async fn get(&self, id: Uuid) -> Result<RightsRequest, RightsError> {
+        self.store.rights_request(id).await?.ok_or(RightsError::NotFound(id))
+    }
+
+    /// Open requests, soonest due first.
+    pub async fn queue(&self, limit: u32) -> Result<Vec<RightsRequest>, RightsError> {
+        Ok(self.store.open_rights_requests(limit).await?)
+    }
+
+    async fn mail(&self, id: Uuid, message: MailMessage, key: &str) -> Result<Enqueued, StoreError> {
+        let payload = serde_json::to_value(MailPayload { request_id: id, message })
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.store
+            .enqueue_job(&NewJob {
+                kind: MAIL_KIND.into(),
+                payload,
+                idempotency_key: Some(format!("{id}:{key}")),
+                priority: 1,
+                run_at: self.clock.now(),
+                max_attempts: 12,
+            })
+            .await
+    }
+
+    async fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        request: &RightsRequest,
+        mut detail: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        detail["request_id"] = serde_json::json!(request.id);
+        detail["kind"] = serde_json::json!(request.kind);
+        detail["state"] = serde_json::json!(request.state);
+        self.auditor
+            .append(NewAuditEntry {
+                at: self.clock.now(),
+                actor: actor.audit_name(),
+                action: action.into(),
+                subject_id: request.subject_id,
+                purpose: request.purpose.clone(),
+                detail,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Once the person has been told the outcome, the request keeps no trace of them: its
+    /// key is destroyed (the sealed address cannot be opened, from any copy) and the blind
+    /// index of the address is cleared. What remains proves what was done, for whom it
+    /// no longer says.
+    async fn forget_address(&self, id: Uuid) -> Result<(), StoreError> {
+        self.vault().shred(SubjectId(id), self.clock.now()).await?;
+        for _ in 0..3 {
+            let Some(mut request) = self.store.rights_request(id).await? else { return Ok(()) };
+            if request.email_index.is_empty() {
+                return Ok(());
+            }
+            let state = request.state.clone();
+            request.email_index = Vec::new();
+            if self.store.update_rights_request(&request, &state).await? {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Unavailable("the request kept changing while its address was being forgotten".into()))
+    }
+
+    /// Carries out the next steps of a verified request; see [`RightsExecution`].
+    async fn execute(&self, id: Uuid) -> Result<(), JobError> {
+        let retry = |e: StoreError| JobError::Retry(e.to_string());
+        let Some(mut request) = self.store.rights_request(id).await.map_err(retry)? else {
+            return Err(JobError::Permanent(format!("no rights request {id}")));
+        };
+        match request.state.as_str() {
+            "verified" => {
+                request.state = "in_progress".into();
+                if !self.store.update_rights_request(&request, "verified").await.map_err(retry)? {
+                    return Err(JobError::Retry("the request changed meanwhile".into()));
+                }
+            }
+            "in_progress" => {}
+            _ => return Ok(()),
+        }
+        let steps: &[&str] = match request.kind.as_str() {
+            "erasure" => &["erase", "notify"],
+            "restriction" => &["restrict", "notify"],
+            "objection" => &["object", "notify"],
+            "withdrawal" => &["withdraw", "notify"],
+            other => return Err(JobError::Permanent(format!("`{other}` requests are not carried out automatically"))),
+        };
+        let mut outcome = request.outcome.clone().unwrap_or_else(|| serde_json::json!({}));
+        for step in steps {
+            if request.steps.iter().any(|s| s == step) {
+                continue;
+            }
+            let result = self.step(&request, step).await.map_err(|e| JobError::Retry(e.to_string()))?;
+            if !result.is_null() {
+                outcome[*step] = result;
+            }
+            request.steps.push((*step).to_owned());
+            request.outcome = Some(outcome.clone());
+            if !self.store.update_rights_request(&request, "in_progress").await.map_err(retry)? {
+                return Err(JobError::Retry("the request changed meanwhile".into()));
+            }
+        }
+        request.state = "fulfilled".into();
+        request.closed_at = Some(self.clock.now());
+        if self.store.update_rights_request(&request, "in_progress").await.map_err(retry)? {
+            self.audit(&Actor::System, "rights.fulfil", &request, outcome).await.map_err(retry)?;
+        }
+        Ok(())
+    }
+
+    /// One step; returns what it did, as JSON without personal data.
+    async fn step(&self, request: &RightsRequest, step: &str) -> Result<serde_json::Value, RightsError> {
+        let now = self.clock.now();
+        let Some(subject) = request.subject_id else {
+            // Nothing is held under the address: there is nothing to act on.
+            return Ok(if step == "notify" {
+                self.mail(request.id, MailMessage::Done, "done").await?;
+                serde_json::Value::Null
+            } else {
+                serde_json::json!({"held": false})
+            });
+        };
+        let applicable = |pick: &dyn Fn(&custos_policy::Purpose) -> bool| -> Vec<String> {
+            match &request.purpose {
+                Some(p) => vec![p.clone()],
+                None => self.policy.purposes.iter().filter(|p| pick(p)).map(|p| p.id.clone()).collect(),
+            }
+        };
+        Ok(match step {
+            "erase" => {
+                // Erasing again finds nothing: safe to repeat.
+                let erasure = self.records.erase(&Actor::System, subject).await.map_err(|e| match e {
+                    crate::records::AccessError::Store(e) => RightsError::Store(e),
+                    other => RightsError::Store(StoreError::Unavailable(other.to_string())),
+                })?;
+                serde_json::json!({"key_destroyed": erasure.key_destroyed, "rows_deleted": erasure.rows_deleted})
+            }
+            "restrict" => {
+                self.store.set_restriction(subject, Some("the person asked for restriction (Art. 18)"), now).await?;
+                serde_json::json!({"restricted": true})
+            }
+            "object" => {
+                let purposes = applicable(&|p| p.legal_basis == LegalBasis::LegitimateInterests || p.direct_marketing);
+                for purpose in &purposes {
+                    self.store.record_objection(subject, purpose, now).await?;
+                }
+                serde_json::json!({"purposes": purposes})
+            }
+            "withdraw" => {
+                let live = self.store.live_consents(subject).await?;
+                let purposes: Vec<String> = applicable(&|p| p.legal_basis == LegalBasis::Consent)
+                    .into_iter()
+                    .filter(|p| live.contains(p))
+                    .collect();
+                for purpose in &purposes {
+                    let record = ConsentRecord {
+                        target: ConsentTarget::Subject(subject),
+                        purpose: purpose.clone(),
+                        granted: false,
+                        method: if request.channel == "agent" { "agent" } else { "email" }.into(),
+                        text_version: String::new(),
+                        source_ip: None,
+                    };
+                    self.consents
+                        .record(&Actor::Subject(subject), &record)
+                        .await
+                        .map_err(|e| RightsError::Store(StoreError::Unavailable(e.to_string())))?;
+                }
+                serde_json::json!({"purposes": purposes})
+            }
+            "notify" => {
+                self.mail(request.id, MailMessage::Done, "done").await?;
+                serde_json::Value::Null
+            }
+            other => return Err(invalid("step", format!("unknown step `{other}`"))),
+        })
+    }
+}
+
+/// The job that carries out a verified request, step by step.
+pub struct RightsExecution {
+    rights: Arc<Rights>,
+}
+
+impl RightsExecution {
+    /// Runs requests through `rights`.
+    pub fn new(rights: Arc<Rights>) -> Self {
+        Self { rights }
+    }
+}
+
+#[async_trait]
+impl JobHandler for RightsExecution {
+    fn kind(&self) -> &'static str {
+        EXECUTE_KIND
+    }
+
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        let id = job.payload["request_id"]
+            .as_str()
+            .and_then(|s| s.parse::<Uuid>().ok())
+            .ok_or_else(|| JobError::Permanent("malformed rights job".into()))?;
+        self.rights.execute(id).await
+    }
+}
+
+/// The job that mails the person about their request, at the address they gave.
+pub struct RightsMail {
+    rights: Arc<Rights>,
+    mailer: Mailer,
+    public_url: String,
+}
+
+impl RightsMail {
+    /// Mails through `mailer`; links point at `public_url`.
+    pub fn new(rights: Arc<Rights>, mailer: Mailer, public_url: &str) -> Self {
+        Self { rights, mailer, public_url: public_url.trim_end_matches('/').to_owned() }
+    }
+
+    fn text(&self, request: &RightsRequest, message: &MailMessage, code: Option<&str>) -> (String, String) {
+        let kind = &request.kind;
+        let status = format!("{}/v1/rights-requests/{}", self.public_url, request.id);
+        match message {
+            MailMessage::Code { .. } => (
+                format!("Your code for your {kind} request"),
+                format!(
+                    "Someone, we hope you, asked us to act on the right of {kind} for this address.\n\n\
+                     Your code: {}\n\nIt works for 30 minutes. If you did not ask, ignore this mail: nothing happens.\n\n\
+                     Reference: {}\n",
+                    code.unwrap_or(""),
+                    request.id
+                ),
+            ),
+            MailMessage::Extended => (
+                format!("We need more time for your {kind} request"),
+                format!(
+                    "We will answer your {kind} request by {} instead of one month after we received it, because: {}\n\n\
+                     Status: {status}\n",
+                    request.due_at.strftime("%Y-%m-%d"),
+                    request.extension_reason.as_deref().unwrap_or("")
+                ),
+            ),
+            MailMessage::Done => (
+                format!("Your {kind} request is done"),
+                match (request.subject_id, kind.as_str()) {
+                    (None, _) => format!(
+                        "We looked: we hold no personal data under this address, so there was nothing to act on.\n\nStatus: {status}\n"
+                    ),
+                    (Some(_), "erasure") => {
+                        format!("We erased the personal data we held about you.\n\nStatus: {status}\n")
+                    }
+                    (Some(_), "restriction") => format!(
+                        "We restricted the processing of your data: we only store it now, unless you agree otherwise or it is needed for legal claims.\n\nStatus: {status}\n"
+                    ),
+                    (Some(_), "objection") => format!(
+                        "We recorded your objection and stopped the processing it concerns.\n\nStatus: {status}\n"
+                    ),
+                    (Some(_), _) => format!(
+                        "We recorded the withdrawal of your consent. Processing before it stays lawful.\n\nStatus: {status}\n"
+                    ),
+                },
+            ),
+        }
+    }
+}
+
+#[async_trait]
+impl JobHandler for RightsMail {
+    fn kind(&self) -> &'static str {
+        MAIL_KIND
+    }
+
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        let payload: MailPayload = serde_json::from_value(job.payload.clone())
+            .map_err(|e| JobError::Permanent(format!("malformed rights mail job: {e}")))?;
+        let id = payload.request_id;
+        let retry = |e: StoreError| JobError::Retry(e.to_string());
+        let Some(request) = self.rights.store.rights_request(id).await.map_err(retry)? else {
+            return Ok(());
+        };
+        let owner = SubjectId(id);
+        let key = match self.rights.vault().data_key(owner).await {
+            Ok(key) => key,
+            // The request's key is gone: its address with it. Nothing to send to.
+            Err(crate::vault::VaultAccessError::Erased { .. }) => return Ok(()),
+            Err(e) => return Err(JobError::Retry(e.to_string())),
+        };
+        let open = |table: &str, sealed: &[u8]| {
+            Vault::open_value(&key, table, id, owner, sealed)
+                .map_err(|_| JobError::Permanent("a sealed value of the request does not open".into()))
+        };
+        let email = open(TABLE, &request.sealed_email)?;
+        let email = String::from_utf8_lossy(&email).into_owned();
+        let code = match &payload.message {
+            MailMessage::Code { sealed_code } => {
+                Some(String::from_utf8_lossy(&open("rights_mail", sealed_code)?).into_owned())
+            }
+            _ => None,
+        };
+        let (subject_line, body) = self.text(&request, &payload.message, code.as_deref());
+        let to = email.parse().map_err(|_| JobError::Permanent("the address given is not valid for mail".into()))?;
+        let message = Message::builder()
+            .from(self.mailer.from().clone())
+            .to(to)
+            .subject(subject_line)
+            .message_id(Some(format!("<job-{}@custos>", job.id)))
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| JobError::Permanent(format!("cannot build the mail: {e}")))?;
+        self.mailer.send(message).await.map_err(|e| JobError::Retry(crate::mail::without_addresses(&e.to_string())))?;
+        if matches!(payload.message, MailMessage::Done) {
+            self.rights.forget_address(id).await.map_err(retry)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,251 @@
+//! Rights requests end to end through the job runner and a real SMTP server on loopback:
+//! the code goes by mail, verification ties the request to the person, execution is
+//! resumable and runs each step once, unknown people look like known ones, codes expire and
+//! cannot be replayed, deadlines extend once within the first month.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use custos_engine::clock::{ManualClock, SystemClock};
+use custos_engine::consent::Consents;
+use custos_engine::gate::{Actor, StaffRole};
+use custos_engine::jobs::JobRunner;
+use custos_engine::mail::Mailer;
+use custos_engine::records::{NewValue, Records};
+use custos_engine::rights::{NewRightsRequest, Rights, RightsError, RightsExecution, RightsMail, due_date};
+use custos_engine::vault::{Keyring, Vault};
+use custos_policy::Policy;
+use custos_store::{IdentifierKind, Store, SubjectKind};
+use custos_testkit::smtp::SmtpSink;
+use custos_testkit::{TestDb, consent, on_both_backends};
+use custos_vault::MasterKey;
+
+on_both_backends!(
+    an_erasure_request_erases_the_person_and_then_forgets_the_address,
+    an_unknown_address_is_answered_like_a_known_one,
+    codes_expire_cannot_be_guessed_nor_used_twice,
+    a_crash_between_steps_resumes_and_runs_each_step_once,
+    a_withdrawal_request_withdraws_every_live_consent,
+    a_deadline_extends_once_within_the_first_month,
+);
+
+struct Fixture {
+    store: Arc<dyn Store>,
+    records: Arc<Records>,
+    rights: Arc<Rights>,
+    clock: ManualClock,
+    smtp: SmtpSink,
+    runner: JobRunner,
+}
+
+impl Fixture {
+    async fn new(store: Arc<dyn Store>, db: &TestDb) -> Self {
+        let vault = Arc::new(Vault::open(Keyring::new(MasterKey::generate()), db.keys().await).await.expect("vault"));
+        let policy = Arc::new(Policy::example());
+        let records = Arc::new(Records::new(store.clone(), vault.clone(), policy.clone(), Arc::new(SystemClock)));
+        let consents = Arc::new(Consents::new(
+            store.clone(),
+            vault,
+            policy.clone(),
+            records.auditor().clone(),
+            Arc::new(SystemClock),
+        ));
+        let clock = ManualClock::new(jiff::Timestamp::now());
+        let rights = Arc::new(Rights::new(records.clone(), consents, policy, Arc::new(clock.clone())));
+        let smtp = SmtpSink::start().await;
+        let mailer = Mailer::from_url(&format!("smtp://{}", smtp.addr), "privacy@shop.example").expect("mailer");
+        let runner = JobRunner::new(store.clone())
+            .register(RightsExecution::new(rights.clone()))
+            .register(RightsMail::new(rights.clone(), mailer, "https://privacy.shop.example"))
+            .with_clock(Arc::new(clock.clone()));
+        Self { store, records, rights, clock, smtp, runner }
+    }
+
+    /// A user known by `email`, with a name, who consented to marketing.
+    async fn person(&self, email: &str) -> custos_store::SubjectId {
+        let (id, _) = self
+            .records
+            .create_subject(&Actor::System, SubjectKind::User, &[(IdentifierKind::Email, email)], &[])
+            .await
+            .expect("create");
+        self.store.append_consent(&consent(id, "marketing", true)).await.expect("consent");
+        let values = [
+            NewValue { purpose: "marketing", category: "user.name", value: b"Ada Byron" },
+            NewValue { purpose: "marketing", category: "user.contact.email", value: email.as_bytes() },
+        ];
+        self.records.write_all(&Actor::System, id, &values).await.expect("write");
+        id
+    }
+
+    async fn submit(&self, kind: &str, email: &str) -> uuid::Uuid {
+        let new = NewRightsRequest { kind: kind.into(), email: email.into(), purpose: None };
+        let request = self.rights.submit(&new, "form").await.expect("submit");
+        assert_eq!(request.state, "unverified");
+        request.id
+    }
+
+    /// Runs due jobs and returns the code in the latest mail to `email`.
+    async fn code(&self, email: &str) -> String {
+        self.runner.run_pending().await.expect("run");
+        let mail = self.smtp.delivered().into_iter().rev().find(|d| d.to == [email]).expect("a mail to the address");
+        let line = mail.data.lines().find_map(|l| l.strip_prefix("Your code: ")).expect("a code").trim().to_owned();
+        assert_eq!(line.len(), 8, "{line}");
+        line
+    }
+
+    fn mails_to(&self, email: &str) -> Vec<String> {
+        self.smtp.delivered().into_iter().filter(|d| d.to == [email]).map(|d| d.data).collect()
+    }
+}
+
+async fn an_erasure_request_erases_the_person_and_then_forgets_the_address(store: Arc<dyn Store>, db: &TestDb) {
+    let f = Fixture::new(store, db).await;
+    let ada = f.person("ada@example.org").await;
+    let id = f.submit("erasure", "ada@example.org").await;
+    let code = f.code("ada@example.org").await;
+    let verified = f.rights.verify(id, &code).await.expect("verify");
+    assert_eq!((verified.state.as_str(), verified.subject_id), ("verified", Some(ada)));
+    f.runner.run_pending().await.expect("run");
+
+    assert_eq!(f.records.find(IdentifierKind::Email, "ada@example.org").await.expect("find"), None, "erased");
+    assert!(f.store.subject(ada).await.expect("read").is_none());
+    let done = f.rights.get(id).await.expect("get");
+    assert_eq!(done.state, "fulfilled");
+    assert_eq!(done.steps, vec!["erase", "notify"]);
+    assert_eq!(done.outcome.as_ref().expect("outcome")["erase"]["rows_deleted"], true);
+    assert!(done.email_index.is_empty(), "the address's blind index is gone");
+    let mails = f.mails_to("ada@example.org");
+    assert_eq!(mails.len(), 2, "the code, then the outcome");
+    assert!(mails[1].contains("We erased the personal data"), "{}", mails[1]);
+    assert!(
+        f.records.vault().data_key(custos_store::SubjectId(id)).await.is_err(),
+        "the request's key is destroyed: the sealed address cannot be opened"
+    );
+    let bytes = db.stored_bytes().await;
+    assert!(!bytes.windows(15).any(|w| w == b"ada@example.org"), "no address in clear in any stored byte");
+}
+
+async fn an_unknown_address_is_answered_like_a_known_one(store: Arc<dyn Store>, db: &TestDb) {
+    let f = Fixture::new(store, db).await;
+    f.person("ada@example.org").await;
+    let known = f
+        .rights
+        .submit(&NewRightsRequest { kind: "access".into(), email: "ada@example.org".into(), purpose: None }, "form")
+        .await
+        .expect("known");
+    let unknown = f
+        .rights
+        .submit(&NewRightsRequest { kind: "access".into(), email: "nobody@example.org".into(), purpose: None }, "form")
+        .await
+        .expect("unknown");
+    let shape = |r: &custos_store::RightsRequest| {
+        (r.kind.clone(), r.state.clone(), r.due_at.as_second() - r.received_at.as_second(), r.subject_id)
+    };
+    assert_eq!(shape(&known), shape(&unknown), "nothing tells the two apart before verification");
+
+    let id = f.submit("erasure", "nobody@example.org").await;
+    let code = f.code("nobody@example.org").await;
+    let verified = f.rights.verify(id, &code).await.expect("verify");
+    assert_eq!(verified.subject_id, None);
+    f.runner.run_pending().await.expect("run");
+    let done = f.rights.get(id).await.expect("get");
+    assert_eq!(done.state, "fulfilled");
+    assert_eq!(done.outcome.as_ref().expect("outcome")["erase"]["held"], false);
+    let last = f.mails_to("nobody@example.org").pop().expect("an answer");
+    assert!(last.contains("we hold no personal data"), "{last}");
+    assert!(f.records.find(IdentifierKind::Email, "ada@example.org").await.expect("find").is_some(), "ada untouched");
+}
+
+async fn codes_expire_cannot_be_guessed_nor_used_twice(store: Arc<dyn Store>, db: &TestDb) {
+    let f = Fixture::new(store, db).await;
+    f.person("ada@example.org").await;
+    // Guessing: five wrong codes end the request's chances.
+    let id = f.submit("restriction", "ada@example.org").await;
+    let code = f.code("ada@example.org").await;
+    let wrong = if code == "00000000" { "00000001" } else { "00000000" };
+    for _ in 0..4 {
+        assert!(matches!(f.rights.verify(id, wrong).await, Err(RightsError::BadCode)));
+    }
+    assert!(matches!(f.rights.verify(id, wrong).await, Err(RightsError::TooManyAttempts)));
+    assert!(matches!(f.rights.verify(id, &code).await, Err(RightsError::TooManyAttempts)), "even the right one now");
+    // Expiry.
+    let id = f.submit("restriction", "ada@example.org").await;
+    let code = f.code("ada@example.org").await;
+    f.clock.advance(Duration::from_secs(31 * 60));
+    assert!(matches!(f.rights.verify(id, &code).await, Err(RightsError::CodeExpired)));
+    // Replay.
+    let id = f.submit("restriction", "ada@example.org").await;
+    let code = f.code("ada@example.org").await;
+    f.rights.verify(id, &code).await.expect("first use");
+    assert!(matches!(f.rights.verify(id, &code).await, Err(RightsError::WrongState { .. })), "single use");
+    f.runner.run_pending().await.expect("run");
+    assert_eq!(f.rights.get(id).await.expect("get").state, "fulfilled");
+}
+
+async fn a_crash_between_steps_resumes_and_runs_each_step_once(store: Arc<dyn Store>, db: &TestDb) {
+    let f = Fixture::new(store.clone(), db).await;
+    let ada = f.person("ada@example.org").await;
+    let id = f.submit("objection", "ada@example.org").await;
+    let code = f.code("ada@example.org").await;
+    f.rights.verify(id, &code).await.expect("verify");
+    // A worker took the request, did the first step, recorded it, and died.
+    let mut request = f.rights.get(id).await.expect("get");
+    request.state = "in_progress".into();
+    assert!(store.update_rights_request(&request, "verified").await.expect("cas"));
+    store.record_objection(ada, "marketing", jiff::Timestamp::now()).await.expect("the step's effect");
+    request.steps = vec!["object".into()];
+    request.outcome = Some(serde_json::json!({"object": {"purposes": ["marketing"]}}));
+    assert!(store.update_rights_request(&request, "in_progress").await.expect("cas"));
+    // Its job comes round again after the lease.
+    f.clock.advance(Duration::from_secs(3600));
+    f.runner.run_pending().await.expect("run");
+    let done = f.rights.get(id).await.expect("get");
+    assert_eq!(
+        (done.state.as_str(), done.steps.clone()),
+        ("fulfilled", vec!["object".to_owned(), "notify".to_owned()])
+    );
+    assert_eq!(
+        done.outcome.as_ref().expect("outcome")["object"]["purposes"],
+        serde_json::json!(["marketing"]),
+        "the first step was not run again"
+    );
+    f.clock.advance(Duration::from_secs(3600));
+    f.runner.run_pending().await.expect("run");
+    assert_eq!(f.mails_to("ada@example.org").len(), 2, "one code, one outcome: nothing twice");
+}
+
+async fn a_withdrawal_request_withdraws_every_live_consent(store: Arc<dyn Store>, db: &TestDb) {
+    let f = Fixture::new(store.clone(), db).await;
+    let ada = f.person("ada@example.org").await;
+    let id = f.submit("withdrawal", "ada@example.org").await;
+    let code = f.code("ada@example.org").await;
+    f.rights.verify(id, &code).await.expect("verify");
+    f.runner.run_pending().await.expect("run");
+    assert!(store.live_consents(ada).await.expect("live").is_empty());
+    let history = store.consent_history(ada).await.expect("history");
+    let last = &history.last().expect("an entry").entry;
+    assert_eq!((last.purpose.as_str(), last.granted, last.method.as_str()), ("marketing", false, "email"));
+    assert_eq!(f.rights.get(id).await.expect("get").state, "fulfilled");
+}
+
+async fn a_deadline_extends_once_within_the_first_month(store: Arc<dyn Store>, db: &TestDb) {
+    let f = Fixture::new(store, db).await;
+    f.person("ada@example.org").await;
+    let id = f.submit("access", "ada@example.org").await;
+    let received = f.rights.get(id).await.expect("get").received_at;
+    assert_eq!(f.rights.get(id).await.expect("get").due_at, due_date(received, 1));
+    let dpo = Actor::Staff { id: "dpo-1".into(), role: StaffRole::Dpo, purposes: vec![] };
+    let e = f.rights.extend(&dpo, id, 3, "many requests").await.expect_err("three months");
+    assert!(matches!(e, RightsError::Invalid { field: "months", .. }), "{e}");
+    let extended = f.rights.extend(&dpo, id, 2, "We received many requests this month.").await.expect("extend");
+    assert_eq!(extended.due_at, due_date(received, 3));
+    assert!(matches!(f.rights.extend(&dpo, id, 1, "again").await, Err(RightsError::WrongState { .. })));
+    f.runner.run_pending().await.expect("run");
+    let told = f.mails_to("ada@example.org").into_iter().find(|m| m.contains("more time")).expect("the person is told");
+    assert!(told.contains("We received many requests this month."), "{told}");
+    assert_eq!(f.rights.queue(10).await.expect("queue")[0].id, id, "an open access request waits in the queue");
+
+    let late = f.submit("access", "ada@example.org").await;
+    f.clock.advance(Duration::from_secs(32 * 24 * 3600));
+    assert!(matches!(f.rights.extend(&dpo, late, 1, "too late").await, Err(RightsError::WrongState { .. })));
+}
