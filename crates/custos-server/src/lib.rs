@@ -25,6 +25,7 @@ mod health;
 mod limits;
 mod metrics;
 mod notice;
+mod rights;
 mod subjects;
 mod telemetry;
 mod unsubscribe;
@@ -41,6 +42,7 @@ use custos_engine::campaigns::Campaigns;
 use custos_engine::collect::Collect;
 use custos_engine::consent::Consents;
 use custos_engine::records::Records;
+use custos_engine::rights::Rights;
 use custos_engine::vault::Vault;
 use custos_policy::Policy;
 use custos_store::Store;
@@ -76,6 +78,8 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     /// Marketing campaigns.
     pub campaigns: Arc<Campaigns>,
+    /// Rights requests.
+    pub rights: Arc<Rights>,
     /// The address people reach custos at, for links in mail.
     pub public_url: String,
     /// Requests per network on the public endpoints.
@@ -132,6 +136,7 @@ impl AppState {
             Arc::new(SystemClock),
         ));
         let banner = Arc::new(Banner::new(&policy));
+        let rights = Arc::new(Rights::new(records.clone(), consents.clone(), policy.clone(), Arc::new(SystemClock)));
         let campaigns =
             Arc::new(Campaigns::new(store.clone(), policy.clone(), records.auditor().clone(), Arc::new(SystemClock)));
         let collect = Arc::new(Collect::new(records.clone(), consents.clone(), policy.clone(), forms::MAX_ATTACHMENT));
@@ -149,6 +154,7 @@ impl AppState {
             collect,
             accounts,
             campaigns,
+            rights,
             public_url,
             limiters: Arc::new(limits::Limiters::new(RateLimits::default())),
             metrics: Arc::new(Metrics::new()),
@@ -170,6 +176,7 @@ pub fn routes() -> Router<AppState> {
         .merge(forms::routes())
         .merge(accounts::routes())
         .merge(campaigns::routes())
+        .merge(rights::routes())
         .merge(unsubscribe::routes())
 }
 

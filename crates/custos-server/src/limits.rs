@@ -31,18 +31,32 @@ pub struct RateLimits {
     /// `POST /v1/events`: tracker requests (page views, clicks, time on page). A busy
     /// office behind one address sends many; the default allows about 50 people browsing.
     pub events_per_minute: u32,
+    /// Rights requests and their verification codes: few for people, too few to guess.
+    pub rights_per_minute: u32,
 }
 
 impl Default for RateLimits {
     fn default() -> Self {
-        Self { forms_per_minute: 10, banner_per_minute: 60, accounts_per_minute: 20, events_per_minute: 1_200 }
+        Self {
+            forms_per_minute: 10,
+            banner_per_minute: 60,
+            accounts_per_minute: 20,
+            events_per_minute: 1_200,
+            rights_per_minute: 10,
+        }
     }
 }
 
 impl RateLimits {
     /// No limit anywhere: for benchmarks that send everything from one address.
     pub fn off() -> Self {
-        Self { forms_per_minute: 0, banner_per_minute: 0, accounts_per_minute: 0, events_per_minute: 0 }
+        Self {
+            forms_per_minute: 0,
+            banner_per_minute: 0,
+            accounts_per_minute: 0,
+            events_per_minute: 0,
+            rights_per_minute: 0,
+        }
     }
 }
 
@@ -53,6 +67,7 @@ pub(crate) struct Limiters {
     pub(crate) banner: RateLimiter,
     pub(crate) accounts: RateLimiter,
     pub(crate) events: RateLimiter,
+    pub(crate) rights: RateLimiter,
 }
 
 impl Limiters {
@@ -62,6 +77,7 @@ impl Limiters {
             banner: RateLimiter::new(limits.banner_per_minute),
             accounts: RateLimiter::new(limits.accounts_per_minute),
             events: RateLimiter::new(limits.events_per_minute),
+            rights: RateLimiter::new(limits.rights_per_minute),
         }
     }
 }

@@ -275,6 +275,7 @@ impl Settings {
             "CUSTOS_LIMITS_BANNER_PER_MINUTE" => self.limits.banner_per_minute = parse(name, value, "a number")?,
             "CUSTOS_LIMITS_ACCOUNTS_PER_MINUTE" => self.limits.accounts_per_minute = parse(name, value, "a number")?,
             "CUSTOS_LIMITS_EVENTS_PER_MINUTE" => self.limits.events_per_minute = parse(name, value, "a number")?,
+            "CUSTOS_LIMITS_RIGHTS_PER_MINUTE" => self.limits.rights_per_minute = parse(name, value, "a number")?,
             // Read elsewhere, or by the test harness.
             CONFIG_VAR | "CUSTOS_TEST_POSTGRES_URL" | "CUSTOS_REQUIRE_POSTGRES" => {}
             _ => return Ok(false),

@@ -7,6 +7,7 @@ use anyhow::Context;
 use custos_engine::campaigns::CampaignFanout;
 use custos_engine::jobs::JobRunner;
 use custos_engine::mail::{MailJob, Mailer};
+use custos_engine::rights::{RightsExecution, RightsMail};
 use custos_server::AppState;
 use custos_store::Store;
 use tokio_util::sync::CancellationToken;
@@ -62,11 +63,14 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     }
 
     let records = state.records.clone();
+    let rights = state.rights.clone();
     let mut workers = custos_server::workers::spawn(
         |n| {
             job_runner(store.clone(), n)
                 .register(MailJob::new(records.clone(), mailer.clone()))
                 .register(CampaignFanout::new(store.clone(), records.vault().clone(), &public_url))
+                .register(RightsExecution::new(rights.clone()))
+                .register(RightsMail::new(rights.clone(), mailer.clone(), &public_url))
         },
         settings.jobs.workers,
         Duration::from_millis(settings.jobs.poll_interval_ms.max(10)),

@@ -1,0 +1,92 @@
+//! Rights requests over HTTP (seed 7, 8), public: the person needs no account.
+//!
+//! - `POST /v1/rights-requests`: `{kind, email, purpose?}`; a code is mailed to the address.
+//!   The answer is the same whether or not custos holds anything under it.
+//! - `POST /v1/rights-requests/{id}/verify`: `{code}`; a verified request is carried out
+//!   (erasure, restriction, objection, withdrawal) or waits for staff (access,
+//!   rectification, portability).
+//! - `GET /v1/rights-requests/{id}`: its state and deadline, without personal data.
+//!
+//! Each network may make `[limits] rights_per_minute` requests and verifications a minute.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use custos_engine::rights::{NewRightsRequest, RightsError};
+use custos_store::RightsRequest;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{ApiError, ApiJson, AppState};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/rights-requests", post(submit))
+        .route("/v1/rights-requests/{id}", get(status))
+        .route("/v1/rights-requests/{id}/verify", post(verify))
+}
+
+pub(crate) fn error(e: RightsError) -> ApiError {
+    match e {
+        RightsError::Invalid { field, message } => ApiError::invalid("invalid_value", message).with_field(field),
+        RightsError::NotFound(_) => ApiError::not_found("unknown_request", e.to_string()),
+        RightsError::BadCode => ApiError::invalid("bad_code", e.to_string()).with_field("code"),
+        RightsError::CodeExpired => ApiError::new(StatusCode::GONE, "code_expired", e.to_string()).with_field("code"),
+        RightsError::TooManyAttempts => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", e.to_string())
+        }
+        RightsError::WrongState { .. } => ApiError::new(StatusCode::CONFLICT, "wrong_state", e.to_string()),
+        RightsError::Store(e) => e.into(),
+        RightsError::Vault(e) => ApiError::internal(e),
+    }
+}
+
+/// What anyone holding the request's id may see: no personal data.
+pub(crate) fn status_json(r: &RightsRequest) -> Value {
+    json!({
+        "id": r.id,
+        "kind": r.kind,
+        "purpose": r.purpose,
+        "state": r.state,
+        "received_at": r.received_at,
+        "due_at": r.due_at,
+        "extended": r.extension_reason.is_some(),
+        "extension_reason": r.extension_reason,
+        "closed_at": r.closed_at,
+    })
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(new): ApiJson<NewRightsRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    state.limiters.rights.check(peer.ip(), "rights requests and verifications")?;
+    let request = state.rights.submit(&new, "api").await.map_err(error)?;
+    Ok((StatusCode::ACCEPTED, Json(status_json(&request))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Code {
+    code: String,
+}
+
+async fn verify(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<Code>,
+) -> Result<Json<Value>, ApiError> {
+    state.limiters.rights.check(peer.ip(), "rights requests and verifications")?;
+    let request = state.rights.verify(id, &body.code).await.map_err(error)?;
+    Ok(Json(status_json(&request)))
+}
+
+async fn status(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(status_json(&state.rights.get(id).await.map_err(error)?)))
+}

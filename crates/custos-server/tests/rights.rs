@@ -1,0 +1,108 @@
+//! Rights requests over HTTP, end to end: a person signs up through the form, asks for
+//! erasure, reads the code from a real SMTP server, verifies, and is erased; an unknown
+//! address is answered the same way; bad input names its field.
+
+mod common;
+
+use common::TestApp;
+use custos_engine::jobs::JobRunner;
+use custos_engine::mail::Mailer;
+use custos_engine::rights::{RightsExecution, RightsMail};
+use custos_testkit::TestDb;
+use custos_testkit::smtp::SmtpSink;
+use serde_json::{Value, json};
+
+async fn public_post(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
+    let r = app.client.post(format!("{}{path}", app.base)).json(body).send().await.expect("post");
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+async fn public_get(app: &TestApp, path: &str) -> (u16, Value) {
+    let r = app.client.get(format!("{}{path}", app.base)).send().await.expect("get");
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+fn code(smtp: &SmtpSink, email: &str) -> String {
+    let mail = smtp.delivered().into_iter().rev().find(|d| d.to == [email]).expect("a mail");
+    mail.data.lines().find_map(|l| l.strip_prefix("Your code: ")).expect("a code").trim().to_owned()
+}
+
+#[tokio::test]
+async fn a_person_asks_for_erasure_verifies_by_mail_and_is_erased() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["marketing"]).await;
+    let (status, body) = public_post(
+        &app,
+        "/v1/forms/signup",
+        &json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let smtp = SmtpSink::start().await;
+    let mailer = Mailer::from_url(&format!("smtp://{}", smtp.addr), "privacy@shop.example").expect("mailer");
+    let runner = JobRunner::new(app.store.clone())
+        .register(RightsExecution::new(app.state.rights.clone()))
+        .register(RightsMail::new(app.state.rights.clone(), mailer, &app.base));
+
+    let (status, known) =
+        public_post(&app, "/v1/rights-requests", &json!({"kind": "erasure", "email": "ada@example.org"})).await;
+    assert_eq!(status, 202, "{known}");
+    let (status, unknown) =
+        public_post(&app, "/v1/rights-requests", &json!({"kind": "erasure", "email": "zed@example.org"})).await;
+    assert_eq!(status, 202, "{unknown}");
+    let keys = |v: &Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+    assert_eq!(keys(&known), keys(&unknown), "the answers look alike");
+    assert_eq!((known["state"].as_str(), unknown["state"].as_str()), (Some("unverified"), Some("unverified")));
+    runner.run_pending().await.expect("run");
+
+    let id = known["id"].as_str().expect("id");
+    let (status, body) =
+        public_post(&app, &format!("/v1/rights-requests/{id}/verify"), &json!({"code": "12345678x"})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str(), body["error"]["field"].as_str()),
+        (422, Some("bad_code"), Some("code")),
+        "{body}"
+    );
+    let code = code(&smtp, "ada@example.org");
+    let (status, body) = public_post(&app, &format!("/v1/rights-requests/{id}/verify"), &json!({"code": code})).await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("verified")), "{body}");
+    let (status, body) = public_post(&app, &format!("/v1/rights-requests/{id}/verify"), &json!({"code": code})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("wrong_state")), "a code works once: {body}");
+    runner.run_pending().await.expect("run");
+
+    let (status, body) = public_get(&app, &format!("/v1/rights-requests/{id}")).await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("fulfilled")), "{body}");
+    assert!(
+        app.state.records.find(custos_store::IdentifierKind::Email, "ada@example.org").await.expect("find").is_none(),
+        "erased"
+    );
+    let text = body.to_string();
+    assert!(!text.contains("ada@example.org"), "the status shows no personal data: {text}");
+}
+
+#[tokio::test]
+async fn bad_requests_name_the_field_and_store_nothing() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["marketing"]).await;
+    let cases = [
+        (json!({"kind": "deletion", "email": "a@example.org"}), "kind"),
+        (json!({"kind": "erasure", "email": "not an address"}), "email"),
+        (json!({"kind": "objection", "email": "a@example.org", "purpose": "account"}), "purpose"),
+        (json!({"kind": "erasure", "email": "a@example.org", "purpose": "marketing"}), "purpose"),
+    ];
+    for (body, field) in cases {
+        let (status, answer) = public_post(&app, "/v1/rights-requests", &body).await;
+        assert_eq!((status, answer["error"]["field"].as_str()), (422, Some(field)), "{body} -> {answer}");
+    }
+    let (status, _) = public_post(&app, "/v1/rights-requests", &json!({"kind": "erasure"})).await;
+    assert_eq!(status, 422, "a missing field");
+    assert!(app.state.rights.queue(10).await.expect("queue").is_empty(), "nothing was stored");
+    let (status, body) = public_get(&app, &format!("/v1/rights-requests/{}", uuid::Uuid::now_v7())).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("unknown_request")));
+    for _ in 0..10 {
+        public_post(&app, "/v1/rights-requests", &json!({"kind": "erasure", "email": "b@example.org"})).await;
+    }
+    let (status, body) =
+        public_post(&app, "/v1/rights-requests", &json!({"kind": "erasure", "email": "b@example.org"})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("too_many_requests")), "{body}");
+}
