@@ -39,6 +39,36 @@ pub(crate) enum Command {
     /// Verify and export the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The rights-request queue: list, show, extend a deadline.
+    #[command(subcommand)]
+    Rights(RightsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RightsCommand {
+    /// Open requests, soonest due first, with overdue ones flagged.
+    List {
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// One request, without personal data.
+    Show {
+        /// The request's id.
+        id: uuid::Uuid,
+    },
+    /// Extend a deadline by one or two months (once, within the first month); the person
+    /// is mailed the reason.
+    Extend {
+        /// The request's id.
+        id: uuid::Uuid,
+        /// Months to add: 1 or 2.
+        #[arg(long)]
+        months: i8,
+        /// Why, in words the person will read.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

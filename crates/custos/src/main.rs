@@ -11,6 +11,7 @@ mod cli;
 mod config;
 mod keys;
 mod policy;
+mod rights;
 mod serve;
 mod storage;
 
@@ -37,7 +38,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let storage_flags = match &cli.command {
         Command::Serve(args) => Some(&args.storage),
         Command::Migrate(args) => Some(args),
-        Command::Config(_) | Command::Policy(_) | Command::Keys(_) | Command::Tokens(_) | Command::Audit(_) => None,
+        Command::Config(_)
+        | Command::Policy(_)
+        | Command::Keys(_)
+        | Command::Tokens(_)
+        | Command::Audit(_)
+        | Command::Rights(_) => None,
     };
     match &cli.command {
         Command::Config(ConfigCommand::Default) => {
@@ -74,6 +80,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), None)?;
             init_logging(&settings, &unknown)?;
             runtime()?.block_on(admin::audit(&settings, command))
+        }
+        Command::Rights(command) => {
+            let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), None)?;
+            init_logging(&settings, &unknown)?;
+            runtime()?.block_on(rights::run(&settings, command))
         }
         Command::Migrate(_) => {
             let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), storage_flags)?;

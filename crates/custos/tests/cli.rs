@@ -211,3 +211,53 @@ fn an_unreadable_geo_database_is_one_clear_line() {
     let output = run(custos(dir.path(), &["serve", "--bind", "127.0.0.1:0"]).env("CUSTOS_GEOIP_DB", "geo.mmdb"));
     assert_one_line_error(&output, &["cannot read the geo-location database geo.mmdb", "CUSTOS_GEOIP_DB"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rights_request_is_mailed_listed_shown_and_extended_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &[("CUSTOS_JOBS_POLL_INTERVAL_MS", "100")]);
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/v1/rights-requests", server.addr))
+        .json(&serde_json::json!({"kind": "access", "email": "ada@example.org"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 202);
+    let body: serde_json::Value = response.json().await.expect("json");
+    let id = body["id"].as_str().expect("id").to_owned();
+    // Without SMTP settings the code is written as an .eml file under ./data/mail.
+    let mail_dir = dir.path().join("data/mail");
+    let mut code_mail = None;
+    for _ in 0..100 {
+        code_mail = std::fs::read_dir(&mail_dir)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+            .find(|text| text.contains("Your code"));
+        if code_mail.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(code_mail.expect("the code was mailed").contains("ada@example.org"));
+    let (code, logs) = server.terminate();
+    assert_eq!(code, Some(0), "{logs:?}");
+
+    let ok = |args: &[&str]| {
+        let output = run(&mut custos(dir.path(), args));
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let listed = ok(&["rights", "list"]);
+    assert!(listed.lines().any(|l| l.starts_with(&id) && l.contains("\taccess\tunverified\t")), "{listed}");
+    let extended = ok(&["rights", "extend", &id, "--months", "2", "--reason", "We received many requests."]);
+    assert!(extended.contains("the person will be told why"), "{extended}");
+    let shown: serde_json::Value = serde_json::from_str(&ok(&["rights", "show", &id])).expect("json");
+    assert_eq!(shown["extension_reason"], "We received many requests.");
+    assert!(!shown.to_string().contains("ada@example.org"), "no personal data shown: {shown}");
+    let again = run(&mut custos(dir.path(), &["rights", "extend", &id, "--months", "1", "--reason", "x"]));
+    assert_eq!(again.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.lines().any(|l| l.starts_with("error: ") && l.contains("extended already")), "{stderr}");
+}

@@ -1,0 +1,60 @@
+//! `custos rights …`: the rights-request queue from the terminal.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use custos_engine::SystemClock;
+use custos_engine::consent::Consents;
+use custos_engine::gate::{Actor, StaffRole};
+use custos_engine::records::Records;
+use custos_engine::rights::Rights;
+
+use crate::cli::RightsCommand;
+use crate::config::Settings;
+use crate::storage;
+
+/// Runs a `custos rights` command.
+pub(crate) async fn run(settings: &Settings, command: &RightsCommand) -> anyhow::Result<()> {
+    let store = storage::open(settings).await?;
+    let policy = Arc::new(crate::policy::load(settings.policy.as_deref())?);
+    let (vault, _) = crate::keys::open_vault(settings).await?;
+    let records = Arc::new(Records::new(store.clone(), vault.clone(), policy.clone(), Arc::new(SystemClock)));
+    let consents =
+        Arc::new(Consents::new(store.clone(), vault, policy.clone(), records.auditor().clone(), Arc::new(SystemClock)));
+    let rights = Rights::new(records, consents, policy, Arc::new(SystemClock));
+    let now = jiff::Timestamp::now();
+    match command {
+        RightsCommand::List { limit } => {
+            println!("id\tkind\tstate\treceived\tdue\tflag");
+            for r in rights.queue(*limit).await? {
+                let flag = if r.due_at <= now {
+                    "OVERDUE"
+                } else if r.due_at.duration_since(now).as_secs() < 7 * 24 * 3600 {
+                    "due within a week"
+                } else {
+                    ""
+                };
+                let day = |t: jiff::Timestamp| t.strftime("%Y-%m-%d").to_string();
+                println!("{}\t{}\t{}\t{}\t{}\t{flag}", r.id, r.kind, r.state, day(r.received_at), day(r.due_at));
+            }
+        }
+        RightsCommand::Show { id } => {
+            let r = rights.get(*id).await?;
+            let shown = serde_json::json!({
+                "id": r.id, "kind": r.kind, "purpose": r.purpose, "channel": r.channel, "state": r.state,
+                "held": r.subject_id.is_some(), "received_at": r.received_at, "due_at": r.due_at,
+                "extension_reason": r.extension_reason, "verified_at": r.verified_at, "steps": r.steps,
+                "outcome": r.outcome, "closed_at": r.closed_at,
+            });
+            println!("{}", serde_json::to_string_pretty(&shown)?);
+        }
+        RightsCommand::Extend { id, months, reason } => {
+            let operator = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+            let actor = Actor::Staff { id: format!("cli:{operator}"), role: StaffRole::Dpo, purposes: vec![] };
+            let r = rights.extend(&actor, *id, *months, reason).await.context("cannot extend")?;
+            println!("{} is now due {}; the person will be told why", r.id, r.due_at.strftime("%Y-%m-%d"));
+        }
+    }
+    store.close().await;
+    Ok(())
+}
