@@ -1,6 +1,7 @@
 //! The custos engine: the modules that keep each promise of the privacy policy, written
 //! on top of the [`custos_store::Store`] trait. No HTTP and no SQL live here.
 //!
+//! - [`access`]: the report and copy an access request produces.
 //! - [`accounts`]: sign-up, sessions, verification, password reset, closing.
 //! - [`analytics`]: website analytics, consented or cookieless.
 //! - [`audit`]: the hash-chained audit trail, its anchor and its verification.
@@ -20,6 +21,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod accounts;
 pub mod analytics;
 pub mod audit;

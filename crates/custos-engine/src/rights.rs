@@ -11,10 +11,11 @@
 //!
 //! Execution is a job ([`RightsExecution`]) that walks the request's steps and records each
 //! one in the request when done, so a worker that dies mid-way resumes at the first step
-//! not recorded; each step is also safe to repeat. Erasure, restriction, objection and
-//! withdrawal of consent run automatically. Access, rectification and portability are
-//! verified and then wait in the staff queue with their deadline: custos does not build
-//! their report and package yet.
+//! not recorded; each step is also safe to repeat. Access (a report and a copy of the data
+//! in a zip, downloaded through a link that works for seven days; see [`crate::access`]),
+//! erasure, restriction, objection and withdrawal of consent run automatically.
+//! Rectification and portability are verified and then wait in the staff queue with their
+//! deadline: custos does not carry them out yet.
 //!
 //! The person hears of each stage by mail ([`RightsMail`]), sent to the address they gave,
 //! which is kept sealed under the request's own data key.
@@ -44,7 +45,7 @@ use crate::vault::Vault;
 pub const KINDS: &[&str] =
     &["access", "rectification", "erasure", "restriction", "portability", "objection", "withdrawal"];
 /// The kinds custos carries out by itself once verified.
-pub const AUTOMATED: &[&str] = &["erasure", "restriction", "objection", "withdrawal"];
+pub const AUTOMATED: &[&str] = &["access", "erasure", "restriction", "objection", "withdrawal"];
 /// How requests come in.
 pub const CHANNELS: &[&str] = &["form", "api", "email", "agent"];
 
@@ -57,6 +58,11 @@ pub const MAIL_KIND: &str = "rights.mail";
 pub const CODE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 /// Wrong codes allowed per request before it must be made again.
 pub const MAX_ATTEMPTS: i32 = 5;
+/// How long the download link of an access package works.
+pub const PACKAGE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// The context of the MAC that makes a package's download token.
+const PACKAGE_TOKEN: &str = "custos/access-package/v1";
 
 /// The table name bound into the sealed address.
 const TABLE: &str = "rights_requests";
@@ -97,6 +103,12 @@ pub enum RightsError {
     /// Too many wrong codes.
     #[error("too many wrong codes; make the request again")]
     TooManyAttempts,
+    /// A download link that is wrong, or for which there is nothing (any more).
+    #[error("this download link is not valid; use the link from your latest mail")]
+    BadLink,
+    /// A download link past its time.
+    #[error("this download link has expired; make a new access request")]
+    LinkExpired,
     /// The request is past the step asked for (a code used twice, an extension repeated).
     #[error("the request is {state}: {message}")]
     WrongState {
@@ -357,6 +369,35 @@ impl Rights {
         Ok(request)
     }
 
+    /// The token of the download link of `id`'s package: a MAC, so it cannot be guessed
+    /// nor made for another request.
+    pub fn package_token(&self, id: Uuid) -> String {
+        crate::tokens::base64url(&self.vault().mac(PACKAGE_TOKEN, id.as_bytes()))
+    }
+
+    /// The zip of an access request, for whoever holds its link; audited.
+    pub async fn download(&self, id: Uuid, token: &str) -> Result<Vec<u8>, RightsError> {
+        if !constant_time_eq(self.package_token(id).as_bytes(), token.as_bytes()) {
+            return Err(RightsError::BadLink);
+        }
+        let (subject, sealed, expires) = self.store.rights_package(id).await?.ok_or(RightsError::BadLink)?;
+        if self.clock.now() >= expires {
+            return Err(RightsError::LinkExpired);
+        }
+        let key = match self.vault().data_key(subject).await {
+            Ok(key) => key,
+            // The person was erased since: so was their copy.
+            Err(crate::vault::VaultAccessError::Erased { .. }) => return Err(RightsError::BadLink),
+            Err(e) => return Err(e.into()),
+        };
+        let zip = Vault::open_value(&key, "rights_packages", id, subject, &sealed)
+            .map_err(|_| StoreError::Corrupt(format!("the package of request {id} does not open")))?;
+        let request = self.get(id).await?;
+        self.audit(&Actor::Subject(subject), "rights.download", &request, serde_json::json!({"bytes": zip.len()}))
+            .await?;
+        Ok(zip.to_vec())
+    }
+
     /// A request by id.
     pub async fn get(&self, id: Uuid) -> Result<RightsRequest, RightsError> {
         self.store.rights_request(id).await?.ok_or(RightsError::NotFound(id))
@@ -442,6 +483,7 @@ impl Rights {
             _ => return Ok(()),
         }
         let steps: &[&str] = match request.kind.as_str() {
+            "access" => &["collect", "notify"],
             "erasure" => &["erase", "notify"],
             "restriction" => &["restrict", "notify"],
             "objection" => &["object", "notify"],
@@ -490,6 +532,18 @@ impl Rights {
             }
         };
         Ok(match step {
+            "collect" => {
+                let package = crate::access::package(&self.records, &self.store, &self.policy, subject, request.id)
+                    .await
+                    .map_err(|e| RightsError::Store(StoreError::Unavailable(e.to_string())))?;
+                let key = self.vault().data_key_or_create(subject, now).await?;
+                let sealed = Vault::seal(&key, "rights_packages", request.id, subject, &package.zip);
+                let expires = now.checked_add(PACKAGE_LIFETIME).unwrap_or(now);
+                self.store.put_rights_package(request.id, subject, &sealed, expires).await?;
+                let count = |key: &str| package.data[key].as_array().map_or(0, Vec::len);
+                serde_json::json!({"records": count("records"), "consents": count("consents"), "events": count("events"),
+                                   "link_expires_at": expires})
+            }
             "erase" => {
                 // Erasing again finds nothing: safe to repeat.
                 let erasure = self.records.erase(&Actor::System, subject).await.map_err(|e| match e {
@@ -608,6 +662,12 @@ impl RightsMail {
                 match (request.subject_id, kind.as_str()) {
                     (None, _) => format!(
                         "We looked: we hold no personal data under this address, so there was nothing to act on.\n\nStatus: {status}\n"
+                    ),
+                    (Some(_), "access") => format!(
+                        "Your copy is ready: what we hold about you, why, who may receive it, how long we keep it \
+                         and your rights, with the data itself as JSON and CSV, in one zip file.\n\n\
+                         Download it within 7 days:\n{status}/package?token={}\n\nStatus: {status}\n",
+                        self.rights.package_token(request.id)
                     ),
                     (Some(_), "erasure") => {
                         format!("We erased the personal data we held about you.\n\nStatus: {status}\n")

@@ -27,6 +27,7 @@ on_both_backends!(
     a_crash_between_steps_resumes_and_runs_each_step_once,
     a_withdrawal_request_withdraws_every_live_consent,
     a_deadline_extends_once_within_the_first_month,
+    an_access_request_gives_the_nine_facts_and_a_copy_through_an_expiring_link,
 );
 
 struct Fixture {
@@ -248,4 +249,68 @@ async fn a_deadline_extends_once_within_the_first_month(store: Arc<dyn Store>, d
     let late = f.submit("access", "ada@example.org").await;
     f.clock.advance(Duration::from_secs(32 * 24 * 3600));
     assert!(matches!(f.rights.extend(&dpo, late, 1, "too late").await, Err(RightsError::WrongState { .. })));
+}
+
+async fn an_access_request_gives_the_nine_facts_and_a_copy_through_an_expiring_link(
+    store: Arc<dyn Store>,
+    db: &TestDb,
+) {
+    let f = Fixture::new(store, db).await;
+    let ada = f.person("ada@example.org").await;
+    let id = f.submit("access", "ada@example.org").await;
+    let code = f.code("ada@example.org").await;
+    f.rights.verify(id, &code).await.expect("verify");
+    f.runner.run_pending().await.expect("run");
+    let done = f.rights.get(id).await.expect("get");
+    assert_eq!(
+        (done.state.as_str(), done.steps.clone()),
+        ("fulfilled", vec!["collect".to_owned(), "notify".to_owned()])
+    );
+    let mail = f.mails_to("ada@example.org").pop().expect("the answer");
+    let text = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let token = text
+        .split("package?token=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_else(|| panic!("a link in {text}"));
+    assert_eq!(token, f.rights.package_token(id));
+
+    let zip = f.rights.download(id, token).await.expect("download");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a zip");
+    let mut read = |name: &str| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut archive.by_name(name).expect(name), &mut text).expect("utf-8");
+        text
+    };
+    let report: serde_json::Value = serde_json::from_str(&read("report.json")).expect("json");
+    for fact in [
+        "1_purposes",
+        "2_categories",
+        "3_recipients",
+        "4_retention",
+        "5_rights",
+        "6_complaint",
+        "7_sources",
+        "8_profiling",
+        "9_transfers",
+    ] {
+        assert!(report.get(fact).is_some(), "{fact} in {report}");
+    }
+    assert_eq!(report["1_purposes"][0]["id"], "marketing", "only the purposes the data is held for");
+    assert!(report["2_categories"].as_array().expect("list").iter().any(|c| c["key"] == "user.contact.email"));
+    assert!(report["6_complaint"]["authority"].as_str().is_some_and(|a| !a.is_empty()));
+    let data: serde_json::Value = serde_json::from_str(&read("data.json")).expect("json");
+    assert!(data["records"].as_array().expect("records").iter().any(|r| r["value"] == "Ada Byron"), "{data}");
+    assert_eq!(data["consents"][0]["purpose"], "marketing");
+    assert!(read("data.csv").contains("Ada Byron"));
+
+    assert!(matches!(f.rights.download(id, "forged").await, Err(RightsError::BadLink)));
+    f.clock.advance(Duration::from_secs(8 * 24 * 3600));
+    assert!(matches!(f.rights.download(id, token).await, Err(RightsError::LinkExpired)));
+    f.records.erase(&Actor::System, ada).await.expect("erase");
+    f.clock.advance(Duration::from_secs(1));
+    assert!(
+        matches!(f.rights.download(id, token).await, Err(RightsError::BadLink)),
+        "erasing the person erases the copy"
+    );
 }

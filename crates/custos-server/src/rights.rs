@@ -6,13 +6,16 @@
 //!   (erasure, restriction, objection, withdrawal) or waits for staff (access,
 //!   rectification, portability).
 //! - `GET /v1/rights-requests/{id}`: its state and deadline, without personal data.
+//! - `GET /v1/rights-requests/{id}/package?token=…`: the zip of a fulfilled access
+//!   request, through the link mailed to the person (it works for seven days).
 //!
 //! Each network may make `[limits] rights_per_minute` requests and verifications a minute.
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use custos_engine::rights::{NewRightsRequest, RightsError};
@@ -28,6 +31,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/rights-requests", post(submit))
         .route("/v1/rights-requests/{id}", get(status))
         .route("/v1/rights-requests/{id}/verify", post(verify))
+        .route("/v1/rights-requests/{id}/package", get(package))
 }
 
 pub(crate) fn error(e: RightsError) -> ApiError {
@@ -39,6 +43,8 @@ pub(crate) fn error(e: RightsError) -> ApiError {
         RightsError::TooManyAttempts => {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", e.to_string())
         }
+        RightsError::BadLink => ApiError::not_found("unknown_link", e.to_string()),
+        RightsError::LinkExpired => ApiError::new(StatusCode::GONE, "link_expired", e.to_string()),
         RightsError::WrongState { .. } => ApiError::new(StatusCode::CONFLICT, "wrong_state", e.to_string()),
         RightsError::Store(e) => e.into(),
         RightsError::Vault(e) => ApiError::internal(e),
@@ -89,4 +95,30 @@ async fn verify(
 
 async fn status(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Json<Value>, ApiError> {
     Ok(Json(status_json(&state.rights.get(id).await.map_err(error)?)))
+}
+
+#[derive(Debug, Deserialize)]
+struct PackageQuery {
+    #[serde(default)]
+    token: String,
+}
+
+async fn package(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<Uuid>,
+    Query(query): Query<PackageQuery>,
+) -> Result<Response, ApiError> {
+    state.limiters.rights.check(peer.ip(), "rights requests and verifications")?;
+    let zip = state.rights.download(id, &query.token).await.map_err(error)?;
+    let disposition = format!("attachment; filename=\"personal-data-{id}.zip\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        zip,
+    )
+        .into_response())
 }

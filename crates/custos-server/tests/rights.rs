@@ -106,3 +106,47 @@ async fn bad_requests_name_the_field_and_store_nothing() {
         public_post(&app, "/v1/rights-requests", &json!({"kind": "erasure", "email": "b@example.org"})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (429, Some("too_many_requests")), "{body}");
 }
+
+#[tokio::test]
+async fn an_access_request_ends_in_a_zip_downloaded_from_the_mailed_link() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["marketing"]).await;
+    let (status, _) = public_post(
+        &app,
+        "/v1/forms/signup",
+        &json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let smtp = SmtpSink::start().await;
+    let mailer = Mailer::from_url(&format!("smtp://{}", smtp.addr), "privacy@shop.example").expect("mailer");
+    let runner = JobRunner::new(app.store.clone())
+        .register(RightsExecution::new(app.state.rights.clone()))
+        .register(RightsMail::new(app.state.rights.clone(), mailer, &app.base));
+    let (_, body) =
+        public_post(&app, "/v1/rights-requests", &json!({"kind": "access", "email": "ada@example.org"})).await;
+    let id = body["id"].as_str().expect("id").to_owned();
+    runner.run_pending().await.expect("run");
+    let code = code(&smtp, "ada@example.org");
+    let (status, _) = public_post(&app, &format!("/v1/rights-requests/{id}/verify"), &json!({"code": code})).await;
+    assert_eq!(status, 200);
+    runner.run_pending().await.expect("run");
+
+    let mail = smtp.delivered().into_iter().rev().find(|d| d.to == ["ada@example.org"]).expect("the answer").data;
+    let text = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let link = text
+        .lines()
+        .find(|l| l.contains("/package?token="))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("a link in {text}"))
+        .to_owned();
+    assert!(link.starts_with(&app.base), "{link}");
+    let r = app.client.get(&link).send().await.expect("download");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/zip");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let zip = r.bytes().await.expect("bytes");
+    assert!(zip.starts_with(b"PK"), "a zip");
+    let (status, body) = public_get(&app, &format!("/v1/rights-requests/{id}/package?token=forged")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("unknown_link")), "{body}");
+}

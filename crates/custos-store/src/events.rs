@@ -72,6 +72,9 @@ pub trait EventStore {
     /// Stores events in one transaction: all or none.
     async fn insert_events(&self, events: &[StoredEvent]) -> Result<(), StoreError>;
 
+    /// A consenting visitor's events, oldest first, at most `limit` (for their access copy).
+    async fn subject_events(&self, subject: crate::SubjectId, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
+
     /// The salt of `day` (`YYYY-MM-DD`): `candidate` stored if the day has none yet.
     async fn analytics_salt(&self, day: &str, candidate: &[u8; 32], now: Timestamp) -> Result<[u8; 32], StoreError>;
 

@@ -457,6 +457,44 @@ macro_rules! portable_store {
 
         #[async_trait::async_trait]
         impl $crate::EventStore for $store {
+            async fn subject_events(
+                &self,
+                subject: $crate::SubjectId,
+                limit: u32,
+            ) -> Result<Vec<$crate::StoredEvent>, $crate::StoreError> {
+                type Row = (
+                    uuid::Uuid, i64, String, String, Option<String>, bool, Option<i64>,
+                    Option<Vec<u8>>, Option<String>, Option<String>, Option<String>, Option<String>,
+                );
+                let rows = sqlx::query_as::<$db, Row>(
+                    "SELECT event_id, at, kind, path, referrer, entry, duration_ms, sealed_ip, country, browser, os, device \
+                     FROM events WHERE subject_id = $1 ORDER BY at, event_id LIMIT $2",
+                )
+                .bind(subject.0)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(event_id, at, kind, path, referrer, entry, duration_ms, sealed_ip, country, browser, os, device)| {
+                        Ok($crate::StoredEvent {
+                            visitor: $crate::EventVisitor::Subject(subject),
+                            event_id,
+                            at: $crate::time::from_millis(at)?,
+                            kind,
+                            path,
+                            referrer,
+                            entry,
+                            duration_ms,
+                            sealed_ip,
+                            country,
+                            browser,
+                            os,
+                            device,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn insert_events(&self, events: &[$crate::StoredEvent]) -> Result<(), $crate::StoreError> {
                 // Multi-row INSERTs: one statement per 200 rows instead of one per row.
                 let (known, anonymous): (Vec<&$crate::StoredEvent>, Vec<&$crate::StoredEvent>) =

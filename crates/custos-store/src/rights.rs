@@ -66,6 +66,19 @@ pub trait RightsStore {
 
     /// Open requests (not fulfilled, denied or expired), soonest due first.
     async fn open_rights_requests(&self, limit: u32) -> Result<Vec<RightsRequest>, StoreError>;
+
+    /// Keeps the access package of a request (sealed under the person's key) until
+    /// `expires_at`; a second one for the same request replaces the first.
+    async fn put_rights_package(
+        &self,
+        request: Uuid,
+        subject: SubjectId,
+        sealed: &[u8],
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// The access package of a request: its person, the sealed package and its expiry.
+    async fn rights_package(&self, request: Uuid) -> Result<Option<(SubjectId, Vec<u8>, Timestamp)>, StoreError>;
 }
 
 /// Implements [`RightsStore`] for `$store`, whose pool is `self.pool` of database `$db`.
@@ -151,6 +164,46 @@ macro_rules! rights_store {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map($crate::rows::rights_request).collect()
+            }
+
+            async fn put_rights_package(
+                &self,
+                request: uuid::Uuid,
+                subject: $crate::SubjectId,
+                sealed: &[u8],
+                expires_at: jiff::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                let result = sqlx::query::<$db>(
+                    "INSERT INTO rights_packages (request_id, subject_id, sealed, expires_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (request_id) DO UPDATE SET sealed = excluded.sealed, expires_at = excluded.expires_at",
+                )
+                .bind(request)
+                .bind(subject.0)
+                .bind(sealed)
+                .bind($crate::time::to_millis(expires_at))
+                .execute(&self.pool)
+                .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+                        Err($crate::StoreError::NotFound(format!("subject {subject}")))
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+
+            async fn rights_package(
+                &self,
+                request: uuid::Uuid,
+            ) -> Result<Option<($crate::SubjectId, Vec<u8>, jiff::Timestamp)>, $crate::StoreError> {
+                let row = sqlx::query_as::<$db, (uuid::Uuid, Vec<u8>, i64)>(
+                    "SELECT subject_id, sealed, expires_at FROM rights_packages WHERE request_id = $1",
+                )
+                .bind(request)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|(subject, sealed, expires)| Ok(($crate::SubjectId(subject), sealed, $crate::time::from_millis(expires)?)))
+                    .transpose()
             }
         }
     };

@@ -22,3 +22,12 @@ CREATE TABLE rights_requests (
     closed_at        BIGINT
 );
 CREATE INDEX rights_requests_open ON rights_requests (due_at, request_id) WHERE state NOT IN ('fulfilled', 'denied', 'expired');
+
+-- The copy an access request produced, sealed under the person's own key and kept for a
+-- few days for download: erasing the person erases it.
+CREATE TABLE rights_packages (
+    request_id UUID NOT NULL PRIMARY KEY,
+    subject_id UUID    NOT NULL REFERENCES subjects (subject_id) ON DELETE CASCADE,
+    sealed     BYTEA    NOT NULL,
+    expires_at BIGINT NOT NULL
+);

@@ -22,3 +22,12 @@ CREATE TABLE rights_requests (
     closed_at        INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX rights_requests_open ON rights_requests (due_at, request_id) WHERE state NOT IN ('fulfilled', 'denied', 'expired');
+
+-- The copy an access request produced, sealed under the person's own key and kept for a
+-- few days for download: erasing the person erases it.
+CREATE TABLE rights_packages (
+    request_id BLOB NOT NULL PRIMARY KEY,
+    subject_id BLOB    NOT NULL REFERENCES subjects (subject_id) ON DELETE CASCADE,
+    sealed     BLOB    NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
