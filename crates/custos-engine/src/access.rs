@@ -215,3 +215,80 @@ fn zip_files(files: &[(&str, Vec<u8>)]) -> Result<Vec<u8>, AccessPackageError> {
     }
     Ok(zip.finish().map_err(|e| fail(&e))?.into_inner())
 }
+
+/// The schema of `portable.json`, shipped inside the zip.
+const PORTABLE_SCHEMA: &str = r#"# portable.json
+
+Your personal data that you gave us, where we process it on your consent or to perform
+our contract with you (GDPR Art. 20), in a form another service can read.
+
+    {
+      "format": "custos-portable/1",
+      "exported_at": "RFC 3339 time",
+      "records": [
+        {
+          "category": "a fideslang data category, such as user.contact.email",
+          "purpose": "the purpose it was given for",
+          "legal_basis": "consent or contract",
+          "collected_at": "RFC 3339 time",
+          "value": "the value as text, or {\"base64\": \"...\"} for a file"
+        }
+      ]
+    }
+
+portable.csv holds the same records, one per line: category, purpose, legal_basis,
+collected_at, value.
+"#;
+
+/// The data `subject` gave under consent or contract, as `portable.json`, `portable.csv`
+/// and the schema, in one zip; and how many records it holds.
+pub async fn portable(
+    records: &Records,
+    store: &std::sync::Arc<dyn Store>,
+    policy: &Policy,
+    subject: SubjectId,
+) -> Result<(Vec<u8>, usize), AccessPackageError> {
+    use custos_policy::LegalBasis;
+    let actor = Actor::Subject(subject);
+    let stored = store.records(subject).await?;
+    let mut by_purpose: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for r in &stored {
+        let basis = policy.purpose(&r.purpose).map(|p| p.legal_basis);
+        if matches!(basis, Some(LegalBasis::Consent | LegalBasis::Contract)) {
+            by_purpose.entry(r.purpose.clone()).or_default().insert(r.category.clone());
+        }
+    }
+    let mut values = Vec::new();
+    for (purpose, categories) in &by_purpose {
+        let categories: Vec<&str> = categories.iter().map(String::as_str).collect();
+        values.extend(records.read(&actor, subject, purpose, &categories).await?);
+    }
+    values.sort_by_key(|v| (v.collected_at, v.record_id));
+    let basis = |purpose: &str| policy.purpose(purpose).map_or(String::new(), |p| p.legal_basis.to_string());
+    let json = json!({
+        "format": "custos-portable/1",
+        "exported_at": jiff::Timestamp::now(),
+        "records": values.iter().map(|v| json!({
+            "category": v.category, "purpose": v.purpose, "legal_basis": basis(&v.purpose),
+            "collected_at": v.collected_at, "value": value_json(&v.value),
+        })).collect::<Vec<_>>(),
+    });
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| AccessPackageError::Zip(e.to_string());
+    csv.write_record(["category", "purpose", "legal_basis", "collected_at", "value"]).map_err(fail)?;
+    for v in &values {
+        let text = match value_json(&v.value) {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        csv.write_record([&v.category, &v.purpose, &basis(&v.purpose), &v.collected_at.to_string(), &text])
+            .map_err(fail)?;
+    }
+    let csv = csv.into_inner().map_err(|e| AccessPackageError::Zip(e.to_string()))?;
+    let zip = zip_files(&[
+        ("portable.json", serde_json::to_vec_pretty(&json).unwrap_or_default()),
+        ("portable.csv", csv),
+        ("SCHEMA.md", PORTABLE_SCHEMA.as_bytes().to_vec()),
+    ])?;
+    Ok((zip, values.len()))
+}

@@ -11,11 +11,14 @@
 //!
 //! Execution is a job ([`RightsExecution`]) that walks the request's steps and records each
 //! one in the request when done, so a worker that dies mid-way resumes at the first step
-//! not recorded; each step is also safe to repeat. Access (a report and a copy of the data
-//! in a zip, downloaded through a link that works for seven days; see [`crate::access`]),
-//! erasure, restriction, objection and withdrawal of consent run automatically.
-//! Rectification and portability are verified and then wait in the staff queue with their
-//! deadline: custos does not carry them out yet.
+//! not recorded; each step is also safe to repeat. Every kind runs automatically: access (a
+//! report and a copy of the data in a zip, downloaded through a link that works for seven
+//! days; see [`crate::access`]), rectification (the corrected values replace the old ones,
+//! whose rows are deleted), erasure, restriction, portability (the data the person gave
+//! under consent or contract, as JSON and CSV, through the same kind of link), objection
+//! and withdrawal of consent. Not yet done: telling recipients of a rectification, erasure
+//! or restriction (Art. 19) needs the disclosure log, and portability does not yet send the
+//! data straight to another controller.
 //!
 //! The person hears of each stage by mail ([`RightsMail`]), sent to the address they gave,
 //! which is kept sealed under the request's own data key.
@@ -45,7 +48,8 @@ use crate::vault::Vault;
 pub const KINDS: &[&str] =
     &["access", "rectification", "erasure", "restriction", "portability", "objection", "withdrawal"];
 /// The kinds custos carries out by itself once verified.
-pub const AUTOMATED: &[&str] = &["access", "erasure", "restriction", "objection", "withdrawal"];
+pub const AUTOMATED: &[&str] =
+    &["access", "rectification", "erasure", "restriction", "portability", "objection", "withdrawal"];
 /// How requests come in.
 pub const CHANNELS: &[&str] = &["form", "api", "email", "agent"];
 
@@ -78,7 +82,23 @@ pub struct NewRightsRequest {
     /// For an objection or a withdrawal: the purpose (every applicable one when absent).
     #[serde(default)]
     pub purpose: Option<String>,
+    /// For a rectification: the corrected values.
+    #[serde(default)]
+    pub corrections: Vec<Correction>,
 }
+
+/// A corrected value: it replaces every value the person has in `category`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Correction {
+    /// The data category, such as `user.contact.address`.
+    pub category: String,
+    /// The right value.
+    pub value: String,
+}
+
+/// Corrections one request may carry at most.
+const MAX_CORRECTIONS: usize = 20;
 
 /// Why a request operation was refused.
 #[derive(Debug, thiserror::Error)]
@@ -235,6 +255,7 @@ impl Rights {
                 return Err(invalid("purpose", "a purpose is given only with an objection or a withdrawal"));
             }
         };
+        self.check_corrections(new)?;
         let index =
             self.vault().blind_index(IdentifierKind::Email, &new.email).map_err(|e| invalid("email", e.to_string()))?;
         let now = self.clock.now();
@@ -251,6 +272,12 @@ impl Rights {
             state: "unverified".into(),
             email_index: index.0.to_vec(),
             sealed_email: Vault::seal(&key, TABLE, id, owner, new.email.trim().as_bytes()),
+            sealed_details: if new.corrections.is_empty() {
+                None
+            } else {
+                let details = serde_json::to_vec(&new.corrections).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Some(Vault::seal(&key, "rights_details", id, owner, &details))
+            },
             subject_id: None,
             received_at: now,
             due_at: due_date(now, 1),
@@ -268,6 +295,34 @@ impl Rights {
         self.mail(id, MailMessage::Code { sealed_code }, "code").await?;
         self.audit(&Actor::System, "rights.submit", &request, serde_json::json!({"channel": channel})).await?;
         Ok(request)
+    }
+
+    /// Checks the corrections of a rectification (and that no other kind carries any).
+    fn check_corrections(&self, new: &NewRightsRequest) -> Result<(), RightsError> {
+        if new.kind != "rectification" {
+            if !new.corrections.is_empty() {
+                return Err(invalid("corrections", "corrections are given only with a rectification"));
+            }
+            return Ok(());
+        }
+        if new.corrections.is_empty() || new.corrections.len() > MAX_CORRECTIONS {
+            return Err(invalid("corrections", format!("give 1 to {MAX_CORRECTIONS} corrected values")));
+        }
+        for (i, c) in new.corrections.iter().enumerate() {
+            if self.policy.category(&c.category).is_none() {
+                return Err(invalid(
+                    "corrections",
+                    format!("corrections[{i}]: the policy has no category `{}`", c.category),
+                ));
+            }
+            if c.value.trim().is_empty() || c.value.len() > 10_000 {
+                return Err(invalid("corrections", format!("corrections[{i}]: give a value of 1 to 10000 bytes")));
+            }
+            if new.corrections[..i].iter().any(|d| d.category == c.category) {
+                return Err(invalid("corrections", format!("corrections[{i}]: `{}` is corrected twice", c.category)));
+            }
+        }
+        Ok(())
     }
 
     /// Checks a code. On success the request is verified, tied to the person custos holds
@@ -446,6 +501,53 @@ impl Rights {
         Ok(())
     }
 
+    /// Seals a package under the person's key and keeps it for [`PACKAGE_LIFETIME`].
+    async fn keep_package(&self, id: Uuid, subject: SubjectId, zip: &[u8]) -> Result<Timestamp, RightsError> {
+        let now = self.clock.now();
+        let key = self.vault().data_key_or_create(subject, now).await?;
+        let sealed = Vault::seal(&key, "rights_packages", id, subject, zip);
+        let expires = now.checked_add(PACKAGE_LIFETIME).unwrap_or(now);
+        self.store.put_rights_package(id, subject, &sealed, expires).await?;
+        Ok(expires)
+    }
+
+    /// The corrections of a rectification, opened with the request's key.
+    async fn corrections(&self, request: &RightsRequest) -> Result<Vec<Correction>, RightsError> {
+        let Some(sealed) = &request.sealed_details else { return Ok(Vec::new()) };
+        let owner = SubjectId(request.id);
+        let key = self.vault().data_key(owner).await?;
+        let details = Vault::open_value(&key, "rights_details", request.id, owner, sealed)
+            .map_err(|_| StoreError::Corrupt(format!("the details of request {} do not open", request.id)))?;
+        serde_json::from_slice(&details).map_err(|e| RightsError::Store(StoreError::Corrupt(e.to_string())))
+    }
+
+    /// Replaces every value `subject` has in the correction's category by the corrected
+    /// one, under each purpose it was held for, then deletes the old rows. Run again, it
+    /// replaces the values written by the run before: the outcome is the same.
+    async fn rectify(&self, subject: SubjectId, c: &Correction) -> Result<serde_json::Value, RightsError> {
+        let old: Vec<custos_store::Record> =
+            self.store.records(subject).await?.into_iter().filter(|r| r.category == c.category).collect();
+        let mut purposes: Vec<String> = old.iter().map(|r| r.purpose.clone()).collect();
+        purposes.sort();
+        purposes.dedup();
+        if purposes.is_empty() {
+            return Ok(serde_json::json!({"category": c.category, "held": false}));
+        }
+        let values: Vec<crate::records::NewValue<'_>> = purposes
+            .iter()
+            .map(|p| crate::records::NewValue { purpose: p, category: &c.category, value: c.value.as_bytes() })
+            .collect();
+        // The person's own rectification: the gate lets a person write their own data.
+        self.records
+            .write_all(&Actor::Subject(subject), subject, &values)
+            .await
+            .map_err(|e| RightsError::Store(StoreError::Unavailable(e.to_string())))?;
+        for r in &old {
+            self.store.delete_record(subject, r.record_id).await?;
+        }
+        Ok(serde_json::json!({"category": c.category, "purposes": purposes, "replaced": old.len()}))
+    }
+
     /// Once the person has been told the outcome, the request keeps no trace of them: its
     /// key is destroyed (the sealed address cannot be opened, from any copy) and the blind
     /// index of the address is cleared. What remains proves what was done, for whom it
@@ -484,6 +586,8 @@ impl Rights {
         }
         let steps: &[&str] = match request.kind.as_str() {
             "access" => &["collect", "notify"],
+            "rectification" => &["rectify", "notify"],
+            "portability" => &["export", "notify"],
             "erasure" => &["erase", "notify"],
             "restriction" => &["restrict", "notify"],
             "objection" => &["object", "notify"],
@@ -536,13 +640,25 @@ impl Rights {
                 let package = crate::access::package(&self.records, &self.store, &self.policy, subject, request.id)
                     .await
                     .map_err(|e| RightsError::Store(StoreError::Unavailable(e.to_string())))?;
-                let key = self.vault().data_key_or_create(subject, now).await?;
-                let sealed = Vault::seal(&key, "rights_packages", request.id, subject, &package.zip);
-                let expires = now.checked_add(PACKAGE_LIFETIME).unwrap_or(now);
-                self.store.put_rights_package(request.id, subject, &sealed, expires).await?;
+                let expires = self.keep_package(request.id, subject, &package.zip).await?;
                 let count = |key: &str| package.data[key].as_array().map_or(0, Vec::len);
                 serde_json::json!({"records": count("records"), "consents": count("consents"), "events": count("events"),
                                    "link_expires_at": expires})
+            }
+            "export" => {
+                let (zip, records) = crate::access::portable(&self.records, &self.store, &self.policy, subject)
+                    .await
+                    .map_err(|e| RightsError::Store(StoreError::Unavailable(e.to_string())))?;
+                let expires = self.keep_package(request.id, subject, &zip).await?;
+                serde_json::json!({"records": records, "link_expires_at": expires})
+            }
+            "rectify" => {
+                let corrections = self.corrections(request).await?;
+                let mut done = Vec::new();
+                for c in &corrections {
+                    done.push(self.rectify(subject, c).await?);
+                }
+                serde_json::json!(done)
             }
             "erase" => {
                 // Erasing again finds nothing: safe to repeat.
@@ -669,6 +785,17 @@ impl RightsMail {
                          Download it within 7 days:\n{status}/package?token={}\n\nStatus: {status}\n",
                         self.rights.package_token(request.id)
                     ),
+                    (Some(_), "portability") => format!(
+                        "Your data is ready to take elsewhere: what you gave us under your consent or our contract, \
+                         as JSON (its schema is described inside) and CSV, in one zip file.\n\n\
+                         Download it within 7 days:\n{status}/package?token={}\n\nStatus: {status}\n",
+                        self.rights.package_token(request.id)
+                    ),
+                    (Some(_), "rectification") => {
+                        format!(
+                            "We corrected your data as you asked; the old values are deleted.\n\nStatus: {status}\n"
+                        )
+                    }
                     (Some(_), "erasure") => {
                         format!("We erased the personal data we held about you.\n\nStatus: {status}\n")
                     }

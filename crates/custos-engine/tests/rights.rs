@@ -12,7 +12,7 @@ use custos_engine::gate::{Actor, StaffRole};
 use custos_engine::jobs::JobRunner;
 use custos_engine::mail::Mailer;
 use custos_engine::records::{NewValue, Records};
-use custos_engine::rights::{NewRightsRequest, Rights, RightsError, RightsExecution, RightsMail, due_date};
+use custos_engine::rights::{Correction, NewRightsRequest, Rights, RightsError, RightsExecution, RightsMail, due_date};
 use custos_engine::vault::{Keyring, Vault};
 use custos_policy::Policy;
 use custos_store::{IdentifierKind, Store, SubjectKind};
@@ -28,6 +28,8 @@ on_both_backends!(
     a_withdrawal_request_withdraws_every_live_consent,
     a_deadline_extends_once_within_the_first_month,
     an_access_request_gives_the_nine_facts_and_a_copy_through_an_expiring_link,
+    a_rectification_replaces_the_old_values_and_deletes_them,
+    a_portability_request_gives_what_the_person_provided_with_its_schema,
 );
 
 struct Fixture {
@@ -79,7 +81,7 @@ impl Fixture {
     }
 
     async fn submit(&self, kind: &str, email: &str) -> uuid::Uuid {
-        let new = NewRightsRequest { kind: kind.into(), email: email.into(), purpose: None };
+        let new = NewRightsRequest { kind: kind.into(), email: email.into(), purpose: None, corrections: vec![] };
         let request = self.rights.submit(&new, "form").await.expect("submit");
         assert_eq!(request.state, "unverified");
         request.id
@@ -131,12 +133,28 @@ async fn an_unknown_address_is_answered_like_a_known_one(store: Arc<dyn Store>, 
     f.person("ada@example.org").await;
     let known = f
         .rights
-        .submit(&NewRightsRequest { kind: "access".into(), email: "ada@example.org".into(), purpose: None }, "form")
+        .submit(
+            &NewRightsRequest {
+                kind: "access".into(),
+                email: "ada@example.org".into(),
+                purpose: None,
+                corrections: vec![],
+            },
+            "form",
+        )
         .await
         .expect("known");
     let unknown = f
         .rights
-        .submit(&NewRightsRequest { kind: "access".into(), email: "nobody@example.org".into(), purpose: None }, "form")
+        .submit(
+            &NewRightsRequest {
+                kind: "access".into(),
+                email: "nobody@example.org".into(),
+                purpose: None,
+                corrections: vec![],
+            },
+            "form",
+        )
         .await
         .expect("unknown");
     let shape = |r: &custos_store::RightsRequest| {
@@ -313,4 +331,64 @@ async fn an_access_request_gives_the_nine_facts_and_a_copy_through_an_expiring_l
         matches!(f.rights.download(id, token).await, Err(RightsError::BadLink)),
         "erasing the person erases the copy"
     );
+}
+
+async fn a_rectification_replaces_the_old_values_and_deletes_them(store: Arc<dyn Store>, db: &TestDb) {
+    let f = Fixture::new(store.clone(), db).await;
+    let ada = f.person("ada@example.org").await;
+    let bad = NewRightsRequest {
+        kind: "rectification".into(),
+        email: "ada@example.org".into(),
+        purpose: None,
+        corrections: vec![Correction { category: "user.shoe_size".into(), value: "38".into() }],
+    };
+    let e = f.rights.submit(&bad, "form").await.expect_err("no such category");
+    assert!(matches!(e, RightsError::Invalid { field: "corrections", .. }), "{e}");
+    let new = NewRightsRequest {
+        kind: "rectification".into(),
+        email: "ada@example.org".into(),
+        purpose: None,
+        corrections: vec![
+            Correction { category: "user.name".into(), value: "Ada King".into() },
+            Correction { category: "user.contact.phone_number".into(), value: "+44 20 7946 0000".into() },
+        ],
+    };
+    let id = f.rights.submit(&new, "form").await.expect("submit").id;
+    let code = f.code("ada@example.org").await;
+    f.rights.verify(id, &code).await.expect("verify");
+    f.runner.run_pending().await.expect("run");
+    let done = f.rights.get(id).await.expect("get");
+    assert_eq!(done.state, "fulfilled");
+    let outcome = done.outcome.expect("outcome");
+    assert_eq!(outcome["rectify"][0]["replaced"], 1);
+    assert_eq!(outcome["rectify"][1]["held"], false, "a category not held is said so, not invented");
+    let names = f.records.read(&Actor::System, ada, "marketing", &["user.name"]).await.expect("read");
+    let names: Vec<String> = names.iter().map(|v| String::from_utf8_lossy(&v.value).into_owned()).collect();
+    assert_eq!(names, vec!["Ada King"], "the old value is gone, the new one in its place");
+    let bytes = db.stored_bytes().await;
+    assert!(!bytes.windows(8).any(|w| w == b"Ada King"), "the correction is sealed wherever it is stored");
+}
+
+async fn a_portability_request_gives_what_the_person_provided_with_its_schema(store: Arc<dyn Store>, db: &TestDb) {
+    let f = Fixture::new(store, db).await;
+    f.person("ada@example.org").await;
+    let id = f.submit("portability", "ada@example.org").await;
+    let code = f.code("ada@example.org").await;
+    f.rights.verify(id, &code).await.expect("verify");
+    f.runner.run_pending().await.expect("run");
+    let done = f.rights.get(id).await.expect("get");
+    assert_eq!(done.state, "fulfilled");
+    assert_eq!(done.outcome.as_ref().expect("outcome")["export"]["records"], 2);
+    let zip = f.rights.download(id, &f.rights.package_token(id)).await.expect("download");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a zip");
+    let mut read = |name: &str| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut archive.by_name(name).expect(name), &mut text).expect("utf-8");
+        text
+    };
+    let json: serde_json::Value = serde_json::from_str(&read("portable.json")).expect("json");
+    assert_eq!(json["format"], "custos-portable/1");
+    assert!(json["records"].as_array().expect("records").iter().all(|r| r["legal_basis"] == "consent"));
+    assert!(read("portable.csv").starts_with("category,purpose,legal_basis,collected_at,value"));
+    assert!(read("SCHEMA.md").contains("custos-portable/1"));
 }

@@ -27,6 +27,9 @@ pub struct RightsRequest {
     pub email_index: Vec<u8>,
     /// The address, sealed under the request's data key.
     pub sealed_email: Vec<u8>,
+    /// What the person asked in detail (the corrections of a rectification), as JSON
+    /// sealed under the request's data key.
+    pub sealed_details: Option<Vec<u8>>,
     /// The person, once verified and found (`None` when custos holds nothing about them).
     pub subject_id: Option<SubjectId>,
     /// When it was received: the deadline runs from here.
@@ -90,8 +93,8 @@ macro_rules! rights_store {
                 sqlx::query::<$db>(
                     "INSERT INTO rights_requests (request_id, kind, purpose, channel, state, email_index, sealed_email, \
                      subject_id, received_at, due_at, extension_reason, code_hash, code_expires_at, code_attempts, \
-                     verified_at, steps, outcome, closed_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                     verified_at, steps, outcome, closed_at, sealed_details) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
                 )
                 .bind(r.id)
                 .bind(&r.kind)
@@ -111,6 +114,7 @@ macro_rules! rights_store {
                 .bind(serde_json::to_string(&r.steps).map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?)
                 .bind(r.outcome.as_ref().map(|o| o.to_string()))
                 .bind(r.closed_at.map($crate::time::to_millis))
+                .bind(&r.sealed_details)
                 .execute(&self.pool)
                 .await
                 .map_err(|e| $crate::error::conflict_on_unique(e, || format!("rights request {} exists", r.id)))?;

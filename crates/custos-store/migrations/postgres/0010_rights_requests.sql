@@ -9,6 +9,7 @@ CREATE TABLE rights_requests (
     state            TEXT    NOT NULL CHECK (state IN ('unverified', 'verified', 'in_progress', 'fulfilled', 'denied', 'expired')),
     email_index      BYTEA    NOT NULL,
     sealed_email     BYTEA    NOT NULL,
+    sealed_details   BYTEA,
     subject_id       UUID,
     received_at      BIGINT NOT NULL,
     due_at           BIGINT NOT NULL,

@@ -9,6 +9,7 @@ CREATE TABLE rights_requests (
     state            TEXT    NOT NULL CHECK (state IN ('unverified', 'verified', 'in_progress', 'fulfilled', 'denied', 'expired')),
     email_index      BLOB    NOT NULL,
     sealed_email     BLOB    NOT NULL,
+    sealed_details   BLOB,
     subject_id       BLOB,
     received_at      INTEGER NOT NULL,
     due_at           INTEGER NOT NULL,

@@ -16,6 +16,7 @@ fn request(due_ms: i64) -> RightsRequest {
         state: "unverified".into(),
         email_index: vec![7; 32],
         sealed_email: vec![1, 2, 3],
+        sealed_details: Some(vec![4, 5]),
         subject_id: None,
         received_at: at(0),
         due_at: at(due_ms),
