@@ -12,7 +12,9 @@ use custos_engine::gate::{Actor, StaffRole};
 use custos_engine::jobs::JobRunner;
 use custos_engine::mail::Mailer;
 use custos_engine::records::{NewValue, Records};
-use custos_engine::rights::{Correction, NewRightsRequest, Rights, RightsError, RightsExecution, RightsMail, due_date};
+use custos_engine::rights::{
+    Correction, NewRightsRequest, Rights, RightsError, RightsExecution, RightsMail, due_date, schedule_sweep,
+};
 use custos_engine::vault::{Keyring, Vault};
 use custos_policy::Policy;
 use custos_store::{IdentifierKind, Store, SubjectKind};
@@ -30,6 +32,7 @@ on_both_backends!(
     an_access_request_gives_the_nine_facts_and_a_copy_through_an_expiring_link,
     a_rectification_replaces_the_old_values_and_deletes_them,
     a_portability_request_gives_what_the_person_provided_with_its_schema,
+    unverified_requests_expire_and_the_dpo_is_reminded_of_what_is_due,
 );
 
 struct Fixture {
@@ -391,4 +394,31 @@ async fn a_portability_request_gives_what_the_person_provided_with_its_schema(st
     assert!(json["records"].as_array().expect("records").iter().all(|r| r["legal_basis"] == "consent"));
     assert!(read("portable.csv").starts_with("category,purpose,legal_basis,collected_at,value"));
     assert!(read("SCHEMA.md").contains("custos-portable/1"));
+}
+
+async fn unverified_requests_expire_and_the_dpo_is_reminded_of_what_is_due(store: Arc<dyn Store>, db: &TestDb) {
+    let f = Fixture::new(store.clone(), db).await;
+    f.person("ada@example.org").await;
+    let mailer = Mailer::from_url(&format!("smtp://{}", f.smtp.addr), "privacy@shop.example").expect("mailer");
+    let forgotten = f.submit("erasure", "ada@example.org").await;
+    let waiting = f.submit("access", "ada@example.org").await;
+    let code = f.code("ada@example.org").await;
+    f.rights.verify(waiting, &code).await.expect("verify");
+    // Its execution has not run: the request waits, as one would on a stuck worker.
+    f.clock.advance(Duration::from_secs(8 * 24 * 3600));
+    let report = f.rights.sweep(&mailer).await.expect("sweep");
+    assert_eq!((report.expired, report.reminded), (1, 0));
+    let expired = f.rights.get(forgotten).await.expect("get");
+    assert_eq!((expired.state.as_str(), expired.email_index.is_empty()), ("expired", true));
+    f.clock.advance(Duration::from_secs(17 * 24 * 3600));
+    let report = f.rights.sweep(&mailer).await.expect("sweep");
+    assert_eq!(report.reminded, 1);
+    let dpo = Policy::example().controller.dpo.email;
+    let reminder =
+        f.smtp.delivered().into_iter().rev().find(|d| d.to == [dpo.as_str()]).expect("a reminder to the DPO");
+    assert!(reminder.data.contains(&waiting.to_string()), "{}", reminder.data);
+    assert!(!reminder.data.contains("ada@example.org"), "no personal data in the reminder");
+    let first = schedule_sweep(&store, jiff::Timestamp::now()).await.expect("schedule");
+    let again = schedule_sweep(&store, jiff::Timestamp::now()).await.expect("schedule");
+    assert_eq!(first.id(), again.id(), "one sweep a day however many processes start");
 }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use custos_engine::campaigns::CampaignFanout;
 use custos_engine::jobs::JobRunner;
 use custos_engine::mail::{MailJob, Mailer};
-use custos_engine::rights::{RightsExecution, RightsMail};
+use custos_engine::rights::{RightsExecution, RightsMail, RightsSweep};
 use custos_server::AppState;
 use custos_store::Store;
 use tokio_util::sync::CancellationToken;
@@ -64,6 +64,8 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
 
     let records = state.records.clone();
     let rights = state.rights.clone();
+    // Today's sweep of rights requests (each run queues the next day's).
+    custos_engine::rights::schedule_sweep(&store, jiff::Timestamp::now()).await?;
     let mut workers = custos_server::workers::spawn(
         |n| {
             job_runner(store.clone(), n)
@@ -71,6 +73,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
                 .register(CampaignFanout::new(store.clone(), records.vault().clone(), &public_url))
                 .register(RightsExecution::new(rights.clone()))
                 .register(RightsMail::new(rights.clone(), mailer.clone(), &public_url))
+                .register(RightsSweep::new(rights.clone(), mailer.clone()))
         },
         settings.jobs.workers,
         Duration::from_millis(settings.jobs.poll_interval_ms.max(10)),
