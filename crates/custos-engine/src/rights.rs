@@ -758,9 +758,12 @@ impl RightsMail {
                 format!("Your code for your {kind} request"),
                 format!(
                     "Someone, we hope you, asked us to act on the right of {kind} for this address.\n\n\
-                     Your code: {}\n\nIt works for 30 minutes. If you did not ask, ignore this mail: nothing happens.\n\n\
+                     Your code: {}\n\nEnter it here: {}/rights/{}\n\n\
+                     It works for 30 minutes. If you did not ask, ignore this mail: nothing happens.\n\n\
                      Reference: {}\n",
                     code.unwrap_or(""),
+                    self.public_url,
+                    request.id,
                     request.id
                 ),
             ),

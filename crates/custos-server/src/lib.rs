@@ -26,6 +26,7 @@ mod limits;
 mod metrics;
 mod notice;
 mod rights;
+mod rights_pages;
 mod subjects;
 mod telemetry;
 mod unsubscribe;
@@ -177,6 +178,7 @@ pub fn routes() -> Router<AppState> {
         .merge(accounts::routes())
         .merge(campaigns::routes())
         .merge(rights::routes())
+        .merge(rights_pages::routes())
         .merge(unsubscribe::routes())
 }
 

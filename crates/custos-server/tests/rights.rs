@@ -150,3 +150,56 @@ async fn an_access_request_ends_in_a_zip_downloaded_from_the_mailed_link() {
     let (status, body) = public_get(&app, &format!("/v1/rights-requests/{id}/package?token=forged")).await;
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("unknown_link")), "{body}");
 }
+
+#[tokio::test]
+async fn the_pages_take_a_request_and_its_code_without_javascript() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["marketing"]).await;
+    let smtp = SmtpSink::start().await;
+    let mailer = Mailer::from_url(&format!("smtp://{}", smtp.addr), "privacy@shop.example").expect("mailer");
+    let runner = JobRunner::new(app.store.clone())
+        .register(RightsExecution::new(app.state.rights.clone()))
+        .register(RightsMail::new(app.state.rights.clone(), mailer, &app.base));
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let form = client.get(format!("{}/rights", app.base)).send().await.expect("get");
+    assert_eq!(form.status(), 200);
+    let html = form.text().await.expect("html");
+    assert!(html.contains("<form method=\"post\" action=\"/rights\">") && html.contains("for=\"email\""), "{html}");
+
+    let posted = client
+        .post(format!("{}/rights", app.base))
+        .form(&[("kind", "erasure"), ("email", "ada@example.org")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(posted.status(), 303);
+    let location = posted.headers()["location"].to_str().expect("location").to_owned();
+    assert!(location.starts_with("/rights/"), "{location}");
+    let page = client.get(format!("{}{location}", app.base)).send().await.expect("get").text().await.expect("html");
+    assert!(page.contains("unverified") && page.contains("name=\"code\""), "{page}");
+
+    runner.run_pending().await.expect("run");
+    let mail = smtp.delivered().pop().expect("the code").data.replace("=\r\n", "").replace("=\n", "");
+    assert!(mail.contains(&format!("{}{location}", app.base)), "the mail links to the page: {mail}");
+    let code = mail.lines().find_map(|l| l.strip_prefix("Your code: ")).expect("code").trim().to_owned();
+    let wrong =
+        client.post(format!("{}{location}/verify", app.base)).form(&[("code", "00000000")]).send().await.expect("post");
+    assert_eq!(wrong.status(), 422);
+    assert!(wrong.text().await.expect("html").contains("role=\"alert\""));
+    let right = client
+        .post(format!("{}{location}/verify", app.base))
+        .form(&[("code", code.as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(right.status(), 303);
+    let page = client.get(format!("{}{location}", app.base)).send().await.expect("get").text().await.expect("html");
+    assert!(page.contains("verified") && !page.contains("name=\"code\""), "{page}");
+    let bad = client
+        .post(format!("{}/rights", app.base))
+        .form(&[("kind", "erasure"), ("email", "nope")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(bad.status(), 422, "a bad address is said on the page");
+}
