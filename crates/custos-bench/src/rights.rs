@@ -180,7 +180,13 @@ async fn measure(background: u64, postgres: Option<&str>, end_to_end: bool) -> a
             .register(RightsMail::new(rights.clone(), mailer, "https://privacy.shop.example"));
         let mut ids = Vec::new();
         for n in PEOPLE..PEOPLE + REQUESTS {
-            let new = NewRightsRequest { kind: "erasure".into(), email: person(n), purpose: None, corrections: vec![] };
+            let new = NewRightsRequest {
+                kind: "erasure".into(),
+                email: person(n),
+                purpose: None,
+                corrections: vec![],
+                agent: None,
+            };
             ids.push(rights.submit(&new, "api").await?.id);
         }
         runner.run_pending().await?;

@@ -9,6 +9,7 @@
 //! - [`clock`]: where the engine gets the time, so tests can move it.
 //! - [`collect`]: the website's forms.
 //! - [`consent`]: the consent ledger.
+//! - [`drp`]: the Data Rights Protocol for authorized agents.
 //! - [`gate`]: the decision every read and write of personal data passes.
 //! - [`jobs`]: the durable background-work runner (mail, webhooks, sweeps…).
 //! - [`records`]: personal data in and out, through the gate, the vault and the audit log.
@@ -29,6 +30,7 @@ pub mod campaigns;
 pub mod clock;
 pub mod collect;
 pub mod consent;
+pub mod drp;
 pub mod gate;
 mod group_commit;
 pub mod jobs;

@@ -85,6 +85,18 @@ pub struct NewRightsRequest {
     /// For a rectification: the corrected values.
     #[serde(default)]
     pub corrections: Vec<Correction>,
+    /// The authorized agent that made it, set by custos (never read from a body).
+    #[serde(skip)]
+    pub agent: Option<AgentLink>,
+}
+
+/// Which authorized agent made a request, and its reference for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentLink {
+    /// The agent's id in the Data Rights Protocol directory.
+    pub agent_id: String,
+    /// The agent's own reference.
+    pub agent_request_id: Option<String>,
 }
 
 /// A corrected value: it replaces every value the person has in `category`.
@@ -289,6 +301,8 @@ impl Rights {
             steps: Vec::new(),
             outcome: None,
             closed_at: None,
+            agent_id: new.agent.as_ref().map(|a| a.agent_id.clone()),
+            agent_request_id: new.agent.as_ref().and_then(|a| a.agent_request_id.clone()),
         };
         self.store.create_rights_request(&request).await?;
         let sealed_code = Vault::seal(&key, "rights_mail", id, owner, code.as_bytes());
@@ -451,6 +465,28 @@ impl Rights {
         self.audit(&Actor::Subject(subject), "rights.download", &request, serde_json::json!({"bytes": zip.len()}))
             .await?;
         Ok(zip.to_vec())
+    }
+
+    /// Revokes a request that is not closed (its agent asked): nothing more is done for it
+    /// and its address is forgotten.
+    pub async fn revoke(&self, request: &RightsRequest) -> Result<RightsRequest, RightsError> {
+        if matches!(request.state.as_str(), "fulfilled" | "denied" | "expired" | "revoked") {
+            return Err(RightsError::WrongState { state: request.state.clone(), message: "it is closed".into() });
+        }
+        let mut revoked = request.clone();
+        revoked.state = "revoked".into();
+        revoked.closed_at = Some(self.clock.now());
+        revoked.code_hash = None;
+        revoked.code_expires_at = None;
+        if !self.store.update_rights_request(&revoked, &request.state).await? {
+            return Err(RightsError::WrongState {
+                state: request.state.clone(),
+                message: "it changed meanwhile".into(),
+            });
+        }
+        self.forget_address(request.id).await?;
+        self.audit(&Actor::System, "rights.revoke", &revoked, serde_json::json!({"agent": revoked.agent_id})).await?;
+        Ok(revoked)
     }
 
     /// A request by id.

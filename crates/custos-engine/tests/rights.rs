@@ -84,7 +84,13 @@ impl Fixture {
     }
 
     async fn submit(&self, kind: &str, email: &str) -> uuid::Uuid {
-        let new = NewRightsRequest { kind: kind.into(), email: email.into(), purpose: None, corrections: vec![] };
+        let new = NewRightsRequest {
+            kind: kind.into(),
+            email: email.into(),
+            purpose: None,
+            corrections: vec![],
+            agent: None,
+        };
         let request = self.rights.submit(&new, "form").await.expect("submit");
         assert_eq!(request.state, "unverified");
         request.id
@@ -142,6 +148,7 @@ async fn an_unknown_address_is_answered_like_a_known_one(store: Arc<dyn Store>, 
                 email: "ada@example.org".into(),
                 purpose: None,
                 corrections: vec![],
+                agent: None,
             },
             "form",
         )
@@ -155,6 +162,7 @@ async fn an_unknown_address_is_answered_like_a_known_one(store: Arc<dyn Store>, 
                 email: "nobody@example.org".into(),
                 purpose: None,
                 corrections: vec![],
+                agent: None,
             },
             "form",
         )
@@ -344,6 +352,7 @@ async fn a_rectification_replaces_the_old_values_and_deletes_them(store: Arc<dyn
         email: "ada@example.org".into(),
         purpose: None,
         corrections: vec![Correction { category: "user.shoe_size".into(), value: "38".into() }],
+        agent: None,
     };
     let e = f.rights.submit(&bad, "form").await.expect_err("no such category");
     assert!(matches!(e, RightsError::Invalid { field: "corrections", .. }), "{e}");
@@ -355,6 +364,7 @@ async fn a_rectification_replaces_the_old_values_and_deletes_them(store: Arc<dyn
             Correction { category: "user.name".into(), value: "Ada King".into() },
             Correction { category: "user.contact.phone_number".into(), value: "+44 20 7946 0000".into() },
         ],
+        agent: None,
     };
     let id = f.rights.submit(&new, "form").await.expect("submit").id;
     let code = f.code("ada@example.org").await;

@@ -18,6 +18,7 @@ mod banner;
 mod banner_text;
 mod campaigns;
 mod consents;
+mod drp;
 mod error;
 mod extract;
 mod forms;
@@ -50,6 +51,7 @@ use custos_store::Store;
 
 pub use crate::banner::Banner;
 pub use crate::banner_text::{BannerError, BannerSettings, CategoryText, StringOverrides};
+pub use crate::drp::DrpSettings;
 pub use crate::error::{ApiError, ErrorBody};
 pub use crate::extract::ApiJson;
 pub use crate::limits::RateLimits;
@@ -81,6 +83,8 @@ pub struct AppState {
     pub campaigns: Arc<Campaigns>,
     /// Rights requests.
     pub rights: Arc<Rights>,
+    /// The Data Rights Protocol, when `[drp]` names this business.
+    pub drp: Option<Arc<custos_engine::drp::Drp>>,
     /// The address people reach custos at, for links in mail.
     pub public_url: String,
     /// Requests per network on the public endpoints.
@@ -108,6 +112,22 @@ impl AppState {
     /// Sets the banner's wording; an error names the `[banner]` setting that cannot be used.
     pub fn with_banner(mut self, settings: &BannerSettings) -> Result<Self, BannerError> {
         self.banner = Arc::new(Banner::with_settings(&self.policy, settings)?);
+        Ok(self)
+    }
+
+    /// Turns the Data Rights Protocol on when `settings` names this business (call after
+    /// [`AppState::with_mail`], whose address the verification links use).
+    pub fn with_drp(mut self, settings: &DrpSettings) -> Result<Self, custos_engine::drp::DrpConfigError> {
+        self.drp = match &settings.business_id {
+            Some(business) => Some(Arc::new(custos_engine::drp::Drp::new(
+                business,
+                &settings.agents,
+                self.rights.clone(),
+                self.store.clone(),
+                &self.public_url,
+            )?)),
+            None => None,
+        };
         Ok(self)
     }
 
@@ -156,6 +176,7 @@ impl AppState {
             accounts,
             campaigns,
             rights,
+            drp: None,
             public_url,
             limiters: Arc::new(limits::Limiters::new(RateLimits::default())),
             metrics: Arc::new(Metrics::new()),
@@ -179,6 +200,7 @@ pub fn routes() -> Router<AppState> {
         .merge(campaigns::routes())
         .merge(rights::routes())
         .merge(rights_pages::routes())
+        .merge(drp::routes())
         .merge(unsubscribe::routes())
 }
 

@@ -90,7 +90,8 @@ async fn submit(
     Form(form): Form<RequestForm>,
 ) -> Result<Response, ApiError> {
     state.limiters.rights.check(peer.ip(), "rights requests and verifications")?;
-    let new = NewRightsRequest { kind: form.kind, email: form.email, purpose: None, corrections: Vec::new() };
+    let new =
+        NewRightsRequest { kind: form.kind, email: form.email, purpose: None, corrections: Vec::new(), agent: None };
     match state.rights.submit(&new, "form").await {
         Ok(request) => Ok(Redirect::to(&format!("/rights/{}", request.id)).into_response()),
         Err(RightsError::Invalid { message, .. }) => {

@@ -20,7 +20,8 @@ pub struct RightsRequest {
     pub purpose: Option<String>,
     /// How it came in: `form`, `api`, `email`, `agent`.
     pub channel: String,
-    /// `unverified`, `verified`, `in_progress`, `fulfilled`, `denied` or `expired`.
+    /// `unverified`, `verified`, `in_progress`, `fulfilled`, `denied`, `expired` or
+    /// `revoked` (by the agent that made it).
     pub state: String,
     /// The blind index of the address the person gave; empty once the request is closed
     /// and the person told.
@@ -50,8 +51,12 @@ pub struct RightsRequest {
     pub steps: Vec<String>,
     /// What was done, as JSON without personal data.
     pub outcome: Option<serde_json::Value>,
-    /// When it was fulfilled, denied or expired.
+    /// When it was fulfilled, denied, expired or revoked.
     pub closed_at: Option<Timestamp>,
+    /// The authorized agent that made it (Data Rights Protocol), if any.
+    pub agent_id: Option<String>,
+    /// The agent's own reference for it.
+    pub agent_request_id: Option<String>,
 }
 
 /// Rights requests.
@@ -82,6 +87,12 @@ pub trait RightsStore {
 
     /// The access package of a request: its person, the sealed package and its expiry.
     async fn rights_package(&self, request: Uuid) -> Result<Option<(SubjectId, Vec<u8>, Timestamp)>, StoreError>;
+
+    /// Keeps the hash of the bearer token given to a paired agent (replacing an older one).
+    async fn put_agent_token(&self, agent_id: &str, token_hash: &[u8; 32], at: Timestamp) -> Result<(), StoreError>;
+
+    /// The agent a bearer token's hash belongs to.
+    async fn agent_by_token(&self, token_hash: &[u8; 32]) -> Result<Option<String>, StoreError>;
 }
 
 /// Implements [`RightsStore`] for `$store`, whose pool is `self.pool` of database `$db`.
@@ -93,8 +104,8 @@ macro_rules! rights_store {
                 sqlx::query::<$db>(
                     "INSERT INTO rights_requests (request_id, kind, purpose, channel, state, email_index, sealed_email, \
                      subject_id, received_at, due_at, extension_reason, code_hash, code_expires_at, code_attempts, \
-                     verified_at, steps, outcome, closed_at, sealed_details) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                     verified_at, steps, outcome, closed_at, sealed_details, agent_id, agent_request_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
                 )
                 .bind(r.id)
                 .bind(&r.kind)
@@ -115,6 +126,8 @@ macro_rules! rights_store {
                 .bind(r.outcome.as_ref().map(|o| o.to_string()))
                 .bind(r.closed_at.map($crate::time::to_millis))
                 .bind(&r.sealed_details)
+                .bind(&r.agent_id)
+                .bind(&r.agent_request_id)
                 .execute(&self.pool)
                 .await
                 .map_err(|e| $crate::error::conflict_on_unique(e, || format!("rights request {} exists", r.id)))?;
@@ -161,7 +174,7 @@ macro_rules! rights_store {
 
             async fn open_rights_requests(&self, limit: u32) -> Result<Vec<$crate::RightsRequest>, $crate::StoreError> {
                 let rows = sqlx::query::<$db>(
-                    "SELECT * FROM rights_requests WHERE state NOT IN ('fulfilled', 'denied', 'expired') \
+                    "SELECT * FROM rights_requests WHERE state NOT IN ('fulfilled', 'denied', 'expired', 'revoked') \
                      ORDER BY due_at, request_id LIMIT $1",
                 )
                 .bind(i64::from(limit))
@@ -208,6 +221,31 @@ macro_rules! rights_store {
                 .await?;
                 row.map(|(subject, sealed, expires)| Ok(($crate::SubjectId(subject), sealed, $crate::time::from_millis(expires)?)))
                     .transpose()
+            }
+
+            async fn put_agent_token(
+                &self,
+                agent_id: &str,
+                token_hash: &[u8; 32],
+                at: jiff::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query::<$db>(
+                    "INSERT INTO drp_agent_tokens (agent_id, token_hash, created_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (agent_id) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at",
+                )
+                .bind(agent_id)
+                .bind(&token_hash[..])
+                .bind($crate::time::to_millis(at))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn agent_by_token(&self, token_hash: &[u8; 32]) -> Result<Option<String>, $crate::StoreError> {
+                Ok(sqlx::query_scalar::<$db, String>("SELECT agent_id FROM drp_agent_tokens WHERE token_hash = $1")
+                    .bind(&token_hash[..])
+                    .fetch_optional(&self.pool)
+                    .await?)
             }
         }
     };

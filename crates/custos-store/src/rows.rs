@@ -152,6 +152,8 @@ row_reader! {
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(format!("rights request outcome: {e}")))?,
             closed_at: row.try_get::<Option<i64>, _>("closed_at")?.map(from_millis).transpose()?,
+            agent_id: row.try_get("agent_id")?,
+            agent_request_id: row.try_get("agent_request_id")?,
         })
     }
 }

@@ -42,6 +42,8 @@ pub(crate) struct Settings {
     pub(crate) limits: custos_server::RateLimits,
     /// The consent banner's wording.
     pub(crate) banner: custos_server::BannerSettings,
+    /// The Data Rights Protocol for authorized agents.
+    pub(crate) drp: custos_server::DrpSettings,
 }
 
 /// The `[mail]` section.
@@ -143,6 +145,7 @@ impl Default for Settings {
             mail: MailSettings::default(),
             limits: custos_server::RateLimits::default(),
             banner: custos_server::BannerSettings::default(),
+            drp: custos_server::DrpSettings::default(),
         }
     }
 }

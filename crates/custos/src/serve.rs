@@ -43,7 +43,9 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         .with_mail(Some(mailer.clone()), &public_url)
         .with_limits(settings.limits)
         .with_banner(&settings.banner)
-        .map_err(|e| anyhow::anyhow!("the configuration's [banner] section: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("the configuration's [banner] section: {e}"))?
+        .with_drp(&settings.drp)
+        .map_err(|e| anyhow::anyhow!("the configuration's [drp] section: {e}"))?;
     if let Some(geo) = geo {
         state.analytics.set_geo(geo);
     }

@@ -6,7 +6,7 @@ CREATE TABLE rights_requests (
     kind             TEXT    NOT NULL CHECK (kind IN ('access', 'rectification', 'erasure', 'restriction', 'portability', 'objection', 'withdrawal')),
     purpose          TEXT,
     channel          TEXT    NOT NULL,
-    state            TEXT    NOT NULL CHECK (state IN ('unverified', 'verified', 'in_progress', 'fulfilled', 'denied', 'expired')),
+    state            TEXT    NOT NULL CHECK (state IN ('unverified', 'verified', 'in_progress', 'fulfilled', 'denied', 'expired', 'revoked')),
     email_index      BYTEA    NOT NULL,
     sealed_email     BYTEA    NOT NULL,
     sealed_details   BYTEA,
@@ -20,9 +20,11 @@ CREATE TABLE rights_requests (
     verified_at      BIGINT,
     steps            TEXT    NOT NULL DEFAULT '[]',
     outcome          TEXT,
-    closed_at        BIGINT
+    closed_at        BIGINT,
+    agent_id         TEXT,
+    agent_request_id TEXT
 );
-CREATE INDEX rights_requests_open ON rights_requests (due_at, request_id) WHERE state NOT IN ('fulfilled', 'denied', 'expired');
+CREATE INDEX rights_requests_open ON rights_requests (due_at, request_id) WHERE state NOT IN ('fulfilled', 'denied', 'expired', 'revoked');
 
 -- The copy an access request produced, sealed under the person's own key and kept for a
 -- few days for download: erasing the person erases it.
@@ -32,3 +34,12 @@ CREATE TABLE rights_packages (
     sealed     BYTEA    NOT NULL,
     expires_at BIGINT NOT NULL
 );
+
+-- Authorized agents of the Data Rights Protocol: the bearer token each paired agent was
+-- given, as a hash.
+CREATE TABLE drp_agent_tokens (
+    agent_id   TEXT    NOT NULL PRIMARY KEY,
+    token_hash BYTEA    NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX drp_agent_tokens_hash ON drp_agent_tokens (token_hash);

@@ -28,6 +28,8 @@ fn request(due_ms: i64) -> RightsRequest {
         steps: vec![],
         outcome: None,
         closed_at: None,
+        agent_id: Some("AGENT_A".into()),
+        agent_request_id: Some("a-1".into()),
     }
 }
 
@@ -59,4 +61,9 @@ async fn a_request_round_trips_and_changes_only_from_the_state_expected(store: A
     assert!(store.update_rights_request(&done, "verified").await.expect("close"));
     let open: Vec<uuid::Uuid> = store.open_rights_requests(10).await.expect("open").iter().map(|r| r.id).collect();
     assert_eq!(open, vec![soon.id], "closed requests leave the queue");
+
+    store.put_agent_token("AGENT_A", &[1; 32], at(1)).await.expect("token");
+    store.put_agent_token("AGENT_A", &[2; 32], at(2)).await.expect("a new pairing replaces the old");
+    assert_eq!(store.agent_by_token(&[2; 32]).await.expect("find"), Some("AGENT_A".to_owned()));
+    assert_eq!(store.agent_by_token(&[1; 32]).await.expect("find"), None);
 }
