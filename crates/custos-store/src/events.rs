@@ -72,7 +72,9 @@ pub trait EventStore {
     /// Stores events in one transaction: all or none.
     async fn insert_events(&self, events: &[StoredEvent]) -> Result<(), StoreError>;
 
-    /// A consenting visitor's events, oldest first, at most `limit` (for their access copy).
+    /// A consenting visitor's events, oldest first (event ids are UUIDv7, so their order is
+    /// the key's: no sort, and no walk of the time index), at most `limit` (for their
+    /// access copy).
     async fn subject_events(&self, subject: crate::SubjectId, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
 
     /// The salt of `day` (`YYYY-MM-DD`): `candidate` stored if the day has none yet.

@@ -468,7 +468,7 @@ macro_rules! portable_store {
                 );
                 let rows = sqlx::query_as::<$db, Row>(
                     "SELECT event_id, at, kind, path, referrer, entry, duration_ms, sealed_ip, country, browser, os, device \
-                     FROM events WHERE subject_id = $1 ORDER BY at, event_id LIMIT $2",
+                     FROM events WHERE subject_id = $1 ORDER BY event_id LIMIT $2",
                 )
                 .bind(subject.0)
                 .bind(i64::from(limit))
