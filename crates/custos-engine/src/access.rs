@@ -85,10 +85,7 @@ pub async fn package(
     values.sort_by_key(|v| (v.collected_at, v.record_id));
     let consents = store.consent_history(subject).await?;
     let events = store.subject_events(subject, MAX_EVENTS).await?;
-    let key = match records.vault().data_key(subject).await {
-        Ok(key) => Some(key),
-        Err(_) => None,
-    };
+    let key = records.vault().data_key(subject).await.ok();
 
     // Which purposes and categories the person's data is held for.
     let mut purposes: BTreeSet<String> = by_purpose.keys().cloned().collect();

@@ -196,11 +196,11 @@ impl JobHandler for MailJob {
             .map_err(|e| JobError::Permanent(format!("malformed mail job: {e}")))?;
         let actor = Actor::System;
         let store = self.records.store();
-        if let Some(campaign) = mail.campaign {
-            if store.delivered(campaign, mail.subject_id).await.map_err(|e| JobError::Retry(e.to_string()))? {
-                tracing::info!(job = job.id, %campaign, "campaign mail already sent to this person");
-                return Ok(());
-            }
+        if let Some(campaign) = mail.campaign
+            && store.delivered(campaign, mail.subject_id).await.map_err(|e| JobError::Retry(e.to_string()))?
+        {
+            tracing::info!(job = job.id, %campaign, "campaign mail already sent to this person");
+            return Ok(());
         }
         let email = match self.records.read(&actor, mail.subject_id, &mail.purpose, &["user.contact.email"]).await {
             Ok(values) => match values.last() {
