@@ -88,7 +88,7 @@ pub struct Visit<'a> {
 }
 
 /// A request's events and where to send its outcome once they are committed.
-/// Writes the events of many requests in one transaction ([`crate::group_commit`]).
+/// Writes the events of many requests in one transaction (see the `group_commit` module).
 struct EventCommitter {
     store: Arc<dyn Store>,
 }

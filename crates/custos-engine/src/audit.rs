@@ -16,7 +16,7 @@ use crate::group_commit::{Committer, GroupCommit};
 /// The most entries one transaction appends.
 const MAX_BATCH: usize = 512;
 
-/// Appends audit entries with group commit ([`crate::group_commit`]): the entries of
+/// Appends audit entries with group commit (see the `group_commit` module): the entries of
 /// concurrent callers in this process share one transaction, and each caller gets its
 /// answer once that transaction is committed.
 #[derive(Debug, Clone)]

@@ -115,7 +115,7 @@ pub struct Consents {
     policy_version: String,
 }
 
-/// Appends ledger entries, many per transaction ([`crate::group_commit`]).
+/// Appends ledger entries, many per transaction (see the `group_commit` module).
 struct LedgerCommitter {
     store: Arc<dyn Store>,
 }
