@@ -1,0 +1,270 @@
+//! Postal addresses: a street type with a house number, in each locale's order
+//! (`221B Baker Street`, `12 rue de la Paix`, `Calle Mayor 5`, `Via Roma 10`,
+//! `Hauptstraße 12`, `Keizersgracht 123`), post-office boxes, and whatever the field's name
+//! says is an address. A match runs on over a following postcode and town.
+
+use crate::field::Hint;
+use crate::finding::{Finding, PiiType};
+use crate::lexicon::{Lexicon, PO_BOX, STREET_SUFFIXES};
+use crate::words::{Shape, Token, key};
+
+/// Finds the addresses in `value`.
+pub(crate) fn scan(value: &str, hint: Hint, lex: &Lexicon, tokens: &[Token], out: &mut Vec<Finding>) {
+    match hint {
+        Hint::Address => {
+            let has_word = tokens.iter().any(|t| t.shape == Shape::Word);
+            let has_number = tokens.iter().any(|t| t.shape == Shape::Number);
+            if has_word {
+                let start = tokens[0].start;
+                let end = tokens[tokens.len() - 1].end;
+                let mut found = Vec::new();
+                free_text(value, lex, tokens, &mut found);
+                let confidence = if has_number || !found.is_empty() { 0.9 } else { 0.6 };
+                out.push(Finding::new(PiiType::PostalAddress, start, end, confidence));
+            }
+        }
+        Hint::Postcode => {
+            if !tokens.is_empty() && tokens.len() <= 3 && tokens.iter().any(|t| t.shape == Shape::Number) {
+                let start = tokens[0].start;
+                let end = tokens[tokens.len() - 1].end;
+                out.push(Finding::new(PiiType::PostalAddress, start, end, 0.45));
+            }
+        }
+        Hint::None | Hint::MaybeName | Hint::PersonName | Hint::NotAPerson => free_text(value, lex, tokens, out),
+        _ => {}
+    }
+}
+
+/// A house number: `12`, `221B`, `5a`.
+fn house_number(value: &str, t: &Token) -> bool {
+    if t.shape != Shape::Number {
+        return false;
+    }
+    let s = &value.as_bytes()[t.start..t.end];
+    let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    (1..=5).contains(&digits) && s.len() - digits <= 2 && s[digits..].iter().all(u8::is_ascii_alphabetic)
+}
+
+struct Scan<'a> {
+    value: &'a str,
+    tokens: &'a [Token],
+    lex: &'a Lexicon,
+    buf: String,
+}
+
+impl Scan<'_> {
+    fn key(&mut self, i: usize) -> &str {
+        let t = self.tokens[i];
+        key(&self.value[t.start..t.end], &mut self.buf)
+    }
+
+    fn word(&self, i: usize) -> bool {
+        self.tokens.get(i).is_some_and(|t| t.shape == Shape::Word)
+    }
+
+    fn capital(&self, i: usize) -> bool {
+        self.tokens.get(i).is_some_and(|t| t.shape == Shape::Word && t.capital)
+    }
+
+    fn number(&self, i: usize) -> bool {
+        self.tokens.get(i).is_some_and(|t| house_number(self.value, t))
+    }
+
+    fn after_type(&mut self, i: usize) -> bool {
+        self.word(i) && {
+            let lex = self.lex;
+            let k = self.key(i).to_owned();
+            lex.street_after.contains(k.as_str())
+        }
+    }
+
+    fn before_type(&mut self, i: usize) -> bool {
+        if !self.word(i) {
+            return false;
+        }
+        let lex = self.lex;
+        let k = self.key(i).to_owned();
+        if k == "c" {
+            // "C/ Mayor": only with the slash.
+            return self.value.as_bytes().get(self.tokens[i].end) == Some(&b'/');
+        }
+        lex.street_before.contains(k.as_str())
+    }
+
+    fn particle(&mut self, i: usize) -> bool {
+        self.word(i) && {
+            let lex = self.lex;
+            let k = self.key(i).to_owned();
+            lex.particles.contains(k.as_str())
+        }
+    }
+
+    /// A one-word street name: a capitalised word ending in a street type (`Hauptstraße`,
+    /// `Bahnhofstr.`, `Keizersgracht`).
+    fn compound(&mut self, i: usize) -> bool {
+        if !self.capital(i) {
+            return false;
+        }
+        let dot = self.tokens[i].dot_after;
+        let k = self.key(i).to_owned();
+        STREET_SUFFIXES.iter().any(|s| {
+            let folded = if *s == "straße" { "strasse" } else { s };
+            k.len() >= folded.len() + 3 && k.ends_with(folded) && (folded != "str" || dot)
+        })
+    }
+
+    /// Whether no comma or sentence end stands between tokens `a` and `b` (a < b).
+    fn joined(&self, a: usize, b: usize) -> bool {
+        (a + 1..=b).all(|k| !self.tokens[k].break_before)
+    }
+
+    /// Extends a match ending at token `end` (exclusive) over an apartment, a postcode and a
+    /// town: returns the new end and whether a postcode was seen.
+    fn tail(&mut self, mut end: usize) -> (usize, bool) {
+        let mut postcode = false;
+        let mut taken = 0;
+        let mut breaks = 0;
+        while end < self.tokens.len() && taken < 8 {
+            let t = self.tokens[end];
+            if t.sentence_before && !t.break_before || t.sentence_before && self.value[..t.start].ends_with(". ") {
+                break;
+            }
+            if t.break_before {
+                breaks += 1;
+                if breaks > 3 {
+                    break;
+                }
+            }
+            if t.shape == Shape::Number {
+                postcode |= t.end - t.start >= 4;
+            } else if !(t.capital || t.all_caps) {
+                break;
+            }
+            end += 1;
+            taken += 1;
+        }
+        (end, postcode)
+    }
+}
+
+fn free_text(value: &str, lex: &Lexicon, tokens: &[Token], out: &mut Vec<Finding>) {
+    let mut s = Scan { value, tokens, lex, buf: String::new() };
+    let n = tokens.len();
+    let mut i = 0;
+    while i < n {
+        if let Some((from, to)) = street_at(&mut s, i) {
+            let (end, postcode) = s.tail(to);
+            let start = tokens[from].start;
+            out.push(Finding::new(PiiType::PostalAddress, start, tokens[end - 1].end, if postcode { 0.9 } else { 0.85 }));
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+}
+
+/// A street with its house number around token `i`: (first token, end token exclusive).
+fn street_at(s: &mut Scan<'_>, i: usize) -> Option<(usize, usize)> {
+    let n = s.tokens.len();
+    // "221B Baker Street", "1600 Pennsylvania Avenue NW": number, 1-4 capitalised words, type.
+    if s.number(i) {
+        let mut j = i + 1;
+        while j < n && j - i <= 4 && s.capital(j) && !s.tokens[j].break_before && !s.after_type(j) {
+            j += 1;
+        }
+        if j > i + 1 && j < n && s.after_type(j) && s.joined(i, j) {
+            let mut end = j + 1;
+            // A direction after the type: NW, SE.
+            if end < n && s.tokens[end].all_caps && s.tokens[end].end - s.tokens[end].start <= 2 && s.joined(j, end) {
+                end += 1;
+            }
+            return Some((i, end));
+        }
+        // "12 rue de la Paix", "5 avenue Foch".
+        if i + 2 < n && s.before_type(i + 1) && s.joined(i, i + 2) {
+            let mut j = i + 2;
+            let mut named = false;
+            while j < n && j - i <= 7 && !s.tokens[j].break_before && s.word(j) {
+                if s.capital(j) {
+                    named = true;
+                } else if !s.particle(j) && !matches!(s.key(j), "bis" | "ter") {
+                    break;
+                }
+                j += 1;
+            }
+            if named {
+                return Some((i, j));
+            }
+        }
+        return None;
+    }
+    // "Calle Mayor 5", "Via dei Mille, 24", "Berliner Straße 12", "C/ Mayor 5".
+    if s.word(i) && (s.before_type(i) && (s.capital(i) || s.capital(i + 1)) || s.capital(i) && s.after_type(i + 1)) {
+        let mut j = i + 1;
+        let mut named = false;
+        while j < n && j - i <= 6 && s.word(j) && !s.tokens[j].break_before {
+            if s.capital(j) {
+                named = true;
+            } else if !s.particle(j) {
+                break;
+            }
+            j += 1;
+        }
+        if named && j < n && s.number(j) && (j - i <= 6) && s.tokens[j].start - s.tokens[j - 1].end <= 3 {
+            return Some((i, j + 1));
+        }
+    }
+    // "Hauptstraße 12", "Keizersgracht 123".
+    if s.compound(i) && s.number(i + 1) && !s.tokens[i + 1].break_before {
+        return Some((i, i + 2));
+    }
+    // "PO Box 123", "Postfach 12 34", "Apartado 45".
+    if s.capital(i) && s.tokens.get(i + 1).is_some_and(|t| t.shape == Shape::Number) {
+        let k = s.key(i).to_owned();
+        if PO_BOX.contains(&k.as_str()) && k != "box" {
+            return Some((i, i + 2));
+        }
+        if k == "box" && i > 0 && matches!(s.key(i - 1), "po" | "o") {
+            let first = if i > 1 && s.key(i - 1) == "o" && s.key(i - 2) == "p" { i - 2 } else { i - 1 };
+            return Some((first, i + 2));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::words::tokenize;
+
+    fn addresses(value: &str) -> Vec<&str> {
+        let lex = Lexicon::new();
+        let mut tokens = Vec::new();
+        tokenize(value, &mut tokens);
+        let mut out = Vec::new();
+        scan(value, Hint::None, &lex, &tokens, &mut out);
+        out.iter().filter(|f| f.confidence >= 0.5).map(|f| &value[f.start..f.end]).collect()
+    }
+
+    #[test]
+    fn streets_in_each_locale() {
+        assert_eq!(addresses("Ship to 221B Baker Street, London NW1 6XE please"), ["221B Baker Street, London NW1 6XE"]);
+        assert_eq!(addresses("1600 Pennsylvania Avenue NW, Washington, DC 20500"), [
+            "1600 Pennsylvania Avenue NW, Washington, DC 20500"
+        ]);
+        assert_eq!(addresses("Lieferung an Hauptstraße 12, 10115 Berlin."), ["Hauptstraße 12, 10115 Berlin"]);
+        assert_eq!(addresses("au 12 rue de la Paix, 75002 Paris"), ["12 rue de la Paix, 75002 Paris"]);
+        assert_eq!(addresses("vivo en Calle Mayor 5, 28013 Madrid"), ["Calle Mayor 5, 28013 Madrid"]);
+        assert_eq!(addresses("Via dei Mille, 24"), ["Via dei Mille, 24"]);
+        assert_eq!(addresses("Keizersgracht 123, 1015 CJ Amsterdam"), ["Keizersgracht 123, 1015 CJ Amsterdam"]);
+        assert_eq!(addresses("PO Box 4521"), ["PO Box 4521"]);
+    }
+
+    #[test]
+    fn not_addresses() {
+        assert!(addresses("sent via email 3 times").is_empty());
+        assert!(addresses("Order 4829301756 shipped").is_empty());
+        assert!(addresses("by the way, 12 items").is_empty());
+        assert!(addresses("Room 12 Park Hotel").is_empty());
+    }
+}

@@ -1,0 +1,205 @@
+//! The detector: one value, or one JSON record, in; findings out.
+
+use serde_json::Value;
+
+use crate::field::Hint;
+use crate::finding::{FieldFinding, Finding};
+use crate::lexicon::Lexicon;
+use crate::phone::PhoneRules;
+use crate::{address, alnum, email, ipv6, name, number, secret, words};
+
+/// The confidence below which findings are not reported unless asked for.
+pub const DEFAULT_THRESHOLD: f32 = 0.5;
+
+/// Finds PII in values and records. Build it once (it compiles phone patterns and loads
+/// word lists) and share it: it is `Send + Sync` and scanning takes `&self`.
+pub struct Detector {
+    phones: PhoneRules,
+    lexicon: Lexicon,
+    threshold: f32,
+}
+
+impl Default for Detector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Detector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detector").field("threshold", &self.threshold).finish_non_exhaustive()
+    }
+}
+
+impl Detector {
+    /// A detector reporting findings of confidence [`DEFAULT_THRESHOLD`] and above.
+    pub fn new() -> Detector {
+        Detector { phones: PhoneRules::new(), lexicon: Lexicon::new(), threshold: DEFAULT_THRESHOLD }
+    }
+
+    /// The same detector reporting findings of confidence `threshold` and above (0 reports
+    /// every candidate).
+    pub fn with_threshold(mut self, threshold: f32) -> Detector {
+        self.threshold = threshold;
+        self
+    }
+
+    /// The confidence floor of reported findings.
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
+    /// The PII in `value`, a field's value, given the field's name or path if known
+    /// (`email`, `user.contact.phone`, `items[2].note`). Findings are sorted by start, do
+    /// not overlap, and have spans on char boundaries of `value`.
+    pub fn scan_value(&self, field: Option<&str>, value: &str) -> Vec<Finding> {
+        let hint = Hint::of_path(field);
+        let mut out = Vec::new();
+        if value.is_empty() {
+            return out;
+        }
+        let bytes = value.as_bytes();
+        let (mut at, mut digit, mut colon, mut alpha, mut upper) = (false, false, false, false, false);
+        for &b in bytes {
+            match b {
+                b'@' => at = true,
+                b'0'..=b'9' => digit = true,
+                b':' => colon = true,
+                b'A'..=b'Z' => {
+                    alpha = true;
+                    upper = true;
+                }
+                b'a'..=b'z' => alpha = true,
+                0x80.. => {
+                    alpha = true;
+                    upper = true;
+                }
+                _ => {}
+            }
+        }
+        if at {
+            email::scan(value, &mut out);
+        }
+        if digit {
+            number::scan(value, hint, &self.phones, &mut out);
+            if alpha {
+                alnum::scan(value, hint, &mut out);
+            }
+        }
+        if colon {
+            ipv6::scan(value, hint, &mut out);
+        }
+        if alpha || matches!(hint, Hint::Password | Hint::Token) {
+            secret::scan(value, hint, &mut out);
+        }
+        let wants_words = match hint {
+            Hint::PersonName | Hint::MaybeName | Hint::Address | Hint::Postcode => true,
+            Hint::None | Hint::NotAPerson => upper,
+            _ => false,
+        };
+        if wants_words && (alpha || digit) {
+            let mut tokens = Vec::new();
+            words::tokenize(value, &mut tokens);
+            name::scan(value, hint, &self.lexicon, &tokens, &mut out);
+            address::scan(value, hint, &self.lexicon, &tokens, &mut out);
+        }
+        resolve(&mut out, self.threshold);
+        out
+    }
+
+    /// The PII in a record: every string and number leaf of `record`, with the path of its
+    /// field (`user.contact.email`, `items[2].note`; `$` for a bare value).
+    pub fn scan_record(&self, record: &Value) -> Vec<FieldFinding> {
+        let mut out = Vec::new();
+        let mut path = String::new();
+        self.walk(record, &mut path, &mut out);
+        out
+    }
+
+    fn walk(&self, value: &Value, path: &mut String, out: &mut Vec<FieldFinding>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                    self.walk(v, path, out);
+                    path.truncate(len);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push('[');
+                    path.push_str(&i.to_string());
+                    path.push(']');
+                    self.walk(v, path, out);
+                    path.truncate(len);
+                }
+            }
+            Value::String(s) => self.leaf(path, s, out),
+            Value::Number(n) => self.leaf(path, &n.to_string(), out),
+            Value::Bool(_) | Value::Null => {}
+        }
+    }
+
+    fn leaf(&self, path: &str, text: &str, out: &mut Vec<FieldFinding>) {
+        let field = if path.is_empty() { "$" } else { path };
+        for finding in self.scan_value(Some(field), text) {
+            out.push(FieldFinding { field: field.to_owned(), finding });
+        }
+    }
+}
+
+/// Drops findings under `threshold`, then keeps the most confident of overlapping ones
+/// (the longer on a tie), sorted by start.
+fn resolve(out: &mut Vec<Finding>, threshold: f32) {
+    out.retain(|f| f.confidence >= threshold && f.start < f.end);
+    if out.len() < 2 {
+        return;
+    }
+    out.sort_by(|a, b| {
+        b.confidence.total_cmp(&a.confidence).then((b.end - b.start).cmp(&(a.end - a.start))).then(a.start.cmp(&b.start))
+    });
+    let mut kept: Vec<Finding> = Vec::with_capacity(out.len());
+    for f in out.drain(..) {
+        if !kept.iter().any(|k| k.overlaps(&f)) {
+            kept.push(f);
+        }
+    }
+    kept.sort_by_key(|f| f.start);
+    *out = kept;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PiiType;
+
+    #[test]
+    fn is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Detector>();
+    }
+
+    #[test]
+    fn records_are_walked_with_paths() {
+        let d = Detector::new();
+        let record = serde_json::json!({
+            "user": {"contact": {"email": "jane@example.com", "phone": "+44 20 7946 0958"}},
+            "items": [{"sku": "AB-1234"}, {"sku": "CD-5678"}, {"note": "call Maria Garcia on 06 12 34 56 78"}],
+            "order_id": 4829301756u64,
+            "total": 129.99,
+        });
+        let found: Vec<(String, PiiType)> =
+            d.scan_record(&record).into_iter().map(|f| (f.field, f.finding.kind)).collect();
+        assert_eq!(found, [
+            ("items[2].note".to_owned(), PiiType::PersonName),
+            ("items[2].note".to_owned(), PiiType::Phone),
+            ("user.contact.email".to_owned(), PiiType::Email),
+            ("user.contact.phone".to_owned(), PiiType::Phone),
+        ]);
+    }
+}

@@ -1,0 +1,1 @@
+//! Eval (to come).

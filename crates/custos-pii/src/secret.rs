@@ -1,0 +1,279 @@
+//! Secrets: PEM private keys, tokens with a vendor's prefix (AWS, GitHub, GitLab, Stripe,
+//! Slack, Google, OpenAI, SendGrid, npm), JWTs, `Bearer` tokens, `key=value` pairs whose
+//! key names a secret, and high-entropy values under a field whose name does.
+//! A hex hash or a UUID alone is a pseudonym, not a secret, unless its field says otherwise.
+
+use crate::field::Hint;
+use crate::finding::{Finding, PiiType};
+use crate::text::{byte_before, entropy};
+
+fn token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b'+' | b'=')
+}
+
+fn alnum(s: &[u8]) -> bool {
+    s.iter().all(u8::is_ascii_alphanumeric)
+}
+
+fn b64url(s: &[u8]) -> bool {
+    s.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+}
+
+/// Finds the secrets of `value`.
+pub(crate) fn scan(value: &str, hint: Hint, out: &mut Vec<Finding>) {
+    let b = value.as_bytes();
+    pem(value, out);
+    let before = out.len();
+    let mut i = 0;
+    while i < b.len() {
+        if !token_byte(b[i]) || byte_before(b, i).is_some_and(token_byte) {
+            i += 1;
+            continue;
+        }
+        let mut end = i;
+        while end < b.len() && token_byte(b[end]) {
+            end += 1;
+        }
+        let mut trimmed = end;
+        while trimmed > i && matches!(b[trimmed - 1], b'.' | b'/' | b'-' | b'=') && b[trimmed - 1] != b'=' {
+            trimmed -= 1;
+        }
+        if trimmed - i >= 16
+            && let Some(confidence) = prefixed(&b[i..trimmed])
+        {
+            out.push(Finding::new(PiiType::Secret, i, trimmed, confidence));
+        }
+        i = end;
+    }
+    after_keyword(value, out);
+    if out.len() == before && matches!(hint, Hint::Token | Hint::Password) {
+        whole_value(value, hint, out);
+    }
+}
+
+/// A token with a known vendor prefix, or a JWT.
+fn prefixed(t: &[u8]) -> Option<f32> {
+    let rest = |p: &[u8]| &t[p.len()..];
+    for p in [&b"AKIA"[..], b"ASIA", b"AGPA", b"AIDA", b"AROA", b"AIPA", b"ANPA", b"ANVA", b"APKA"] {
+        if t.len() == 20 && t.starts_with(p) && rest(p).iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+            return Some(0.95);
+        }
+    }
+    for p in [&b"ghp_"[..], b"gho_", b"ghu_", b"ghs_", b"ghr_"] {
+        if t.starts_with(p) && rest(p).len() >= 30 && alnum(rest(p)) {
+            return Some(0.97);
+        }
+    }
+    if t.starts_with(b"github_pat_") && t.len() >= 40 && b64url(rest(b"github_pat_")) {
+        return Some(0.97);
+    }
+    if t.starts_with(b"glpat-") && t.len() >= 26 && b64url(rest(b"glpat-")) {
+        return Some(0.95);
+    }
+    for p in [&b"sk_live_"[..], b"sk_test_", b"rk_live_", b"rk_test_", b"pk_live_", b"pk_test_", b"whsec_", b"sq0atp-"] {
+        if t.starts_with(p) && rest(p).len() >= 10 && b64url(rest(p)) {
+            return Some(0.95);
+        }
+    }
+    for p in [&b"xoxb-"[..], b"xoxp-", b"xoxa-", b"xoxr-", b"xoxs-", b"xoxe-"] {
+        if t.starts_with(p) && rest(p).len() >= 10 && b64url(rest(p)) {
+            return Some(0.95);
+        }
+    }
+    if t.starts_with(b"AIza") && t.len() == 39 && b64url(t) {
+        return Some(0.95);
+    }
+    if t.starts_with(b"npm_") && t.len() == 40 && alnum(rest(b"npm_")) {
+        return Some(0.95);
+    }
+    if t.starts_with(b"sk-") && t.len() >= 32 && b64url(rest(b"sk-")) && entropy(t) > 3.5 {
+        return Some(0.9);
+    }
+    if t.starts_with(b"SG.") && t.len() >= 60 {
+        return Some(0.95);
+    }
+    if t.windows(25).any(|w| w == b"hooks.slack.com/services/") {
+        return Some(0.95);
+    }
+    // JWT: base64url JSON header ("eyJ" is `{"`), payload, signature.
+    if t.starts_with(b"eyJ") {
+        let parts: Vec<&[u8]> = t.split(|&c| c == b'.').collect();
+        if parts.len() == 3 && parts[0].len() >= 10 && parts[1].len() >= 10 && parts.iter().all(|p| b64url(p)) {
+            return Some(0.95);
+        }
+    }
+    None
+}
+
+/// `-----BEGIN … PRIVATE KEY-----` to its `-----END … -----` line (or the end of the value).
+fn pem(value: &str, out: &mut Vec<Finding>) {
+    let mut from = 0;
+    while let Some(offset) = value[from..].find("-----BEGIN ") {
+        let start = from + offset;
+        let header_end = value[start + 11..].find("-----").map_or(value.len(), |e| start + 11 + e + 5);
+        let header = &value[start..header_end.min(value.len())];
+        from = header_end.min(value.len());
+        if !header.contains("PRIVATE KEY") {
+            continue;
+        }
+        let end = match value[from..].find("-----END ") {
+            Some(e) => {
+                let tail = from + e + 9;
+                value[tail..].find("-----").map_or(value.len(), |k| tail + k + 5)
+            }
+            None => value.len(),
+        };
+        out.push(Finding::new(PiiType::Secret, start, end, 0.99));
+        from = end;
+    }
+}
+
+/// Words after which the next token is a secret: `password: …`, `api_key=…`, `Bearer …`.
+const KEYWORDS: &[(&str, Hint)] = &[
+    ("bearer ", Hint::Token),
+    ("password", Hint::Password),
+    ("passwd", Hint::Password),
+    ("passwort", Hint::Password),
+    ("mot de passe", Hint::Password),
+    ("contraseña", Hint::Password),
+    ("wachtwoord", Hint::Password),
+    ("pwd", Hint::Password),
+    ("api_key", Hint::Token),
+    ("apikey", Hint::Token),
+    ("api key", Hint::Token),
+    ("api-key", Hint::Token),
+    ("secret", Hint::Token),
+    ("token", Hint::Token),
+    ("access_key", Hint::Token),
+];
+
+fn after_keyword(value: &str, out: &mut Vec<Finding>) {
+    let b = value.as_bytes();
+    let lower = value.to_ascii_lowercase();
+    for &(word, hint) in KEYWORDS {
+        let mut from = 0;
+        while let Some(offset) = lower[from..].find(word) {
+            let at = from + offset;
+            from = at + word.len();
+            if byte_before(b, at).is_some_and(|c| c.is_ascii_alphabetic()) {
+                continue;
+            }
+            // Skip the rest of the key (`_id`? then it is not a secret), then `:`, `=`, quotes, "is".
+            let mut j = from;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                j += 1;
+            }
+            let key_tail = &lower[from..j];
+            if ["_id", "id", "_type", "type", "s", "_url", "url", "_name", "name"].contains(&key_tail)
+                && key_tail != "s"
+            {
+                continue;
+            }
+            let sep_start = j;
+            while j < b.len() && matches!(b[j], b' ' | b':' | b'=' | b'"' | b'\'') {
+                j += 1;
+            }
+            let has_sep = b[sep_start..j].iter().any(|&c| c == b':' || c == b'=') || word == "bearer ";
+            if !has_sep {
+                continue;
+            }
+            let start = j;
+            while j < b.len() && !b[j].is_ascii_whitespace() && !matches!(b[j], b'"' | b'\'' | b',' | b';') {
+                j += 1;
+            }
+            let mut end = j;
+            while end > start && matches!(b[end - 1], b'.' | b')') {
+                end -= 1;
+            }
+            if end <= start || !value.is_char_boundary(start) || !value.is_char_boundary(end) {
+                continue;
+            }
+            let candidate = &b[start..end];
+            if out.iter().any(|f| f.start < end && start < f.end) || placeholder(candidate) {
+                continue;
+            }
+            let confidence = match hint {
+                Hint::Password if candidate.len() >= 6 => 0.8,
+                Hint::Token if candidate.len() >= 16 && entropy(candidate) >= 3.0 => 0.85,
+                _ => continue,
+            };
+            out.push(Finding::new(PiiType::Secret, start, end, confidence));
+        }
+    }
+}
+
+/// Whether a value under a password or token field is a stand-in, not a secret.
+fn placeholder(v: &[u8]) -> bool {
+    let lower = v.to_ascii_lowercase();
+    let words: [&[u8]; 14] = [
+        b"redacted",
+        b"[redacted]",
+        b"<redacted>",
+        b"null",
+        b"none",
+        b"n/a",
+        b"undefined",
+        b"hidden",
+        b"<hidden>",
+        b"masked",
+        b"secret",
+        b"password",
+        b"true",
+        b"false",
+    ];
+    v.is_empty() || words.contains(&lower.as_slice()) || v.iter().all(|&c| c == v[0]) || v.starts_with(b"${")
+}
+
+fn whole_value(value: &str, hint: Hint, out: &mut Vec<Finding>) {
+    let trimmed = value.trim();
+    let start = value.len() - value.trim_start().len();
+    let t = trimmed.as_bytes();
+    if t.is_empty() || t.iter().any(u8::is_ascii_whitespace) && hint == Hint::Token || placeholder(t) {
+        return;
+    }
+    let confidence = match hint {
+        Hint::Password if t.len() >= 6 => 0.85,
+        Hint::Password => 0.6,
+        Hint::Token if t.len() >= 16 && (entropy(t) >= 3.0 || t.iter().all(u8::is_ascii_hexdigit)) => 0.9,
+        Hint::Token if t.len() >= 10 && entropy(t) >= 2.8 => 0.6,
+        _ => return,
+    };
+    out.push(Finding::new(PiiType::Secret, start, start + trimmed.len(), confidence));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(value: &str, hint: Hint) -> Vec<&str> {
+        let mut out = Vec::new();
+        scan(value, hint, &mut out);
+        out.iter().filter(|f| f.confidence >= 0.5).map(|f| &value[f.start..f.end]).collect()
+    }
+
+    #[test]
+    fn prefixed_tokens_and_keys() {
+        assert_eq!(found("key AKIAIOSFODNN7EXAMPLE.", Hint::None), ["AKIAIOSFODNN7EXAMPLE"]);
+        let gh = "ghp_1234567890abcdefghijklmnopqrstuvwxyzAB";
+        assert_eq!(found(gh, Hint::None), [gh]);
+        assert_eq!(found("sk_live_4eC39HqLyjWDarjtT1zdp7dc", Hint::None), ["sk_live_4eC39HqLyjWDarjtT1zdp7dc"]);
+        assert_eq!(found("xoxb-123456789012-abcdefghijkl", Hint::None), ["xoxb-123456789012-abcdefghijkl"]);
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        assert_eq!(found(&format!("Authorization: Bearer {jwt}"), Hint::None), [jwt]);
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----";
+        assert_eq!(found(pem, Hint::None), [pem]);
+        assert_eq!(found("password: hunter22", Hint::None), ["hunter22"]);
+        assert_eq!(found("9f8e7d6c5b4a39281706f5e4d3c2b1a0", Hint::Token), ["9f8e7d6c5b4a39281706f5e4d3c2b1a0"]);
+        assert_eq!(found("S3cr3t!Passw0rd", Hint::Password), ["S3cr3t!Passw0rd"]);
+    }
+
+    #[test]
+    fn hashes_and_ids_are_not() {
+        assert!(found("9f8e7d6c5b4a39281706f5e4d3c2b1a0", Hint::None).is_empty());
+        assert!(found("9f8e7d6c5b4a39281706f5e4d3c2b1a0", Hint::HashLike).is_empty());
+        assert!(found("550e8400-e29b-41d4-a716-446655440000", Hint::None).is_empty());
+        assert!(found("********", Hint::Password).is_empty());
+        assert!(found("token_type: bearer", Hint::None).is_empty());
+        assert!(found("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----", Hint::None).is_empty());
+    }
+}

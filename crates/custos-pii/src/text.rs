@@ -1,0 +1,67 @@
+//! Small helpers over the bytes of a value: boundaries and the words just before a match.
+
+/// Whether `b` is part of a word: an ASCII letter or digit, or any byte of a non-ASCII
+/// character (letters of other scripts).
+pub(crate) fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b >= 0x80
+}
+
+/// The byte before `i`, if any.
+pub(crate) fn byte_before(bytes: &[u8], i: usize) -> Option<u8> {
+    i.checked_sub(1).map(|j| bytes[j])
+}
+
+/// Whether the `window` bytes before `start` (lowercased, ASCII) contain one of `words`
+/// as the start of a word.
+pub(crate) fn preceded_by(value: &str, start: usize, window: usize, words: &[&str]) -> bool {
+    let bytes = value.as_bytes();
+    let from = start.saturating_sub(window);
+    let mut buf = [0u8; 64];
+    let len = (start - from).min(buf.len());
+    let from = start - len;
+    for (k, &b) in bytes[from..start].iter().enumerate() {
+        buf[k] = b.to_ascii_lowercase();
+    }
+    let hay = &buf[..len];
+    words.iter().any(|w| {
+        let w = w.as_bytes();
+        hay.windows(w.len()).enumerate().any(|(k, win)| {
+            win == w && (k == 0 && from == 0 || k > 0 && !hay[k - 1].is_ascii_alphabetic() || k == 0 && from > 0)
+        })
+    })
+}
+
+/// Rounds `i` down to a char boundary of `value`.
+pub(crate) fn floor_boundary(value: &str, mut i: usize) -> usize {
+    if i >= value.len() {
+        return value.len();
+    }
+    while !value.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Rounds `i` up to a char boundary of `value`.
+pub(crate) fn ceil_boundary(value: &str, mut i: usize) -> usize {
+    if i >= value.len() {
+        return value.len();
+    }
+    while !value.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// Shannon entropy of `s` in bits per byte.
+pub(crate) fn entropy(s: &[u8]) -> f32 {
+    if s.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in s {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f32;
+    counts.iter().filter(|&&c| c > 0).map(|&c| c as f32 / n).map(|p| -p * p.log2()).sum()
+}
