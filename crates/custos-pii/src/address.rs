@@ -71,6 +71,11 @@ impl Scan<'_> {
     }
 
     fn after_type(&mut self, i: usize) -> bool {
+        // "CIR-28885" is a code, not a circle.
+        let t = self.tokens.get(i);
+        if t.is_some_and(|t| t.all_caps && t.end - t.start <= 4 && !t.dot_after) {
+            return false;
+        }
         self.word(i) && {
             let lex = self.lex;
             let k = self.key(i).to_owned();
@@ -113,9 +118,18 @@ impl Scan<'_> {
         })
     }
 
-    /// Whether no comma or sentence end stands between tokens `a` and `b` (a < b).
+    /// Whether no comma or sentence end stands between tokens `a` and `b` (a < b); the dot
+    /// of an abbreviation (`Str.`, `St.`) does not count.
     fn joined(&self, a: usize, b: usize) -> bool {
-        (a + 1..=b).all(|k| !self.tokens[k].break_before)
+        (a + 1..=b).all(|k| !self.tokens[k].break_before || self.abbreviation_gap(k))
+    }
+
+    /// Whether only the dot of an abbreviation and spaces stand before token `k`.
+    fn abbreviation_gap(&self, k: usize) -> bool {
+        k > 0 && {
+            let gap = &self.value[self.tokens[k - 1].end..self.tokens[k].start];
+            gap.starts_with('.') && gap[1..].trim().is_empty()
+        }
     }
 
     /// Extends a match ending at token `end` (exclusive) over an apartment, a postcode and a
@@ -155,7 +169,7 @@ fn free_text(value: &str, lex: &Lexicon, tokens: &[Token], out: &mut Vec<Finding
         if let Some((from, to)) = street_at(&mut s, i) {
             let (end, postcode) = s.tail(to);
             let start = tokens[from].start;
-            out.push(Finding::new(PiiType::PostalAddress, start, tokens[end - 1].end, if postcode { 0.9 } else { 0.85 }));
+            out.push(Finding::new(PiiType::PostalAddress, start, tokens[end - 1].end, if postcode { 0.92 } else { 0.9 }));
             i = end;
             continue;
         }
@@ -168,11 +182,16 @@ fn street_at(s: &mut Scan<'_>, i: usize) -> Option<(usize, usize)> {
     let n = s.tokens.len();
     // "221B Baker Street", "1600 Pennsylvania Avenue NW": number, 1-4 capitalised words, type.
     if s.number(i) {
+        // The last street type after at least one capitalised word: "81 Park Drive".
         let mut j = i + 1;
-        while j < n && j - i <= 4 && s.capital(j) && !s.tokens[j].break_before && !s.after_type(j) {
+        let mut last_type = None;
+        while j < n && j - i <= 5 && s.capital(j) && s.joined(i, j) {
+            if j > i + 1 && s.after_type(j) {
+                last_type = Some(j);
+            }
             j += 1;
         }
-        if j > i + 1 && j < n && s.after_type(j) && s.joined(i, j) {
+        if let Some(j) = last_type {
             let mut end = j + 1;
             // A direction after the type: NW, SE.
             if end < n && s.tokens[end].all_caps && s.tokens[end].end - s.tokens[end].start <= 2 && s.joined(j, end) {
@@ -215,7 +234,7 @@ fn street_at(s: &mut Scan<'_>, i: usize) -> Option<(usize, usize)> {
         }
     }
     // "Hauptstraße 12", "Keizersgracht 123".
-    if s.compound(i) && s.number(i + 1) && !s.tokens[i + 1].break_before {
+    if s.compound(i) && s.number(i + 1) && s.joined(i, i + 1) {
         return Some((i, i + 2));
     }
     // "PO Box 123", "Postfach 12 34", "Apartado 45".

@@ -53,7 +53,10 @@ impl Detector {
     /// (`email`, `user.contact.phone`, `items[2].note`). Findings are sorted by start, do
     /// not overlap, and have spans on char boundaries of `value`.
     pub fn scan_value(&self, field: Option<&str>, value: &str) -> Vec<Finding> {
-        let hint = Hint::of_path(field);
+        self.scan_hinted(Hint::of_path(field), value)
+    }
+
+    fn scan_hinted(&self, hint: Hint, value: &str) -> Vec<Finding> {
         let mut out = Vec::new();
         if value.is_empty() {
             return out;
@@ -119,7 +122,23 @@ impl Detector {
     fn walk(&self, value: &Value, path: &mut String, out: &mut Vec<FieldFinding>) {
         match value {
             Value::Object(map) => {
+                let product = map.keys().any(|k| Hint::marks_a_product(k));
                 for (k, v) in map {
+                    if product && !v.is_object() && !v.is_array() {
+                        // A product's `name` or `title` is not a person's.
+                        let len = path.len();
+                        if !path.is_empty() {
+                            path.push('.');
+                        }
+                        path.push_str(k);
+                        let mut hint = Hint::of_path(Some(path));
+                        if hint == Hint::MaybeName {
+                            hint = Hint::NotAPerson;
+                        }
+                        self.leaf_hinted(path, hint, v, out);
+                        path.truncate(len);
+                        continue;
+                    }
                     let len = path.len();
                     if !path.is_empty() {
                         path.push('.');
@@ -147,7 +166,19 @@ impl Detector {
 
     fn leaf(&self, path: &str, text: &str, out: &mut Vec<FieldFinding>) {
         let field = if path.is_empty() { "$" } else { path };
-        for finding in self.scan_value(Some(field), text) {
+        self.push_findings(field, Hint::of_path(Some(field)), text, out);
+    }
+
+    fn leaf_hinted(&self, path: &str, hint: Hint, value: &Value, out: &mut Vec<FieldFinding>) {
+        match value {
+            Value::String(s) => self.push_findings(path, hint, s, out),
+            Value::Number(n) => self.push_findings(path, hint, &n.to_string(), out),
+            _ => {}
+        }
+    }
+
+    fn push_findings(&self, field: &str, hint: Hint, text: &str, out: &mut Vec<FieldFinding>) {
+        for finding in self.scan_hinted(hint, text) {
             out.push(FieldFinding { field: field.to_owned(), finding });
         }
     }

@@ -65,16 +65,24 @@ impl Hint {
                 Some(ParentKind::Thing) => Hint::NotAPerson,
                 _ => Hint::MaybeName,
             },
-            Generic::Part => match parent.map(|p| classify(&Words::of(p))) {
-                Some(Generic::Known(Hint::Address)) => Hint::Address,
-                Some(Generic::Known(Hint::Phone)) => Hint::Phone,
-                Some(Generic::Known(Hint::Card)) => Hint::Card,
-                Some(Generic::Known(Hint::Iban)) => Hint::Iban,
-                Some(Generic::Known(Hint::NationalId)) => Hint::NationalId,
-                Some(Generic::Known(Hint::Token)) => Hint::Token,
+            Generic::Part => match parent.map(|p| (Words::of(p), classify(&Words::of(p)))) {
+                Some((_, Generic::Known(Hint::Address))) => Hint::Address,
+                Some((w, _)) if w.has(ADDRESS_PARENTS) => Hint::Address,
+                Some((_, Generic::Known(hint))) => match hint {
+                    Hint::Phone | Hint::Card | Hint::Iban | Hint::NationalId | Hint::Token => hint,
+                    _ => Hint::None,
+                },
                 _ => Hint::None,
             },
         }
+    }
+
+
+    /// Whether an object with a field of this name describes a product, so that its
+    /// `name` is a product's.
+    pub(crate) fn marks_a_product(key: &str) -> bool {
+        let w = Words::of(key);
+        w.has(PRODUCT_SIBLINGS)
     }
 
     /// Whether a bare number under this field is an identifier that is not personal.
@@ -646,6 +654,17 @@ const PERSON_PARENTS: &[&str] = &[
     "account",
     "subscriber",
 ];
+/// Objects whose `line1` or `street` is an address line.
+const ADDRESS_PARENTS: &[&str] = &[
+    "shipping", "billing", "delivery", "home", "work", "postal", "mailing", "residence", "shipto", "billto", "location",
+    "lieferung", "rechnung", "livraison", "facturation", "envio", "facturacion", "spedizione", "fatturazione",
+    "levering", "bezorging", "factuur",
+];
+/// Fields that say their object is a product, not a person.
+const PRODUCT_SIBLINGS: &[&str] = &[
+    "sku", "ean", "upc", "gtin", "isbn", "price", "unitprice", "stock", "inventory", "weight", "dimensions", "brand",
+    "category", "qty", "quantity", "msrp", "barcode", "asin", "mpn",
+];
 const NAME_WORDS: &[&str] = &["name", "names", "naam", "nom", "nombre", "nome"];
 const USERNAME_WORDS: &[&str] =
     &["username", "login", "handle", "nickname", "screenname", "userid", "loginname", "alias", "gamertag", "displayname"];
@@ -812,7 +831,9 @@ fn classify(w: &Words) -> Generic {
         return known(Hint::Address);
     }
     if w.has(PERSON_WORDS) {
-        return if w.has(THING_WORDS) { known(Hint::NotAPerson) } else { known(Hint::PersonName) };
+        // `account_holder` is a person even though `account` is a thing.
+        let compound = PERSON_WORDS.contains(&w.joined.as_str());
+        return if !compound && w.has(THING_WORDS) { known(Hint::NotAPerson) } else { known(Hint::PersonName) };
     }
     if w.has(NAME_WORDS) {
         if w.has(THING_WORDS) {
@@ -846,6 +867,20 @@ fn classify(w: &Words) -> Generic {
 }
 
 fn classify_parent(w: &Words) -> ParentKind {
+    // The head noun is the last word: `supplier_contact` is a contact, `contact_company` a
+    // company.
+    if w.words.len() > 1 {
+        let head = Words { words: w.words[w.words.len() - 1..].to_vec(), joined: w.words[w.words.len() - 1].clone() };
+        if let kind @ (ParentKind::Person | ParentKind::Thing) = classify_parent(&head) {
+            return kind;
+        }
+    }
+    // A list of things is named in the plural: `items[2].name`, `products[0].name`.
+    let singular = Words {
+        words: w.words.iter().map(|x| x.strip_suffix('s').unwrap_or(x).to_owned()).collect(),
+        joined: w.joined.strip_suffix('s').unwrap_or(&w.joined).to_owned(),
+    };
+    let w = if singular.has(THING_WORDS) || singular.has(ORDER_WORDS) || singular.has(PERSON_PARENTS) { &singular } else { w };
     if w.has(PERSON_PARENTS) && !w.has(THING_WORDS) {
         ParentKind::Person
     } else if w.has(THING_WORDS) || w.has(ORDER_WORDS) {

@@ -40,7 +40,7 @@ pub(crate) const TITLES: &[&str] = &[
     "dhr", "mevr", "mevrouw", "meneer", "heer", "pan", "pani",
 ];
 
-/// Phrases after which a name follows: (words, strong). A weak phrase ("I am", "ich bin")
+/// Phrases after which a name follows, as folded keys: (words, strong). A weak phrase ("I am", "ich bin")
 /// needs a known given name or two capitalised words after it.
 pub(crate) const INTRODUCTIONS: &[(&[&str], bool)] = &[
     (&["my", "name", "is"], true),
@@ -54,7 +54,7 @@ pub(crate) const INTRODUCTIONS: &[(&[&str], bool)] = &[
     (&["m'appelle"], true),
     (&["je", "suis"], false),
     (&["mon", "nom", "est"], true),
-    (&["ich", "heiße"], true),
+    (&["ich", "heisse"], true),
     (&["ich", "heisse"], true),
     (&["mein", "name", "ist"], true),
     (&["ich", "bin"], false),
@@ -62,7 +62,7 @@ pub(crate) const INTRODUCTIONS: &[(&[&str], bool)] = &[
     (&["mi", "nombre", "es"], true),
     (&["soy"], false),
     (&["mi", "chiamo"], true),
-    (&["il", "mio", "nome", "è"], true),
+    (&["il", "mio", "nome", "e"], true),
     (&["sono"], false),
     (&["mijn", "naam", "is"], true),
     (&["ik", "heet"], true),
@@ -72,9 +72,9 @@ pub(crate) const INTRODUCTIONS: &[(&[&str], bool)] = &[
     (&["thanks"], false),
     (&["sincerely"], true),
     (&["signed"], true),
-    (&["grüße"], true),
     (&["grusse"], true),
-    (&["gruß"], true),
+    (&["grusse"], true),
+    (&["gruss"], true),
     (&["cordialement"], true),
     (&["saludos"], true),
     (&["atentamente"], true),
@@ -100,7 +100,7 @@ pub(crate) const INTRODUCTIONS: &[(&[&str], bool)] = &[
     (&["liebe"], true),
     (&["lieber"], true),
     (&["cher"], true),
-    (&["chère"], true),
+    (&["chere"], true),
     (&["estimado"], true),
     (&["estimada"], true),
     (&["gentile"], true),
@@ -114,6 +114,14 @@ pub(crate) const INTRODUCTIONS: &[(&[&str], bool)] = &[
     (&["spoke", "with"], true),
     (&["spoke", "to"], true),
     (&["called"], false),
+    (&["fur"], false),
+    (&["an"], false),
+    (&["pour"], false),
+    (&["para"], false),
+    (&["per"], false),
+    (&["voor"], false),
+    (&["ask", "for"], true),
+    (&["asked", "for"], true),
 ];
 
 /// Street types written before the street's name: `rue de la Paix`, `Calle Mayor`, `Via Roma`.

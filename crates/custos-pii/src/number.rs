@@ -204,9 +204,14 @@ fn extract(b: &[u8], start: usize) -> Run {
         if k == k0 || marks > 1 || k >= b.len() || !b[k].is_ascii_digit() {
             break;
         }
-        // A space between two long blocks separates two numbers ("0612345678 0698765432").
-        if kinds & SPACE != 0 && run.ngroups > 0 && run.groups[run.ngroups - 1] > 5 && !opening {
-            break;
+        // A space between two long blocks separates two numbers ("0612345678 0698765432");
+        // Amex's "3782 822463 10005" is one.
+        if kinds & SPACE != 0 && run.ngroups > 0 && !opening {
+            let prev = run.groups[run.ngroups - 1];
+            let next = b[k..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if prev >= 7 || (prev >= 6 && next >= 6) {
+                break;
+            }
         }
         run.seps |= kinds;
         j = k;
@@ -325,6 +330,10 @@ fn judge(value: &str, run: &Run, hint: Hint, phones: &PhoneRules) -> Option<(Pii
     }
     let phone_ctx = hint == Hint::Phone || ctx(PHONE_CONTEXT);
     if numeric_id && !run.plus && !phone_ctx {
+        return None;
+    }
+    // A number under a card, account or id field that failed its own check is not a phone.
+    if matches!(hint, Hint::Card | Hint::Iban | Hint::NationalId) && !run.plus {
         return None;
     }
     let text = run.text();

@@ -1,1 +1,0 @@
-//! Corpus (to come).
