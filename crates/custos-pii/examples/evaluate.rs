@@ -28,6 +28,16 @@ fn main() {
     for m in &e.mistakes {
         println!("{}\n  labels: {:?}\n  reported: {:?}\n", m.record, m.labels, m.reported);
     }
+    let started = std::time::Instant::now();
+    let mut rounds = 0u64;
+    while started.elapsed().as_secs_f64() < 1.0 {
+        for r in &corpus {
+            std::hint::black_box(detector.scan_record(&r.record));
+        }
+        rounds += 1;
+    }
+    let mbps = (e.bytes * rounds) as f64 / started.elapsed().as_secs_f64() / 1e6;
+    println!("throughput {mbps:.1} MB/s over {} bytes x {rounds}", e.bytes);
     println!("records {} recall {:.4} precision {:.4} (tp {} fp {} fn {} tn {})", e.records, e.recall(), e.precision(),
         e.true_positives, e.false_positives, e.false_negatives, e.true_negatives);
     for (kind, c) in &e.per_type {

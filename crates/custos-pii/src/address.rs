@@ -5,11 +5,12 @@
 
 use crate::field::Hint;
 use crate::finding::{Finding, PiiType};
-use crate::lexicon::{Lexicon, PO_BOX, STREET_SUFFIXES};
-use crate::words::{Shape, Token, key};
+use crate::lexicon::{STREET_SUFFIXES, flag};
+use crate::words::{Shape, Token, Tokens};
 
 /// Finds the addresses in `value`.
-pub(crate) fn scan(value: &str, hint: Hint, lex: &Lexicon, tokens: &[Token], out: &mut Vec<Finding>) {
+pub(crate) fn scan(value: &str, hint: Hint, words: &Tokens, out: &mut Vec<Finding>) {
+    let tokens = &words.list[..];
     match hint {
         Hint::Address => {
             let has_word = tokens.iter().any(|t| t.shape == Shape::Word);
@@ -18,7 +19,7 @@ pub(crate) fn scan(value: &str, hint: Hint, lex: &Lexicon, tokens: &[Token], out
                 let start = tokens[0].start;
                 let end = tokens[tokens.len() - 1].end;
                 let mut found = Vec::new();
-                free_text(value, lex, tokens, &mut found);
+                free_text(value, words, &mut found);
                 let confidence = if has_number || !found.is_empty() { 0.9 } else { 0.6 };
                 out.push(Finding::new(PiiType::PostalAddress, start, end, confidence));
             }
@@ -30,7 +31,7 @@ pub(crate) fn scan(value: &str, hint: Hint, lex: &Lexicon, tokens: &[Token], out
                 out.push(Finding::new(PiiType::PostalAddress, start, end, 0.45));
             }
         }
-        Hint::None | Hint::MaybeName | Hint::PersonName | Hint::NotAPerson => free_text(value, lex, tokens, out),
+        Hint::None | Hint::MaybeName | Hint::PersonName | Hint::NotAPerson => free_text(value, words, out),
         _ => {}
     }
 }
@@ -47,15 +48,13 @@ fn house_number(value: &str, t: &Token) -> bool {
 
 struct Scan<'a> {
     value: &'a str,
+    words: &'a Tokens,
     tokens: &'a [Token],
-    lex: &'a Lexicon,
-    buf: String,
 }
 
 impl Scan<'_> {
-    fn key(&mut self, i: usize) -> &str {
-        let t = self.tokens[i];
-        key(&self.value[t.start..t.end], &mut self.buf)
+    fn key(&self, i: usize) -> &str {
+        self.words.key(i)
     }
 
     fn word(&self, i: usize) -> bool {
@@ -70,48 +69,38 @@ impl Scan<'_> {
         self.tokens.get(i).is_some_and(|t| house_number(self.value, t))
     }
 
-    fn after_type(&mut self, i: usize) -> bool {
+    fn after_type(&self, i: usize) -> bool {
         // "CIR-28885" is a code, not a circle.
         let t = self.tokens.get(i);
         if t.is_some_and(|t| t.all_caps && t.end - t.start <= 4 && !t.dot_after) {
             return false;
         }
-        self.word(i) && {
-            let lex = self.lex;
-            let k = self.key(i).to_owned();
-            lex.street_after.contains(k.as_str())
-        }
+        self.words.has(i, flag::STREET_AFTER)
     }
 
-    fn before_type(&mut self, i: usize) -> bool {
+    fn before_type(&self, i: usize) -> bool {
         if !self.word(i) {
             return false;
         }
-        let lex = self.lex;
-        let k = self.key(i).to_owned();
-        if k == "c" {
+        if self.key(i) == "c" {
             // "C/ Mayor": only with the slash.
             return self.value.as_bytes().get(self.tokens[i].end) == Some(&b'/');
         }
-        lex.street_before.contains(k.as_str())
+        self.words.has(i, flag::STREET_BEFORE)
     }
 
-    fn particle(&mut self, i: usize) -> bool {
-        self.word(i) && {
-            let lex = self.lex;
-            let k = self.key(i).to_owned();
-            lex.particles.contains(k.as_str())
-        }
+    fn particle(&self, i: usize) -> bool {
+        self.words.has(i, flag::PARTICLE)
     }
 
     /// A one-word street name: a capitalised word ending in a street type (`Hauptstraße`,
     /// `Bahnhofstr.`, `Keizersgracht`).
-    fn compound(&mut self, i: usize) -> bool {
+    fn compound(&self, i: usize) -> bool {
         if !self.capital(i) {
             return false;
         }
         let dot = self.tokens[i].dot_after;
-        let k = self.key(i).to_owned();
+        let k = self.key(i);
         STREET_SUFFIXES.iter().any(|s| {
             let folded = if *s == "straße" { "strasse" } else { s };
             k.len() >= folded.len() + 3 && k.ends_with(folded) && (folded != "str" || dot)
@@ -134,7 +123,7 @@ impl Scan<'_> {
 
     /// Extends a match ending at token `end` (exclusive) over an apartment, a postcode and a
     /// town: returns the new end and whether a postcode was seen.
-    fn tail(&mut self, mut end: usize) -> (usize, bool) {
+    fn tail(&self, mut end: usize) -> (usize, bool) {
         let mut postcode = false;
         let mut taken = 0;
         let mut breaks = 0;
@@ -161,8 +150,9 @@ impl Scan<'_> {
     }
 }
 
-fn free_text(value: &str, lex: &Lexicon, tokens: &[Token], out: &mut Vec<Finding>) {
-    let mut s = Scan { value, tokens, lex, buf: String::new() };
+fn free_text(value: &str, words: &Tokens, out: &mut Vec<Finding>) {
+    let tokens = &words.list[..];
+    let mut s = Scan { value, words, tokens };
     let n = tokens.len();
     let mut i = 0;
     while i < n {
@@ -239,8 +229,8 @@ fn street_at(s: &mut Scan<'_>, i: usize) -> Option<(usize, usize)> {
     }
     // "PO Box 123", "Postfach 12 34", "Apartado 45".
     if s.capital(i) && s.tokens.get(i + 1).is_some_and(|t| t.shape == Shape::Number) {
-        let k = s.key(i).to_owned();
-        if PO_BOX.contains(&k.as_str()) && k != "box" {
+        let k = s.key(i);
+        if s.words.has(i, flag::PO_BOX) && k != "box" {
             return Some((i, i + 2));
         }
         if k == "box" && i > 0 && matches!(s.key(i - 1), "po" | "o") {
@@ -257,11 +247,10 @@ mod tests {
     use crate::words::tokenize;
 
     fn addresses(value: &str) -> Vec<&str> {
-        let lex = Lexicon::new();
-        let mut tokens = Vec::new();
-        tokenize(value, &mut tokens);
+        let lex = crate::lexicon::Lexicon::new();
+        let tokens = tokenize(value, &lex);
         let mut out = Vec::new();
-        scan(value, Hint::None, &lex, &tokens, &mut out);
+        scan(value, Hint::None, &tokens, &mut out);
         out.iter().filter(|f| f.confidence >= 0.5).map(|f| &value[f.start..f.end]).collect()
     }
 

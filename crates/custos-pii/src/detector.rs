@@ -8,6 +8,35 @@ use crate::lexicon::Lexicon;
 use crate::phone::PhoneRules;
 use crate::{address, alnum, email, ipv6, name, number, secret, words};
 
+const AT: u8 = 1;
+const DIGIT: u8 = 2;
+const COLON: u8 = 4;
+const LOWER: u8 = 8;
+const UPPER: u8 = 16;
+
+/// What each byte tells the prefilter (non-ASCII bytes count as letters that may be
+/// capitals).
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = match i as u8 {
+            b'@' => AT,
+            b'0'..=b'9' => DIGIT,
+            b':' => COLON,
+            b'a'..=b'z' => LOWER,
+            b'A'..=b'Z' | 0x80..=0xff => UPPER,
+            _ => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
+fn hint_of(path: &str) -> Hint {
+    Hint::cached(path)
+}
+
 /// The confidence below which findings are not reported unless asked for.
 pub const DEFAULT_THRESHOLD: f32 = 0.5;
 
@@ -53,7 +82,7 @@ impl Detector {
     /// (`email`, `user.contact.phone`, `items[2].note`). Findings are sorted by start, do
     /// not overlap, and have spans on char boundaries of `value`.
     pub fn scan_value(&self, field: Option<&str>, value: &str) -> Vec<Finding> {
-        self.scan_hinted(Hint::of_path(field), value)
+        self.scan_hinted(field.map_or(Hint::None, hint_of), value)
     }
 
     fn scan_hinted(&self, hint: Hint, value: &str) -> Vec<Finding> {
@@ -61,25 +90,15 @@ impl Detector {
         if value.is_empty() {
             return out;
         }
-        let bytes = value.as_bytes();
-        let (mut at, mut digit, mut colon, mut alpha, mut upper) = (false, false, false, false, false);
-        for &b in bytes {
-            match b {
-                b'@' => at = true,
-                b'0'..=b'9' => digit = true,
-                b':' => colon = true,
-                b'A'..=b'Z' => {
-                    alpha = true;
-                    upper = true;
-                }
-                b'a'..=b'z' => alpha = true,
-                0x80.. => {
-                    alpha = true;
-                    upper = true;
-                }
-                _ => {}
-            }
+        let mut seen = 0u8;
+        for &b in value.as_bytes() {
+            seen |= CLASS[b as usize];
         }
+        let at = seen & AT != 0;
+        let digit = seen & DIGIT != 0;
+        let colon = seen & COLON != 0;
+        let alpha = seen & (LOWER | UPPER) != 0;
+        let upper = seen & UPPER != 0;
         if at {
             email::scan(value, &mut out);
         }
@@ -92,7 +111,8 @@ impl Detector {
         if colon {
             ipv6::scan(value, hint, &mut out);
         }
-        if alpha || matches!(hint, Hint::Password | Hint::Token) {
+        // Every secret pattern needs 16 bytes, or a field that names a secret.
+        if alpha && value.len() >= 16 || matches!(hint, Hint::Password | Hint::Token) {
             secret::scan(value, hint, &mut out);
         }
         let wants_words = match hint {
@@ -101,10 +121,9 @@ impl Detector {
             _ => false,
         };
         if wants_words && (alpha || digit) {
-            let mut tokens = Vec::new();
-            words::tokenize(value, &mut tokens);
-            name::scan(value, hint, &self.lexicon, &tokens, &mut out);
-            address::scan(value, hint, &self.lexicon, &tokens, &mut out);
+            let tokens = words::tokenize(value, &self.lexicon);
+            name::scan(value, hint, &tokens, &mut out);
+            address::scan(value, hint, &tokens, &mut out);
         }
         resolve(&mut out, self.threshold);
         out
@@ -122,17 +141,22 @@ impl Detector {
     fn walk(&self, value: &Value, path: &mut String, out: &mut Vec<FieldFinding>) {
         match value {
             Value::Object(map) => {
-                let product = map.keys().any(|k| Hint::marks_a_product(k));
+                // Whether this object describes a product (then its `name` is not a person's);
+                // looked at only when a `name` needs it.
+                let mut product: Option<bool> = None;
                 for (k, v) in map {
-                    if product && !v.is_object() && !v.is_array() {
-                        // A product's `name` or `title` is not a person's.
+                    if !v.is_object() && !v.is_array() {
                         let len = path.len();
                         if !path.is_empty() {
                             path.push('.');
                         }
                         path.push_str(k);
-                        let mut hint = Hint::of_path(Some(path));
-                        if hint == Hint::MaybeName {
+                        let mut hint = hint_of(path);
+                        if hint == Hint::MaybeName
+                            && *product.get_or_insert_with(|| {
+                                map.keys().any(|k| Hint::cached_marks_a_product(k))
+                            })
+                        {
                             hint = Hint::NotAPerson;
                         }
                         self.leaf_hinted(path, hint, v, out);
@@ -166,7 +190,7 @@ impl Detector {
 
     fn leaf(&self, path: &str, text: &str, out: &mut Vec<FieldFinding>) {
         let field = if path.is_empty() { "$" } else { path };
-        self.push_findings(field, Hint::of_path(Some(field)), text, out);
+        self.push_findings(field, hint_of(field), text, out);
     }
 
     fn leaf_hinted(&self, path: &str, hint: Hint, value: &Value, out: &mut Vec<FieldFinding>) {

@@ -7,6 +7,12 @@
 //! (`name`, `line1`, `number`, `value`) takes its meaning from its parent (`product.name`
 //! is not a person's name, `shipping.name` is).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use crate::lexicon::FxHasher;
+
 /// What a field's name says about its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum Hint {
@@ -49,7 +55,44 @@ pub(crate) enum Hint {
     NotAPerson,
 }
 
+type Cache<V> = RefCell<HashMap<Box<str>, V, BuildHasherDefault<FxHasher>>>;
+
+thread_local! {
+    /// Hints of field paths seen on this thread: records of one kind repeat their paths,
+    /// and reading a field's name costs more than scanning a short value.
+    static HINTS: Cache<Hint> = RefCell::new(HashMap::default());
+    /// Whether a key marks its object as a product.
+    static PRODUCT_KEYS: Cache<bool> = RefCell::new(HashMap::default());
+}
+
+const CACHE_LIMIT: usize = 16_384;
+
+fn cached<V: Copy>(cache: &'static std::thread::LocalKey<Cache<V>>, key: &str, make: impl FnOnce() -> V) -> V {
+    cache.with(|c| {
+        if let Some(v) = c.borrow().get(key) {
+            return *v;
+        }
+        let v = make();
+        let mut map = c.borrow_mut();
+        if map.len() >= CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(key.into(), v);
+        v
+    })
+}
+
 impl Hint {
+    /// [`Hint::of_path`], remembered per thread.
+    pub(crate) fn cached(path: &str) -> Hint {
+        cached(&HINTS, path, || Hint::of_path(Some(path)))
+    }
+
+    /// [`Hint::marks_a_product`], remembered per thread.
+    pub(crate) fn cached_marks_a_product(key: &str) -> bool {
+        cached(&PRODUCT_KEYS, key, || Hint::marks_a_product(key))
+    }
+
     /// The hint for a field path such as `user.contact.email` or `items[2].note`.
     pub(crate) fn of_path(path: Option<&str>) -> Hint {
         let Some(path) = path else { return Hint::None };

@@ -2,7 +2,7 @@
 //! from `lexicon/*.txt` (written for custos, not downloaded). Keys are lower-case with
 //! accents folded (`Müller` and `Muller` are one key).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::words::key;
@@ -11,20 +11,33 @@ use crate::words::key;
 #[derive(Default)]
 pub(crate) struct FxHasher(u64);
 
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
         }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
     }
 
     fn finish(&self) -> u64 {
         self.0
     }
 }
-
-/// A set of lower-case keys.
-pub(crate) type KeySet = HashSet<Box<str>, BuildHasherDefault<FxHasher>>;
 
 /// Particles inside names: `Ludwig van Beethoven`, `María de la Cruz`, `Leonardo da Vinci`.
 pub(crate) const PARTICLES: &[&str] = &[
@@ -152,52 +165,72 @@ pub(crate) const STREET_SUFFIXES: &[&str] = &[
 /// Words that start a post-office box: `PO Box 12`, `Postfach 12 34`.
 pub(crate) const PO_BOX: &[&str] = &["box", "postfach", "postbus", "apartado", "bp", "casella"];
 
-/// Every word list.
+/// Membership of a word in the lists, as bits.
+pub(crate) mod flag {
+    /// A given name.
+    pub(crate) const GIVEN: u16 = 1;
+    /// A given name that is also a common word.
+    pub(crate) const AMBIGUOUS: u16 = 1 << 1;
+    /// A surname.
+    pub(crate) const SURNAME: u16 = 1 << 2;
+    /// A common word that is not a name.
+    pub(crate) const COMMON: u16 = 1 << 3;
+    /// A particle inside names.
+    pub(crate) const PARTICLE: u16 = 1 << 4;
+    /// A courtesy title.
+    pub(crate) const TITLE: u16 = 1 << 5;
+    /// A street type written before the name.
+    pub(crate) const STREET_BEFORE: u16 = 1 << 6;
+    /// A street type written after the name.
+    pub(crate) const STREET_AFTER: u16 = 1 << 7;
+    /// The last word of an introduction phrase.
+    pub(crate) const INTRO_END: u16 = 1 << 8;
+    /// A word that starts a post-office box.
+    pub(crate) const PO_BOX: u16 = 1 << 9;
+}
+
+/// Every word list, as one map from key to membership bits.
 pub(crate) struct Lexicon {
-    /// Given names.
-    pub(crate) given: KeySet,
-    /// Given names that are also common words (`will`, `may`, `rose`).
-    pub(crate) ambiguous: KeySet,
-    /// Surnames.
-    pub(crate) surnames: KeySet,
-    /// Common words that are not names.
-    pub(crate) common: KeySet,
-    /// Particles, titles, street types as sets.
-    pub(crate) particles: KeySet,
-    pub(crate) titles: KeySet,
-    pub(crate) street_before: KeySet,
-    pub(crate) street_after: KeySet,
+    flags: HashMap<Box<str>, u16, BuildHasherDefault<FxHasher>>,
 }
 
 fn words(text: &str) -> impl Iterator<Item = &str> {
     text.lines().filter(|l| !l.trim_start().starts_with('#')).flat_map(str::split_whitespace)
 }
 
-fn set<'a>(items: impl Iterator<Item = &'a str>) -> KeySet {
-    let mut buf = String::new();
-    items.map(|w| Box::from(key(w, &mut buf))).collect()
-}
-
 impl Lexicon {
     pub(crate) fn new() -> Lexicon {
+        let mut lex = Lexicon { flags: HashMap::default() };
         let given_text = include_str!("../lexicon/given_names.txt");
         let surname_text = include_str!("../lexicon/surnames.txt");
         let common_text = include_str!("../lexicon/common_words.txt");
-        let common = set(words(common_text));
-        let given = set(words(given_text).map(|w| w.trim_end_matches('*')));
-        let mut ambiguous = set(words(given_text).filter(|w| w.ends_with('*')).map(|w| w.trim_end_matches('*')));
-        ambiguous.extend(given.iter().filter(|g| common.contains(*g)).cloned());
-        let particles = set(PARTICLES.iter().copied());
-        let surnames = set(words(surname_text).filter(|w| !PARTICLES.contains(w)));
-        Lexicon {
-            given,
-            ambiguous,
-            surnames,
-            common,
-            particles,
-            titles: set(TITLES.iter().copied()),
-            street_before: set(STREET_BEFORE.iter().copied()),
-            street_after: set(STREET_AFTER.iter().copied()),
+        lex.add(words(common_text), flag::COMMON);
+        lex.add(words(given_text).map(|w| w.trim_end_matches('*')), flag::GIVEN);
+        lex.add(words(given_text).filter(|w| w.ends_with('*')).map(|w| w.trim_end_matches('*')), flag::AMBIGUOUS);
+        for bits in lex.flags.values_mut() {
+            if *bits & (flag::GIVEN | flag::COMMON) == flag::GIVEN | flag::COMMON {
+                *bits |= flag::AMBIGUOUS;
+            }
         }
+        lex.add(words(surname_text).filter(|w| !PARTICLES.contains(w)), flag::SURNAME);
+        lex.add(PARTICLES.iter().copied(), flag::PARTICLE);
+        lex.add(TITLES.iter().copied(), flag::TITLE);
+        lex.add(STREET_BEFORE.iter().copied(), flag::STREET_BEFORE);
+        lex.add(STREET_AFTER.iter().copied(), flag::STREET_AFTER);
+        lex.add(INTRODUCTIONS.iter().filter_map(|(phrase, _)| phrase.last().copied()), flag::INTRO_END);
+        lex.add(PO_BOX.iter().copied(), flag::PO_BOX);
+        lex
+    }
+
+    fn add<'a>(&mut self, items: impl Iterator<Item = &'a str>, bits: u16) {
+        let mut buf = String::new();
+        for w in items {
+            *self.flags.entry(Box::from(key(w, &mut buf))).or_insert(0) |= bits;
+        }
+    }
+
+    /// The membership bits of a key (0 for an unknown word).
+    pub(crate) fn flags(&self, key: &str) -> u16 {
+        self.flags.get(key).copied().unwrap_or(0)
     }
 }

@@ -5,8 +5,8 @@
 
 use crate::field::Hint;
 use crate::finding::{Finding, PiiType};
-use crate::lexicon::{INTRODUCTIONS, Lexicon};
-use crate::words::{Shape, Token, key};
+use crate::lexicon::{INTRODUCTIONS, flag};
+use crate::words::{Shape, Token, Tokens};
 
 /// Values that stand for no one.
 const PLACEHOLDERS: &[&str] =
@@ -14,9 +14,8 @@ const PLACEHOLDERS: &[&str] =
 
 struct Ctx<'a> {
     value: &'a str,
+    words: &'a Tokens,
     tokens: &'a [Token],
-    lex: &'a Lexicon,
-    buf: String,
 }
 
 impl Ctx<'_> {
@@ -24,42 +23,36 @@ impl Ctx<'_> {
         &self.value[self.tokens[i].start..self.tokens[i].end]
     }
 
-    fn in_set(&mut self, i: usize, set: fn(&Lexicon) -> &crate::lexicon::KeySet) -> bool {
-        let t = self.tokens[i];
-        let k = key(&self.value[t.start..t.end], &mut self.buf);
-        set(self.lex).contains(k)
-    }
-
-    fn is_word(&self, i: usize) -> bool {
-        self.tokens.get(i).is_some_and(|t| t.shape == Shape::Word)
+    fn in_set(&self, i: usize, bits: u16) -> bool {
+        self.words.has(i, bits)
     }
 
     fn capital(&self, i: usize) -> bool {
         self.tokens.get(i).is_some_and(|t| t.shape == Shape::Word && t.capital)
     }
 
-    fn given(&mut self, i: usize) -> bool {
-        self.is_word(i) && self.in_set(i, |l| &l.given)
+    fn given(&self, i: usize) -> bool {
+        self.in_set(i, flag::GIVEN)
     }
 
-    fn ambiguous(&mut self, i: usize) -> bool {
-        self.in_set(i, |l| &l.ambiguous)
+    fn ambiguous(&self, i: usize) -> bool {
+        self.in_set(i, flag::AMBIGUOUS)
     }
 
-    fn surname(&mut self, i: usize) -> bool {
-        self.is_word(i) && self.in_set(i, |l| &l.surnames)
+    fn surname(&self, i: usize) -> bool {
+        self.in_set(i, flag::SURNAME)
     }
 
-    fn common(&mut self, i: usize) -> bool {
-        self.in_set(i, |l| &l.common)
+    fn common(&self, i: usize) -> bool {
+        self.in_set(i, flag::COMMON)
     }
 
-    fn particle(&mut self, i: usize) -> bool {
-        self.is_word(i) && self.in_set(i, |l| &l.particles)
+    fn particle(&self, i: usize) -> bool {
+        self.in_set(i, flag::PARTICLE)
     }
 
-    fn street(&mut self, i: usize) -> bool {
-        self.in_set(i, |l| &l.street_after) || self.in_set(i, |l| &l.street_before)
+    fn street(&self, i: usize) -> bool {
+        self.in_set(i, flag::STREET_AFTER | flag::STREET_BEFORE)
     }
 
     /// A single capital letter with a dot: a middle initial.
@@ -68,8 +61,8 @@ impl Ctx<'_> {
     }
 
     /// A capitalised word that can be part of a name (not a common word, not a street type).
-    fn namelike(&mut self, i: usize) -> bool {
-        if !self.capital(i) || self.tokens[i].end - self.tokens[i].start < 2 || self.in_set(i, |l| &l.titles) {
+    fn namelike(&self, i: usize) -> bool {
+        if !self.capital(i) || self.tokens[i].end - self.tokens[i].start < 2 || self.in_set(i, flag::TITLE) {
             return false;
         }
         if self.surname(i) || self.given(i) {
@@ -80,7 +73,7 @@ impl Ctx<'_> {
 
     /// From `i`, the end (exclusive token index) of a run of name words: capitalised words,
     /// particles and initials, at most `max` words, without crossing a comma.
-    fn name_run(&mut self, i: usize, max: usize) -> usize {
+    fn name_run(&self, i: usize, max: usize) -> usize {
         let mut j = i;
         let mut words = 0;
         while j < self.tokens.len() && words < max {
@@ -114,8 +107,8 @@ impl Ctx<'_> {
 }
 
 /// Finds the names in `value`.
-pub(crate) fn scan(value: &str, hint: Hint, lex: &Lexicon, tokens: &[Token], out: &mut Vec<Finding>) {
-    let mut ctx = Ctx { value, tokens, lex, buf: String::new() };
+pub(crate) fn scan(value: &str, hint: Hint, words: &Tokens, out: &mut Vec<Finding>) {
+    let mut ctx = Ctx { value, words, tokens: &words.list };
     match hint {
         Hint::PersonName | Hint::MaybeName => {
             if let Some(f) = whole(&mut ctx, hint == Hint::PersonName) {
@@ -200,9 +193,9 @@ fn free_text(ctx: &mut Ctx<'_>, titles_only: bool, out: &mut Vec<Finding>) {
             continue;
         }
         // A courtesy title, perhaps two ("Frau Dr. Schmidt").
-        if ctx.capital(i) && ctx.in_set(i, |l| &l.titles) && (ctx.text(i) != "M" || ctx.tokens[i].dot_after) {
+        if ctx.capital(i) && ctx.in_set(i, flag::TITLE) && (ctx.text(i) != "M" || ctx.tokens[i].dot_after) {
             let mut j = i + 1;
-            if ctx.capital(j) && ctx.in_set(j, |l| &l.titles) {
+            if ctx.capital(j) && ctx.in_set(j, flag::TITLE) {
                 j += 1;
             }
             let end = ctx.name_run(j, 3);
@@ -286,6 +279,9 @@ fn free_text(ctx: &mut Ctx<'_>, titles_only: bool, out: &mut Vec<Finding>) {
 
 /// Whether an introduction phrase ends at token `i`, and whether it is a strong one.
 fn introduction_ending_at(ctx: &mut Ctx<'_>, i: usize) -> Option<bool> {
+    if !ctx.in_set(i, flag::INTRO_END) {
+        return None;
+    }
     let mut best: Option<bool> = None;
     for &(phrase, strong) in INTRODUCTIONS {
         let len = phrase.len();
@@ -293,10 +289,7 @@ fn introduction_ending_at(ctx: &mut Ctx<'_>, i: usize) -> Option<bool> {
             continue;
         }
         let first = i + 1 - len;
-        let matches = (0..len).all(|k| {
-            let t = ctx.tokens[first + k];
-            t.shape == Shape::Word && key(&ctx.value[t.start..t.end], &mut ctx.buf) == phrase[k]
-        });
+        let matches = (0..len).all(|k| ctx.tokens[first + k].shape == Shape::Word && ctx.words.key(first + k) == phrase[k]);
         if matches {
             best = Some(best.unwrap_or(false) || strong);
         }
@@ -310,11 +303,10 @@ mod tests {
     use crate::words::tokenize;
 
     fn names(value: &str, hint: Hint) -> Vec<&str> {
-        let lex = Lexicon::new();
-        let mut tokens = Vec::new();
-        tokenize(value, &mut tokens);
+        let lex = crate::lexicon::Lexicon::new();
+        let tokens = tokenize(value, &lex);
         let mut out = Vec::new();
-        scan(value, hint, &lex, &tokens, &mut out);
+        scan(value, hint, &tokens, &mut out);
         out.iter().filter(|f| f.confidence >= 0.5).map(|f| &value[f.start..f.end]).collect()
     }
 

@@ -5,7 +5,7 @@
 
 use crate::field::Hint;
 use crate::finding::{Finding, PiiType};
-use crate::text::{byte_before, entropy};
+use crate::text::{byte_before, contains, entropy, find};
 
 fn token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b'+' | b'=')
@@ -53,6 +53,9 @@ pub(crate) fn scan(value: &str, hint: Hint, out: &mut Vec<Finding>) {
 
 /// A token with a known vendor prefix, or a JWT.
 fn prefixed(t: &[u8]) -> Option<f32> {
+    if !matches!(t[0], b'A' | b'g' | b's' | b'r' | b'p' | b'w' | b'x' | b'n' | b'S' | b'e' | b'h' | b'/') {
+        return None;
+    }
     let rest = |p: &[u8]| &t[p.len()..];
     for p in [&b"AKIA"[..], b"ASIA", b"AGPA", b"AIDA", b"AROA", b"AIPA", b"ANPA", b"ANVA", b"APKA"] {
         if t.len() == 20 && t.starts_with(p) && rest(p).iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
@@ -92,7 +95,7 @@ fn prefixed(t: &[u8]) -> Option<f32> {
     if t.starts_with(b"SG.") && t.len() >= 60 {
         return Some(0.95);
     }
-    if t.windows(25).any(|w| w == b"hooks.slack.com/services/") {
+    if t.len() > 40 && contains(t, b"hooks.slack.com/services/") {
         return Some(0.95);
     }
     // JWT: base64url JSON header ("eyJ" is `{"`), payload, signature.
@@ -108,8 +111,7 @@ fn prefixed(t: &[u8]) -> Option<f32> {
 /// `-----BEGIN … PRIVATE KEY-----` to its `-----END … -----` line (or the end of the value).
 fn pem(value: &str, out: &mut Vec<Finding>) {
     let mut from = 0;
-    while let Some(offset) = value[from..].find("-----BEGIN ") {
-        let start = from + offset;
+    while let Some(start) = find(value.as_bytes(), b"-----BEGIN ", from) {
         let header_end = value[start + 11..].find("-----").map_or(value.len(), |e| start + 11 + e + 5);
         let header = &value[start..header_end.min(value.len())];
         from = header_end.min(value.len());
@@ -128,78 +130,69 @@ fn pem(value: &str, out: &mut Vec<Finding>) {
     }
 }
 
-/// Words after which the next token is a secret: `password: …`, `api_key=…`, `Bearer …`.
-const KEYWORDS: &[(&str, Hint)] = &[
-    ("bearer ", Hint::Token),
-    ("password", Hint::Password),
-    ("passwd", Hint::Password),
-    ("passwort", Hint::Password),
-    ("mot de passe", Hint::Password),
-    ("contraseña", Hint::Password),
-    ("wachtwoord", Hint::Password),
-    ("pwd", Hint::Password),
-    ("api_key", Hint::Token),
-    ("apikey", Hint::Token),
-    ("api key", Hint::Token),
-    ("api-key", Hint::Token),
-    ("secret", Hint::Token),
-    ("token", Hint::Token),
-    ("access_key", Hint::Token),
-];
-
+/// `password: …`, `api_key=…`, `"token": "…"` inside text: the key before each `:` or `=`
+/// is read like a field name; `Bearer …` too.
 fn after_keyword(value: &str, out: &mut Vec<Finding>) {
     let b = value.as_bytes();
-    let lower = value.to_ascii_lowercase();
-    for &(word, hint) in KEYWORDS {
-        let mut from = 0;
-        while let Some(offset) = lower[from..].find(word) {
-            let at = from + offset;
-            from = at + word.len();
-            if byte_before(b, at).is_some_and(|c| c.is_ascii_alphabetic()) {
-                continue;
-            }
-            // Skip the rest of the key (`_id`? then it is not a secret), then `:`, `=`, quotes, "is".
-            let mut j = from;
-            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-                j += 1;
-            }
-            let key_tail = &lower[from..j];
-            if ["_id", "id", "_type", "type", "s", "_url", "url", "_name", "name"].contains(&key_tail)
-                && key_tail != "s"
-            {
-                continue;
-            }
-            let sep_start = j;
-            while j < b.len() && matches!(b[j], b' ' | b':' | b'=' | b'"' | b'\'') {
-                j += 1;
-            }
-            let has_sep = b[sep_start..j].iter().any(|&c| c == b':' || c == b'=') || word == "bearer ";
-            if !has_sep {
-                continue;
-            }
-            let start = j;
-            while j < b.len() && !b[j].is_ascii_whitespace() && !matches!(b[j], b'"' | b'\'' | b',' | b';') {
-                j += 1;
-            }
-            let mut end = j;
-            while end > start && matches!(b[end - 1], b'.' | b')') {
-                end -= 1;
-            }
-            if end <= start || !value.is_char_boundary(start) || !value.is_char_boundary(end) {
-                continue;
-            }
-            let candidate = &b[start..end];
-            if out.iter().any(|f| f.start < end && start < f.end) || placeholder(candidate) {
-                continue;
-            }
-            let confidence = match hint {
-                Hint::Password if candidate.len() >= 6 => 0.8,
-                Hint::Token if candidate.len() >= 16 && entropy(candidate) >= 3.0 => 0.85,
-                _ => continue,
-            };
-            out.push(Finding::new(PiiType::Secret, start, end, confidence));
+    let mut bearer_from = 0;
+    while let Some(at) = find(b, b"earer ", bearer_from) {
+        bearer_from = at + 6;
+        if at > 0 && matches!(b[at - 1], b'B' | b'b') && !byte_before(b, at - 1).is_some_and(|c| c.is_ascii_alphabetic()) {
+            secret_after(value, at + 6, Hint::Token, out);
         }
     }
+    for (p, &c) in b.iter().enumerate() {
+        if c != b':' && c != b'=' {
+            continue;
+        }
+        let mut e = p;
+        while e > 0 && matches!(b[e - 1], b' ' | b'"' | b'\'') {
+            e -= 1;
+        }
+        let mut s = e;
+        while s > 0 && e - s < 24 && (b[s - 1].is_ascii_alphanumeric() || matches!(b[s - 1], b'_' | b'-' | b' ')) {
+            s -= 1;
+        }
+        while s < e && !b[s].is_ascii_alphabetic() {
+            s += 1;
+        }
+        if s == e {
+            continue;
+        }
+        let hint = crate::field::Hint::cached(&value[s..e]);
+        if matches!(hint, Hint::Token | Hint::Password) {
+            secret_after(value, p + 1, hint, out);
+        }
+    }
+}
+
+/// The token from `from` on (after spaces and quotes), if it looks like a secret.
+fn secret_after(value: &str, from: usize, hint: Hint, out: &mut Vec<Finding>) {
+    let b = value.as_bytes();
+    let mut start = from;
+    while start < b.len() && matches!(b[start], b' ' | b'"' | b'\'') {
+        start += 1;
+    }
+    let mut end = start;
+    while end < b.len() && !b[end].is_ascii_whitespace() && !matches!(b[end], b'"' | b'\'' | b',' | b';') {
+        end += 1;
+    }
+    while end > start && matches!(b[end - 1], b'.' | b')') {
+        end -= 1;
+    }
+    if end <= start || !value.is_char_boundary(start) || !value.is_char_boundary(end) {
+        return;
+    }
+    let candidate = &b[start..end];
+    if out.iter().any(|f| f.start < end && start < f.end) || placeholder(candidate) {
+        return;
+    }
+    let confidence = match hint {
+        Hint::Password if candidate.len() >= 6 => 0.8,
+        Hint::Token if candidate.len() >= 16 && entropy(candidate) >= 3.0 => 0.85,
+        _ => return,
+    };
+    out.push(Finding::new(PiiType::Secret, start, end, confidence));
 }
 
 /// Whether a value under a password or token field is a stand-in, not a secret.

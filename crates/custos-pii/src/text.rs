@@ -65,3 +65,23 @@ pub(crate) fn entropy(s: &[u8]) -> f32 {
     let n = s.len() as f32;
     counts.iter().filter(|&&c| c > 0).map(|&c| c as f32 / n).map(|p| -p * p.log2()).sum()
 }
+
+/// Whether `needle` occurs in `hay` (a first-byte scan; needles here are short and rare).
+pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    find(hay, needle, 0).is_some()
+}
+
+/// The first offset at or after `from` where `needle` occurs in `hay`.
+pub(crate) fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let mut i = from;
+    while i + needle.len() <= hay.len() {
+        let offset = hay[i..hay.len() - rest.len()].iter().position(|&c| c == first)?;
+        let at = i + offset;
+        if hay[at + 1..].starts_with(rest) {
+            return Some(at);
+        }
+        i = at + 1;
+    }
+    None
+}

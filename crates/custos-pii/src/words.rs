@@ -1,6 +1,8 @@
 //! Words of a value, for the name and address detectors: runs of letters (with inner
 //! hyphens and apostrophes, `Jean-Luc`, `O'Brien`), runs starting with a digit (`12`,
-//! `221B`), and what separates them.
+//! `221B`), and what separates them. Each word is looked up in the lexicon once.
+
+use crate::lexicon::Lexicon;
 
 /// What a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,11 +32,39 @@ pub(crate) struct Token {
     pub(crate) sentence_before: bool,
     /// A `.` follows it directly (`St.`, `Mme.`, `J.`).
     pub(crate) dot_after: bool,
+    /// Its lexicon bits (see [`crate::lexicon::flag`]); 0 for numbers.
+    pub(crate) flags: u16,
+    /// Where its key (lower-case, folded) lies in [`Tokens::keys`].
+    key: (u32, u32),
 }
 
-/// Splits `value` into tokens.
-pub(crate) fn tokenize(value: &str, out: &mut Vec<Token>) {
-    out.clear();
+/// The tokens of a value, with their keys.
+#[derive(Debug, Default)]
+pub(crate) struct Tokens {
+    /// The tokens, in order.
+    pub(crate) list: Vec<Token>,
+    /// Every word's key, one after the other.
+    keys: String,
+}
+
+impl Tokens {
+    /// The key of token `i` (empty for numbers).
+    pub(crate) fn key(&self, i: usize) -> &str {
+        let (a, b) = self.list[i].key;
+        &self.keys[a as usize..b as usize]
+    }
+
+    /// Whether token `i` exists and has one of `bits`.
+    pub(crate) fn has(&self, i: usize, bits: u16) -> bool {
+        self.list.get(i).is_some_and(|t| t.flags & bits != 0)
+    }
+}
+
+/// Splits `value` into tokens and looks each word up in `lex`.
+pub(crate) fn tokenize(value: &str, lex: &Lexicon) -> Tokens {
+    let mut tokens = Tokens::default();
+    let out = &mut tokens.list;
+    let mut buf = String::new();
     let mut break_before = false;
     let mut sentence_before = true;
     let mut chars = value.char_indices().peekable();
@@ -62,6 +92,11 @@ pub(crate) fn tokenize(value: &str, out: &mut Vec<Token>) {
                 }
             }
             let dot_after = value.as_bytes().get(end) == Some(&b'.');
+            let k = key(&value[i..end], &mut buf);
+            let flags = lex.flags(k);
+            let from = tokens.keys.len() as u32;
+            tokens.keys.push_str(k);
+            let key_range = (from, tokens.keys.len() as u32);
             out.push(Token {
                 start: i,
                 end,
@@ -71,6 +106,8 @@ pub(crate) fn tokenize(value: &str, out: &mut Vec<Token>) {
                 break_before,
                 sentence_before,
                 dot_after,
+                flags,
+                key: key_range,
             });
             break_before = false;
             sentence_before = false;
@@ -93,6 +130,8 @@ pub(crate) fn tokenize(value: &str, out: &mut Vec<Token>) {
                 break_before,
                 sentence_before,
                 dot_after: value.as_bytes().get(end) == Some(&b'.'),
+                flags: 0,
+                key: (0, 0),
             });
             break_before = false;
             sentence_before = false;
@@ -107,6 +146,7 @@ pub(crate) fn tokenize(value: &str, out: &mut Vec<Token>) {
             }
         }
     }
+    tokens
 }
 
 /// The lookup key of a word: lower-case, accents folded, into `buf`.
@@ -134,14 +174,17 @@ mod tests {
 
     #[test]
     fn splits_words_numbers_and_breaks() {
-        let mut t = Vec::new();
+        let lex = Lexicon::new();
         let v = "Jean-Luc O'Brien, 221B Baker St. London";
-        tokenize(v, &mut t);
+        let tokens = tokenize(v, &lex);
+        let t = &tokens.list;
         let words: Vec<&str> = t.iter().map(|t| &v[t.start..t.end]).collect();
         assert_eq!(words, ["Jean-Luc", "O'Brien", "221B", "Baker", "St", "London"]);
         assert!(t[2].break_before && t[2].shape == Shape::Number);
         assert!(t[4].dot_after && t[5].sentence_before);
         let mut buf = String::new();
         assert_eq!(key("Müller", &mut buf), "muller");
+        assert_eq!(tokens.key(1), "o'brien");
+        assert!(tokens.has(4, crate::lexicon::flag::STREET_AFTER));
     }
 }

@@ -108,7 +108,8 @@ pub(super) fn phone(rng: &mut Rng, locale: &Locale) -> String {
         }
         "fr-FR" => {
             let first = rng.pick(&["6", "7", "1", "2", "3", "4", "5", "9"]);
-            let n = format!("{first}{}{}", 1 + rng.below(9), rng.digits(7));
+            // 069x belongs to the overseas departments, which are regions of their own.
+            let n = format!("{first}{}{}", 1 + rng.below(8), rng.digits(7));
             let n = if first == "7" { format!("7{}{}", 3 + rng.below(7), &n[2..]) } else { n };
             match r {
                 0..=39 => format!("0{}", group(&n, &[1, 2, 2, 2, 2], " ")),
@@ -134,7 +135,7 @@ pub(super) fn phone(rng: &mut Rng, locale: &Locale) -> String {
         }
         "it-IT" => {
             if rng.chance(0.6) {
-                let n = format!("3{}{}", rng.pick(&["20", "28", "33", "35", "38", "40", "47", "48", "49", "93"]), rng.digits(7));
+                let n = format!("3{}{}", rng.pick(&["20", "28", "33", "35", "38", "40", "47", "48", "49"]), rng.digits(7));
                 match r {
                     0..=39 => group(&n, &[3, 3, 4], " "),
                     40..=64 => format!("+39 {}", group(&n, &[3, 3, 4], " ")),
