@@ -224,7 +224,7 @@ fn street_at(s: &mut Scan<'_>, i: usize) -> Option<(usize, usize)> {
         }
     }
     // "Hauptstraße 12", "Keizersgracht 123".
-    if s.compound(i) && s.number(i + 1) && s.joined(i, i + 1) {
+    if s.number(i + 1) && s.joined(i, i + 1) && s.compound(i) {
         return Some((i, i + 2));
     }
     // "PO Box 123", "Postfach 12 34", "Apartado 45".

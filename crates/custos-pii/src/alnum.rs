@@ -45,7 +45,13 @@ fn clean_end(b: &[u8], end: usize) -> bool {
 
 fn token_at(b: &[u8], start: usize, end: usize, hint: Hint) -> Option<Finding> {
     let token = &b[start..end];
-    let upper = |t: &[u8]| -> Vec<u8> { t.to_ascii_uppercase() };
+    let upper = |t: &[u8]| -> [u8; 16] {
+        let mut out = [0u8; 16];
+        for (o, c) in out.iter_mut().zip(t) {
+            *o = c.to_ascii_uppercase();
+        }
+        out
+    };
 
     // IBAN: two letters, two digits, then the rest, perhaps in groups of four.
     if token.len() >= 4 && token[..2].iter().all(u8::is_ascii_uppercase) && token[2..4].iter().all(u8::is_ascii_digit) {
@@ -74,7 +80,7 @@ fn token_at(b: &[u8], start: usize, end: usize, hint: Hint) -> Option<Finding> {
     }
 
     // DNI "12345678Z", "12345678-Z"; NIE "X1234567L".
-    if token.len() == 9 && national_id::es_dni_nie(&upper(token)) && clean_end(b, end) {
+    if token.len() == 9 && national_id::es_dni_nie(&upper(token)[..9]) && clean_end(b, end) {
         return Some(Finding::new(PiiType::NationalId, start, end, if token[8].is_ascii_uppercase() { 0.9 } else { 0.75 }));
     }
     if token.len() == 8 && token.iter().all(u8::is_ascii_digit) && matches!(b.get(end), Some(b'-' | b' ')) {
@@ -106,7 +112,7 @@ fn token_at(b: &[u8], start: usize, end: usize, hint: Hint) -> Option<Finding> {
     }
 
     // Codice fiscale.
-    if token.len() == 16 && national_id::it_codice_fiscale(&upper(token)) && clean_end(b, end) {
+    if token.len() == 16 && national_id::it_codice_fiscale(&upper(token)[..16]) && clean_end(b, end) {
         let confidence = if token.iter().all(|c| !c.is_ascii_lowercase()) || hint == Hint::NationalId { 0.95 } else { 0.7 };
         return Some(Finding::new(PiiType::NationalId, start, end, confidence));
     }

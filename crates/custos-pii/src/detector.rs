@@ -1,5 +1,7 @@
 //! The detector: one value, or one JSON record, in; findings out.
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 
 use crate::field::Hint;
@@ -13,6 +15,10 @@ const DIGIT: u8 = 2;
 const COLON: u8 = 4;
 const LOWER: u8 = 8;
 const UPPER: u8 = 16;
+/// An ASCII capital: IBANs, DNI/NIE, NINO and codici fiscali need one.
+const ASCII_UPPER: u8 = 32;
+/// `_`, `-`, `.` or `A`: every vendor token, JWT and PEM block has one.
+const SECRET_MARK: u8 = 64;
 
 /// What each byte tells the prefilter (non-ASCII bytes count as letters that may be
 /// capitals).
@@ -25,13 +31,26 @@ const CLASS: [u8; 256] = {
             b'0'..=b'9' => DIGIT,
             b':' => COLON,
             b'a'..=b'z' => LOWER,
-            b'A'..=b'Z' | 0x80..=0xff => UPPER,
+            b'A' => UPPER | ASCII_UPPER | SECRET_MARK,
+            b'B'..=b'Z' => UPPER | ASCII_UPPER,
+            b'_' | b'-' | b'.' => SECRET_MARK,
+            0x80..=0xff => UPPER,
             _ => 0,
         };
         i += 1;
     }
     t
 };
+
+thread_local! {
+    /// Buffers reused between scans on this thread, so that a warm scan allocates only for
+    /// what it reports.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+fn has_capitalised_word(b: &[u8]) -> bool {
+    b.windows(2).any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_lowercase() || w[0] >= 0x80)
+}
 
 fn hint_of(path: &str) -> Hint {
     Hint::cached(path)
@@ -82,13 +101,18 @@ impl Detector {
     /// (`email`, `user.contact.phone`, `items[2].note`). Findings are sorted by start, do
     /// not overlap, and have spans on char boundaries of `value`.
     pub fn scan_value(&self, field: Option<&str>, value: &str) -> Vec<Finding> {
-        self.scan_hinted(field.map_or(Hint::None, hint_of), value)
+        let mut scratch = Scratch::take();
+        let mut out = Vec::new();
+        self.scan_hinted(field.map_or(Hint::None, hint_of), value, &mut scratch, &mut out);
+        scratch.give_back();
+        out
     }
 
-    fn scan_hinted(&self, hint: Hint, value: &str) -> Vec<Finding> {
-        let mut out = Vec::new();
+    /// Scans `value` into `out` (cleared first).
+    fn scan_hinted(&self, hint: Hint, value: &str, scratch: &mut Scratch, out: &mut Vec<Finding>) {
+        out.clear();
         if value.is_empty() {
-            return out;
+            return;
         }
         let mut seen = 0u8;
         for &b in value.as_bytes() {
@@ -100,111 +124,127 @@ impl Detector {
         let alpha = seen & (LOWER | UPPER) != 0;
         let upper = seen & UPPER != 0;
         if at {
-            email::scan(value, &mut out);
+            email::scan(value, out);
         }
         if digit {
-            number::scan(value, hint, &self.phones, &mut out);
-            if alpha {
-                alnum::scan(value, hint, &mut out);
+            number::scan(value, hint, &self.phones, self.threshold, out);
+            if seen & ASCII_UPPER != 0 {
+                alnum::scan(value, hint, out);
             }
         }
         if colon {
-            ipv6::scan(value, hint, &mut out);
+            ipv6::scan(value, hint, out);
         }
         // Every secret pattern needs 16 bytes, or a field that names a secret.
-        if alpha && value.len() >= 16 || matches!(hint, Hint::Password | Hint::Token) {
-            secret::scan(value, hint, &mut out);
+        if seen & SECRET_MARK != 0 && value.len() >= 16 || matches!(hint, Hint::Password | Hint::Token) {
+            secret::scan(value, hint, out);
         }
         let wants_words = match hint {
             Hint::PersonName | Hint::MaybeName | Hint::Address | Hint::Postcode => true,
-            Hint::None | Hint::NotAPerson => upper,
+            // A name or a street needs a capitalised word ("Maria", "Rue"): a capital followed
+            // by a lower-case letter, or letters beyond ASCII.
+            Hint::None | Hint::NotAPerson => upper && has_capitalised_word(value.as_bytes()),
             _ => false,
         };
         if wants_words && (alpha || digit) {
-            let tokens = words::tokenize(value, &self.lexicon);
-            name::scan(value, hint, &tokens, &mut out);
-            address::scan(value, hint, &tokens, &mut out);
+            words::tokenize_into(value, &self.lexicon, &mut scratch.tokens);
+            name::scan(value, hint, &scratch.tokens, out);
+            address::scan(value, hint, &scratch.tokens, out);
         }
-        resolve(&mut out, self.threshold);
-        out
+        resolve(out, self.threshold);
     }
 
     /// The PII in a record: every string and number leaf of `record`, with the path of its
     /// field (`user.contact.email`, `items[2].note`; `$` for a bare value).
     pub fn scan_record(&self, record: &Value) -> Vec<FieldFinding> {
         let mut out = Vec::new();
-        let mut path = String::new();
-        self.walk(record, &mut path, &mut out);
+        let mut scratch = Scratch::take();
+        let mut path = std::mem::take(&mut scratch.path);
+        path.clear();
+        self.walk(record, &mut path, &mut scratch, &mut out);
+        scratch.path = path;
+        scratch.give_back();
         out
     }
 
-    fn walk(&self, value: &Value, path: &mut String, out: &mut Vec<FieldFinding>) {
+    fn walk(&self, value: &Value, path: &mut String, scratch: &mut Scratch, out: &mut Vec<FieldFinding>) {
         match value {
             Value::Object(map) => {
                 // Whether this object describes a product (then its `name` is not a person's);
                 // looked at only when a `name` needs it.
                 let mut product: Option<bool> = None;
                 for (k, v) in map {
-                    if !v.is_object() && !v.is_array() {
-                        let len = path.len();
-                        if !path.is_empty() {
-                            path.push('.');
-                        }
-                        path.push_str(k);
-                        let mut hint = hint_of(path);
-                        if hint == Hint::MaybeName
-                            && *product.get_or_insert_with(|| {
-                                map.keys().any(|k| Hint::cached_marks_a_product(k))
-                            })
-                        {
-                            hint = Hint::NotAPerson;
-                        }
-                        self.leaf_hinted(path, hint, v, out);
-                        path.truncate(len);
-                        continue;
-                    }
                     let len = path.len();
                     if !path.is_empty() {
                         path.push('.');
                     }
                     path.push_str(k);
-                    self.walk(v, path, out);
+                    if v.is_object() || v.is_array() {
+                        self.walk(v, path, scratch, out);
+                    } else {
+                        let mut hint = hint_of(path);
+                        if hint == Hint::MaybeName
+                            && *product.get_or_insert_with(|| map.keys().any(|k| Hint::cached_marks_a_product(k)))
+                        {
+                            hint = Hint::NotAPerson;
+                        }
+                        self.leaf(path, hint, v, scratch, out);
+                    }
                     path.truncate(len);
                 }
             }
             Value::Array(items) => {
                 for (i, v) in items.iter().enumerate() {
                     let len = path.len();
-                    path.push('[');
-                    path.push_str(&i.to_string());
-                    path.push(']');
-                    self.walk(v, path, out);
+                    let _ = write!(path, "[{i}]");
+                    self.walk(v, path, scratch, out);
                     path.truncate(len);
                 }
             }
-            Value::String(s) => self.leaf(path, s, out),
-            Value::Number(n) => self.leaf(path, &n.to_string(), out),
+            Value::String(_) | Value::Number(_) => {
+                let field = if path.is_empty() { "$" } else { path.as_str() };
+                self.leaf(field, hint_of(field), value, scratch, out);
+            }
             Value::Bool(_) | Value::Null => {}
         }
     }
 
-    fn leaf(&self, path: &str, text: &str, out: &mut Vec<FieldFinding>) {
-        let field = if path.is_empty() { "$" } else { path };
-        self.push_findings(field, hint_of(field), text, out);
-    }
-
-    fn leaf_hinted(&self, path: &str, hint: Hint, value: &Value, out: &mut Vec<FieldFinding>) {
+    fn leaf(&self, field: &str, hint: Hint, value: &Value, scratch: &mut Scratch, out: &mut Vec<FieldFinding>) {
+        let mut found = std::mem::take(&mut scratch.found);
         match value {
-            Value::String(s) => self.push_findings(path, hint, s, out),
-            Value::Number(n) => self.push_findings(path, hint, &n.to_string(), out),
-            _ => {}
+            Value::String(s) => self.scan_hinted(hint, s, scratch, &mut found),
+            Value::Number(n) => {
+                let mut text = std::mem::take(&mut scratch.number);
+                text.clear();
+                let _ = write!(text, "{n}");
+                self.scan_hinted(hint, &text, scratch, &mut found);
+                scratch.number = text;
+            }
+            _ => found.clear(),
         }
-    }
-
-    fn push_findings(&self, field: &str, hint: Hint, text: &str, out: &mut Vec<FieldFinding>) {
-        for finding in self.scan_hinted(hint, text) {
+        for finding in found.drain(..) {
             out.push(FieldFinding { field: field.to_owned(), finding });
         }
+        scratch.found = found;
+    }
+}
+
+/// Buffers a scan reuses from value to value, kept per thread between calls.
+#[derive(Default)]
+struct Scratch {
+    tokens: words::Tokens,
+    number: String,
+    path: String,
+    found: Vec<Finding>,
+}
+
+impl Scratch {
+    fn take() -> Scratch {
+        SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()))
+    }
+
+    fn give_back(self) {
+        SCRATCH.with(|s| *s.borrow_mut() = self);
     }
 }
 

@@ -60,10 +60,15 @@ const ID_CONTEXT: &[&str] =
     &["national id", "id number", "identity", "passport", "rijksregister", "registre national", "insee", "sécu", "secu"];
 
 /// Finds the numbers of `value` and pushes what they are.
-pub(crate) fn scan(value: &str, hint: Hint, phones: &PhoneRules, out: &mut Vec<Finding>) {
+pub(crate) fn scan(value: &str, hint: Hint, phones: &PhoneRules, threshold: f32, out: &mut Vec<Finding>) {
     let b = value.as_bytes();
     let mut i = 0;
     while i < b.len() {
+        // Jump to the next digit, `+` or `(`.
+        match b[i..].iter().position(|&c| c.is_ascii_digit() || c == b'+' || c == b'(') {
+            Some(offset) => i += offset,
+            None => break,
+        }
         let c = b[i];
         let next_digit = b.get(i + 1).is_some_and(u8::is_ascii_digit);
         let starts = c.is_ascii_digit() || ((c == b'+' || c == b'(') && (next_digit || b.get(i + 1) == Some(&b'(')));
@@ -84,7 +89,7 @@ pub(crate) fn scan(value: &str, hint: Hint, phones: &PhoneRules, out: &mut Vec<F
         let run = extract(b, i);
         let next = run.end.max(i + 1);
         if run.len > 0 && run.len <= MAX_DIGITS && right_ok(b, run.end) {
-            if let Some((kind, confidence)) = judge(value, &run, hint, phones) {
+            if let Some((kind, confidence)) = judge(value, &run, hint, phones, threshold) {
                 out.push(Finding::new(kind, run.start, run.end, confidence));
             }
             i = next;
@@ -284,7 +289,7 @@ fn ipv4(value: &str, start: usize, hint: Hint, out: &mut Vec<Finding>) -> Option
     Some(j)
 }
 
-fn judge(value: &str, run: &Run, hint: Hint, phones: &PhoneRules) -> Option<(PiiType, f32)> {
+fn judge(value: &str, run: &Run, hint: Hint, phones: &PhoneRules, threshold: f32) -> Option<(PiiType, f32)> {
     let digits = run.digits();
     let n = digits.len();
     let groups = run.groups();
@@ -328,14 +333,16 @@ fn judge(value: &str, run: &Run, hint: Hint, phones: &PhoneRules) -> Option<(Pii
     if !(7..=15).contains(&n) || (n < 8 && hint != Hint::Phone) {
         return None;
     }
-    let phone_ctx = hint == Hint::Phone || ctx(PHONE_CONTEXT);
-    if numeric_id && !run.plus && !phone_ctx {
-        return None;
-    }
     // A number under a card, account or id field that failed its own check is not a phone.
     if matches!(hint, Hint::Card | Hint::Iban | Hint::NationalId) && !run.plus {
         return None;
     }
+    // An order number, a time or a version is not a phone, unless written as one (`+…`).
+    if numeric_id && !run.plus {
+        return None;
+    }
+    let mut phone_ctx_memo = None;
+    let mut phone_ctx = || *phone_ctx_memo.get_or_insert_with(|| hint == Hint::Phone || ctx(PHONE_CONTEXT));
     let text = run.text();
     if run.plus || (text.starts_with("00") && n >= 10) {
         let international = if run.plus { text } else { &text[2..] };
@@ -347,20 +354,20 @@ fn judge(value: &str, run: &Run, hint: Hint, phones: &PhoneRules) -> Option<(Pii
     if run.seps & DOT != 0 && groups.len() < 3 {
         return None;
     }
-    let valid = phones.valid_national(text);
     if hint == Hint::Phone {
-        return Some((PiiType::Phone, if valid { 0.95 } else { 0.7 }));
+        return Some((PiiType::Phone, if phones.valid_national(text) { 0.95 } else { 0.7 }));
     }
-    if !valid {
-        return None;
-    }
-    let confidence = if groups.len() > 1 || run.seps & PAREN != 0 || phone_ctx {
+    let confidence = if groups.len() > 1 || run.seps & PAREN != 0 || phone_ctx() {
         0.85
     } else if text.starts_with('0') && n >= 9 {
         0.7
     } else {
         0.35
     };
+    // Validation is the costly part: not for a number that would not be reported anyway.
+    if confidence < threshold || !phones.valid_national(text) {
+        return None;
+    }
     Some((PiiType::Phone, confidence))
 }
 
@@ -415,7 +422,7 @@ fn national(run: &Run, hint: Hint, ctx: &dyn Fn(&[&str]) -> bool) -> Option<f32>
     if id_hint && (6..=15).contains(&d.len()) {
         return Some(0.75);
     }
-    if ctx(ID_CONTEXT) && (8..=15).contains(&d.len()) && bare {
+    if (8..=15).contains(&d.len()) && bare && ctx(ID_CONTEXT) {
         return Some(0.6);
     }
     None
@@ -428,7 +435,7 @@ mod tests {
     fn kinds(value: &str, hint: Hint) -> Vec<(PiiType, &str)> {
         let rules = PhoneRules::new();
         let mut out = Vec::new();
-        scan(value, hint, &rules, &mut out);
+        scan(value, hint, &rules, 0.0, &mut out);
         out.iter().filter(|f| f.confidence >= 0.5).map(|f| (f.kind, &value[f.start..f.end])).collect()
     }
 

@@ -31,15 +31,39 @@ impl Pattern {
         Some(Pattern { regex, lengths: descriptor.possible_length().to_vec() })
     }
 
+    /// One pattern matching what any of `descriptors` matches, with the union of their
+    /// lengths. The metadata's type patterns spell out their own lengths, so checking the
+    /// union first only saves work; one alternation is several times cheaper to run than
+    /// each pattern in turn.
+    fn any_of(descriptors: &[&Descriptor]) -> Option<Pattern> {
+        if descriptors.is_empty() {
+            return None;
+        }
+        let source = descriptors
+            .iter()
+            .map(|d| format!("(?:{})", d.national_number().as_str().split_whitespace().collect::<String>()))
+            .collect::<Vec<_>>()
+            .join("|");
+        let regex = Regex::new(&format!("^(?:{source})$")).ok()?;
+        let mut lengths: Vec<u16> = descriptors.iter().flat_map(|d| d.possible_length().iter().copied()).collect();
+        lengths.sort_unstable();
+        lengths.dedup();
+        if descriptors.iter().any(|d| d.possible_length().is_empty()) {
+            lengths.clear();
+        }
+        Some(Pattern { regex, lengths })
+    }
+
     fn is_match(&self, nsn: &str) -> bool {
         (self.lengths.is_empty() || self.lengths.contains(&(nsn.len() as u16))) && self.regex.is_match(nsn)
     }
 }
 
-/// A region's compiled patterns.
+/// A region's compiled patterns: the general one, and every number type's in one
+/// alternation (a number is valid when it matches both).
 struct Compiled {
     general: Option<Pattern>,
-    types: Vec<Pattern>,
+    types: Option<Pattern>,
 }
 
 /// A region of the metadata.
@@ -53,11 +77,11 @@ impl Region {
     fn compiled(&self) -> &Compiled {
         self.compiled.get_or_init(|| {
             let Some(meta) = DATABASE.by_id(self.id.as_str()) else {
-                return Compiled { general: None, types: Vec::new() };
+                return Compiled { general: None, types: None };
             };
             let d = meta.descriptors();
             let general = Pattern::of(d.general());
-            let types = [
+            let types: Vec<&Descriptor> = [
                 d.fixed_line(),
                 d.mobile(),
                 d.toll_free(),
@@ -71,16 +95,15 @@ impl Region {
             ]
             .into_iter()
             .flatten()
-            .filter_map(Pattern::of)
             .collect();
-            Compiled { general, types }
+            Compiled { general, types: Pattern::any_of(&types) }
         })
     }
 
     /// Whether `nsn` (a national significant number) is a valid number of this region.
     fn is_valid(&self, nsn: &str) -> bool {
         let c = self.compiled();
-        c.general.as_ref().is_some_and(|g| g.is_match(nsn)) && c.types.iter().any(|t| t.is_match(nsn))
+        c.general.as_ref().is_some_and(|g| g.is_match(nsn)) && c.types.as_ref().is_some_and(|t| t.is_match(nsn))
     }
 }
 

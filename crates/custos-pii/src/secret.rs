@@ -7,8 +7,19 @@ use crate::field::Hint;
 use crate::finding::{Finding, PiiType};
 use crate::text::{byte_before, contains, entropy, find};
 
+const TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b'+' | b'=');
+        i += 1;
+    }
+    t
+};
+
 fn token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b'+' | b'=')
+    TOKEN[b as usize]
 }
 
 fn alnum(s: &[u8]) -> bool {
@@ -22,7 +33,9 @@ fn b64url(s: &[u8]) -> bool {
 /// Finds the secrets of `value`.
 pub(crate) fn scan(value: &str, hint: Hint, out: &mut Vec<Finding>) {
     let b = value.as_bytes();
-    pem(value, out);
+    if b.len() >= 60 {
+        pem(value, out);
+    }
     let before = out.len();
     let mut i = 0;
     while i < b.len() {
@@ -134,11 +147,12 @@ fn pem(value: &str, out: &mut Vec<Finding>) {
 /// is read like a field name; `Bearer …` too.
 fn after_keyword(value: &str, out: &mut Vec<Finding>) {
     let b = value.as_bytes();
-    let mut bearer_from = 0;
-    while let Some(at) = find(b, b"earer ", bearer_from) {
-        bearer_from = at + 6;
-        if at > 0 && matches!(b[at - 1], b'B' | b'b') && !byte_before(b, at - 1).is_some_and(|c| c.is_ascii_alphabetic()) {
-            secret_after(value, at + 6, Hint::Token, out);
+    for (at, &c) in b.iter().enumerate() {
+        if (c == b'B' || c == b'b')
+            && b[at + 1..].starts_with(b"earer ")
+            && !byte_before(b, at).is_some_and(|c| c.is_ascii_alphabetic())
+        {
+            secret_after(value, at + 7, Hint::Token, out);
         }
     }
     for (p, &c) in b.iter().enumerate() {
@@ -148,6 +162,10 @@ fn after_keyword(value: &str, out: &mut Vec<Finding>) {
         let mut e = p;
         while e > 0 && matches!(b[e - 1], b' ' | b'"' | b'\'') {
             e -= 1;
+        }
+        // "14:22" is a time, not a key.
+        if e == 0 || !b[e - 1].is_ascii_alphabetic() && b[e - 1] != b'_' {
+            continue;
         }
         let mut s = e;
         while s > 0 && e - s < 24 && (b[s - 1].is_ascii_alphanumeric() || matches!(b[s - 1], b'_' | b'-' | b' ')) {

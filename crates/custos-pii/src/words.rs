@@ -38,13 +38,16 @@ pub(crate) struct Token {
     key: (u32, u32),
 }
 
-/// The tokens of a value, with their keys.
+/// The tokens of a value, with their keys. Reused from value to value (see
+/// [`tokenize_into`]) so that scanning allocates nothing once warm.
 #[derive(Debug, Default)]
 pub(crate) struct Tokens {
     /// The tokens, in order.
     pub(crate) list: Vec<Token>,
     /// Every word's key, one after the other.
     keys: String,
+    /// Scratch space for one key.
+    buf: String,
 }
 
 impl Tokens {
@@ -60,44 +63,71 @@ impl Tokens {
     }
 }
 
+/// The char at byte `i` of `value` (a char boundary).
+fn char_at(value: &str, i: usize) -> Option<char> {
+    value.get(i..).and_then(|s| s.chars().next())
+}
+
+/// Whether byte `i` starts a letter.
+fn letter_at(value: &str, i: usize) -> bool {
+    match value.as_bytes().get(i) {
+        Some(b) if b.is_ascii() => b.is_ascii_alphabetic(),
+        Some(_) => char_at(value, i).is_some_and(char::is_alphabetic),
+        None => false,
+    }
+}
+
 /// Splits `value` into tokens and looks each word up in `lex`.
+#[cfg(test)]
 pub(crate) fn tokenize(value: &str, lex: &Lexicon) -> Tokens {
     let mut tokens = Tokens::default();
-    let out = &mut tokens.list;
-    let mut buf = String::new();
+    tokenize_into(value, lex, &mut tokens);
+    tokens
+}
+
+/// Splits `value` into `tokens` (cleared first) and looks each word up in `lex`.
+pub(crate) fn tokenize_into(value: &str, lex: &Lexicon, tokens: &mut Tokens) {
+    let b = value.as_bytes();
+    tokens.list.clear();
+    tokens.keys.clear();
+    let mut buf = std::mem::take(&mut tokens.buf);
     let mut break_before = false;
     let mut sentence_before = true;
-    let mut chars = value.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if c.is_alphabetic() {
-            let mut end = i + c.len_utf8();
-            let capital = c.is_uppercase();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if letter_at(value, i) {
+            let first = char_at(value, i).unwrap_or('a');
+            let capital = first.is_uppercase();
             let mut all_caps = capital;
-            while let Some(&(j, d)) = chars.peek() {
-                if d.is_alphabetic() {
-                    all_caps &= d.is_uppercase();
-                    end = j + d.len_utf8();
-                    chars.next();
-                } else if matches!(d, '-' | '\'' | '’') {
-                    // Inner hyphen or apostrophe: only when a letter follows.
-                    let mut look = chars.clone();
-                    look.next();
-                    if look.peek().is_some_and(|&(_, e)| e.is_alphabetic()) {
-                        chars.next();
-                    } else {
-                        break;
+            let mut end = i + first.len_utf8();
+            loop {
+                match b.get(end) {
+                    Some(&x) if x.is_ascii_alphabetic() => {
+                        all_caps &= x.is_ascii_uppercase();
+                        end += 1;
                     }
-                } else {
-                    break;
+                    Some(&x) if x >= 0x80 => match char_at(value, end) {
+                        Some(d) if d.is_alphabetic() => {
+                            all_caps &= d.is_uppercase();
+                            end += d.len_utf8();
+                        }
+                        // Inner typographic apostrophe: O’Brien.
+                        Some('’') if letter_at(value, end + 3) => end += 3,
+                        _ => break,
+                    },
+                    // Inner hyphen or apostrophe: only when a letter follows.
+                    Some(b'-' | b'\'') if letter_at(value, end + 1) => end += 1,
+                    _ => break,
                 }
             }
-            let dot_after = value.as_bytes().get(end) == Some(&b'.');
+            let dot_after = b.get(end) == Some(&b'.');
             let k = key(&value[i..end], &mut buf);
             let flags = lex.flags(k);
             let from = tokens.keys.len() as u32;
             tokens.keys.push_str(k);
             let key_range = (from, tokens.keys.len() as u32);
-            out.push(Token {
+            tokens.list.push(Token {
                 start: i,
                 end,
                 shape: Shape::Word,
@@ -111,17 +141,13 @@ pub(crate) fn tokenize(value: &str, lex: &Lexicon) -> Tokens {
             });
             break_before = false;
             sentence_before = false;
+            i = end;
         } else if c.is_ascii_digit() {
             let mut end = i + 1;
-            while let Some(&(j, d)) = chars.peek() {
-                if d.is_ascii_alphanumeric() {
-                    end = j + d.len_utf8();
-                    chars.next();
-                } else {
-                    break;
-                }
+            while end < b.len() && b[end].is_ascii_alphanumeric() {
+                end += 1;
             }
-            out.push(Token {
+            tokens.list.push(Token {
                 start: i,
                 end,
                 shape: Shape::Number,
@@ -129,24 +155,28 @@ pub(crate) fn tokenize(value: &str, lex: &Lexicon) -> Tokens {
                 all_caps: false,
                 break_before,
                 sentence_before,
-                dot_after: value.as_bytes().get(end) == Some(&b'.'),
+                dot_after: b.get(end) == Some(&b'.'),
                 flags: 0,
                 key: (0, 0),
             });
             break_before = false;
             sentence_before = false;
+            i = end;
         } else {
             match c {
-                ',' | ';' | ':' | '\n' | '\r' | '|' | '(' | ')' | '"' | '<' | '>' | '[' | ']' => break_before = true,
-                '.' | '!' | '?' => {
+                b',' | b';' | b':' | b'\n' | b'\r' | b'|' | b'(' | b')' | b'"' | b'<' | b'>' | b'[' | b']' => {
+                    break_before = true
+                }
+                b'.' | b'!' | b'?' => {
                     sentence_before = true;
                     break_before = true;
                 }
                 _ => {}
             }
+            i += char_at(value, i).map_or(1, char::len_utf8);
         }
     }
-    tokens
+    tokens.buf = buf;
 }
 
 /// The lookup key of a word: lower-case, accents folded, into `buf`.
