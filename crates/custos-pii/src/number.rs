@@ -99,12 +99,14 @@ pub(crate) fn scan(value: &str, hint: Hint, phones: &PhoneRules, threshold: f32,
     }
 }
 
-/// Moves past the current token (letters, digits and joining punctuation).
-fn skip_token(b: &[u8], mut i: usize) -> usize {
+/// Moves past the current token (letters, digits and joining punctuation), by one byte at
+/// least.
+fn skip_token(b: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
     while i < b.len() && (is_word_byte(b[i]) || matches!(b[i], b'-' | b'.' | b'/' | b'_' | b',' | b':' | b'+')) {
         i += 1;
     }
-    i.max(1).min(b.len())
+    i
 }
 
 /// A run may start here: not glued to a word (`SKU-123`, `v1.2`, `1,234`, `$12`).
