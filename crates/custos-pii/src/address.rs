@@ -189,8 +189,9 @@ fn street_at(s: &mut Scan<'_>, i: usize) -> Option<(usize, usize)> {
             }
             return Some((i, end));
         }
-        // "12 rue de la Paix", "5 avenue Foch".
-        if i + 2 < n && s.before_type(i + 1) && s.joined(i, i + 2) {
+        // "12 rue de la Paix", "5 avenue Foch", "12, rue de Rivoli".
+        let comma_only = |s: &Scan<'_>| s.value[s.tokens[i].end..s.tokens[i + 1].start].trim() == ",";
+        if i + 2 < n && s.before_type(i + 1) && (s.joined(i, i + 2) || comma_only(s) && s.joined(i + 1, i + 2)) {
             let mut j = i + 2;
             let mut named = false;
             while j < n && j - i <= 7 && !s.tokens[j].break_before && s.word(j) {

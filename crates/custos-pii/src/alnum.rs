@@ -100,6 +100,16 @@ fn token_at(b: &[u8], start: usize, end: usize, hint: Hint) -> Option<Finding> {
     if token.len() == 9 && national_id::uk_nino(token) && clean_end(b, end) {
         return Some(Finding::new(PiiType::NationalId, start, end, 0.85));
     }
+    // "AB 123456 C".
+    if token.len() == 2 && token.iter().all(u8::is_ascii_uppercase) && b.len() >= start + 11 {
+        let window = &b[start..start + 11];
+        if window[2] == b' ' && window[9] == b' ' {
+            let s: Vec<u8> = [&window[..2], &window[3..9], &window[10..11]].concat();
+            if national_id::uk_nino(&s) && clean_end(b, start + 11) {
+                return Some(Finding::new(PiiType::NationalId, start, start + 11, 0.9));
+            }
+        }
+    }
     if token.len() == 2 && token.iter().all(u8::is_ascii_uppercase) && b.len() >= start + 13 {
         let window = &b[start..start + 13];
         if window[2] == b' ' && window[5] == b' ' && window[8] == b' ' && window[11] == b' ' {
@@ -142,6 +152,7 @@ mod tests {
         assert_eq!(found("NIE X1234567L"), [(PiiType::NationalId, "X1234567L")]);
         assert_eq!(found("12345678-Z"), [(PiiType::NationalId, "12345678-Z")]);
         assert_eq!(found("NI: AB 12 34 56 C"), [(PiiType::NationalId, "AB 12 34 56 C")]);
+        assert_eq!(found("NINO AB 123456 C."), [(PiiType::NationalId, "AB 123456 C")]);
         assert_eq!(found("CF RSSMRA85T10A562S"), [(PiiType::NationalId, "RSSMRA85T10A562S")]);
     }
 

@@ -29,6 +29,10 @@ pub(crate) fn scan(value: &str, out: &mut Vec<Finding>) {
         if start == at || b[at - 1] == b'.' {
             continue;
         }
+        // "scheme://user:password@host" holds credentials, not an address.
+        if start >= 3 && b[start - 1] == b':' && b[..start].windows(3).any(|w| w == b"://") {
+            continue;
+        }
         let mut end = at + 1;
         while end < b.len() && domain_byte(b[end]) && end - at < 255 {
             end += 1;

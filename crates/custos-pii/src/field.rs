@@ -639,7 +639,6 @@ const THING_WORDS: &[&str] = &[
     "societe",
     "societa",
     "unternehmen",
-    "display",
     "nick",
     "nickname",
     "login",
@@ -710,7 +709,7 @@ const PRODUCT_SIBLINGS: &[&str] = &[
 ];
 const NAME_WORDS: &[&str] = &["name", "names", "naam", "nom", "nombre", "nome"];
 const USERNAME_WORDS: &[&str] =
-    &["username", "login", "handle", "nickname", "screenname", "userid", "loginname", "alias", "gamertag", "displayname"];
+    &["username", "login", "handle", "nickname", "screenname", "userid", "loginname", "alias", "gamertag"];
 const ORDER_WORDS: &[&str] = &[
     "order",
     "orders",

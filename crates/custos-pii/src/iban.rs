@@ -97,6 +97,10 @@ pub(crate) fn is_valid(s: &[u8]) -> bool {
     if country_length(&s[..2]) != Some(s.len()) {
         return false;
     }
+    // Check digits run from 02 to 98: 00, 01 and 99 are never issued.
+    if matches!(&s[2..4], b"00" | b"01" | b"99") {
+        return false;
+    }
     if !s[4..].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
         return false;
     }

@@ -76,6 +76,23 @@ pub(crate) fn scan(value: &str, hint: Hint, phones: &PhoneRules, threshold: f32,
             i += 1;
             continue;
         }
+        if after_iban_prefix(b, i) {
+            // The groups of an IBAN-shaped string: skip them all.
+            let mut j = i;
+            while j < b.len() && b[j].is_ascii_alphanumeric() {
+                let from = j;
+                while j < b.len() && b[j].is_ascii_alphanumeric() && j - from < 5 {
+                    j += 1;
+                }
+                if b.get(j) == Some(&b' ') && b.get(j + 1).is_some_and(u8::is_ascii_alphanumeric) {
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            i = skip_token(b, j.max(i));
+            continue;
+        }
         if !left_ok(b, i) {
             i = skip_token(b, i);
             continue;
@@ -109,13 +126,25 @@ fn skip_token(b: &[u8], start: usize) -> usize {
     i
 }
 
+/// Whether the run at `i` follows the "DE89 " of an IBAN written in groups: the rest of an
+/// IBAN (valid or not) is not a card or a phone.
+fn after_iban_prefix(b: &[u8], i: usize) -> bool {
+    i >= 5
+        && b[i - 1] == b' '
+        && b[i - 5..i - 3].iter().all(u8::is_ascii_uppercase)
+        && b[i - 3..i - 1].iter().all(u8::is_ascii_digit)
+        && (i == 5 || !is_word_byte(b[i - 6]))
+}
+
 /// A run may start here: not glued to a word (`SKU-123`, `v1.2`, `1,234`, `$12`).
 fn left_ok(b: &[u8], i: usize) -> bool {
     match byte_before(b, i) {
         None => true,
         Some(p) if is_word_byte(p) => false,
         Some(b'$' | b'#' | b'%' | b'&' | b'\\') => false,
-        Some(b'-' | b'.' | b'/' | b'_' | b',' | b':' | b'+') => !byte_before(b, i - 1).is_some_and(is_word_byte),
+        // "14:22" is a time, but "Tel:0612…" a phone.
+        Some(b':') => !byte_before(b, i - 1).is_some_and(|c| c.is_ascii_digit()),
+        Some(b'-' | b'.' | b'/' | b'_' | b',' | b'+') => !byte_before(b, i - 1).is_some_and(is_word_byte),
         Some(_) => true,
     }
 }
@@ -209,6 +238,11 @@ fn extract(b: &[u8], start: usize) -> Run {
         }
         let opening = k0 == start && b.get(start) == Some(&b'(');
         if k == k0 || marks > 1 || k >= b.len() || !b[k].is_ascii_digit() {
+            break;
+        }
+        // An opening parenthesis belongs at the start or after the country code: "(415) …",
+        // "+1 (415) …"; "21.9 (6464583" is two things.
+        if b[k0..k].contains(&b'(') && run.ngroups > 1 {
             break;
         }
         // A space between two long blocks separates two numbers ("0612345678 0698765432");
@@ -353,13 +387,19 @@ fn judge(value: &str, run: &Run, hint: Hint, phones: &PhoneRules, threshold: f32
         }
         return (hint == Hint::Phone).then_some((PiiType::Phone, 0.7));
     }
-    if run.seps & DOT != 0 && groups.len() < 3 {
+    // Dots separate all the groups of a phone or none: "06.12.34.56.78", not "21.9 (646".
+    if run.seps & DOT != 0 && (groups.len() < 3 || run.seps & (SPACE | DASH | SLASH) != 0) {
+        return None;
+    }
+    // "2024-000123", "1234 567890": a number without a trunk zero whose first block has four
+    // digits or more is a reference, not a phone (phones start 1-3-…, 3-3-…, 3-2-…).
+    if groups.len() > 1 && !text.starts_with('0') && groups[0] >= 4 && hint != Hint::Phone {
         return None;
     }
     if hint == Hint::Phone {
         return Some((PiiType::Phone, if phones.valid_national(text) { 0.95 } else { 0.7 }));
     }
-    let confidence = if groups.len() > 1 || run.seps & PAREN != 0 || phone_ctx() {
+    let confidence = if groups.len() > 1 || phone_ctx() {
         0.85
     } else if text.starts_with('0') && n >= 9 {
         0.7

@@ -149,10 +149,15 @@ fn after_keyword(value: &str, out: &mut Vec<Finding>) {
     let b = value.as_bytes();
     for (at, &c) in b.iter().enumerate() {
         if (c == b'B' || c == b'b')
-            && b[at + 1..].starts_with(b"earer ")
+            && (b[at + 1..].starts_with(b"earer ") || b[at + 1..].starts_with(b"asic "))
             && !byte_before(b, at).is_some_and(|c| c.is_ascii_alphabetic())
         {
-            secret_after(value, at + 7, Hint::Token, out);
+            let token = if b[at + 1] == b'e' { at + 7 } else { at + 6 };
+            secret_after(value, token, Hint::Token, out);
+        }
+        // Credentials in a URL: scheme://user:password@host.
+        if c == b':' && b[at + 1..].starts_with(b"//") {
+            url_password(value, at + 3, out);
         }
     }
     for (p, &c) in b.iter().enumerate() {
@@ -181,6 +186,26 @@ fn after_keyword(value: &str, out: &mut Vec<Finding>) {
         if matches!(hint, Hint::Token | Hint::Password) {
             secret_after(value, p + 1, hint, out);
         }
+    }
+}
+
+/// `user:password@` right after a URL's `://`: the password is a secret.
+fn url_password(value: &str, from: usize, out: &mut Vec<Finding>) {
+    let b = value.as_bytes();
+    let mut j = from;
+    while j < b.len() && !matches!(b[j], b'/' | b'@' | b':' | b' ' | b'"' | b'\'') {
+        j += 1;
+    }
+    if b.get(j) != Some(&b':') {
+        return;
+    }
+    let start = j + 1;
+    let mut end = start;
+    while end < b.len() && !matches!(b[end], b'/' | b'@' | b' ' | b'"' | b'\'') {
+        end += 1;
+    }
+    if b.get(end) == Some(&b'@') && end > start && value.is_char_boundary(start) && value.is_char_boundary(end) {
+        out.push(Finding::new(PiiType::Secret, start, end, 0.9));
     }
 }
 
@@ -274,6 +299,8 @@ mod tests {
         let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----";
         assert_eq!(found(pem, Hint::None), [pem]);
         assert_eq!(found("password: hunter22", Hint::None), ["hunter22"]);
+        assert_eq!(found("postgres://app:S3cr3t-pw@db.internal:5432/app", Hint::None), ["S3cr3t-pw"]);
+        assert_eq!(found("Authorization: Basic dXNlcjpwYXNzd29yZDEyMw==", Hint::None), ["dXNlcjpwYXNzd29yZDEyMw=="]);
         assert_eq!(found("9f8e7d6c5b4a39281706f5e4d3c2b1a0", Hint::Token), ["9f8e7d6c5b4a39281706f5e4d3c2b1a0"]);
         assert_eq!(found("S3cr3t!Passw0rd", Hint::Password), ["S3cr3t!Passw0rd"]);
     }

@@ -39,6 +39,9 @@ pub(crate) enum Command {
     /// Verify and export the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Find personal data and secrets in records (no database or configuration needed).
+    #[command(subcommand)]
+    Pii(crate::pii::PiiCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -242,7 +242,10 @@ fn street(rng: &mut Rng, locale: &Locale) -> String {
             let kind = rng.pick(&["straße", "str.", "weg", "allee", "platz", "gasse"]);
             if rng.chance(0.15) { format!("Berliner Straße {n}") } else { format!("{name}{kind} {n}") }
         }
-        "fr-FR" => format!("{n} {} {name}", rng.pick(&["rue", "avenue", "boulevard", "place", "allée"])),
+        "fr-FR" => {
+            let comma = if rng.chance(0.2) { "," } else { "" };
+            format!("{n}{comma} {} {name}", rng.pick(&["rue", "avenue", "boulevard", "place", "allée"]))
+        }
         "es-ES" => {
             let kind = rng.pick(&["Calle", "Avenida", "Plaza", "Paseo", "C/"]);
             let floor = if rng.chance(0.3) { format!(", {}º {}", 1 + rng.below(8), rng.pick(&["A", "B", "Izq."])) } else { String::new() };
@@ -285,6 +288,9 @@ fn text(rng: &mut Rng, locale: &Locale, pii: &[PiiType]) -> String {
         },
     };
     parts.push(opening);
+    if rng.chance(0.3) {
+        parts.push(format!("{}.", values::reference(rng)));
+    }
     let person = Person::new(rng, locale);
     for kind in pii {
         let sentence = match (kind, lang) {
@@ -392,7 +398,7 @@ fn customer(rng: &mut Rng, r: &mut Rec, positive: bool) -> &'static str {
         r.pii("last_name", p.surname, &[PiiType::PersonName]);
         any = true;
     } else if rng.chance(0.6) {
-        r.pii(rng.pick(&["full_name", "name", "customer_name"]), p.full(), &[PiiType::PersonName]);
+        r.pii(rng.pick(&["full_name", "name", "customer_name", "display_name"]), p.full(), &[PiiType::PersonName]);
         any = true;
     }
     if rng.chance(0.8) || !any {
@@ -594,7 +600,8 @@ fn deploy(rng: &mut Rng, r: &mut Rec, positive: bool) -> &'static str {
     r.put("replicas", 1 + rng.below(12));
     r.put("built_at", values::timestamp(rng));
     if positive {
-        match rng.below(4) {
+        match rng.below(5) {
+            4 => r.pii("database_url", values::database_url(rng), &[PiiType::Secret]),
             0 => r.pii(rng.pick(&["api_key", "access_token", "client_secret"]), values::raw_secret(rng, false), &[PiiType::Secret]),
             1 => r.pii("db_password", values::raw_secret(rng, true), &[PiiType::Secret]),
             2 => r.pii("config", values::secret(rng), &[PiiType::Secret]),

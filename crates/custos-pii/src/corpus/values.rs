@@ -61,7 +61,8 @@ pub(super) fn phone(rng: &mut Rng, locale: &Locale) -> String {
                 0..=29 => format!("({area}) {exchange}-{line}"),
                 30..=54 => format!("{area}-{exchange}-{line}"),
                 55..=64 => format!("{area}.{exchange}.{line}"),
-                65..=84 => format!("+1 {area} {exchange} {line}"),
+                65..=74 => format!("+1 {area} {exchange} {line}"),
+                75..=84 => format!("1-{area}-{exchange}-{line}"),
                 _ => format!("+1{area}{exchange}{line}"),
             }
         }
@@ -262,10 +263,10 @@ pub(super) fn national_id(rng: &mut Rng, locale: &Locale) -> (String, &'static s
             let prefix = if ["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"].contains(&prefix.as_str()) { "AB".into() } else { prefix };
             let d = rng.digits(6);
             let suffix = rng.from_set(b"ABCD", 1);
-            let s = if rng.chance(0.5) {
-                format!("{prefix} {} {} {} {suffix}", &d[..2], &d[2..4], &d[4..])
-            } else {
-                format!("{prefix}{d}{suffix}")
+            let s = match rng.below(3) {
+                0 => format!("{prefix} {} {} {} {suffix}", &d[..2], &d[2..4], &d[4..]),
+                1 => format!("{prefix} {d} {suffix}"),
+                _ => format!("{prefix}{d}{suffix}"),
             };
             (s, "ni_number")
         }
@@ -532,4 +533,26 @@ pub(super) fn ean(rng: &mut Rng) -> String {
     let body = format!("{}{}", rng.pick(&["400", "401", "300", "840", "500", "800", "871"]), rng.digits(9));
     let sum: u32 = body.bytes().enumerate().map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 }).sum();
     format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+/// A database URL with its password, as found in configuration.
+pub(super) fn database_url(rng: &mut Rng) -> String {
+    let scheme = rng.pick(&["postgres", "mysql", "mongodb+srv", "redis"]);
+    let user = rng.pick(&["app", "admin", "svc_billing", "readonly"]);
+    // Passwords in URLs are percent-encoded; these need no encoding.
+    let len = 12 + rng.below(9) as usize;
+    let password = rng.alnum(len);
+    format!("{scheme}://{user}:{password}@db-{}.internal:5432/{}", rng.below(10), rng.pick(&["app", "billing", "crm"]))
+}
+
+/// An amount-like, date-like or code-like reference that is not PII.
+pub(super) fn reference(rng: &mut Rng) -> String {
+    match rng.below(6) {
+        0 => format!("Invoice {}-{:06}", 2019 + rng.below(7), rng.below(1_000_000)),
+        1 => format!("{:.4}, {:.4}", 35.0 + (rng.below(20_000) as f64) / 1000.0, (rng.below(20_000) as f64) / 1000.0 - 5.0),
+        2 => format!("{}% off", 5 + rng.below(60)),
+        3 => format!("EAN {}", ean(rng)),
+        4 => format!("IBAN check failed for DE00 {} {} {} {} {}", rng.digits(4), rng.digits(4), rng.digits(4), rng.digits(4), rng.digits(2)),
+        _ => format!("build {} ({})", version(rng), rng.hex(7)),
+    }
 }
