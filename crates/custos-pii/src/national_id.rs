@@ -94,12 +94,10 @@ pub(crate) fn pl_pesel(d: &[u8]) -> bool {
     let yy = number(&d[..2]) as u32;
     let mm = number(&d[2..4]) as u32;
     let dd = number(&d[4..6]) as u32;
+    // The month carries the century; only people born 1900–2029 are plausible.
     let (century, month) = match mm {
         1..=12 => (1900, mm),
-        21..=32 => (2000, mm - 20),
-        41..=52 => (2100, mm - 40),
-        61..=72 => (2200, mm - 60),
-        81..=92 => (1800, mm - 80),
+        21..=32 if yy < 30 => (2000, mm - 20),
         _ => return false,
     };
     dd >= 1 && dd <= days_in_month(century + yy, month)

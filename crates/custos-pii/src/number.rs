@@ -420,6 +420,9 @@ fn national(run: &Run, hint: Hint, ctx: &dyn Fn(&[&str]) -> bool) -> Option<f32>
     let id_hint = hint == Hint::NationalId;
     let numeric_id = hint.is_numeric_id();
     let bare = g.len() == 1;
+    if hint == Hint::Phone {
+        return None;
+    }
     match d.len() {
         9 => {
             if national_id::us_ssn(d) {
@@ -444,13 +447,15 @@ fn national(run: &Run, hint: Hint, ctx: &dyn Fn(&[&str]) -> bool) -> Option<f32>
             if be && g == [2, 2, 2, 3, 2] {
                 return Some(0.9);
             }
-            let steuer = national_id::de_steuer_id(d);
-            let pesel = national_id::pl_pesel(d);
+            // Written bare, or in the Steuer-ID's own grouping; "07700 900461" is a phone.
+            let shaped = bare || g == [2, 3, 3, 3];
+            let steuer = shaped && national_id::de_steuer_id(d);
+            let pesel = shaped && national_id::pl_pesel(d);
             if id_hint || (steuer && ctx(STEUER_CONTEXT)) || (pesel && ctx(PESEL_CONTEXT)) {
                 if steuer || pesel || be {
                     return Some(0.9);
                 }
-            } else if (steuer || pesel) && !numeric_id && d[0] != b'0' || pesel && d[0] == b'0' && !numeric_id {
+            } else if (steuer || pesel) && !numeric_id {
                 return Some(0.7);
             }
         }
