@@ -212,7 +212,7 @@ fn street_at(s: &mut Scan<'_>, i: usize) -> Option<(usize, usize)> {
     if s.word(i) && (s.before_type(i) && (s.capital(i) || s.capital(i + 1)) || s.capital(i) && s.after_type(i + 1)) {
         let mut j = i + 1;
         let mut named = false;
-        while j < n && j - i <= 6 && s.word(j) && !s.tokens[j].break_before {
+        while j < n && j - i <= 6 && s.word(j) && s.joined(j - 1, j) {
             if s.capital(j) {
                 named = true;
             } else if !s.particle(j) {

@@ -17,7 +17,8 @@ const LOWER: u8 = 8;
 const UPPER: u8 = 16;
 /// An ASCII capital: IBANs, DNI/NIE, NINO and codici fiscali need one.
 const ASCII_UPPER: u8 = 32;
-/// `_`, `-`, `.` or `A`: every vendor token, JWT and PEM block has one.
+/// `_`, `-`, `.`, `A`, `:` or `=`: every vendor token, JWT, PEM block and `key: secret`
+/// has one.
 const SECRET_MARK: u8 = 64;
 
 /// What each byte tells the prefilter (non-ASCII bytes count as letters that may be
@@ -29,11 +30,12 @@ const CLASS: [u8; 256] = {
         t[i] = match i as u8 {
             b'@' => AT,
             b'0'..=b'9' => DIGIT,
-            b':' => COLON,
+            b':' => COLON | SECRET_MARK,
             b'a'..=b'z' => LOWER,
             b'A' => UPPER | ASCII_UPPER | SECRET_MARK,
             b'B'..=b'Z' => UPPER | ASCII_UPPER,
             b'_' | b'-' | b'.' => SECRET_MARK,
+            b'=' => SECRET_MARK,
             0x80..=0xff => UPPER,
             _ => 0,
         };

@@ -696,6 +696,14 @@ const PERSON_PARENTS: &[&str] = &[
     "account",
     "subscriber",
 ];
+/// Fields that often hold a person's name: `author`, `created_by`, `assignee`.
+const MAYBE_PERSON: &[&str] = &[
+    "holder", "contact", "customer", "client", "recipient", "kunde", "cliente", "klant", "author", "owner", "assignee",
+    "reporter", "requester", "createdby", "updatedby", "approvedby", "signedby", "manager", "employee", "sender",
+    "passenger", "guest", "member", "attendee", "speaker", "driver", "agent", "applicant", "tenant", "landlord",
+    "doctor", "physician", "teacher", "student", "witness", "emergencycontact", "nextofkin", "spouse", "beneficiary",
+];
+
 /// Objects whose `line1` or `street` is an address line.
 const ADDRESS_PARENTS: &[&str] = &[
     "shipping", "billing", "delivery", "home", "work", "postal", "mailing", "residence", "shipto", "billto", "location",
@@ -886,6 +894,9 @@ fn classify(w: &Words) -> Generic {
         }
         return Generic::Name;
     }
+    if w.has(MAYBE_PERSON) && w.words.len() <= 2 && !w.has(ORDER_WORDS) && !w.has(HASH_WORDS) {
+        return known(Hint::MaybeName);
+    }
     if w.has(VERSION_WORDS) {
         return known(Hint::Version);
     }
@@ -901,10 +912,7 @@ fn classify(w: &Words) -> Generic {
     if w.has(TIME_WORDS) {
         return known(Hint::TimeLike);
     }
-    if w.has(&["holder", "contact", "customer", "client", "recipient", "kunde", "cliente", "klant"]) && w.words.len() == 1
-    {
-        return known(Hint::MaybeName);
-    }
+
     known(Hint::None)
 }
 
@@ -980,5 +988,8 @@ mod tests {
         assert_eq!(h("card_number"), Hint::Card);
         assert_eq!(h("card_last4"), Hint::None);
         assert_eq!(h("hotel"), Hint::None);
+        assert_eq!(h("created_by"), Hint::MaybeName);
+        assert_eq!(h("author"), Hint::MaybeName);
+        assert_eq!(h("customer_id"), Hint::OrderLike);
     }
 }

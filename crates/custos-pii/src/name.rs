@@ -215,7 +215,9 @@ fn free_text(ctx: &mut Ctx<'_>, titles_only: bool, out: &mut Vec<Finding>) {
             if j < n && ctx.capital(j) {
                 let end = ctx.name_run(j, 3);
                 let known = ctx.given(j) && !ctx.ambiguous(j) || ctx.surname(j) && end > j + 1;
-                if end > j && (strong || known || end >= j + 2) {
+                // After a bare English preposition ("by Artisan Leather"), only a known name.
+                let preposition = matches!(ctx.words.key(i), "by" | "from" | "to" | "for" | "with" | "an" | "called");
+                if end > j && (strong || known || end >= j + 2 && !preposition) {
                     let confidence = if strong || known { 0.8 } else { 0.6 };
                     push(ctx, j, end, confidence, out);
                     i = end;

@@ -12,7 +12,8 @@ const TOKEN: [bool; 256] = {
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
-        t[i] = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b'+' | b'=');
+        // `=` is left out: it separates `session=eyJ…`, and padding may be dropped.
+        t[i] = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b'+');
         i += 1;
     }
     t
@@ -48,7 +49,7 @@ pub(crate) fn scan(value: &str, hint: Hint, out: &mut Vec<Finding>) {
             end += 1;
         }
         let mut trimmed = end;
-        while trimmed > i && matches!(b[trimmed - 1], b'.' | b'/' | b'-' | b'=') && b[trimmed - 1] != b'=' {
+        while trimmed > i && matches!(b[trimmed - 1], b'.' | b'/' | b'-') {
             trimmed -= 1;
         }
         if trimmed - i >= 16
@@ -299,6 +300,8 @@ mod tests {
         let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----";
         assert_eq!(found(pem, Hint::None), [pem]);
         assert_eq!(found("password: hunter22", Hint::None), ["hunter22"]);
+        let hook = "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcdefghijklmnopqrstuvwx";
+        assert_eq!(found(hook, Hint::None), ["//hooks.slack.com/services/T0123ABCD/B0456EFGH/abcdefghijklmnopqrstuvwx"]);
         assert_eq!(found("postgres://app:S3cr3t-pw@db.internal:5432/app", Hint::None), ["S3cr3t-pw"]);
         assert_eq!(found("Authorization: Basic dXNlcjpwYXNzd29yZDEyMw==", Hint::None), ["dXNlcjpwYXNzd29yZDEyMw=="]);
         assert_eq!(found("9f8e7d6c5b4a39281706f5e4d3c2b1a0", Hint::Token), ["9f8e7d6c5b4a39281706f5e4d3c2b1a0"]);
