@@ -315,10 +315,10 @@ fn ipv4(value: &str, start: usize, hint: Hint, out: &mut Vec<Finding>) -> Option
     if !version {
         // Loopback, "any", broadcast and netmasks identify no one.
         let special = octets[0] == 127 || octets[0] == 0 || octets[0] == 255;
-        let confidence = if special {
-            0.3
-        } else if hint == Hint::Ip {
+        let confidence = if hint == Hint::Ip {
             0.95
+        } else if special {
+            0.3
         } else if octets.iter().all(|&o| o < 10) {
             0.45
         } else {

@@ -377,7 +377,16 @@ pub(super) fn pesel(rng: &mut Rng) -> String {
 /// An IPv4 or IPv6 address.
 pub(super) fn ip(rng: &mut Rng) -> String {
     match rng.below(10) {
-        0..=5 => format!("{}.{}.{}.{}", 11 + rng.below(212), rng.below(256), rng.below(256), 1 + rng.below(254)),
+        0..=5 => {
+            // A public address: not 127/8 (loopback) nor 10/8.
+            let first = loop {
+                let f = 11 + rng.below(212);
+                if f != 127 {
+                    break f;
+                }
+            };
+            format!("{first}.{}.{}.{}", rng.below(256), rng.below(256), 1 + rng.below(254))
+        }
         6 => format!("192.168.{}.{}", rng.below(256), 1 + rng.below(254)),
         7 => format!("10.{}.{}.{}", rng.below(256), rng.below(256), 1 + rng.below(254)),
         8 => format!("2001:db8:{}:{}::{}", rng.hex(4), rng.hex(3), rng.hex(2)),
