@@ -54,10 +54,6 @@ fn has_capitalised_word(b: &[u8]) -> bool {
     b.windows(2).any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_lowercase() || w[0] >= 0x80)
 }
 
-fn hint_of(path: &str) -> Hint {
-    Hint::cached(path)
-}
-
 /// The confidence below which findings are not reported unless asked for.
 pub const DEFAULT_THRESHOLD: f32 = 0.5;
 
@@ -105,7 +101,8 @@ impl Detector {
     pub fn scan_value(&self, field: Option<&str>, value: &str) -> Vec<Finding> {
         let mut scratch = Scratch::take();
         let mut out = Vec::new();
-        self.scan_hinted(field.map_or(Hint::None, hint_of), value, &mut scratch, &mut out);
+        let hint = field.map_or(Hint::None, |f| scratch.hints.hint(f));
+        self.scan_hinted(hint, value, &mut scratch, &mut out);
         scratch.give_back();
         out
     }
@@ -184,9 +181,9 @@ impl Detector {
                     if v.is_object() || v.is_array() {
                         self.walk(v, path, scratch, out);
                     } else {
-                        let mut hint = hint_of(path);
+                        let mut hint = scratch.hints.hint(path);
                         if hint == Hint::MaybeName
-                            && *product.get_or_insert_with(|| map.keys().any(|k| Hint::cached_marks_a_product(k)))
+                            && *product.get_or_insert_with(|| map.keys().any(|k| scratch.hints.marks_a_product(k)))
                         {
                             hint = Hint::NotAPerson;
                         }
@@ -205,7 +202,8 @@ impl Detector {
             }
             Value::String(_) | Value::Number(_) => {
                 let field = if path.is_empty() { "$" } else { path.as_str() };
-                self.leaf(field, hint_of(field), value, scratch, out);
+                let hint = scratch.hints.hint(field);
+                self.leaf(field, hint, value, scratch, out);
             }
             Value::Bool(_) | Value::Null => {}
         }
@@ -234,6 +232,7 @@ impl Detector {
 /// Buffers a scan reuses from value to value, kept per thread between calls.
 #[derive(Default)]
 struct Scratch {
+    hints: crate::field::HintCache,
     tokens: words::Tokens,
     number: String,
     path: String,

@@ -58,11 +58,8 @@ pub(crate) enum Hint {
 type Cache<V> = RefCell<HashMap<Box<str>, V, BuildHasherDefault<FxHasher>>>;
 
 thread_local! {
-    /// Hints of field paths seen on this thread: records of one kind repeat their paths,
-    /// and reading a field's name costs more than scanning a short value.
+    /// Hints of keys found in text (`password: …`) on this thread.
     static HINTS: Cache<Hint> = RefCell::new(HashMap::default());
-    /// Whether a key marks its object as a product.
-    static PRODUCT_KEYS: Cache<bool> = RefCell::new(HashMap::default());
 }
 
 const CACHE_LIMIT: usize = 16_384;
@@ -82,15 +79,46 @@ fn cached<V: Copy>(cache: &'static std::thread::LocalKey<Cache<V>>, key: &str, m
     })
 }
 
+/// Hints of field paths and product marks of keys, remembered: records of one kind repeat
+/// their fields, and reading a field's name costs more than scanning a short value.
+#[derive(Default)]
+pub(crate) struct HintCache {
+    paths: HashMap<Box<str>, Hint, BuildHasherDefault<FxHasher>>,
+    products: HashMap<Box<str>, bool, BuildHasherDefault<FxHasher>>,
+}
+
+impl HintCache {
+    /// [`Hint::of_path`] of `path`.
+    pub(crate) fn hint(&mut self, path: &str) -> Hint {
+        if let Some(h) = self.paths.get(path) {
+            return *h;
+        }
+        if self.paths.len() >= CACHE_LIMIT {
+            self.paths.clear();
+        }
+        let h = Hint::of_path(Some(path));
+        self.paths.insert(path.into(), h);
+        h
+    }
+
+    /// [`Hint::marks_a_product`] of `key`.
+    pub(crate) fn marks_a_product(&mut self, key: &str) -> bool {
+        if let Some(m) = self.products.get(key) {
+            return *m;
+        }
+        if self.products.len() >= CACHE_LIMIT {
+            self.products.clear();
+        }
+        let m = Hint::marks_a_product(key);
+        self.products.insert(key.into(), m);
+        m
+    }
+}
+
 impl Hint {
     /// [`Hint::of_path`], remembered per thread.
     pub(crate) fn cached(path: &str) -> Hint {
         cached(&HINTS, path, || Hint::of_path(Some(path)))
-    }
-
-    /// [`Hint::marks_a_product`], remembered per thread.
-    pub(crate) fn cached_marks_a_product(key: &str) -> bool {
-        cached(&PRODUCT_KEYS, key, || Hint::marks_a_product(key))
     }
 
     /// The hint for a field path such as `user.contact.email` or `items[2].note`.

@@ -290,6 +290,9 @@ fn introduction_ending_at(ctx: &mut Ctx<'_>, i: usize) -> Option<bool> {
         if len > i + 1 {
             continue;
         }
+        if phrase[len - 1] != ctx.words.key(i) {
+            continue;
+        }
         let first = i + 1 - len;
         let matches = (0..len).all(|k| ctx.tokens[first + k].shape == Shape::Word && ctx.words.key(first + k) == phrase[k]);
         if matches {

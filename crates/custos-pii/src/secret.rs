@@ -19,6 +19,16 @@ const TOKEN: [bool; 256] = {
     t
 };
 
+/// The bytes `after_keyword` stops at: `B`/`b` (Bearer, Basic), `:` and `=`.
+const KEY_MARK: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'B' as usize] = true;
+    t[b'b' as usize] = true;
+    t[b':' as usize] = true;
+    t[b'=' as usize] = true;
+    t
+};
+
 fn token_byte(b: u8) -> bool {
     TOKEN[b as usize]
 }
@@ -48,14 +58,16 @@ pub(crate) fn scan(value: &str, hint: Hint, out: &mut Vec<Finding>) {
         while end < b.len() && token_byte(b[end]) {
             end += 1;
         }
-        let mut trimmed = end;
-        while trimmed > i && matches!(b[trimmed - 1], b'.' | b'/' | b'-') {
-            trimmed -= 1;
-        }
-        if trimmed - i >= 16
-            && let Some(confidence) = prefixed(&b[i..trimmed])
-        {
-            out.push(Finding::new(PiiType::Secret, i, trimmed, confidence));
+        if end - i >= 16 {
+            let mut trimmed = end;
+            while trimmed > i && matches!(b[trimmed - 1], b'.' | b'/' | b'-') {
+                trimmed -= 1;
+            }
+            if trimmed - i >= 16
+                && let Some(confidence) = prefixed(&b[i..trimmed])
+            {
+                out.push(Finding::new(PiiType::Secret, i, trimmed, confidence));
+            }
         }
         i = end;
     }
@@ -148,21 +160,27 @@ fn pem(value: &str, out: &mut Vec<Finding>) {
 /// is read like a field name; `Bearer …` too.
 fn after_keyword(value: &str, out: &mut Vec<Finding>) {
     let b = value.as_bytes();
-    for (at, &c) in b.iter().enumerate() {
-        if (c == b'B' || c == b'b')
-            && (b[at + 1..].starts_with(b"earer ") || b[at + 1..].starts_with(b"asic "))
-            && !byte_before(b, at).is_some_and(|c| c.is_ascii_alphabetic())
-        {
-            let token = if b[at + 1] == b'e' { at + 7 } else { at + 6 };
-            secret_after(value, token, Hint::Token, out);
+    let mut from = 0;
+    while let Some(offset) = b[from..].iter().position(|&c| KEY_MARK[c as usize]) {
+        let p = from + offset;
+        from = p + 1;
+        let c = b[p];
+        match c {
+            b'B' | b'b' => {
+                if (b[p + 1..].starts_with(b"earer ") || b[p + 1..].starts_with(b"asic "))
+                    && !byte_before(b, p).is_some_and(|c| c.is_ascii_alphabetic())
+                {
+                    let token = if b[p + 1] == b'e' { p + 7 } else { p + 6 };
+                    secret_after(value, token, Hint::Token, out);
+                }
+                continue;
+            }
+            b':' | b'=' => {}
+            _ => continue,
         }
         // Credentials in a URL: scheme://user:password@host.
-        if c == b':' && b[at + 1..].starts_with(b"//") {
-            url_password(value, at + 3, out);
-        }
-    }
-    for (p, &c) in b.iter().enumerate() {
-        if c != b':' && c != b'=' {
+        if c == b':' && b[p + 1..].starts_with(b"//") {
+            url_password(value, p + 3, out);
             continue;
         }
         let mut e = p;

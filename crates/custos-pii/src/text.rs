@@ -3,8 +3,18 @@
 /// Whether `b` is part of a word: an ASCII letter or digit, or any byte of a non-ASCII
 /// character (letters of other scripts).
 pub(crate) fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b >= 0x80
+    WORD[b as usize]
 }
+
+const WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_alphanumeric() || i >= 0x80;
+        i += 1;
+    }
+    t
+};
 
 /// The byte before `i`, if any.
 pub(crate) fn byte_before(bytes: &[u8], i: usize) -> Option<u8> {
@@ -23,11 +33,11 @@ pub(crate) fn preceded_by(value: &str, start: usize, window: usize, words: &[&st
         buf[k] = b.to_ascii_lowercase();
     }
     let hay = &buf[..len];
-    words.iter().any(|w| {
-        let w = w.as_bytes();
-        hay.windows(w.len()).enumerate().any(|(k, win)| {
-            win == w && (k == 0 && from == 0 || k > 0 && !hay[k - 1].is_ascii_alphabetic() || k == 0 && from > 0)
-        })
+    // Only where a word starts (nothing alphabetic before it in the window) can one of
+    // `words` start.
+    (0..hay.len()).filter(|&k| k == 0 || !hay[k - 1].is_ascii_alphabetic()).any(|k| {
+        let rest = &hay[k..];
+        words.iter().any(|w| rest.starts_with(w.as_bytes()))
     })
 }
 

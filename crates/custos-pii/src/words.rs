@@ -122,8 +122,16 @@ pub(crate) fn tokenize_into(value: &str, lex: &Lexicon, tokens: &mut Tokens) {
                 }
             }
             let dot_after = b.get(end) == Some(&b'.');
-            let k = key(&value[i..end], &mut buf);
-            let flags = lex.flags(k);
+            // Every listed word is short; a word with capitals inside ("AppleWebKit", not
+            // "McAllister" or "O'Brien") is the name of a thing.
+            let word = &value[i..end];
+            let camel = !all_caps && word.as_bytes().windows(2).filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase()).count() >= 2;
+            let (k, flags) = if word.len() > 24 || camel {
+                ("", 0)
+            } else {
+                let k = key(word, &mut buf);
+                (k, lex.flags(k))
+            };
             let from = tokens.keys.len() as u32;
             tokens.keys.push_str(k);
             let key_range = (from, tokens.keys.len() as u32);
