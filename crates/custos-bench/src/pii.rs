@@ -48,7 +48,10 @@ pub(crate) fn run(size: u64) -> Report {
         .note("records", size)
         .note("seed", BENCH_SEED)
         .note("positive_records", e.true_positives + e.false_negatives)
-        .note("confusion", json!({"tp": e.true_positives, "fp": e.false_positives, "fn": e.false_negatives, "tn": e.true_negatives}))
+        .note(
+            "confusion",
+            json!({"tp": e.true_positives, "fp": e.false_positives, "fn": e.false_negatives, "tn": e.true_negatives}),
+        )
         .note("bytes_per_pass", e.bytes)
         .note("passes", passes)
         .note("threshold", f64::from(DEFAULT_THRESHOLD))

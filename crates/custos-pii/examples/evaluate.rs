@@ -39,10 +39,26 @@ fn main() {
     }
     let mbps = (e.bytes * rounds) as f64 / started.elapsed().as_secs_f64() / 1e6;
     println!("throughput {mbps:.1} MB/s over {} bytes x {rounds}", e.bytes);
-    println!("records {} recall {:.4} precision {:.4} (tp {} fp {} fn {} tn {})", e.records, e.recall(), e.precision(),
-        e.true_positives, e.false_positives, e.false_negatives, e.true_negatives);
+    println!(
+        "records {} recall {:.4} precision {:.4} (tp {} fp {} fn {} tn {})",
+        e.records,
+        e.recall(),
+        e.precision(),
+        e.true_positives,
+        e.false_positives,
+        e.false_negatives,
+        e.true_negatives
+    );
     for (kind, c) in &e.per_type {
-        println!("  {:<15} recall {:.3} precision {:.3} (found {} missed {} spurious {})", kind.as_str(), c.recall(), c.precision(), c.found, c.missed, c.spurious);
+        println!(
+            "  {:<15} recall {:.3} precision {:.3} (found {} missed {} spurious {})",
+            kind.as_str(),
+            c.recall(),
+            c.precision(),
+            c.found,
+            c.missed,
+            c.spurious
+        );
     }
 }
 

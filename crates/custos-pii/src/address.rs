@@ -159,7 +159,12 @@ fn free_text(value: &str, words: &Tokens, out: &mut Vec<Finding>) {
         if let Some((from, to)) = street_at(&mut s, i) {
             let (end, postcode) = s.tail(to);
             let start = tokens[from].start;
-            out.push(Finding::new(PiiType::PostalAddress, start, tokens[end - 1].end, if postcode { 0.92 } else { 0.9 }));
+            out.push(Finding::new(
+                PiiType::PostalAddress,
+                start,
+                tokens[end - 1].end,
+                if postcode { 0.92 } else { 0.9 },
+            ));
             i = end;
             continue;
         }
@@ -257,10 +262,14 @@ mod tests {
 
     #[test]
     fn streets_in_each_locale() {
-        assert_eq!(addresses("Ship to 221B Baker Street, London NW1 6XE please"), ["221B Baker Street, London NW1 6XE"]);
-        assert_eq!(addresses("1600 Pennsylvania Avenue NW, Washington, DC 20500"), [
-            "1600 Pennsylvania Avenue NW, Washington, DC 20500"
-        ]);
+        assert_eq!(
+            addresses("Ship to 221B Baker Street, London NW1 6XE please"),
+            ["221B Baker Street, London NW1 6XE"]
+        );
+        assert_eq!(
+            addresses("1600 Pennsylvania Avenue NW, Washington, DC 20500"),
+            ["1600 Pennsylvania Avenue NW, Washington, DC 20500"]
+        );
         assert_eq!(addresses("Lieferung an Hauptstraße 12, 10115 Berlin."), ["Hauptstraße 12, 10115 Berlin"]);
         assert_eq!(addresses("au 12 rue de la Paix, 75002 Paris"), ["12 rue de la Paix, 75002 Paris"]);
         assert_eq!(addresses("vivo en Calle Mayor 5, 28013 Madrid"), ["Calle Mayor 5, 28013 Madrid"]);

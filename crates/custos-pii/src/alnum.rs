@@ -81,7 +81,12 @@ fn token_at(b: &[u8], start: usize, end: usize, hint: Hint) -> Option<Finding> {
 
     // DNI "12345678Z", "12345678-Z"; NIE "X1234567L".
     if token.len() == 9 && national_id::es_dni_nie(&upper(token)[..9]) && clean_end(b, end) {
-        return Some(Finding::new(PiiType::NationalId, start, end, if token[8].is_ascii_uppercase() { 0.9 } else { 0.75 }));
+        return Some(Finding::new(
+            PiiType::NationalId,
+            start,
+            end,
+            if token[8].is_ascii_uppercase() { 0.9 } else { 0.75 },
+        ));
     }
     if token.len() == 8 && token.iter().all(u8::is_ascii_digit) && matches!(b.get(end), Some(b'-' | b' ')) {
         if let Some(&letter) = b.get(end + 1)
@@ -113,8 +118,7 @@ fn token_at(b: &[u8], start: usize, end: usize, hint: Hint) -> Option<Finding> {
     if token.len() == 2 && token.iter().all(u8::is_ascii_uppercase) && b.len() >= start + 13 {
         let window = &b[start..start + 13];
         if window[2] == b' ' && window[5] == b' ' && window[8] == b' ' && window[11] == b' ' {
-            let s: Vec<u8> =
-                [&window[..2], &window[3..5], &window[6..8], &window[9..11], &window[12..13]].concat();
+            let s: Vec<u8> = [&window[..2], &window[3..5], &window[6..8], &window[9..11], &window[12..13]].concat();
             if national_id::uk_nino(&s) && clean_end(b, start + 13) {
                 return Some(Finding::new(PiiType::NationalId, start, start + 13, 0.9));
             }
@@ -123,7 +127,8 @@ fn token_at(b: &[u8], start: usize, end: usize, hint: Hint) -> Option<Finding> {
 
     // Codice fiscale.
     if token.len() == 16 && national_id::it_codice_fiscale(&upper(token)[..16]) && clean_end(b, end) {
-        let confidence = if token.iter().all(|c| !c.is_ascii_lowercase()) || hint == Hint::NationalId { 0.95 } else { 0.7 };
+        let confidence =
+            if token.iter().all(|c| !c.is_ascii_lowercase()) || hint == Hint::NationalId { 0.95 } else { 0.7 };
         return Some(Finding::new(PiiType::NationalId, start, end, confidence));
     }
 

@@ -257,7 +257,10 @@ fn resolve(out: &mut Vec<Finding>, threshold: f32) {
         return;
     }
     out.sort_by(|a, b| {
-        b.confidence.total_cmp(&a.confidence).then((b.end - b.start).cmp(&(a.end - a.start))).then(a.start.cmp(&b.start))
+        b.confidence
+            .total_cmp(&a.confidence)
+            .then((b.end - b.start).cmp(&(a.end - a.start)))
+            .then(a.start.cmp(&b.start))
     });
     let mut kept: Vec<Finding> = Vec::with_capacity(out.len());
     for f in out.drain(..) {
@@ -291,11 +294,14 @@ mod tests {
         });
         let found: Vec<(String, PiiType)> =
             d.scan_record(&record).into_iter().map(|f| (f.field, f.finding.kind)).collect();
-        assert_eq!(found, [
-            ("items[2].note".to_owned(), PiiType::PersonName),
-            ("items[2].note".to_owned(), PiiType::Phone),
-            ("user.contact.email".to_owned(), PiiType::Email),
-            ("user.contact.phone".to_owned(), PiiType::Phone),
-        ]);
+        assert_eq!(
+            found,
+            [
+                ("items[2].note".to_owned(), PiiType::PersonName),
+                ("items[2].note".to_owned(), PiiType::Phone),
+                ("user.contact.email".to_owned(), PiiType::Email),
+                ("user.contact.phone".to_owned(), PiiType::Phone),
+            ]
+        );
     }
 }

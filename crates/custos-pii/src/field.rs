@@ -148,7 +148,6 @@ impl Hint {
         }
     }
 
-
     /// Whether an object with a field of this name describes a product, so that its
     /// `name` is a product's.
     pub(crate) fn marks_a_product(key: &str) -> bool {
@@ -280,17 +279,58 @@ const SECRET_WORDS: &[&str] = &[
     "webhooksecret",
     "dsn",
 ];
-const PASSWORD_WORDS: &[&str] =
-    &["password", "passwd", "pwd", "passphrase", "passwort", "kennwort", "motdepasse", "contrasena", "wachtwoord", "pass"];
+const PASSWORD_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "passwort",
+    "kennwort",
+    "motdepasse",
+    "contrasena",
+    "wachtwoord",
+    "pass",
+];
 const SECRET_NOT: &[&str] = &[
-    "type", "expiry", "expires", "expiration", "ttl", "id", "count", "length", "url", "endpoint", "hint", "reset", "policy",
-    "required", "enabled", "is", "has", "changed", "updated", "created", "at", "date", "rotated", "strength", "name",
-    "scope", "scopes", "method", "public", "last", "prefix", "version", "issuer", "audience",
+    "type",
+    "expiry",
+    "expires",
+    "expiration",
+    "ttl",
+    "id",
+    "count",
+    "length",
+    "url",
+    "endpoint",
+    "hint",
+    "reset",
+    "policy",
+    "required",
+    "enabled",
+    "is",
+    "has",
+    "changed",
+    "updated",
+    "created",
+    "at",
+    "date",
+    "rotated",
+    "strength",
+    "name",
+    "scope",
+    "scopes",
+    "method",
+    "public",
+    "last",
+    "prefix",
+    "version",
+    "issuer",
+    "audience",
 ];
 const EMAIL_WORDS: &[&str] = &["email", "mail", "emailaddress", "courriel", "correo", "correoelectronico", "mailadres"];
 const EMAIL_NOT: &[&str] = &[
-    "verified", "opt", "optin", "consent", "status", "sent", "count", "template", "subject", "enabled", "bounced", "domain",
-    "hash", "type", "body", "format", "id",
+    "verified", "opt", "optin", "consent", "status", "sent", "count", "template", "subject", "enabled", "bounced",
+    "domain", "hash", "type", "body", "format", "id",
 ];
 const PHONE_WORDS: &[&str] = &[
     "phone",
@@ -324,13 +364,47 @@ const PHONE_WORDS: &[&str] = &[
     "contactnumber",
 ];
 const PHONE_STEMS: &[&str] = &["phone", "telef", "mobil", "handy", "cellul", "rufnummer"];
-const PHONE_NOT: &[&str] =
-    &["verified", "country", "type", "opt", "consent", "model", "brand", "os", "app", "prefix", "carrier", "hash", "id"];
-const CARD_WORDS: &[&str] =
-    &["card", "cc", "pan", "creditcard", "cardnumber", "kreditkarte", "karte", "carte", "tarjeta", "carta", "kaart", "ccnum"];
+const PHONE_NOT: &[&str] = &[
+    "verified", "country", "type", "opt", "consent", "model", "brand", "os", "app", "prefix", "carrier", "hash", "id",
+];
+const CARD_WORDS: &[&str] = &[
+    "card",
+    "cc",
+    "pan",
+    "creditcard",
+    "cardnumber",
+    "kreditkarte",
+    "karte",
+    "carte",
+    "tarjeta",
+    "carta",
+    "kaart",
+    "ccnum",
+];
 const CARD_NOT: &[&str] = &[
-    "last4", "last", "brand", "type", "expiry", "exp", "expires", "token", "fingerprint", "holder", "name", "bin", "id",
-    "country", "network", "issuer", "month", "year", "cvc", "cvv", "status", "funding", "wallet",
+    "last4",
+    "last",
+    "brand",
+    "type",
+    "expiry",
+    "exp",
+    "expires",
+    "token",
+    "fingerprint",
+    "holder",
+    "name",
+    "bin",
+    "id",
+    "country",
+    "network",
+    "issuer",
+    "month",
+    "year",
+    "cvc",
+    "cvv",
+    "status",
+    "funding",
+    "wallet",
 ];
 const IBAN_WORDS: &[&str] = &[
     "iban",
@@ -458,44 +532,12 @@ const ADDRESS_WORDS: &[&str] = &[
 ];
 const ADDRESS_STEMS: &[&str] = &["address", "adresse", "strasse", "anschrift", "direccion", "indirizzo", "straat"];
 const ADDRESS_NOT: &[&str] = &[
-    "mac",
-    "wallet",
-    "web",
-    "url",
-    "server",
-    "memory",
-    "contract",
-    "hardware",
-    "bitcoin",
-    "crypto",
-    "eth",
-    "id",
-    "type",
-    "verified",
-    "count",
-    "country",
-    "city",
-    "ort",
-    "ville",
-    "ciudad",
-    "citta",
-    "stad",
-    "plaats",
-    "zip",
+    "mac", "wallet", "web", "url", "server", "memory", "contract", "hardware", "bitcoin", "crypto", "eth", "id",
+    "type", "verified", "count", "country", "city", "ort", "ville", "ciudad", "citta", "stad", "plaats", "zip",
     "postcode",
 ];
-const POSTCODE_WORDS: &[&str] = &[
-    "zip",
-    "zipcode",
-    "postcode",
-    "postalcode",
-    "plz",
-    "postleitzahl",
-    "cp",
-    "codepostal",
-    "codigopostal",
-    "cap",
-];
+const POSTCODE_WORDS: &[&str] =
+    &["zip", "zipcode", "postcode", "postalcode", "plz", "postleitzahl", "cp", "codepostal", "codigopostal", "cap"];
 const PERSON_WORDS: &[&str] = &[
     "firstname",
     "lastname",
@@ -726,22 +768,93 @@ const PERSON_PARENTS: &[&str] = &[
 ];
 /// Fields that often hold a person's name: `author`, `created_by`, `assignee`.
 const MAYBE_PERSON: &[&str] = &[
-    "holder", "contact", "customer", "client", "recipient", "kunde", "cliente", "klant", "author", "owner", "assignee",
-    "reporter", "requester", "createdby", "updatedby", "approvedby", "signedby", "manager", "employee", "sender",
-    "passenger", "guest", "member", "attendee", "speaker", "driver", "agent", "applicant", "tenant", "landlord",
-    "doctor", "physician", "teacher", "student", "witness", "emergencycontact", "nextofkin", "spouse", "beneficiary",
+    "holder",
+    "contact",
+    "customer",
+    "client",
+    "recipient",
+    "kunde",
+    "cliente",
+    "klant",
+    "author",
+    "owner",
+    "assignee",
+    "reporter",
+    "requester",
+    "createdby",
+    "updatedby",
+    "approvedby",
+    "signedby",
+    "manager",
+    "employee",
+    "sender",
+    "passenger",
+    "guest",
+    "member",
+    "attendee",
+    "speaker",
+    "driver",
+    "agent",
+    "applicant",
+    "tenant",
+    "landlord",
+    "doctor",
+    "physician",
+    "teacher",
+    "student",
+    "witness",
+    "emergencycontact",
+    "nextofkin",
+    "spouse",
+    "beneficiary",
 ];
 
 /// Objects whose `line1` or `street` is an address line.
 const ADDRESS_PARENTS: &[&str] = &[
-    "shipping", "billing", "delivery", "home", "work", "postal", "mailing", "residence", "shipto", "billto", "location",
-    "lieferung", "rechnung", "livraison", "facturation", "envio", "facturacion", "spedizione", "fatturazione",
-    "levering", "bezorging", "factuur",
+    "shipping",
+    "billing",
+    "delivery",
+    "home",
+    "work",
+    "postal",
+    "mailing",
+    "residence",
+    "shipto",
+    "billto",
+    "location",
+    "lieferung",
+    "rechnung",
+    "livraison",
+    "facturation",
+    "envio",
+    "facturacion",
+    "spedizione",
+    "fatturazione",
+    "levering",
+    "bezorging",
+    "factuur",
 ];
 /// Fields that say their object is a product, not a person.
 const PRODUCT_SIBLINGS: &[&str] = &[
-    "sku", "ean", "upc", "gtin", "isbn", "price", "unitprice", "stock", "inventory", "weight", "dimensions", "brand",
-    "category", "qty", "quantity", "msrp", "barcode", "asin", "mpn",
+    "sku",
+    "ean",
+    "upc",
+    "gtin",
+    "isbn",
+    "price",
+    "unitprice",
+    "stock",
+    "inventory",
+    "weight",
+    "dimensions",
+    "brand",
+    "category",
+    "qty",
+    "quantity",
+    "msrp",
+    "barcode",
+    "asin",
+    "mpn",
 ];
 const NAME_WORDS: &[&str] = &["name", "names", "naam", "nom", "nombre", "nome"];
 const USERNAME_WORDS: &[&str] =
@@ -862,7 +975,8 @@ const TIME_WORDS: &[&str] = &[
     "fecha",
     "period",
 ];
-const PART_WORDS: &[&str] = &["line1", "line2", "line3", "line", "number", "value", "nr", "num", "no", "e164", "national"];
+const PART_WORDS: &[&str] =
+    &["line1", "line2", "line3", "line", "number", "value", "nr", "num", "no", "e164", "national"];
 
 fn classify(w: &Words) -> Generic {
     let known = |h| Generic::Known(h);
@@ -958,7 +1072,11 @@ fn classify_parent(w: &Words) -> ParentKind {
         words: w.words.iter().map(|x| x.strip_suffix('s').unwrap_or(x).to_owned()).collect(),
         joined: w.joined.strip_suffix('s').unwrap_or(&w.joined).to_owned(),
     };
-    let w = if singular.has(THING_WORDS) || singular.has(ORDER_WORDS) || singular.has(PERSON_PARENTS) { &singular } else { w };
+    let w = if singular.has(THING_WORDS) || singular.has(ORDER_WORDS) || singular.has(PERSON_PARENTS) {
+        &singular
+    } else {
+        w
+    };
     if w.has(PERSON_PARENTS) && !w.has(THING_WORDS) {
         ParentKind::Person
     } else if w.has(THING_WORDS) || w.has(ORDER_WORDS) {
@@ -978,7 +1096,8 @@ mod tests {
 
     #[test]
     fn names_in_many_spellings() {
-        for p in ["first_name", "lastName", "Vorname", "nachname", "prénom", "apellidos", "cognome", "voornaam", "surname"]
+        for p in
+            ["first_name", "lastName", "Vorname", "nachname", "prénom", "apellidos", "cognome", "voornaam", "surname"]
         {
             assert_eq!(h(p), Hint::PersonName, "{p}");
         }

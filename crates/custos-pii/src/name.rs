@@ -294,7 +294,8 @@ fn introduction_ending_at(ctx: &mut Ctx<'_>, i: usize) -> Option<bool> {
             continue;
         }
         let first = i + 1 - len;
-        let matches = (0..len).all(|k| ctx.tokens[first + k].shape == Shape::Word && ctx.words.key(first + k) == phrase[k]);
+        let matches =
+            (0..len).all(|k| ctx.tokens[first + k].shape == Shape::Word && ctx.words.key(first + k) == phrase[k]);
         if matches {
             best = Some(best.unwrap_or(false) || strong);
         }

@@ -206,7 +206,8 @@ pub(crate) fn uk_nino(s: &[u8]) -> bool {
     matches!(suffix, b'A'..=b'D')
 }
 
-const CF_ODD: [u32; 26] = [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23];
+const CF_ODD: [u32; 26] =
+    [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23];
 const CF_DIGIT_SLOTS: [usize; 7] = [6, 7, 9, 10, 12, 13, 14];
 const CF_OMOCODIA: &[u8] = b"LMNPQRSTUV";
 
@@ -229,11 +230,7 @@ pub(crate) fn it_codice_fiscale(s: &[u8]) -> bool {
         }
     }
     let slot_digit = |b: u8| -> u32 {
-        if b.is_ascii_digit() {
-            digit(b)
-        } else {
-            CF_OMOCODIA.iter().position(|&c| c == b).map_or(0, |p| p as u32)
-        }
+        if b.is_ascii_digit() { digit(b) } else { CF_OMOCODIA.iter().position(|&c| c == b).map_or(0, |p| p as u32) }
     };
     let day = slot_digit(s[9]) * 10 + slot_digit(s[10]);
     if !((1..=31).contains(&day) || (41..=71).contains(&day)) {

@@ -47,17 +47,55 @@ impl Run {
 }
 
 const PHONE_CONTEXT: &[&str] = &[
-    "tel", "phone", "call", "mobile", "cell", "fax", "whatsapp", "sms", "text me", "reach me", "telefon", "handy", "mobil",
-    "anruf", "ruf ", "tél", "téléphone", "portable", "appel", "joindre", "teléfono", "telefono", "móvil", "movil", "llam",
-    "cellulare", "chiama", "bel ", "bellen", "telefoon", "mobiel", "contact",
+    "tel",
+    "phone",
+    "call",
+    "mobile",
+    "cell",
+    "fax",
+    "whatsapp",
+    "sms",
+    "text me",
+    "reach me",
+    "telefon",
+    "handy",
+    "mobil",
+    "anruf",
+    "ruf ",
+    "tél",
+    "téléphone",
+    "portable",
+    "appel",
+    "joindre",
+    "teléfono",
+    "telefono",
+    "móvil",
+    "movil",
+    "llam",
+    "cellulare",
+    "chiama",
+    "bel ",
+    "bellen",
+    "telefoon",
+    "mobiel",
+    "contact",
 ];
 const SSN_CONTEXT: &[&str] = &["ssn", "social security", "soc. sec", "soc sec"];
 const BSN_CONTEXT: &[&str] = &["bsn", "burgerservice", "sofi"];
 const STEUER_CONTEXT: &[&str] = &["steuer", "idnr", "identifikationsnummer", "tax id", "tin"];
 const PESEL_CONTEXT: &[&str] = &["pesel"];
 const NHS_CONTEXT: &[&str] = &["nhs"];
-const ID_CONTEXT: &[&str] =
-    &["national id", "id number", "identity", "passport", "rijksregister", "registre national", "insee", "sécu", "secu"];
+const ID_CONTEXT: &[&str] = &[
+    "national id",
+    "id number",
+    "identity",
+    "passport",
+    "rijksregister",
+    "registre national",
+    "insee",
+    "sécu",
+    "secu",
+];
 
 /// Finds the numbers of `value` and pushes what they are.
 pub(crate) fn scan(value: &str, hint: Hint, phones: &PhoneRules, threshold: f32, out: &mut Vec<Finding>) {
@@ -311,7 +349,8 @@ fn ipv4(value: &str, start: usize, hint: Hint, out: &mut Vec<Finding>) -> Option
         Some(b'.' | b'-') if b.get(j + 1).is_some_and(|a| a.is_ascii_digit()) => return None,
         _ => {}
     }
-    let version = hint == Hint::Version || preceded_by(value, start, 12, &["version", "ver ", "ver.", "release", "build"]);
+    let version =
+        hint == Hint::Version || preceded_by(value, start, 12, &["version", "ver ", "ver.", "release", "build"]);
     if !version {
         // Loopback, "any", broadcast and netmasks identify no one.
         let special = octets[0] == 127 || octets[0] == 0 || octets[0] == 255;

@@ -215,7 +215,8 @@ mod tests {
             "33012345678",
         ];
         for digits in international {
-            let theirs = phonenumber::parse(None, format!("+{digits}")).map(|n| phonenumber::is_valid(&n)).unwrap_or(false);
+            let theirs =
+                phonenumber::parse(None, format!("+{digits}")).map(|n| phonenumber::is_valid(&n)).unwrap_or(false);
             assert_eq!(rules.valid_international(digits), theirs, "+{digits}");
         }
         let national = [

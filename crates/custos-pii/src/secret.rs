@@ -99,7 +99,8 @@ fn prefixed(t: &[u8]) -> Option<f32> {
     if t.starts_with(b"glpat-") && t.len() >= 26 && b64url(rest(b"glpat-")) {
         return Some(0.95);
     }
-    for p in [&b"sk_live_"[..], b"sk_test_", b"rk_live_", b"rk_test_", b"pk_live_", b"pk_test_", b"whsec_", b"sq0atp-"] {
+    for p in [&b"sk_live_"[..], b"sk_test_", b"rk_live_", b"rk_test_", b"pk_live_", b"pk_test_", b"whsec_", b"sq0atp-"]
+    {
         if t.starts_with(p) && rest(p).len() >= 10 && b64url(rest(p)) {
             return Some(0.95);
         }
@@ -319,7 +320,10 @@ mod tests {
         assert_eq!(found(pem, Hint::None), [pem]);
         assert_eq!(found("password: hunter22", Hint::None), ["hunter22"]);
         let hook = "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcdefghijklmnopqrstuvwx";
-        assert_eq!(found(hook, Hint::None), ["//hooks.slack.com/services/T0123ABCD/B0456EFGH/abcdefghijklmnopqrstuvwx"]);
+        assert_eq!(
+            found(hook, Hint::None),
+            ["//hooks.slack.com/services/T0123ABCD/B0456EFGH/abcdefghijklmnopqrstuvwx"]
+        );
         assert_eq!(found("postgres://app:S3cr3t-pw@db.internal:5432/app", Hint::None), ["S3cr3t-pw"]);
         assert_eq!(found("Authorization: Basic dXNlcjpwYXNzd29yZDEyMw==", Hint::None), ["dXNlcjpwYXNzd29yZDEyMw=="]);
         assert_eq!(found("9f8e7d6c5b4a39281706f5e4d3c2b1a0", Hint::Token), ["9f8e7d6c5b4a39281706f5e4d3c2b1a0"]);

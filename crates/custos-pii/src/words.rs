@@ -125,7 +125,13 @@ pub(crate) fn tokenize_into(value: &str, lex: &Lexicon, tokens: &mut Tokens) {
             // Every listed word is short; a word with capitals inside ("AppleWebKit", not
             // "McAllister" or "O'Brien") is the name of a thing.
             let word = &value[i..end];
-            let camel = !all_caps && word.as_bytes().windows(2).filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase()).count() >= 2;
+            let camel = !all_caps
+                && word
+                    .as_bytes()
+                    .windows(2)
+                    .filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+                    .count()
+                    >= 2;
             let (k, flags) = if word.len() > 24 || camel {
                 ("", 0)
             } else {

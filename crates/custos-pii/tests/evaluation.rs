@@ -19,8 +19,11 @@ fn recall_and_precision_meet_the_targets_on_a_generated_corpus() {
         .iter()
         .map(|(k, c)| format!("{k}: recall {:.3} precision {:.3}", c.recall(), c.precision()))
         .collect();
-    let mistakes: Vec<String> =
-        e.mistakes.iter().map(|m| format!("{}\n  labels {:?}\n  reported {:?}", m.record, m.labels, m.reported)).collect();
+    let mistakes: Vec<String> = e
+        .mistakes
+        .iter()
+        .map(|m| format!("{}\n  labels {:?}\n  reported {:?}", m.record, m.labels, m.reported))
+        .collect();
     let report = format!("{}\n{}", per_type.join("\n"), mistakes.join("\n"));
     assert!(e.recall() >= 0.98, "record-level recall {:.4} < 0.98\n{report}", e.recall());
     assert!(e.precision() >= 0.95, "record-level precision {:.4} < 0.95\n{report}", e.precision());

@@ -112,7 +112,9 @@ fn scan_ndjson(detector: &Detector, input: impl BufRead, out: &mut impl Write) -
         match serde_json::from_str::<Value>(text) {
             Ok(record @ Value::Object(_)) => report(detector, &mut tally, out, number, &record)?,
             Ok(other) => bad_line(&mut tally, out, number, &format!("expected a JSON object, found {}", kind(&other)))?,
-            Err(e) => bad_line(&mut tally, out, number, &format!("invalid JSON at column {}: {}", e.column(), category(&e)))?,
+            Err(e) => {
+                bad_line(&mut tally, out, number, &format!("invalid JSON at column {}: {}", e.column(), category(&e)))?
+            }
         }
     }
     Ok(tally)
@@ -136,8 +138,11 @@ fn scan_csv(detector: &Detector, input: impl Read, out: &mut impl Write) -> io::
             Ok(false) => break,
             Ok(true) => {
                 let line = record.position().map_or(line, csv::Position::line);
-                let object: Map<String, Value> =
-                    headers.iter().zip(record.iter()).map(|(h, v)| (h.to_owned(), Value::String(v.to_owned()))).collect();
+                let object: Map<String, Value> = headers
+                    .iter()
+                    .zip(record.iter())
+                    .map(|(h, v)| (h.to_owned(), Value::String(v.to_owned())))
+                    .collect();
                 report(detector, &mut tally, out, line, &Value::Object(object))?;
             }
             Err(e) => {

@@ -49,25 +49,29 @@ fn ndjson_records_with_pii_exit_1_with_one_line_each() {
     assert_eq!(lines.len(), 3, "one line per record, blank lines skipped: {lines:?}");
     assert_eq!(lines[0], serde_json::json!({"line": 1, "findings": []}));
     assert_eq!(lines[1]["line"], 2);
-    assert_eq!(kinds(&lines[1]), [
-        ("customer.email".to_owned(), "email".to_owned()),
-        ("customer.phone".to_owned(), "phone".to_owned())
-    ]);
+    assert_eq!(
+        kinds(&lines[1]),
+        [("customer.email".to_owned(), "email".to_owned()), ("customer.phone".to_owned(), "phone".to_owned())]
+    );
     let email = &lines[1]["findings"][0];
     assert_eq!((email["start"].as_u64(), email["end"].as_u64()), (Some(0), Some(20)));
     assert!(email["confidence"].as_f64().is_some_and(|c| c > 0.5 && c <= 1.0));
     assert_eq!(lines[2]["line"], 4);
-    assert_eq!(kinds(&lines[2]), [
-        ("items[1].note".to_owned(), "person_name".to_owned()),
-        ("items[1].note".to_owned(), "phone".to_owned())
-    ]);
+    assert_eq!(
+        kinds(&lines[2]),
+        [("items[1].note".to_owned(), "person_name".to_owned()), ("items[1].note".to_owned(), "phone".to_owned())]
+    );
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
 fn clean_records_exit_0() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write(dir.path(), "clean.ndjson", "{\"version\": \"10.0.19041.1\", \"hash\": \"9f86d081884c7d659a2feaa0c55ad015\"}\n");
+    write(
+        dir.path(),
+        "clean.ndjson",
+        "{\"version\": \"10.0.19041.1\", \"hash\": \"9f86d081884c7d659a2feaa0c55ad015\"}\n",
+    );
     let out = custos(dir.path(), &["pii", "scan", "clean.ndjson"]);
     assert_eq!(out.status.code(), Some(0), "stdout: {}", String::from_utf8_lossy(&out.stdout));
     assert_eq!(lines(&out), [serde_json::json!({"line": 1, "findings": []})]);
@@ -109,10 +113,10 @@ fn csv_with_a_header_row() {
     let lines = lines(&out);
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert_eq!(lines[0]["line"], 2);
-    assert_eq!(kinds(&lines[0]), [
-        ("first_name".to_owned(), "person_name".to_owned()),
-        ("iban".to_owned(), "iban".to_owned())
-    ]);
+    assert_eq!(
+        kinds(&lines[0]),
+        [("first_name".to_owned(), "person_name".to_owned()), ("iban".to_owned(), "iban".to_owned())]
+    );
     assert_eq!(lines[1], serde_json::json!({"line": 3, "findings": []}));
     assert_eq!(lines[2]["line"], 4);
     assert!(lines[2]["error"].as_str().is_some_and(|e| e.contains("expected 4 fields")), "{lines:?}");

@@ -219,7 +219,11 @@ impl Person {
             _ => format!("{g}{}", rng.below(1000)),
         };
         let domain = if rng.chance(0.2) {
-            format!("{}.{}", ascii(rng.pick(&["acme", "globex", "initech", "nordwind", "hooli"])), rng.pick(&["com", "io", "de", "fr", "eu"]))
+            format!(
+                "{}.{}",
+                ascii(rng.pick(&["acme", "globex", "initech", "nordwind", "hooli"])),
+                rng.pick(&["com", "io", "de", "fr", "eu"])
+            )
         } else {
             (rng.pick(locale.domains)).to_owned()
         };
@@ -233,7 +237,9 @@ fn street(rng: &mut Rng, locale: &Locale) -> String {
     let max = if rng.chance(0.8) { 120 } else { 2500 };
     let n = 1 + rng.below(max);
     match locale.tag {
-        "en-US" => format!("{n} {name} {}", rng.pick(&["St", "Street", "Ave", "Avenue", "Blvd", "Rd", "Drive", "Lane"])),
+        "en-US" => {
+            format!("{n} {name} {}", rng.pick(&["St", "Street", "Ave", "Avenue", "Blvd", "Rd", "Drive", "Lane"]))
+        }
         "en-GB" => {
             let letter = if rng.chance(0.1) { "A" } else { "" };
             format!("{n}{letter} {name} {}", rng.pick(&["Road", "Street", "Lane", "Close", "Avenue", "Way"]))
@@ -248,7 +254,11 @@ fn street(rng: &mut Rng, locale: &Locale) -> String {
         }
         "es-ES" => {
             let kind = rng.pick(&["Calle", "Avenida", "Plaza", "Paseo", "C/"]);
-            let floor = if rng.chance(0.3) { format!(", {}º {}", 1 + rng.below(8), rng.pick(&["A", "B", "Izq."])) } else { String::new() };
+            let floor = if rng.chance(0.3) {
+                format!(", {}º {}", 1 + rng.below(8), rng.pick(&["A", "B", "Izq."]))
+            } else {
+                String::new()
+            };
             let comma = if rng.chance(0.5) { "," } else { "" };
             format!("{kind} {name}{comma} {n}{floor}")
         }
@@ -294,31 +304,62 @@ fn text(rng: &mut Rng, locale: &Locale, pii: &[PiiType]) -> String {
     let person = Person::new(rng, locale);
     for kind in pii {
         let sentence = match (kind, lang) {
-            (PiiType::PersonName, "de") => {
-                rng.pick(&["Mein Name ist {full}.", "Herr {surname} hat angerufen.", "Frau {surname} bittet um Rückruf.", "Rücksendung für {full}."]).to_string()
-            }
-            (PiiType::PersonName, "fr") => {
-                rng.pick(&["Je m'appelle {full}.", "Mme {surname} a appelé ce matin.", "M. {surname} demande un remboursement.", "Colis pour {full}."]).to_string()
-            }
-            (PiiType::PersonName, "es") => {
-                rng.pick(&["Me llamo {full}.", "La Sra. {surname} llamó ayer.", "Saludos, {full}", "Paquete para {full}."]).to_string()
-            }
-            (PiiType::PersonName, "it") => {
-                rng.pick(&["Mi chiamo {full}.", "Il Sig. {surname} ha chiamato.", "Cordiali saluti, {full}", "Pacco per {full}."]).to_string()
-            }
-            (PiiType::PersonName, "nl") => {
-                rng.pick(&["Mijn naam is {full}.", "Mevrouw {surname} belde vanochtend.", "Met vriendelijke groet, {full}", "Pakket voor {full}."]).to_string()
-            }
-            (PiiType::PersonName, _) => {
-                rng.pick(&["My name is {full}.", "Hi, this is {full}.", "Mrs {surname} called about it.", "Regards, {full}", "Please contact {full} tomorrow.", "Dr. {surname} asked for a callback."]).to_string()
-            }
+            (PiiType::PersonName, "de") => rng
+                .pick(&[
+                    "Mein Name ist {full}.",
+                    "Herr {surname} hat angerufen.",
+                    "Frau {surname} bittet um Rückruf.",
+                    "Rücksendung für {full}.",
+                ])
+                .to_string(),
+            (PiiType::PersonName, "fr") => rng
+                .pick(&[
+                    "Je m'appelle {full}.",
+                    "Mme {surname} a appelé ce matin.",
+                    "M. {surname} demande un remboursement.",
+                    "Colis pour {full}.",
+                ])
+                .to_string(),
+            (PiiType::PersonName, "es") => rng
+                .pick(&["Me llamo {full}.", "La Sra. {surname} llamó ayer.", "Saludos, {full}", "Paquete para {full}."])
+                .to_string(),
+            (PiiType::PersonName, "it") => rng
+                .pick(&[
+                    "Mi chiamo {full}.",
+                    "Il Sig. {surname} ha chiamato.",
+                    "Cordiali saluti, {full}",
+                    "Pacco per {full}.",
+                ])
+                .to_string(),
+            (PiiType::PersonName, "nl") => rng
+                .pick(&[
+                    "Mijn naam is {full}.",
+                    "Mevrouw {surname} belde vanochtend.",
+                    "Met vriendelijke groet, {full}",
+                    "Pakket voor {full}.",
+                ])
+                .to_string(),
+            (PiiType::PersonName, _) => rng
+                .pick(&[
+                    "My name is {full}.",
+                    "Hi, this is {full}.",
+                    "Mrs {surname} called about it.",
+                    "Regards, {full}",
+                    "Please contact {full} tomorrow.",
+                    "Dr. {surname} asked for a callback.",
+                ])
+                .to_string(),
             (PiiType::Phone, "de") => format!("Erreichbar unter {}.", values::phone(rng, locale)),
             (PiiType::Phone, "fr") => format!("Vous pouvez me joindre au {}.", values::phone(rng, locale)),
             (PiiType::Phone, "es") => format!("Mi teléfono es {}.", values::phone(rng, locale)),
             (PiiType::Phone, "it") => format!("Il mio numero di cellulare: {}.", values::phone(rng, locale)),
             (PiiType::Phone, "nl") => format!("Bel me op {}.", values::phone(rng, locale)),
             (PiiType::Phone, _) => format!("You can reach me at {}.", values::phone(rng, locale)),
-            (PiiType::Email, _) => format!("{} {}", rng.pick(&["Email:", "E-Mail:", "Courriel :", "Correo:", "Mail:"]), person.email(rng, locale)),
+            (PiiType::Email, _) => format!(
+                "{} {}",
+                rng.pick(&["Email:", "E-Mail:", "Courriel :", "Correo:", "Mail:"]),
+                person.email(rng, locale)
+            ),
             (PiiType::PostalAddress, "de") => format!("Bitte an {} liefern.", full_address(rng, locale)),
             (PiiType::PostalAddress, "fr") => format!("Livrer au {}.", full_address(rng, locale)),
             (PiiType::PostalAddress, "es") => format!("Enviar a {}.", full_address(rng, locale)),
@@ -573,7 +614,14 @@ fn ticket(rng: &mut Rng, r: &mut Rec, positive: bool) -> &'static str {
     r.put("created_at", values::timestamp(rng));
     r.put("channel", rng.pick(&["email", "chat", "phone", "web"]));
     let kinds: Vec<PiiType> = if positive {
-        let all = [PiiType::PersonName, PiiType::Phone, PiiType::Email, PiiType::PostalAddress, PiiType::Iban, PiiType::NationalId];
+        let all = [
+            PiiType::PersonName,
+            PiiType::Phone,
+            PiiType::Email,
+            PiiType::PostalAddress,
+            PiiType::Iban,
+            PiiType::NationalId,
+        ];
         let first = rng.pick(&all);
         let mut kinds = vec![first];
         if rng.chance(0.4) {
@@ -602,7 +650,11 @@ fn deploy(rng: &mut Rng, r: &mut Rec, positive: bool) -> &'static str {
     if positive {
         match rng.below(5) {
             4 => r.pii("database_url", values::database_url(rng), &[PiiType::Secret]),
-            0 => r.pii(rng.pick(&["api_key", "access_token", "client_secret"]), values::raw_secret(rng, false), &[PiiType::Secret]),
+            0 => r.pii(
+                rng.pick(&["api_key", "access_token", "client_secret"]),
+                values::raw_secret(rng, false),
+                &[PiiType::Secret],
+            ),
             1 => r.pii("db_password", values::raw_secret(rng, true), &[PiiType::Secret]),
             2 => r.pii("config", values::secret(rng), &[PiiType::Secret]),
             _ => r.pii("authorization", format!("Bearer {}", values::secret(rng)), &[PiiType::Secret]),
@@ -686,7 +738,10 @@ mod tests {
     fn the_same_seed_gives_the_same_corpus() {
         let a = generate(7, 50);
         let b = generate(7, 50);
-        assert_eq!(a.iter().map(|r| r.record.to_string()).collect::<Vec<_>>(), b.iter().map(|r| r.record.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            a.iter().map(|r| r.record.to_string()).collect::<Vec<_>>(),
+            b.iter().map(|r| r.record.to_string()).collect::<Vec<_>>()
+        );
         let positives = generate(7, 1000).iter().filter(|r| r.is_positive()).count();
         assert!((400..600).contains(&positives), "{positives}");
     }

@@ -136,7 +136,8 @@ pub(super) fn phone(rng: &mut Rng, locale: &Locale) -> String {
         }
         "it-IT" => {
             if rng.chance(0.6) {
-                let n = format!("3{}{}", rng.pick(&["20", "28", "33", "35", "38", "40", "47", "48", "49"]), rng.digits(7));
+                let n =
+                    format!("3{}{}", rng.pick(&["20", "28", "33", "35", "38", "40", "47", "48", "49"]), rng.digits(7));
                 match r {
                     0..=39 => group(&n, &[3, 3, 4], " "),
                     40..=64 => format!("+39 {}", group(&n, &[3, 3, 4], " ")),
@@ -260,7 +261,11 @@ pub(super) fn national_id(rng: &mut Rng, locale: &Locale) -> (String, &'static s
             let first = rng.from_set(b"ABCEGHJKLMNOPRSTWXYZ", 1);
             let second = rng.from_set(b"ABCEGHJKLMNPRSTWXYZ", 1);
             let prefix = format!("{first}{second}");
-            let prefix = if ["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"].contains(&prefix.as_str()) { "AB".into() } else { prefix };
+            let prefix = if ["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"].contains(&prefix.as_str()) {
+                "AB".into()
+            } else {
+                prefix
+            };
             let d = rng.digits(6);
             let suffix = rng.from_set(b"ABCD", 1);
             let s = match rng.below(3) {
@@ -299,7 +304,8 @@ pub(super) fn national_id(rng: &mut Rng, locale: &Locale) -> (String, &'static s
                 let lead = rng.below(3);
                 let n = rng.below(10_000_000);
                 let full = lead * 10_000_000 + n;
-                let s = format!("{}{n:07}{}", ["X", "Y", "Z"][lead as usize], char::from(letters[(full % 23) as usize]));
+                let s =
+                    format!("{}{n:07}{}", ["X", "Y", "Z"][lead as usize], char::from(letters[(full % 23) as usize]));
                 (s, "nie")
             }
         }
@@ -452,7 +458,15 @@ pub(super) fn raw_secret(rng: &mut Rng, password: bool) -> String {
 
 /// A UUID (version 4 layout).
 pub(super) fn uuid(rng: &mut Rng) -> String {
-    format!("{}-{}-4{}-{}{}-{}", rng.hex(8), rng.hex(4), rng.hex(3), rng.pick(&["8", "9", "a", "b"]), rng.hex(3), rng.hex(12))
+    format!(
+        "{}-{}-4{}-{}{}-{}",
+        rng.hex(8),
+        rng.hex(4),
+        rng.hex(3),
+        rng.pick(&["8", "9", "a", "b"]),
+        rng.hex(3),
+        rng.hex(12)
+    )
 }
 
 /// An ISO 8601 timestamp in one of the usual spellings.
@@ -525,7 +539,12 @@ pub(super) fn order_number(rng: &mut Rng) -> String {
 pub(super) fn sku(rng: &mut Rng) -> String {
     match rng.below(4) {
         0 => format!("SKU-{}", rng.digits(6)),
-        1 => format!("{}-{}-{}", rng.from_set(UPPER, 3), rng.pick(&["BLK", "WHT", "RED", "BLU"]), rng.pick(&["S", "M", "L", "XL"])),
+        1 => format!(
+            "{}-{}-{}",
+            rng.from_set(UPPER, 3),
+            rng.pick(&["BLK", "WHT", "RED", "BLU"]),
+            rng.pick(&["S", "M", "L", "XL"])
+        ),
         2 => format!("{}{}-{}", rng.from_set(UPPER, 2), rng.digits(4), rng.from_set(UPPER, 2)),
         _ => format!("{}-{}", rng.from_set(UPPER, 3), rng.digits(5)),
     }
@@ -558,10 +577,21 @@ pub(super) fn database_url(rng: &mut Rng) -> String {
 pub(super) fn reference(rng: &mut Rng) -> String {
     match rng.below(6) {
         0 => format!("Invoice {}-{:06}", 2019 + rng.below(7), rng.below(1_000_000)),
-        1 => format!("{:.4}, {:.4}", 35.0 + (rng.below(20_000) as f64) / 1000.0, (rng.below(20_000) as f64) / 1000.0 - 5.0),
+        1 => format!(
+            "{:.4}, {:.4}",
+            35.0 + (rng.below(20_000) as f64) / 1000.0,
+            (rng.below(20_000) as f64) / 1000.0 - 5.0
+        ),
         2 => format!("{}% off", 5 + rng.below(60)),
         3 => format!("EAN {}", ean(rng)),
-        4 => format!("IBAN check failed for DE00 {} {} {} {} {}", rng.digits(4), rng.digits(4), rng.digits(4), rng.digits(4), rng.digits(2)),
+        4 => format!(
+            "IBAN check failed for DE00 {} {} {} {} {}",
+            rng.digits(4),
+            rng.digits(4),
+            rng.digits(4),
+            rng.digits(4),
+            rng.digits(2)
+        ),
         _ => format!("build {} ({})", version(rng), rng.hex(7)),
     }
 }
