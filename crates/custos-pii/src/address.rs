@@ -24,12 +24,12 @@ pub(crate) fn scan(value: &str, hint: Hint, words: &Tokens, out: &mut Vec<Findin
                 out.push(Finding::new(PiiType::PostalAddress, start, end, confidence));
             }
         }
-        Hint::Postcode => {
-            if !tokens.is_empty() && tokens.len() <= 3 && tokens.iter().any(|t| t.shape == Shape::Number) {
-                let start = tokens[0].start;
-                let end = tokens[tokens.len() - 1].end;
-                out.push(Finding::new(PiiType::PostalAddress, start, end, 0.45));
-            }
+        Hint::Postcode
+            if !tokens.is_empty() && tokens.len() <= 3 && tokens.iter().any(|t| t.shape == Shape::Number) =>
+        {
+            let start = tokens[0].start;
+            let end = tokens[tokens.len() - 1].end;
+            out.push(Finding::new(PiiType::PostalAddress, start, end, 0.45));
         }
         Hint::None | Hint::MaybeName | Hint::PersonName | Hint::NotAPerson => free_text(value, words, out),
         _ => {}
@@ -67,6 +67,17 @@ impl Scan<'_> {
 
     fn number(&self, i: usize) -> bool {
         self.tokens.get(i).is_some_and(|t| house_number(self.value, t))
+    }
+
+    /// An ordinal street name: `5th` in "350 5th Avenue".
+    fn ordinal(&self, i: usize) -> bool {
+        self.tokens.get(i).is_some_and(|t| {
+            let s = &self.value.as_bytes()[t.start..t.end];
+            t.shape == Shape::Number
+                && s.len() >= 3
+                && s.len() <= 6
+                && [&b"st"[..], b"nd", b"rd", b"th"].iter().any(|suffix| s.to_ascii_lowercase().ends_with(suffix))
+        })
     }
 
     fn after_type(&self, i: usize) -> bool {
@@ -129,7 +140,7 @@ impl Scan<'_> {
         let mut breaks = 0;
         while end < self.tokens.len() && taken < 8 {
             let t = self.tokens[end];
-            if t.sentence_before && !t.break_before || t.sentence_before && self.value[..t.start].ends_with(". ") {
+            if t.sentence_before && (!t.break_before || self.value[..t.start].ends_with(". ")) {
                 break;
             }
             if t.break_before {
@@ -180,7 +191,7 @@ fn street_at(s: &mut Scan<'_>, i: usize) -> Option<(usize, usize)> {
         // The last street type after at least one capitalised word: "81 Park Drive".
         let mut j = i + 1;
         let mut last_type = None;
-        while j < n && j - i <= 5 && s.capital(j) && s.joined(i, j) {
+        while j < n && j - i <= 5 && (s.capital(j) || s.ordinal(j)) && s.joined(i, j) {
             if j > i + 1 && s.after_type(j) {
                 last_type = Some(j);
             }
@@ -276,6 +287,7 @@ mod tests {
         assert_eq!(addresses("Via dei Mille, 24"), ["Via dei Mille, 24"]);
         assert_eq!(addresses("Keizersgracht 123, 1015 CJ Amsterdam"), ["Keizersgracht 123, 1015 CJ Amsterdam"]);
         assert_eq!(addresses("PO Box 4521"), ["PO Box 4521"]);
+        assert_eq!(addresses("350 5th Ave, New York"), ["350 5th Ave, New York"]);
     }
 
     #[test]

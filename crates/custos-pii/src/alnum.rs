@@ -88,16 +88,17 @@ fn token_at(b: &[u8], start: usize, end: usize, hint: Hint) -> Option<Finding> {
             if token[8].is_ascii_uppercase() { 0.9 } else { 0.75 },
         ));
     }
-    if token.len() == 8 && token.iter().all(u8::is_ascii_digit) && matches!(b.get(end), Some(b'-' | b' ')) {
-        if let Some(&letter) = b.get(end + 1)
-            && letter.is_ascii_uppercase()
-            && clean_end(b, end + 2)
-        {
-            let mut s = token.to_vec();
-            s.push(letter);
-            if national_id::es_dni_nie(&s) {
-                return Some(Finding::new(PiiType::NationalId, start, end + 2, 0.9));
-            }
+    if token.len() == 8
+        && token.iter().all(u8::is_ascii_digit)
+        && matches!(b.get(end), Some(b'-' | b' '))
+        && let Some(&letter) = b.get(end + 1)
+        && letter.is_ascii_uppercase()
+        && clean_end(b, end + 2)
+    {
+        let mut s = token.to_vec();
+        s.push(letter);
+        if national_id::es_dni_nie(&s) {
+            return Some(Finding::new(PiiType::NationalId, start, end + 2, 0.9));
         }
     }
 
@@ -130,6 +131,16 @@ fn token_at(b: &[u8], start: usize, end: usize, hint: Hint) -> Option<Finding> {
         let confidence =
             if token.iter().all(|c| !c.is_ascii_lowercase()) || hint == Hint::NationalId { 0.95 } else { 0.7 };
         return Some(Finding::new(PiiType::NationalId, start, end, confidence));
+    }
+
+    // Under a national id field (passport, identity card): any identifier-shaped token.
+    if hint == Hint::NationalId
+        && (6..=20).contains(&token.len())
+        && token.iter().any(u8::is_ascii_digit)
+        && token.iter().any(u8::is_ascii_alphabetic)
+        && clean_end(b, end)
+    {
+        return Some(Finding::new(PiiType::NationalId, start, end, 0.75));
     }
 
     // French NIR of Corsica (department 2A or 2B), written without spaces.

@@ -604,6 +604,10 @@ const PERSON_WORDS: &[&str] = &[
     "titular",
     "intestatario",
     "tenaamstelling",
+    "kontoinhaber",
+    "karteninhaber",
+    "titulaire",
+    "rekeninghouder",
 ];
 /// Words that make `x_name` the name of a thing, not of a person.
 const THING_WORDS: &[&str] = &[
@@ -857,8 +861,21 @@ const PRODUCT_SIBLINGS: &[&str] = &[
     "mpn",
 ];
 const NAME_WORDS: &[&str] = &["name", "names", "naam", "nom", "nombre", "nome"];
-const USERNAME_WORDS: &[&str] =
-    &["username", "login", "handle", "nickname", "screenname", "userid", "loginname", "alias", "gamertag"];
+const USERNAME_WORDS: &[&str] = &[
+    "username",
+    "login",
+    "handle",
+    "nickname",
+    "screenname",
+    "userid",
+    "loginname",
+    "alias",
+    "gamertag",
+    "nomeutente",
+    "benutzername",
+    "gebruikersnaam",
+    "pseudo",
+];
 const ORDER_WORDS: &[&str] = &[
     "order",
     "orders",

@@ -139,11 +139,11 @@ fn whole(ctx: &mut Ctx<'_>, certain: bool) -> Option<Finding> {
     let mut hits = 0;
     let mut commons = 0;
     let mut capitals = 0;
-    for i in 0..n {
+    for (i, token) in tokens.iter().enumerate() {
         if ctx.particle(i) && i > 0 {
             continue;
         }
-        if tokens[i].capital {
+        if token.capital {
             capitals += 1;
         }
         if ctx.given(i) || ctx.surname(i) {
@@ -168,9 +168,7 @@ fn whole(ctx: &mut Ctx<'_>, certain: bool) -> Option<Finding> {
         0.85
     } else if n == 1 && first_given {
         0.65
-    } else if n == 1 && ctx.surname(0) && !ctx.common(0) {
-        0.55
-    } else if n >= 2 && commons == 0 && capitals == n {
+    } else if n == 1 && ctx.surname(0) && !ctx.common(0) || n >= 2 && commons == 0 && capitals == n {
         0.55
     } else {
         return None;

@@ -480,10 +480,8 @@ fn national(run: &Run, hint: Hint, ctx: &dyn Fn(&[&str]) -> bool) -> Option<f32>
                 return Some(0.9);
             }
         }
-        10 => {
-            if national_id::uk_nhs(d) && (id_hint || ctx(NHS_CONTEXT)) && (bare || g == [3, 3, 4]) {
-                return Some(0.85);
-            }
+        10 if national_id::uk_nhs(d) && (id_hint || ctx(NHS_CONTEXT)) && (bare || g == [3, 3, 4]) => {
+            return Some(0.85);
         }
         11 => {
             let be = national_id::be_national_number(d);
@@ -502,10 +500,8 @@ fn national(run: &Run, hint: Hint, ctx: &dyn Fn(&[&str]) -> bool) -> Option<f32>
                 return Some(0.7);
             }
         }
-        15 => {
-            if national_id::fr_nir(d) {
-                return Some(if numeric_id { 0.5 } else { 0.9 });
-            }
+        15 if national_id::fr_nir(d) => {
+            return Some(if numeric_id { 0.5 } else { 0.9 });
         }
         _ => {}
     }

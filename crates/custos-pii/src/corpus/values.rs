@@ -13,16 +13,16 @@ impl Rng {
         (0..n).map(|_| char::from(b'0' + self.below(10) as u8)).collect()
     }
 
-    pub(super) fn from_set(&mut self, set: &[u8], n: usize) -> String {
+    pub(super) fn chars_from(&mut self, set: &[u8], n: usize) -> String {
         (0..n).map(|_| char::from(set[self.below(set.len() as u64) as usize])).collect()
     }
 
     pub(super) fn hex(&mut self, n: usize) -> String {
-        self.from_set(HEX, n)
+        self.chars_from(HEX, n)
     }
 
     pub(super) fn alnum(&mut self, n: usize) -> String {
-        self.from_set(ALNUM, n)
+        self.chars_from(ALNUM, n)
     }
 }
 
@@ -232,10 +232,10 @@ pub(super) fn iban(rng: &mut Rng, locale: &Locale) -> String {
     };
     let bban = match country {
         "DE" => rng.digits(18),
-        "GB" => format!("{}{}", rng.from_set(UPPER, 4), rng.digits(14)),
+        "GB" => format!("{}{}", rng.chars_from(UPPER, 4), rng.digits(14)),
         "FR" => rng.digits(23),
         "ES" => rng.digits(20),
-        "IT" => format!("{}{}", rng.from_set(UPPER, 1), rng.digits(22)),
+        "IT" => format!("{}{}", rng.chars_from(UPPER, 1), rng.digits(22)),
         "NL" => format!("{}{}", rng.pick(&["ABNA", "INGB", "RABO", "SNSB", "TRIO"]), rng.digits(10)),
         _ => rng.digits(12),
     };
@@ -258,8 +258,8 @@ pub(super) fn national_id(rng: &mut Rng, locale: &Locale) -> (String, &'static s
             (s, "ssn")
         }
         "en-GB" => {
-            let first = rng.from_set(b"ABCEGHJKLMNOPRSTWXYZ", 1);
-            let second = rng.from_set(b"ABCEGHJKLMNPRSTWXYZ", 1);
+            let first = rng.chars_from(b"ABCEGHJKLMNOPRSTWXYZ", 1);
+            let second = rng.chars_from(b"ABCEGHJKLMNPRSTWXYZ", 1);
             let prefix = format!("{first}{second}");
             let prefix = if ["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"].contains(&prefix.as_str()) {
                 "AB".into()
@@ -267,7 +267,7 @@ pub(super) fn national_id(rng: &mut Rng, locale: &Locale) -> (String, &'static s
                 prefix
             };
             let d = rng.digits(6);
-            let suffix = rng.from_set(b"ABCD", 1);
+            let suffix = rng.chars_from(b"ABCD", 1);
             let s = match rng.below(3) {
                 0 => format!("{prefix} {} {} {} {suffix}", &d[..2], &d[2..4], &d[4..]),
                 1 => format!("{prefix} {d} {suffix}"),
@@ -351,12 +351,12 @@ fn steuer_id(rng: &mut Rng) -> String {
 
 fn codice_fiscale(rng: &mut Rng) -> String {
     loop {
-        let mut s = rng.from_set(b"BCDFGHLMNPRSTVZ", 6);
+        let mut s = rng.chars_from(b"BCDFGHLMNPRSTVZ", 6);
         s.push_str(&rng.digits(2));
-        s.push_str(&rng.from_set(b"ABCDEHLMPRST", 1));
+        s.push_str(&rng.chars_from(b"ABCDEHLMPRST", 1));
         let day = 1 + rng.below(31) + if rng.chance(0.5) { 40 } else { 0 };
         s.push_str(&format!("{day:02}"));
-        s.push_str(&rng.from_set(b"ABCDEFGHILMZ", 1));
+        s.push_str(&rng.chars_from(b"ABCDEFGHILMZ", 1));
         s.push_str(&rng.digits(3));
         for c in b'A'..=b'Z' {
             let candidate = format!("{s}{}", char::from(c));
@@ -403,18 +403,18 @@ pub(super) fn ip(rng: &mut Rng) -> String {
 /// A secret: a vendor token, a JWT, a PEM key.
 pub(super) fn secret(rng: &mut Rng) -> String {
     match rng.below(8) {
-        0 => format!("AKIA{}", rng.from_set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)),
+        0 => format!("AKIA{}", rng.chars_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)),
         1 => format!("ghp_{}", rng.alnum(36)),
         2 => format!("sk_live_{}", rng.alnum(24)),
         3 => format!("xoxb-{}-{}-{}", rng.digits(12), rng.digits(12), rng.alnum(24)),
         4 => jwt(rng),
         5 => format!(
             "-----BEGIN PRIVATE KEY-----\n{}\n{}\n-----END PRIVATE KEY-----",
-            rng.from_set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 64),
-            rng.from_set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40)
+            rng.chars_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 64),
+            rng.chars_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40)
         ),
         6 => format!("glpat-{}", rng.alnum(20)),
-        _ => format!("AIza{}", rng.from_set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 35)),
+        _ => format!("AIza{}", rng.chars_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 35)),
     }
 }
 
@@ -435,7 +435,7 @@ fn jwt(rng: &mut Rng) -> String {
     let header = b64url(br#"{"alg":"HS256","typ":"JWT"}"#);
     let payload = format!(r#"{{"sub":"{}","iat":{}}}"#, rng.digits(8), 1_700_000_000 + rng.below(50_000_000));
     let payload = b64url(payload.as_bytes());
-    let sig = rng.from_set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 43);
+    let sig = rng.chars_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 43);
     format!("{header}.{payload}.{sig}")
 }
 
@@ -501,7 +501,7 @@ pub(super) fn amount(rng: &mut Rng) -> String {
         let s = w.to_string();
         let mut out = String::new();
         for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
+            if i > 0 && (s.len() - i).is_multiple_of(3) {
                 out.push(sep);
             }
             out.push(c);
@@ -541,12 +541,12 @@ pub(super) fn sku(rng: &mut Rng) -> String {
         0 => format!("SKU-{}", rng.digits(6)),
         1 => format!(
             "{}-{}-{}",
-            rng.from_set(UPPER, 3),
+            rng.chars_from(UPPER, 3),
             rng.pick(&["BLK", "WHT", "RED", "BLU"]),
             rng.pick(&["S", "M", "L", "XL"])
         ),
-        2 => format!("{}{}-{}", rng.from_set(UPPER, 2), rng.digits(4), rng.from_set(UPPER, 2)),
-        _ => format!("{}-{}", rng.from_set(UPPER, 3), rng.digits(5)),
+        2 => format!("{}{}-{}", rng.chars_from(UPPER, 2), rng.digits(4), rng.chars_from(UPPER, 2)),
+        _ => format!("{}-{}", rng.chars_from(UPPER, 3), rng.digits(5)),
     }
 }
 
