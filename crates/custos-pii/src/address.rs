@@ -31,7 +31,8 @@ pub(crate) fn scan(value: &str, hint: Hint, words: &Tokens, out: &mut Vec<Findin
             let end = tokens[tokens.len() - 1].end;
             out.push(Finding::new(PiiType::PostalAddress, start, end, 0.45));
         }
-        Hint::None | Hint::MaybeName | Hint::PersonName | Hint::NotAPerson => free_text(value, words, out),
+        // A product's, a company's or a file's name is not an address.
+        Hint::None | Hint::MaybeName | Hint::PersonName => free_text(value, words, out),
         _ => {}
     }
 }
@@ -67,6 +68,26 @@ impl Scan<'_> {
 
     fn number(&self, i: usize) -> bool {
         self.tokens.get(i).is_some_and(|t| house_number(self.value, t))
+    }
+
+    /// Whether a street type at `j` can end a street: a weak one ("Drive", "Green") only
+    /// before a break, a number or the end ("Hard Drive 2TB" and "Green Tea" are not
+    /// streets).
+    fn ends_a_street(&self, j: usize) -> bool {
+        if !self.words.has(j, flag::WEAK_STREET) {
+            return true;
+        }
+        match self.tokens.get(j + 1) {
+            None => true,
+            Some(next) => {
+                next.break_before || next.shape == Shape::Number || next.all_caps && next.end - next.start <= 2
+            }
+        }
+    }
+
+    /// A word that can be part of a street's name: not a unit or code such as `TB`, `USB`.
+    fn name_word(&self, i: usize) -> bool {
+        self.capital(i) && !self.tokens[i].all_caps || self.ordinal(i)
     }
 
     /// An ordinal street name: `5th` in "350 5th Avenue".
@@ -191,13 +212,13 @@ fn street_at(s: &mut Scan<'_>, i: usize) -> Option<(usize, usize)> {
         // The last street type after at least one capitalised word: "81 Park Drive".
         let mut j = i + 1;
         let mut last_type = None;
-        while j < n && j - i <= 5 && (s.capital(j) || s.ordinal(j)) && s.joined(i, j) {
+        while j < n && j - i <= 5 && (s.name_word(j) || j > i + 1 && s.after_type(j)) && s.joined(i, j) {
             if j > i + 1 && s.after_type(j) {
                 last_type = Some(j);
             }
             j += 1;
         }
-        if let Some(j) = last_type {
+        if let Some(j) = last_type.filter(|&j| s.ends_a_street(j)) {
             let mut end = j + 1;
             // A direction after the type: NW, SE.
             if end < n && s.tokens[end].all_caps && s.tokens[end].end - s.tokens[end].start <= 2 && s.joined(j, end) {
@@ -296,5 +317,9 @@ mod tests {
         assert!(addresses("Order 4829301756 shipped").is_empty());
         assert!(addresses("by the way, 12 items").is_empty());
         assert!(addresses("Room 12 Park Hotel").is_empty());
+        assert!(addresses("2 TB Portable Drive").is_empty());
+        assert!(addresses("Pack of 2 Organic Green Tea").is_empty());
+        assert!(addresses("18 Karat Gold Ring").is_empty());
+        assert_eq!(addresses("Unit 4, 12 Mill Lane"), ["12 Mill Lane"]);
     }
 }

@@ -326,6 +326,15 @@ const SECRET_NOT: &[&str] = &[
     "version",
     "issuer",
     "audience",
+    "page",
+    "pagination",
+    "cursor",
+    "next",
+    "limit",
+    "usage",
+    "budget",
+    "price",
+    "cost",
 ];
 const EMAIL_WORDS: &[&str] = &["email", "mail", "emailaddress", "courriel", "correo", "correoelectronico", "mailadres"];
 const EMAIL_NOT: &[&str] = &[

@@ -295,7 +295,6 @@ pub(crate) const STREET_AFTER: &[&str] = &[
     "platz",
     "gasse",
     "damm",
-    "ring",
     "ufer",
     "chaussee",
     "steig",
@@ -312,6 +311,13 @@ pub(crate) const STREET_AFTER: &[&str] = &[
     "steeg",
     "pad",
     "hof",
+];
+
+/// Street types that are also everyday words ("Hard Drive", "Green Tea", "Town Square"):
+/// an address needs a break, a number or nothing after them.
+pub(crate) const WEAK_STREET_AFTER: &[&str] = &[
+    "drive", "court", "place", "way", "close", "square", "circle", "trail", "row", "mews", "grove", "gardens", "walk",
+    "parade", "hill", "park", "green", "vale", "rise", "wharf", "end", "markt", "hof", "pad", "terrace",
 ];
 
 /// Endings of one-word street names: `Hauptstraße`, `Lindenweg`, `Keizersgracht`.
@@ -345,6 +351,8 @@ pub(crate) mod flag {
     pub(crate) const INTRO_END: u16 = 1 << 8;
     /// A word that starts a post-office box.
     pub(crate) const PO_BOX: u16 = 1 << 9;
+    /// A street type that is also an everyday word.
+    pub(crate) const WEAK_STREET: u16 = 1 << 10;
 }
 
 /// Every word list, as one map from key to membership bits.
@@ -377,6 +385,7 @@ impl Lexicon {
         lex.add(STREET_AFTER.iter().copied(), flag::STREET_AFTER);
         lex.add(INTRODUCTIONS.iter().filter_map(|(phrase, _)| phrase.last().copied()), flag::INTRO_END);
         lex.add(PO_BOX.iter().copied(), flag::PO_BOX);
+        lex.add(WEAK_STREET_AFTER.iter().copied(), flag::WEAK_STREET);
         lex
     }
 
