@@ -42,6 +42,9 @@ pub(crate) enum Command {
     /// The rights-request queue: list, show, extend a deadline.
     #[command(subcommand)]
     Rights(RightsCommand),
+    /// Find personal data and secrets in records (no database or configuration needed).
+    #[command(subcommand)]
+    Pii(crate::pii::PiiCommand),
 }
 
 #[derive(Debug, Subcommand)]
