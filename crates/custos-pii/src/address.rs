@@ -245,8 +245,10 @@ fn street_at(s: &mut Scan<'_>, i: usize) -> Option<(usize, usize)> {
         }
         return None;
     }
-    // "Calle Mayor 5", "Via dei Mille, 24", "Berliner Straße 12", "C/ Mayor 5".
-    if s.word(i) && (s.before_type(i) && (s.capital(i) || s.capital(i + 1)) || s.capital(i) && s.after_type(i + 1)) {
+    // "Calle Mayor 5", "Via dei Mille, 24", "C/ Mayor 5"; "Berliner Straße 12" (the number
+    // right after a type written after the name, and not a weak one: "Green Tea, 50").
+    let after_named = s.capital(i) && s.after_type(i + 1) && !s.words.has(i + 1, flag::WEAK_STREET);
+    if s.word(i) && (s.before_type(i) && (s.capital(i) || s.capital(i + 1)) || after_named) {
         let mut j = i + 1;
         let mut named = false;
         while j < n && j - i <= 6 && s.word(j) && s.joined(j - 1, j) {
@@ -257,7 +259,8 @@ fn street_at(s: &mut Scan<'_>, i: usize) -> Option<(usize, usize)> {
             }
             j += 1;
         }
-        if named && j < n && s.number(j) && (j - i <= 6) && s.tokens[j].start - s.tokens[j - 1].end <= 3 {
+        let next_to = |s: &Scan<'_>| s.tokens[j].start - s.tokens[j - 1].end <= 3 && (!after_named || s.joined(j - 1, j));
+        if named && j < n && s.number(j) && (j - i <= 6) && next_to(s) {
             return Some((i, j + 1));
         }
     }

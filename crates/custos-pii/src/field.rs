@@ -506,6 +506,11 @@ const NATIONAL_ID_WORDS: &[&str] = &[
     "cartaidentita",
     "identificacion",
     "nationalnumber",
+    "documentnumber",
+    "docnumber",
+    "documentno",
+    "passportno",
+    "idno",
 ];
 const ADDRESS_WORDS: &[&str] = &[
     "address",
