@@ -259,7 +259,8 @@ fn street_at(s: &mut Scan<'_>, i: usize) -> Option<(usize, usize)> {
             }
             j += 1;
         }
-        let next_to = |s: &Scan<'_>| s.tokens[j].start - s.tokens[j - 1].end <= 3 && (!after_named || s.joined(j - 1, j));
+        let next_to =
+            |s: &Scan<'_>| s.tokens[j].start - s.tokens[j - 1].end <= 3 && (!after_named || s.joined(j - 1, j));
         if named && j < n && s.number(j) && (j - i <= 6) && next_to(s) {
             return Some((i, j + 1));
         }
