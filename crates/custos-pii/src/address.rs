@@ -80,7 +80,13 @@ impl Scan<'_> {
         match self.tokens.get(j + 1) {
             None => true,
             Some(next) => {
-                next.break_before || next.shape == Shape::Number || next.all_caps && next.end - next.start <= 2
+                next.break_before
+                    || next.shape == Shape::Number
+                    || next.all_caps && next.end - next.start <= 2
+                    || matches!(
+                        self.key(j + 1),
+                        "apt" | "apartment" | "suite" | "ste" | "unit" | "flat" | "fl" | "floor" | "room" | "bldg"
+                    )
             }
         }
     }
@@ -161,7 +167,12 @@ impl Scan<'_> {
         let mut breaks = 0;
         while end < self.tokens.len() && taken < 8 {
             let t = self.tokens[end];
-            if t.sentence_before && (!t.break_before || self.value[..t.start].ends_with(". ")) {
+            // A sentence ends here, unless the dot was an abbreviation's ("Apt. 194").
+            let abbreviation = self.abbreviation_gap(end) && {
+                let prev = self.tokens[end - 1];
+                prev.shape == Shape::Word && prev.end - prev.start <= 4
+            };
+            if t.sentence_before && (!t.break_before || self.value[..t.start].ends_with(". ")) && !abbreviation {
                 break;
             }
             if t.break_before {
@@ -325,5 +336,10 @@ mod tests {
         assert!(addresses("Pack of 2 Organic Green Tea").is_empty());
         assert!(addresses("18 Karat Gold Ring").is_empty());
         assert_eq!(addresses("Unit 4, 12 Mill Lane"), ["12 Mill Lane"]);
+        assert_eq!(
+            addresses("Ship to 4759 William Haven Apt. 194, West Corey, CA 90152"),
+            ["4759 William Haven Apt. 194, West Corey, CA 90152"]
+        );
+        assert_eq!(addresses("54, rue de Martin"), ["54, rue de Martin"]);
     }
 }
