@@ -80,7 +80,13 @@ impl Scan<'_> {
         match self.tokens.get(j + 1) {
             None => true,
             Some(next) => {
-                next.break_before || next.shape == Shape::Number || next.all_caps && next.end - next.start <= 2
+                next.break_before
+                    || next.shape == Shape::Number
+                    || next.all_caps && next.end - next.start <= 2
+                    || matches!(
+                        self.key(j + 1),
+                        "apt" | "apartment" | "suite" | "ste" | "unit" | "flat" | "fl" | "floor" | "room" | "bldg"
+                    )
             }
         }
     }
@@ -161,7 +167,12 @@ impl Scan<'_> {
         let mut breaks = 0;
         while end < self.tokens.len() && taken < 8 {
             let t = self.tokens[end];
-            if t.sentence_before && (!t.break_before || self.value[..t.start].ends_with(". ")) {
+            // A sentence ends here, unless the dot was an abbreviation's ("Apt. 194").
+            let abbreviation = self.abbreviation_gap(end) && {
+                let prev = self.tokens[end - 1];
+                prev.shape == Shape::Word && prev.end - prev.start <= 4
+            };
+            if t.sentence_before && (!t.break_before || self.value[..t.start].ends_with(". ")) && !abbreviation {
                 break;
             }
             if t.break_before {
@@ -245,8 +256,10 @@ fn street_at(s: &mut Scan<'_>, i: usize) -> Option<(usize, usize)> {
         }
         return None;
     }
-    // "Calle Mayor 5", "Via dei Mille, 24", "Berliner Straße 12", "C/ Mayor 5".
-    if s.word(i) && (s.before_type(i) && (s.capital(i) || s.capital(i + 1)) || s.capital(i) && s.after_type(i + 1)) {
+    // "Calle Mayor 5", "Via dei Mille, 24", "C/ Mayor 5"; "Berliner Straße 12" (the number
+    // right after a type written after the name, and not a weak one: "Green Tea, 50").
+    let after_named = s.capital(i) && s.after_type(i + 1) && !s.words.has(i + 1, flag::WEAK_STREET);
+    if s.word(i) && (s.before_type(i) && (s.capital(i) || s.capital(i + 1)) || after_named) {
         let mut j = i + 1;
         let mut named = false;
         while j < n && j - i <= 6 && s.word(j) && s.joined(j - 1, j) {
@@ -257,7 +270,9 @@ fn street_at(s: &mut Scan<'_>, i: usize) -> Option<(usize, usize)> {
             }
             j += 1;
         }
-        if named && j < n && s.number(j) && (j - i <= 6) && s.tokens[j].start - s.tokens[j - 1].end <= 3 {
+        let next_to =
+            |s: &Scan<'_>| s.tokens[j].start - s.tokens[j - 1].end <= 3 && (!after_named || s.joined(j - 1, j));
+        if named && j < n && s.number(j) && (j - i <= 6) && next_to(s) {
             return Some((i, j + 1));
         }
     }
@@ -321,5 +336,10 @@ mod tests {
         assert!(addresses("Pack of 2 Organic Green Tea").is_empty());
         assert!(addresses("18 Karat Gold Ring").is_empty());
         assert_eq!(addresses("Unit 4, 12 Mill Lane"), ["12 Mill Lane"]);
+        assert_eq!(
+            addresses("Ship to 4759 William Haven Apt. 194, West Corey, CA 90152"),
+            ["4759 William Haven Apt. 194, West Corey, CA 90152"]
+        );
+        assert_eq!(addresses("54, rue de Martin"), ["54, rue de Martin"]);
     }
 }

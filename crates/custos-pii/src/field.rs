@@ -506,6 +506,11 @@ const NATIONAL_ID_WORDS: &[&str] = &[
     "cartaidentita",
     "identificacion",
     "nationalnumber",
+    "documentnumber",
+    "docnumber",
+    "documentno",
+    "passportno",
+    "idno",
 ];
 const ADDRESS_WORDS: &[&str] = &[
     "address",
@@ -822,6 +827,37 @@ const MAYBE_PERSON: &[&str] = &[
     "beneficiary",
 ];
 
+/// Fields that name a place.
+const PLACE_WORDS: &[&str] = &[
+    "city",
+    "town",
+    "locality",
+    "village",
+    "country",
+    "region",
+    "state",
+    "province",
+    "county",
+    "district",
+    "ort",
+    "stadt",
+    "wohnort",
+    "ville",
+    "commune",
+    "ciudad",
+    "localidad",
+    "provincia",
+    "citta",
+    "comune",
+    "plaats",
+    "stad",
+    "woonplaats",
+    "land",
+    "pays",
+    "pais",
+    "paese",
+];
+
 /// Objects whose `line1` or `street` is an address line.
 const ADDRESS_PARENTS: &[&str] = &[
     "shipping",
@@ -1044,6 +1080,10 @@ fn classify(w: &Words) -> Generic {
     }
     if w.has(POSTCODE_WORDS) {
         return known(Hint::Postcode);
+    }
+    // Places are named after people ("San José", "Charlotte"); a place is not a person.
+    if w.has(PLACE_WORDS) && w.words.len() <= 2 && !w.has(ADDRESS_WORDS) {
+        return known(Hint::NotAPerson);
     }
     if (w.has(ADDRESS_WORDS) || w.contains(ADDRESS_STEMS)) && !w.has(ADDRESS_NOT) {
         return known(Hint::Address);

@@ -30,13 +30,30 @@
 //! - `field.rs`: what a field's name says (`nachname`, `Telefonnummer`, `order_id`), which
 //!   raises or lowers the confidence of what the value shows.
 //!
-//! Overlapping findings are resolved in favour of the more confident.
+//! - `text.rs`: byte helpers (boundaries, the words just before a match, entropy).
+//! - `mask.rs`: [`mask`].
+//!
+//! Overlapping findings are resolved in favour of the more confident (the longer on a tie).
+//!
+//! # Speed
+//!
+//! Scanning is one pass to classify the bytes, then one pass per detector whose trigger
+//! occurs (digits, `@`, `:`, a capitalised word, …), with table lookups rather than regular
+//! expressions. Phone patterns are matched only for numbers that could be reported. Field
+//! hints are remembered per path, and the buffers of a scan (tokens, number text, hints)
+//! are kept per thread, so a warm scan allocates only for what it reports. A `Detector` is
+//! `Send + Sync`; build it once (about 0.2 s: `phonenumber` loads its metadata).
 //!
 //! # Evaluation
 //!
 //! [`corpus`] generates labelled records in seven locales, with hard negatives (numbers
 //! that fail Luhn, versions, order numbers, hashes, UUIDs, timestamps, amounts, SKUs), from
-//! a seed; [`eval`] measures record-level and per-type precision and recall on them.
+//! a seed; [`eval`] measures record-level and per-type precision and recall on them. The
+//! crate's test `tests/evaluation.rs` holds the targets (recall ≥ 0.98, precision ≥ 0.95)
+//! on seed 1, the seed looked at while tuning; `custos-bench pii` reports them on another.
+//! `tests/handwritten.rs` checks records written by hand, in shapes the generator does not
+//! produce, and `tests/properties.rs` that no input makes a scan panic or return a span off
+//! a char boundary. `examples/evaluate.rs` prints the mistakes on a seed, for tuning.
 
 #![forbid(unsafe_code)]
 

@@ -260,6 +260,7 @@ fn free_text(ctx: &mut Ctx<'_>, titles_only: bool, out: &mut Vec<Finding>) {
         }
         // An unknown capitalised word and a known surname: "Siobhan Kowalczyk".
         if ctx.namelike(i)
+            && !ctx.particle(i)
             && !ctx.tokens[i].all_caps
             && !ctx.given(i)
             && i + 1 < n

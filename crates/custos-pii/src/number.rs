@@ -80,6 +80,39 @@ const PHONE_CONTEXT: &[&str] = &[
     "mobiel",
     "contact",
 ];
+const ORDER_CONTEXT: &[&str] = &[
+    "order",
+    "invoice",
+    "ref",
+    "reference",
+    "tracking",
+    "parcel",
+    "shipment",
+    "ticket",
+    "case",
+    "no.",
+    "nr.",
+    "#",
+    "bestell",
+    "rechnung",
+    "sendung",
+    "commande",
+    "facture",
+    "colis",
+    "pedido",
+    "factura",
+    "envío",
+    "envio",
+    "ordine",
+    "fattura",
+    "spedizione",
+    "bestelling",
+    "factuur",
+    "zending",
+    "transaction",
+    "txn",
+    "account",
+];
 const SSN_CONTEXT: &[&str] = &["ssn", "social security", "soc. sec", "soc sec"];
 const BSN_CONTEXT: &[&str] = &["bsn", "burgerservice", "sofi"];
 const STEUER_CONTEXT: &[&str] = &["steuer", "idnr", "identifikationsnummer", "tax id", "tin"];
@@ -358,7 +391,8 @@ fn ipv4(value: &str, start: usize, hint: Hint, out: &mut Vec<Finding>) -> Option
             0.95
         } else if special {
             0.3
-        } else if octets.iter().all(|&o| o < 10) {
+        } else if octets[0] < 10 && octets[1] < 10 {
+            // "1.0.0.123", "4.2.11.0": the shape of versions; few client addresses.
             0.45
         } else {
             0.9
@@ -441,6 +475,10 @@ fn judge(value: &str, run: &Run, hint: Hint, phones: &PhoneRules, threshold: f32
     }
     if hint == Hint::Phone {
         return Some((PiiType::Phone, if phones.valid_national(text) { 0.95 } else { 0.7 }));
+    }
+    // "Order 0123456789", "Ref. 0612345678": a bare number named as a reference.
+    if groups.len() == 1 && ctx(ORDER_CONTEXT) && !phone_ctx() {
+        return None;
     }
     let confidence = if groups.len() > 1 || phone_ctx() {
         0.85

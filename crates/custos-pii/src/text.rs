@@ -35,9 +35,12 @@ pub(crate) fn preceded_by(value: &str, start: usize, window: usize, words: &[&st
     let hay = &buf[..len];
     // Only where a word starts (nothing alphabetic before it in the window) can one of
     // `words` start.
-    (0..hay.len()).filter(|&k| k == 0 || !hay[k - 1].is_ascii_alphabetic()).any(|k| {
+    (0..hay.len()).filter(|&k| hay[k] != b' ' && (k == 0 || !hay[k - 1].is_ascii_alphabetic())).any(|k| {
         let rest = &hay[k..];
-        words.iter().any(|w| rest.starts_with(w.as_bytes()))
+        words.iter().any(|w| {
+            let w = w.as_bytes();
+            w.first() == Some(&rest[0]) && rest.starts_with(w)
+        })
     })
 }
 

@@ -231,6 +231,30 @@ impl Person {
     }
 }
 
+/// "1015 CJ Amsterdam" → ("1015 CJ", "Amsterdam"); "Austin, TX 78701" → ("TX 78701",
+/// "Austin"); "London SW1A 2AA" → ("SW1A 2AA", "London").
+fn split_city(city: &'static str) -> (&'static str, &'static str) {
+    if let Some((town, postcode)) = city.split_once(", ") {
+        return (postcode, town);
+    }
+    let first_digit = city.find(|c: char| c.is_ascii_digit()).unwrap_or(0);
+    if first_digit == 0 {
+        // The postcode comes first: "10115 Berlin", "1015 CJ Amsterdam".
+        let words: Vec<&str> = city.split(' ').collect();
+        let n = if words.len() > 2 && words[1].len() == 2 && words[1].chars().all(|c| c.is_ascii_uppercase()) {
+            2
+        } else {
+            1
+        };
+        let cut = words[..n].iter().map(|w| w.len() + 1).sum::<usize>() - 1;
+        (&city[..cut], city[cut..].trim_start())
+    } else {
+        // The postcode comes last: "London SW1A 2AA".
+        let cut = city[..first_digit].rfind(' ').unwrap_or(0);
+        (city[cut..].trim_start(), &city[..cut])
+    }
+}
+
 /// A street line of the locale: house number and street in its order.
 fn street(rng: &mut Rng, locale: &Locale) -> String {
     let name = rng.pick(locale.streets);
@@ -453,9 +477,9 @@ fn customer(rng: &mut Rng, r: &mut Rec, positive: bool) -> &'static str {
         if rng.chance(0.5) {
             let mut a = r.child();
             a.pii("street", street(rng, loc), &[PiiType::PostalAddress]);
-            let city = rng.pick(loc.cities);
-            a.put("city", city.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' '));
-            a.put("postcode", city.split(' ').next().unwrap_or(""));
+            let (postcode, town) = split_city(rng.pick(loc.cities));
+            a.put("city", town);
+            a.put("postcode", postcode);
             a.put("country", loc.country);
             r.nest("address", a);
         } else {
