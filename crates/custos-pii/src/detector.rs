@@ -142,7 +142,12 @@ impl Detector {
             Hint::PersonName | Hint::MaybeName | Hint::Address | Hint::Postcode => true,
             // A name or a street needs a capitalised word ("Maria", "Rue"): a capital followed
             // by a lower-case letter, or letters beyond ASCII.
-            Hint::None | Hint::NotAPerson => upper && has_capitalised_word(value.as_bytes()),
+            Hint::None => upper && has_capitalised_word(value.as_bytes()),
+            // A product's, a company's or a place's name: a title would be the only sign of a
+            // person, and names of things rarely hold one.
+            Hint::NotAPerson => {
+                upper && has_capitalised_word(value.as_bytes()) && value.bytes().filter(|&b| b == b' ').count() >= 3
+            }
             _ => false,
         };
         if wants_words && (alpha || digit) {

@@ -1125,6 +1125,10 @@ fn classify(w: &Words) -> Generic {
 }
 
 fn classify_parent(w: &Words) -> ParentKind {
+    // `ship_to`, `bill_to`, `cardholder`: a person as a whole.
+    if PERSON_PARENTS.contains(&w.joined.as_str()) {
+        return ParentKind::Person;
+    }
     // The head noun is the last word: `supplier_contact` is a contact, `contact_company` a
     // company.
     if w.words.len() > 1 {
@@ -1168,6 +1172,7 @@ mod tests {
             assert_eq!(h(p), Hint::PersonName, "{p}");
         }
         assert_eq!(h("customer.name"), Hint::PersonName);
+        assert_eq!(h("shipTo.name"), Hint::PersonName);
         assert_eq!(h("product.name"), Hint::NotAPerson);
         assert_eq!(h("product_name"), Hint::NotAPerson);
         assert_eq!(h("name"), Hint::MaybeName);

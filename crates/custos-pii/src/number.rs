@@ -190,12 +190,21 @@ pub(crate) fn scan(value: &str, hint: Hint, phones: &PhoneRules, threshold: f32,
 /// Moves past the current token (letters, digits and joining punctuation), by one byte at
 /// least.
 fn skip_token(b: &[u8], start: usize) -> usize {
-    let mut i = start + 1;
-    while i < b.len() && (is_word_byte(b[i]) || matches!(b[i], b'-' | b'.' | b'/' | b'_' | b',' | b':' | b'+')) {
+    let from = (start + 1).min(b.len());
+    from + b[from..].iter().position(|&c| !TOKEN[c as usize]).unwrap_or(b.len() - from)
+}
+
+/// Bytes of a token that a run cannot start inside: word bytes and joining punctuation.
+const TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c.is_ascii_alphanumeric() || c >= 0x80 || matches!(c, b'-' | b'.' | b'/' | b'_' | b',' | b':' | b'+');
         i += 1;
     }
-    i
-}
+    t
+};
 
 /// Whether the run at `i` follows the "DE89 " of an IBAN written in groups: the rest of an
 /// IBAN (valid or not) is not a card or a phone.
@@ -476,10 +485,7 @@ fn judge(value: &str, run: &Run, hint: Hint, phones: &PhoneRules, threshold: f32
     if hint == Hint::Phone {
         return Some((PiiType::Phone, if phones.valid_national(text) { 0.95 } else { 0.7 }));
     }
-    // "Order 0123456789", "Ref. 0612345678": a bare number named as a reference.
-    if groups.len() == 1 && ctx(ORDER_CONTEXT) && !phone_ctx() {
-        return None;
-    }
+
     let confidence = if groups.len() > 1 || phone_ctx() {
         0.85
     } else if text.starts_with('0') && n >= 9 {
@@ -488,7 +494,14 @@ fn judge(value: &str, run: &Run, hint: Hint, phones: &PhoneRules, threshold: f32
         0.35
     };
     // Validation is the costly part: not for a number that would not be reported anyway.
-    if confidence < threshold || !phones.valid_national(text) {
+    if confidence < threshold {
+        return None;
+    }
+    // "Order 0123456789", "Ref. 0612345678": a bare number named as a reference.
+    if groups.len() == 1 && !phone_ctx() && ctx(ORDER_CONTEXT) {
+        return None;
+    }
+    if !phones.valid_national(text) {
         return None;
     }
     Some((PiiType::Phone, confidence))

@@ -132,7 +132,9 @@ pub(crate) fn tokenize_into(value: &str, lex: &Lexicon, tokens: &mut Tokens) {
                     .filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
                     .count()
                     >= 2;
-            let (k, flags) = if word.len() > 24 || camel {
+            // Lower-case words matter only as particles, introductions and street types, all
+            // short.
+            let (k, flags) = if word.len() > 24 || camel || !capital && word.len() > 12 {
                 ("", 0)
             } else {
                 let k = key(word, &mut buf);
