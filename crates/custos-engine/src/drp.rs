@@ -123,20 +123,27 @@ impl Drp {
         })
     }
 
-    /// Opens a signed message from `agent_id`: checks the signature with the agent's key,
-    /// then that the claims name this business and this agent and are current.
-    fn open(&self, agent_id: &str, body: &[u8], now: Timestamp) -> Result<Value, DrpError> {
+    /// The message of `body` (base64 of a 64-byte Ed25519 signature followed by the
+    /// message), once its signature is checked with `agent_id`'s key.
+    fn verify(&self, agent_id: &str, body: &[u8]) -> Result<Vec<u8>, DrpError> {
         let key = self.agents.get(agent_id).ok_or(DrpError::Forbidden)?;
         let text: Vec<u8> = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
-        let raw = base64::engine::general_purpose::STANDARD.decode(&text).map_err(|_| DrpError::Forbidden)?;
+        let mut raw = base64::engine::general_purpose::STANDARD.decode(&text).map_err(|_| DrpError::Forbidden)?;
         if raw.len() < 64 {
             return Err(DrpError::Forbidden);
         }
-        let (signature, message) = raw.split_at(64);
-        let signature = Signature::from_slice(signature).map_err(|_| DrpError::Forbidden)?;
-        key.verify(message, &signature).map_err(|_| DrpError::Forbidden)?;
+        let message = raw.split_off(64);
+        let signature = Signature::from_slice(&raw).map_err(|_| DrpError::Forbidden)?;
+        key.verify(&message, &signature).map_err(|_| DrpError::Forbidden)?;
+        Ok(message)
+    }
+
+    /// Opens a signed message from `agent_id`: checks the signature with the agent's key,
+    /// then that the claims name this business and this agent and are current.
+    fn open(&self, agent_id: &str, body: &[u8], now: Timestamp) -> Result<Value, DrpError> {
+        let message = self.verify(agent_id, body)?;
         let claims: Value =
-            serde_json::from_slice(message).map_err(|_| DrpError::Invalid("the signed message is not JSON".into()))?;
+            serde_json::from_slice(&message).map_err(|_| DrpError::Invalid("the signed message is not JSON".into()))?;
         if claims["agent-id"].as_str() != Some(agent_id) || claims["business-id"].as_str() != Some(&self.business_id) {
             return Err(DrpError::Forbidden);
         }
@@ -217,16 +224,7 @@ impl Drp {
     pub async fn revoke(&self, agent: &str, id: Uuid, body: &[u8]) -> Result<Value, DrpError> {
         let request = self.owned(agent, id).await?;
         // The revoke body is signed too; its only field is the person's reason.
-        let key = self.agents.get(agent).ok_or(DrpError::Forbidden)?;
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect::<Vec<u8>>())
-            .map_err(|_| DrpError::Forbidden)?;
-        if raw.len() < 64 {
-            return Err(DrpError::Forbidden);
-        }
-        let (signature, message) = raw.split_at(64);
-        let signature = Signature::from_slice(signature).map_err(|_| DrpError::Forbidden)?;
-        key.verify(message, &signature).map_err(|_| DrpError::Forbidden)?;
+        self.verify(agent, body)?;
         let revoked = self.rights.revoke(&request).await?;
         Ok(self.status_json(&revoked))
     }
