@@ -16,13 +16,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use custos_engine::clock::SystemClock;
-use custos_engine::consent::Consents;
 use custos_engine::gate::Actor;
 use custos_engine::jobs::JobRunner;
 use custos_engine::mail::Mailer;
-use custos_engine::records::{NewValue, Records};
-use custos_engine::rights::{NewRightsRequest, Rights, RightsExecution, RightsMail};
+use custos_engine::records::NewValue;
+use custos_engine::rights::{NewRightsRequest, RightsExecution, RightsMail};
 use custos_engine::vault::{Keyring, Vault};
 use custos_policy::Policy;
 use custos_store::{
@@ -114,11 +112,9 @@ async fn measure(background: u64, postgres: Option<&str>, end_to_end: bool) -> a
     let store = custos_store::connect(&db.url, &ConnectOptions { max_connections: 8, ..Default::default() }).await?;
     let keys = custos_store::connect_keys(&db.url, &ConnectOptions::default()).await?;
     let vault = Arc::new(Vault::open(Keyring::new(MasterKey::generate()), keys.clone()).await?);
-    let policy = Arc::new(Policy::example());
-    let records = Arc::new(Records::new(store.clone(), vault.clone(), policy.clone(), Arc::new(SystemClock)));
-    let consents =
-        Arc::new(Consents::new(store.clone(), vault, policy.clone(), records.auditor().clone(), Arc::new(SystemClock)));
-    let rights = Arc::new(Rights::new(records.clone(), consents, policy.clone(), Arc::new(SystemClock)));
+    // The engine's services as `custos serve` builds them.
+    let state = custos_server::AppState::new(store.clone(), vault, Policy::example());
+    let (records, rights, policy) = (state.records.clone(), state.rights.clone(), state.policy.clone());
     let now = jiff::Timestamp::now();
 
     // Other people: consenting visitors with 1,000 events each.

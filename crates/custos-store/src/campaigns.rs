@@ -145,7 +145,7 @@ macro_rules! campaign_store {
                 subject: $crate::SubjectId,
                 at: jiff::Timestamp,
             ) -> Result<bool, $crate::StoreError> {
-                let result = sqlx::query::<$db>(
+                let done = sqlx::query::<$db>(
                     "INSERT INTO campaign_deliveries (campaign_id, subject_id, sent_at) VALUES ($1, $2, $3) \
                      ON CONFLICT (campaign_id, subject_id) DO NOTHING",
                 )
@@ -153,14 +153,9 @@ macro_rules! campaign_store {
                 .bind(subject.0)
                 .bind($crate::time::to_millis(at))
                 .execute(&self.pool)
-                .await;
-                match result {
-                    Ok(done) => Ok(done.rows_affected() == 1),
-                    Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-                        Err($crate::StoreError::NotFound(format!("campaign {campaign} or subject {subject}")))
-                    }
-                    Err(e) => Err(e.into()),
-                }
+                .await
+                .map_err(|e| $crate::error::not_found_on_foreign_key(e, || format!("campaign {campaign} or subject {subject}")))?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn delivered(&self, campaign: uuid::Uuid, subject: $crate::SubjectId) -> Result<bool, $crate::StoreError> {

@@ -66,6 +66,17 @@ pub(crate) fn conflict_on_unique(err: sqlx::Error, what: impl FnOnce() -> String
     StoreError::Database(err)
 }
 
+/// Maps a foreign-key-violation database error (the row it refers to does not exist) to
+/// [`StoreError::NotFound`] with `what`.
+pub(crate) fn not_found_on_foreign_key(err: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+    if let sqlx::Error::Database(db) = &err
+        && db.is_foreign_key_violation()
+    {
+        return StoreError::NotFound(what());
+    }
+    StoreError::Database(err)
+}
+
 /// Renders an error and its causes on one line, for messages that must fit one line.
 pub(crate) fn one_line(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();

@@ -249,15 +249,11 @@ macro_rules! portable_store {
                             .push_bind(e.text_version.clone())
                             .push_bind(e.source_ip.clone());
                     });
-                    match insert.build().execute(&mut *tx).await {
-                        Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-                            let unknown = if chunk.len() == 1 { format!("subject {}", numbers[0].0) } else { "a subject".into() };
-                            return Err($crate::StoreError::NotFound(unknown));
-                        }
-                        other => {
-                            other?;
-                        }
-                    }
+                    insert.build().execute(&mut *tx).await.map_err(|e| {
+                        $crate::error::not_found_on_foreign_key(e, || {
+                            if chunk.len() == 1 { format!("subject {}", numbers[0].0) } else { "a subject".into() }
+                        })
+                    })?;
                 }
                 tx.commit().await?;
                 Ok(written)
@@ -317,7 +313,7 @@ macro_rules! portable_store {
             }
 
             async fn record_objection(&self, subject: $crate::SubjectId, purpose: &str, at: jiff::Timestamp) -> Result<(), $crate::StoreError> {
-                let result = sqlx::query::<$db>(
+                sqlx::query::<$db>(
                     "INSERT INTO objections (subject_id, purpose, at) VALUES ($1, $2, $3) \
                      ON CONFLICT (subject_id, purpose) DO NOTHING",
                 )
@@ -325,14 +321,9 @@ macro_rules! portable_store {
                 .bind(purpose)
                 .bind($crate::time::to_millis(at))
                 .execute(&self.pool)
-                .await;
-                match result {
-                    Ok(_) => Ok(()),
-                    Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-                        Err($crate::StoreError::NotFound(format!("subject {subject}")))
-                    }
-                    Err(e) => Err(e.into()),
-                }
+                .await
+                .map_err(|e| $crate::error::not_found_on_foreign_key(e, || format!("subject {subject}")))?;
+                Ok(())
             }
 
             async fn clear_objection(&self, subject: $crate::SubjectId, purpose: &str) -> Result<bool, $crate::StoreError> {
@@ -522,13 +513,11 @@ macro_rules! portable_store {
                             .push_bind(e.os.clone())
                             .push_bind(e.device.clone());
                     });
-                    match insert.build().execute(&mut *tx).await {
-                        Ok(_) => {}
-                        Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-                            return Err($crate::StoreError::NotFound("the event's subject".into()));
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
+                    insert
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| $crate::error::not_found_on_foreign_key(e, || "the event's subject".into()))?;
                 }
                 for chunk in anonymous.chunks(200) {
                     let mut insert = sqlx::QueryBuilder::<$db>::new(

@@ -190,7 +190,7 @@ macro_rules! rights_store {
                 sealed: &[u8],
                 expires_at: jiff::Timestamp,
             ) -> Result<(), $crate::StoreError> {
-                let result = sqlx::query::<$db>(
+                sqlx::query::<$db>(
                     "INSERT INTO rights_packages (request_id, subject_id, sealed, expires_at) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (request_id) DO UPDATE SET sealed = excluded.sealed, expires_at = excluded.expires_at",
                 )
@@ -199,14 +199,9 @@ macro_rules! rights_store {
                 .bind(sealed)
                 .bind($crate::time::to_millis(expires_at))
                 .execute(&self.pool)
-                .await;
-                match result {
-                    Ok(_) => Ok(()),
-                    Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-                        Err($crate::StoreError::NotFound(format!("subject {subject}")))
-                    }
-                    Err(e) => Err(e.into()),
-                }
+                .await
+                .map_err(|e| $crate::error::not_found_on_foreign_key(e, || format!("subject {subject}")))?;
+                Ok(())
             }
 
             async fn rights_package(

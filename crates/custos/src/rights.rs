@@ -1,13 +1,7 @@
 //! `custos rights …`: the rights-request queue from the terminal.
 
-use std::sync::Arc;
-
 use anyhow::Context;
-use custos_engine::SystemClock;
-use custos_engine::consent::Consents;
 use custos_engine::gate::{Actor, StaffRole};
-use custos_engine::records::Records;
-use custos_engine::rights::Rights;
 
 use crate::cli::RightsCommand;
 use crate::config::Settings;
@@ -16,12 +10,10 @@ use crate::storage;
 /// Runs a `custos rights` command.
 pub(crate) async fn run(settings: &Settings, command: &RightsCommand) -> anyhow::Result<()> {
     let store = storage::open(settings).await?;
-    let policy = Arc::new(crate::policy::load(settings.policy.as_deref())?);
+    let policy = crate::policy::load(settings.policy.as_deref())?;
     let (vault, _) = crate::keys::open_vault(settings).await?;
-    let records = Arc::new(Records::new(store.clone(), vault.clone(), policy.clone(), Arc::new(SystemClock)));
-    let consents =
-        Arc::new(Consents::new(store.clone(), vault, policy.clone(), records.auditor().clone(), Arc::new(SystemClock)));
-    let rights = Rights::new(records, consents, policy, Arc::new(SystemClock));
+    // The same services `custos serve` runs, without the server.
+    let rights = custos_server::AppState::new(store.clone(), vault, policy).rights;
     let now = jiff::Timestamp::now();
     match command {
         RightsCommand::List { limit } => {
