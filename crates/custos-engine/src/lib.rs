@@ -16,6 +16,7 @@
 //! - [`rights`]: rights requests: intake, verification by code, deadlines, execution.
 //! - [`mail`]: outgoing mail through the job runner, checked by the gate at send time.
 //! - [`marketing`]: signed unsubscribe links and suppression.
+//! - [`outbound`]: HTTPS calls to other parties (agent callbacks, portability transfers).
 //! - [`policy`]: the policy in force and every version before it.
 //! - [`tokens`]: service tokens scoped to purposes.
 //! - [`vault`]: sealed values, blind indexes, crypto-shredding and key rotation.
@@ -36,6 +37,7 @@ mod group_commit;
 pub mod jobs;
 pub mod mail;
 pub mod marketing;
+pub mod outbound;
 pub mod policy;
 pub mod records;
 pub mod rights;

@@ -85,6 +85,8 @@ pub struct AppState {
     pub rights: Arc<Rights>,
     /// The Data Rights Protocol, when `[drp]` names this business.
     pub drp: Option<Arc<custos_engine::drp::Drp>>,
+    /// Calls to other parties (agents' callbacks, portability transfers), when possible.
+    pub outbound: Option<custos_engine::outbound::Outbound>,
     /// The address people reach custos at, for links in mail.
     pub public_url: String,
     /// Requests per network on the public endpoints.
@@ -112,6 +114,18 @@ impl AppState {
     /// Sets the banner's wording; an error names the `[banner]` setting that cannot be used.
     pub fn with_banner(mut self, settings: &BannerSettings) -> Result<Self, BannerError> {
         self.banner = Arc::new(Banner::with_settings(&self.policy, settings)?);
+        Ok(self)
+    }
+
+    /// Makes outbound calls under `settings` (call before [`AppState::with_drp`], which
+    /// shares the rights requests).
+    pub fn with_outbound(
+        mut self,
+        settings: &custos_engine::outbound::OutboundSettings,
+    ) -> Result<Self, custos_engine::outbound::OutboundError> {
+        let outbound = custos_engine::outbound::Outbound::new(settings)?;
+        self.rights = rights_with(&self.records, &self.consents, &self.policy, Some(outbound.clone()));
+        self.outbound = Some(outbound);
         Ok(self)
     }
 
@@ -157,7 +171,11 @@ impl AppState {
             Arc::new(SystemClock),
         ));
         let banner = Arc::new(Banner::new(&policy));
-        let rights = Arc::new(Rights::new(records.clone(), consents.clone(), policy.clone(), Arc::new(SystemClock)));
+        // Outbound calls under the defaults: public HTTPS destinations, Mozilla's roots.
+        let outbound = custos_engine::outbound::Outbound::new(&Default::default())
+            .inspect_err(|e| tracing::warn!(error = %e, "outbound calls are off"))
+            .ok();
+        let rights = rights_with(&records, &consents, &policy, outbound.clone());
         let campaigns =
             Arc::new(Campaigns::new(store.clone(), policy.clone(), records.auditor().clone(), Arc::new(SystemClock)));
         let collect = Arc::new(Collect::new(records.clone(), consents.clone(), policy.clone(), forms::MAX_ATTACHMENT));
@@ -177,12 +195,27 @@ impl AppState {
             campaigns,
             rights,
             drp: None,
+            outbound,
             public_url,
             limiters: Arc::new(limits::Limiters::new(RateLimits::default())),
             metrics: Arc::new(Metrics::new()),
             token_cache: Arc::new(custos_engine::tokens::TokenCache::default()),
         }
     }
+}
+
+/// Rights requests over `records` and `consents`, sending through `outbound` when given.
+fn rights_with(
+    records: &Arc<Records>,
+    consents: &Arc<Consents>,
+    policy: &Arc<Policy>,
+    outbound: Option<custos_engine::outbound::Outbound>,
+) -> Arc<Rights> {
+    let rights = Rights::new(records.clone(), consents.clone(), policy.clone(), Arc::new(SystemClock));
+    Arc::new(match outbound {
+        Some(outbound) => rights.with_outbound(outbound),
+        None => rights,
+    })
 }
 
 /// Every route custos serves, before middleware and state.

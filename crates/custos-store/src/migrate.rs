@@ -83,6 +83,11 @@ macro_rules! main_migrations {
                 name: "rights_requests",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0010_rights_requests.sql")),
             },
+            $crate::migrate::Migration {
+                version: 13,
+                name: "rights_callbacks",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0013_rights_callbacks.sql")),
+            },
         ]
     };
 }

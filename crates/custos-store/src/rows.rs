@@ -154,6 +154,7 @@ row_reader! {
             closed_at: row.try_get::<Option<i64>, _>("closed_at")?.map(from_millis).transpose()?,
             agent_id: row.try_get("agent_id")?,
             agent_request_id: row.try_get("agent_request_id")?,
+            status_callback: row.try_get("status_callback")?,
         })
     }
 }

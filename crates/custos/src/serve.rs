@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use custos_engine::campaigns::CampaignFanout;
+use custos_engine::drp::DrpCallbacks;
 use custos_engine::jobs::JobRunner;
 use custos_engine::mail::{MailJob, Mailer};
 use custos_engine::rights::{RightsExecution, RightsMail, RightsSweep};
@@ -44,6 +45,8 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         .with_limits(settings.limits)
         .with_banner(&settings.banner)
         .map_err(|e| anyhow::anyhow!("the configuration's [banner] section: {e}"))?
+        .with_outbound(&settings.outbound.load()?)
+        .map_err(|e| anyhow::anyhow!("the configuration's [outbound] section: {e}"))?
         .with_drp(&settings.drp)
         .map_err(|e| anyhow::anyhow!("the configuration's [drp] section: {e}"))?;
     if let Some(geo) = geo {
@@ -66,16 +69,24 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
 
     let records = state.records.clone();
     let rights = state.rights.clone();
+    let callbacks = match (&state.drp, &state.outbound) {
+        (Some(drp), Some(outbound)) => Some((drp.clone(), outbound.clone())),
+        _ => None,
+    };
     // Today's sweep of rights requests (each run queues the next day's).
     custos_engine::rights::schedule_sweep(&store, jiff::Timestamp::now()).await?;
     let mut workers = custos_server::workers::spawn(
         |n| {
-            job_runner(store.clone(), n)
+            let runner = job_runner(store.clone(), n)
                 .register(MailJob::new(records.clone(), mailer.clone()))
                 .register(CampaignFanout::new(store.clone(), records.vault().clone(), &public_url))
                 .register(RightsExecution::new(rights.clone()))
                 .register(RightsMail::new(rights.clone(), mailer.clone(), &public_url))
-                .register(RightsSweep::new(rights.clone(), mailer.clone()))
+                .register(RightsSweep::new(rights.clone(), mailer.clone()));
+            match &callbacks {
+                Some((drp, outbound)) => runner.register(DrpCallbacks::new(drp.clone(), outbound.clone())),
+                None => runner,
+            }
         },
         settings.jobs.workers,
         Duration::from_millis(settings.jobs.poll_interval_ms.max(10)),

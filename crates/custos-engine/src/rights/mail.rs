@@ -55,8 +55,9 @@ impl RightsMail {
                     ),
                     (Some(_), "portability") => format!(
                         "Your data is ready to take elsewhere: what you gave us under your consent or our contract, \
-                         as JSON (its schema is described inside) and CSV, in one zip file.\n\n\
+                         as JSON (its schema is described inside) and CSV, in one zip file.\n\n{}\
                          Download it within 7 days:\n{status}/package?token={}\n\nStatus: {status}\n",
+                        transmission(request.outcome.as_ref()),
                         self.rights.package_token(request.id)
                     ),
                     (Some(_), "rectification") => {
@@ -130,5 +131,19 @@ impl JobHandler for RightsMail {
             self.rights.forget_address(id).await.map_err(retry)?;
         }
         Ok(())
+    }
+}
+
+/// What the person is told of the transfer they asked for, if any.
+fn transmission(outcome: Option<&serde_json::Value>) -> String {
+    let Some(sent) = outcome.map(|o| &o["transmit"]).filter(|t| t.is_object()) else { return String::new() };
+    let host = sent["host"].as_str().unwrap_or("the address you gave");
+    if sent["sent"].as_bool() == Some(true) {
+        format!("As you asked, we sent it to {host}.\n\n")
+    } else {
+        let why = sent["why"].as_str().unwrap_or("it could not be delivered");
+        format!(
+            "We could not send it to {host} as you asked ({why}); you can download it and hand it over yourself.\n\n"
+        )
     }
 }
