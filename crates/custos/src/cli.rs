@@ -72,6 +72,21 @@ pub(crate) enum RightsCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Refuse a request not yet being carried out (manifestly unfounded or excessive, or
+    /// the person's identity cannot be confirmed); the person is mailed the reason and
+    /// where to complain.
+    Deny {
+        /// The request's id.
+        id: uuid::Uuid,
+        /// Why, in words the person will read.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Carry out a verified request now, in this process, instead of waiting for a worker.
+    Run {
+        /// The request's id.
+        id: uuid::Uuid,
+    },
 }
 
 #[derive(Debug, Subcommand)]

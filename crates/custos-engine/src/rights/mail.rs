@@ -41,6 +41,18 @@ impl RightsMail {
                     request.extension_reason.as_deref().unwrap_or("")
                 ),
             ),
+            MailMessage::Denied => {
+                let authority = &self.rights.policy.controller.supervisory_authority;
+                let reason = request.outcome.as_ref().and_then(|o| o["denied"]["reason"].as_str()).unwrap_or("");
+                (
+                    format!("We cannot act on your {kind} request"),
+                    format!(
+                        "We decided not to act on your {kind} request, because: {reason}\n\n\
+                         If you disagree, you may complain to {} ({}) or go to court.\n\nStatus: {status}\n",
+                        authority.name, authority.website
+                    ),
+                )
+            }
             MailMessage::Done => (
                 format!("Your {kind} request is done"),
                 match (request.subject_id, kind.as_str()) {
@@ -127,7 +139,7 @@ impl JobHandler for RightsMail {
             .body(body)
             .map_err(|e| JobError::Permanent(format!("cannot build the mail: {e}")))?;
         self.mailer.send(message).await.map_err(|e| JobError::Retry(crate::mail::without_addresses(&e.to_string())))?;
-        if matches!(payload.message, MailMessage::Done) {
+        if matches!(payload.message, MailMessage::Done | MailMessage::Denied) {
             self.rights.forget_address(id).await.map_err(retry)?;
         }
         Ok(())

@@ -254,6 +254,8 @@ enum MailMessage {
     Extended,
     /// The request was carried out.
     Done,
+    /// Staff refused to act on it, for the reason in the request's outcome.
+    Denied,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -564,6 +566,50 @@ impl Rights {
         self.forget_address(request.id).await?;
         self.audit(&Actor::System, "rights.revoke", &revoked, serde_json::json!({"agent": revoked.agent_id})).await?;
         Ok(revoked)
+    }
+
+    /// Refuses a request that is not being carried out yet, for `reason` (Art. 12(5): the
+    /// request is manifestly unfounded or excessive; Art. 12(6): the person's identity
+    /// cannot be confirmed). The person is mailed the reason and where to complain (Art.
+    /// 12(4)); an agent that asked for callbacks is told.
+    pub async fn deny(&self, actor: &Actor, id: Uuid, reason: &str) -> Result<RightsRequest, RightsError> {
+        let mut request = self.store.rights_request(id).await?.ok_or(RightsError::NotFound(id))?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.len() > 1000 {
+            return Err(invalid("reason", "give the reason the person will be told, in 1 to 1000 bytes"));
+        }
+        if !matches!(request.state.as_str(), "unverified" | "verified") {
+            let message = if request.state == "in_progress" { "it is being carried out" } else { "it is closed" };
+            return Err(RightsError::WrongState { state: request.state, message: message.into() });
+        }
+        let state = request.state.clone();
+        request.state = "denied".into();
+        request.closed_at = Some(self.clock.now());
+        request.code_hash = None;
+        request.code_expires_at = None;
+        request.outcome = Some(serde_json::json!({"denied": {"reason": reason, "by": actor.audit_name()}}));
+        if !self.store.update_rights_request(&request, &state).await? {
+            return Err(RightsError::WrongState { state, message: "it changed meanwhile; try again".into() });
+        }
+        self.mail(id, MailMessage::Denied, "denied").await?;
+        self.audit(actor, "rights.deny", &request, serde_json::json!({})).await?;
+        self.announce(&request, "denied").await?;
+        Ok(request)
+    }
+
+    /// Carries out a verified request now, in this process, instead of waiting for a
+    /// worker (the same steps, recorded the same way: a worker that picks up the queued
+    /// job afterwards finds nothing left to do).
+    pub async fn run_now(&self, id: Uuid) -> Result<RightsRequest, RightsError> {
+        let request = self.get(id).await?;
+        if !matches!(request.state.as_str(), "verified" | "in_progress") {
+            return Err(RightsError::WrongState {
+                state: request.state,
+                message: "only a verified request can be carried out".into(),
+            });
+        }
+        self.execute(id, 1).await.map_err(|e| RightsError::Outbound(e.to_string()))?;
+        self.get(id).await
     }
 
     /// A request by id.
