@@ -32,6 +32,7 @@ mod records;
 mod rights;
 mod rows;
 pub mod sqlite;
+mod staff;
 mod subject_state;
 mod subjects;
 mod time;
@@ -53,7 +54,8 @@ pub use crate::keys::{DataKeyLookup, KeyStore, StoredDataKey, StoredSystemKey};
 pub use crate::migrate::AppliedMigration;
 pub use crate::policy_versions::{PolicyVersionStore, StoredPolicyVersion};
 pub use crate::records::{NewRecord, Record, RecordStore};
-pub use crate::rights::{RightsRequest, RightsStore};
+pub use crate::rights::{RightsCount, RightsRequest, RightsStore};
+pub use crate::staff::{StaffMember, StaffStore};
 pub use crate::subject_state::{ConsentEntry, ConsentWrite, NewVisitor, StoredConsent, SubjectStateStore};
 pub use crate::subjects::{BlindIndex, IdentifierKind, NewSubject, Subject, SubjectId, SubjectKind, SubjectStore};
 pub use crate::tokens::{ServiceToken, TokenStore};
@@ -76,6 +78,7 @@ pub trait Store:
     + AccountStore
     + CampaignStore
     + RightsStore
+    + StaffStore
     + Send
     + Sync
     + 'static

@@ -88,6 +88,11 @@ macro_rules! main_migrations {
                 name: "rights_callbacks",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0013_rights_callbacks.sql")),
             },
+            $crate::migrate::Migration {
+                version: 14,
+                name: "staff",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0014_staff.sql")),
+            },
         ]
     };
 }

@@ -61,6 +61,19 @@ pub struct RightsRequest {
     pub status_callback: Option<String>,
 }
 
+/// How many requests of one kind are in one state, extended or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RightsCount {
+    /// The kind of right.
+    pub kind: String,
+    /// The state.
+    pub state: String,
+    /// Whether their deadline was extended.
+    pub extended: bool,
+    /// How many.
+    pub count: u64,
+}
+
 /// Rights requests.
 #[async_trait]
 pub trait RightsStore {
@@ -76,6 +89,9 @@ pub trait RightsStore {
 
     /// Open requests (not fulfilled, denied or expired), soonest due first.
     async fn open_rights_requests(&self, limit: u32) -> Result<Vec<RightsRequest>, StoreError>;
+
+    /// Every request counted by kind, state and whether it was extended.
+    async fn rights_request_counts(&self) -> Result<Vec<RightsCount>, StoreError>;
 
     /// Keeps the access package of a request (sealed under the person's key) until
     /// `expires_at`; a second one for the same request replaces the first.
@@ -184,6 +200,24 @@ macro_rules! rights_store {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map($crate::rows::rights_request).collect()
+            }
+
+            async fn rights_request_counts(&self) -> Result<Vec<$crate::RightsCount>, $crate::StoreError> {
+                let rows = sqlx::query_as::<$db, (String, String, bool, i64)>(
+                    "SELECT kind, state, extension_reason IS NOT NULL, COUNT(*) FROM rights_requests \
+                     GROUP BY kind, state, extension_reason IS NOT NULL ORDER BY kind, state",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(kind, state, extended, count)| $crate::RightsCount {
+                        kind,
+                        state,
+                        extended,
+                        count: u64::try_from(count).unwrap_or(0),
+                    })
+                    .collect())
             }
 
             async fn put_rights_package(

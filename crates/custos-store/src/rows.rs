@@ -158,3 +158,17 @@ row_reader! {
         })
     }
 }
+
+row_reader! {
+    /// Reads a `staff` row.
+    fn staff_member(row) -> crate::StaffMember {
+        Ok(crate::StaffMember {
+            id: row.try_get("staff_id")?,
+            username: row.try_get("username")?,
+            role: row.try_get("role")?,
+            password_hash: row.try_get("password_hash")?,
+            created_at: from_millis(row.try_get("created_at")?)?,
+            disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(from_millis).transpose()?,
+        })
+    }
+}

@@ -12,6 +12,7 @@ mod migrations;
 mod policy_versions;
 mod records;
 mod rights;
+mod staff;
 mod subject_state;
 mod subjects;
 
