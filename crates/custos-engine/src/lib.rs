@@ -18,6 +18,7 @@
 //! - [`marketing`]: signed unsubscribe links and suppression.
 //! - [`outbound`]: HTTPS calls to other parties (agent callbacks, portability transfers).
 //! - [`policy`]: the policy in force and every version before it.
+//! - [`staff`]: the operator's staff: console accounts, roles and sessions.
 //! - [`tokens`]: service tokens scoped to purposes.
 //! - [`vault`]: sealed values, blind indexes, crypto-shredding and key rotation.
 
@@ -41,6 +42,7 @@ pub mod outbound;
 pub mod policy;
 pub mod records;
 pub mod rights;
+pub mod staff;
 pub mod tokens;
 pub mod vault;
 

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+pub mod admin;
 mod analytics;
 mod auth;
 mod banner;
@@ -83,6 +84,8 @@ pub struct AppState {
     pub campaigns: Arc<Campaigns>,
     /// Rights requests.
     pub rights: Arc<Rights>,
+    /// The operator's staff, who use the admin console.
+    pub staff: Arc<custos_engine::staff::Staff>,
     /// The Data Rights Protocol, when `[drp]` names this business.
     pub drp: Option<Arc<custos_engine::drp::Drp>>,
     /// Calls to other parties (agents' callbacks, portability transfers), when possible.
@@ -176,6 +179,8 @@ impl AppState {
             .inspect_err(|e| tracing::warn!(error = %e, "outbound calls are off"))
             .ok();
         let rights = rights_with(&records, &consents, &policy, outbound.clone());
+        let staff =
+            Arc::new(custos_engine::staff::Staff::new(store.clone(), records.auditor().clone(), Arc::new(SystemClock)));
         let campaigns =
             Arc::new(Campaigns::new(store.clone(), policy.clone(), records.auditor().clone(), Arc::new(SystemClock)));
         let collect = Arc::new(Collect::new(records.clone(), consents.clone(), policy.clone(), forms::MAX_ATTACHMENT));
@@ -194,6 +199,7 @@ impl AppState {
             accounts,
             campaigns,
             rights,
+            staff,
             drp: None,
             outbound,
             public_url,
@@ -235,13 +241,15 @@ pub fn routes() -> Router<AppState> {
         .merge(rights_pages::routes())
         .merge(drp::routes())
         .merge(unsubscribe::routes())
+        .merge(admin::routes())
 }
 
 /// Turns `routes` into a service: adds the JSON 404 fallback, the state and the
 /// middleware (request ids, tracing, metrics, error bodies).
 pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
     let metrics = state.metrics.clone();
-    telemetry::layer(routes.fallback(error::not_found).with_state(state), metrics)
+    let console = admin::AdminContext::new(&state);
+    telemetry::layer(routes.fallback(error::not_found).with_state(state).layer(axum::Extension(console)), metrics)
 }
 
 /// The full application: [`routes`] through [`finish`].

@@ -63,6 +63,13 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         policy = %format!("{} ({})", version.short(), version.label),
         "custos listening on http://{address}"
     );
+    // A fresh installation has no staff: a one-time link creates the first admin.
+    if let Some(token) = state.staff.setup_token().await? {
+        tracing::warn!(
+            "no staff yet: open {public_url}/admin/setup/{token} to create the first admin of the console \
+             (the link works once, for 24 hours; a restart makes a new one)"
+        );
+    }
     if settings.mail.url.is_none() {
         tracing::info!(dir = %settings.data_dir.join("mail").display(), "no SMTP settings: mail is written as .eml files");
     }
