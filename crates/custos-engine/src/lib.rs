@@ -16,6 +16,8 @@
 //! - [`rights`]: rights requests: intake, verification by code, deadlines, execution.
 //! - [`mail`]: outgoing mail through the job runner, checked by the gate at send time.
 //! - [`marketing`]: signed unsubscribe links and suppression.
+//! - [`partners`]: partner keys, pseudonymised uploads behind the PII gate, processor
+//!   duties, deletion at contract end, aggregates across partners.
 //! - [`policy`]: the policy in force and every version before it.
 //! - [`tokens`]: service tokens scoped to purposes.
 //! - [`vault`]: sealed values, blind indexes, crypto-shredding and key rotation.
@@ -36,6 +38,7 @@ mod group_commit;
 pub mod jobs;
 pub mod mail;
 pub mod marketing;
+pub mod partners;
 pub mod policy;
 pub mod records;
 pub mod rights;

@@ -25,6 +25,7 @@ mod events;
 mod jobs;
 mod keys;
 mod migrate;
+mod partners;
 mod policy_versions;
 mod portable;
 pub mod postgres;
@@ -51,6 +52,7 @@ pub use crate::events::{EventStore, EventTotals, EventVisitor, StoredEvent};
 pub use crate::jobs::{Enqueued, Job, JobCounts, JobFailure, JobState, JobStore, NewJob};
 pub use crate::keys::{DataKeyLookup, KeyStore, StoredDataKey, StoredSystemKey};
 pub use crate::migrate::AppliedMigration;
+pub use crate::partners::{Partner, PartnerKey, PartnerRecord, PartnerStore, PartnerUpload, PrivacyBudget, SubProcessor};
 pub use crate::policy_versions::{PolicyVersionStore, StoredPolicyVersion};
 pub use crate::records::{NewRecord, Record, RecordStore};
 pub use crate::rights::{RightsRequest, RightsStore};
@@ -76,6 +78,7 @@ pub trait Store:
     + AccountStore
     + CampaignStore
     + RightsStore
+    + PartnerStore
     + Send
     + Sync
     + 'static
