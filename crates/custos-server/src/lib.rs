@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod aggregates;
 mod analytics;
 mod auth;
 mod banner;
@@ -26,6 +27,7 @@ mod health;
 mod limits;
 mod metrics;
 mod notice;
+mod partners;
 mod rights;
 mod rights_pages;
 mod subjects;
@@ -83,6 +85,8 @@ pub struct AppState {
     pub campaigns: Arc<Campaigns>,
     /// Rights requests.
     pub rights: Arc<Rights>,
+    /// Partners: keys, uploads, processor duties, aggregates.
+    pub partners: Arc<custos_engine::partners::Partners>,
     /// The Data Rights Protocol, when `[drp]` names this business.
     pub drp: Option<Arc<custos_engine::drp::Drp>>,
     /// The address people reach custos at, for links in mail.
@@ -131,6 +135,17 @@ impl AppState {
         Ok(self)
     }
 
+    /// Sets the partner API's limits and aggregation rules.
+    pub fn with_partners(mut self, settings: custos_engine::partners::PartnerSettings) -> Self {
+        self.partners = Arc::new(custos_engine::partners::Partners::new(
+            self.records.clone(),
+            self.policy.clone(),
+            settings,
+            Arc::new(SystemClock),
+        ));
+        self
+    }
+
     /// Sets the rate limits of the public endpoints (by default [`RateLimits::default`]).
     pub fn with_limits(mut self, limits: RateLimits) -> Self {
         self.limiters = Arc::new(limits::Limiters::new(limits));
@@ -161,6 +176,12 @@ impl AppState {
         let campaigns =
             Arc::new(Campaigns::new(store.clone(), policy.clone(), records.auditor().clone(), Arc::new(SystemClock)));
         let collect = Arc::new(Collect::new(records.clone(), consents.clone(), policy.clone(), forms::MAX_ATTACHMENT));
+        let partners = Arc::new(custos_engine::partners::Partners::new(
+            records.clone(),
+            policy.clone(),
+            custos_engine::partners::PartnerSettings::default(),
+            Arc::new(SystemClock),
+        ));
         let public_url = "http://127.0.0.1:8080".to_owned();
         let accounts =
             Arc::new(Accounts::new(records.clone(), store.clone(), None, public_url.clone(), Arc::new(SystemClock)));
@@ -176,6 +197,7 @@ impl AppState {
             accounts,
             campaigns,
             rights,
+            partners,
             drp: None,
             public_url,
             limiters: Arc::new(limits::Limiters::new(RateLimits::default())),
@@ -202,6 +224,8 @@ pub fn routes() -> Router<AppState> {
         .merge(rights_pages::routes())
         .merge(drp::routes())
         .merge(unsubscribe::routes())
+        .merge(partners::routes())
+        .merge(aggregates::routes())
 }
 
 /// Turns `routes` into a service: adds the JSON 404 fallback, the state and the

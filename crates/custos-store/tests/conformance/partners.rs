@@ -6,10 +6,12 @@ use uuid::Uuid;
 
 use crate::at;
 
-on_both_backends!(partners_keys_and_subprocessors_round_trip);
-on_both_backends!(records_and_their_upload_answer_are_stored_together_or_not_at_all);
-on_both_backends!(records_are_read_and_deleted_per_partner_and_pseudonym);
-on_both_backends!(the_privacy_budget_is_never_overspent);
+on_both_backends!(
+    partners_keys_and_subprocessors_round_trip,
+    records_and_their_upload_answer_are_stored_together_or_not_at_all,
+    records_are_read_and_deleted_per_partner_and_pseudonym,
+    the_privacy_budget_is_never_overspent,
+);
 
 fn partner() -> Partner {
     Partner {
