@@ -145,7 +145,6 @@ impl Partners {
         };
 
         let groups = self.collect_groups(&query.group_by, query.measure.as_deref()).await?;
-        let mut rng = rand::rng();
         let mut out = Vec::new();
         let mut suppressed = 0u64;
         for (values, group) in groups {
@@ -180,10 +179,10 @@ impl Partners {
                 Some(e) => {
                     // Sequential composition: a sum and a count each get half.
                     let share = if bound.is_some() { e / 2.0 } else { e };
-                    let count = (people as f64 + laplace(&mut rng, 1.0 / share)).round().max(0.0);
+                    let count = (people as f64 + laplace(&mut rand::rng(), 1.0 / share)).round().max(0.0);
                     row["count"] = json!(count as u64);
                     if let Some(b) = bound {
-                        row["sum"] = json!(sum + laplace(&mut rng, b / share));
+                        row["sum"] = json!(sum + laplace(&mut rand::rng(), b / share));
                     }
                 }
             }
@@ -298,7 +297,7 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let n = 200_000;
         let b = 2.0;
-        let samples: Vec<f64> = (0..n).map(|_| laplace(&mut rng, b)).collect();
+        let samples: Vec<f64> = (0..n).map(|_| laplace(&mut rand::rng(), b)).collect();
         let mean = samples.iter().sum::<f64>() / n as f64;
         let mean_abs = samples.iter().map(|x| x.abs()).sum::<f64>() / n as f64;
         // E[X] = 0 and E[|X|] = b for Laplace(0, b).
