@@ -44,6 +44,8 @@ pub(crate) struct Settings {
     pub(crate) banner: custos_server::BannerSettings,
     /// The Data Rights Protocol for authorized agents.
     pub(crate) drp: custos_server::DrpSettings,
+    /// The partner API: upload limits and aggregation rules.
+    pub(crate) partners: custos_engine::partners::PartnerSettings,
 }
 
 /// The `[mail]` section.
@@ -146,6 +148,7 @@ impl Default for Settings {
             limits: custos_server::RateLimits::default(),
             banner: custos_server::BannerSettings::default(),
             drp: custos_server::DrpSettings::default(),
+            partners: custos_engine::partners::PartnerSettings::default(),
         }
     }
 }
@@ -269,6 +272,12 @@ impl Settings {
                     "json" => LogFormat::Json,
                     other => bail!("{name}={other:?} is not a log format; use text or json"),
                 }
+            }
+            "CUSTOS_PARTNERS_MAX_BODY_BYTES" => self.partners.max_body_bytes = parse(name, value, "a number of bytes")?,
+            "CUSTOS_PARTNERS_MAX_RECORDS" => self.partners.max_records = parse(name, value, "a number of records")?,
+            "CUSTOS_PARTNERS_AGGREGATION_K" => self.partners.aggregation.k = parse(name, value, "a number of people")?,
+            "CUSTOS_PARTNERS_AGGREGATION_EPSILON_BUDGET" => {
+                self.partners.aggregation.epsilon_budget = parse(name, value, "a number")?
             }
             "CUSTOS_JOBS_WORKERS" => self.jobs.workers = parse(name, value, "a number of workers")?,
             "CUSTOS_JOBS_POLL_INTERVAL_MS" => {

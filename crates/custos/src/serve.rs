@@ -7,6 +7,7 @@ use anyhow::Context;
 use custos_engine::campaigns::CampaignFanout;
 use custos_engine::jobs::JobRunner;
 use custos_engine::mail::{MailJob, Mailer};
+use custos_engine::partners::PartnerTermination;
 use custos_engine::rights::{RightsExecution, RightsMail, RightsSweep};
 use custos_server::AppState;
 use custos_store::Store;
@@ -45,7 +46,8 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         .with_banner(&settings.banner)
         .map_err(|e| anyhow::anyhow!("the configuration's [banner] section: {e}"))?
         .with_drp(&settings.drp)
-        .map_err(|e| anyhow::anyhow!("the configuration's [drp] section: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("the configuration's [drp] section: {e}"))?
+        .with_partners(settings.partners.clone());
     if let Some(geo) = geo {
         state.analytics.set_geo(geo);
     }
@@ -66,6 +68,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
 
     let records = state.records.clone();
     let rights = state.rights.clone();
+    let partners = state.partners.clone();
     // Today's sweep of rights requests (each run queues the next day's).
     custos_engine::rights::schedule_sweep(&store, jiff::Timestamp::now()).await?;
     let mut workers = custos_server::workers::spawn(
@@ -76,6 +79,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
                 .register(RightsExecution::new(rights.clone()))
                 .register(RightsMail::new(rights.clone(), mailer.clone(), &public_url))
                 .register(RightsSweep::new(rights.clone(), mailer.clone()))
+                .register(PartnerTermination::new(partners.clone()))
         },
         settings.jobs.workers,
         Duration::from_millis(settings.jobs.poll_interval_ms.max(10)),
