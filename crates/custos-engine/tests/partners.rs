@@ -85,7 +85,8 @@ async fn a_termination_interrupted_mid_way_resumes_deletes_everything_and_report
 ) {
     let f = Fixture::new(store, db, PartnerSettings::default()).await;
     let (id, caller) = f.partner("Acme Ads", "grace@acme.example").await;
-    let rows: Vec<Value> = (0..5).map(|i| json!({"pseudonym": format!("p{i:02}"), "country": "DE", "amount": i})).collect();
+    let rows: Vec<Value> =
+        (0..5).map(|i| json!({"pseudonym": format!("p{i:02}"), "country": "DE", "amount": i})).collect();
     f.upload(&caller, &rows).await;
     let (_, other) = f.partner("Other Media", "ops@other.example").await;
     f.upload(&other, &[json!({"pseudonym": "keep-me", "country": "FR"})]).await;
@@ -180,7 +181,8 @@ async fn aggregates_hide_small_and_single_partner_groups_and_spend_a_privacy_bud
     };
     let e = refuse(AggregateQuery { group_by: vec!["pseudonym".into()], measure: None, epsilon: None }).await;
     assert!(matches!(e, Err(PartnerError::Invalid { code: "dimension_not_allowed", .. })), "{e:?}");
-    let e = refuse(AggregateQuery { group_by: vec!["country".into()], measure: Some("age".into()), epsilon: None }).await;
+    let e =
+        refuse(AggregateQuery { group_by: vec!["country".into()], measure: Some("age".into()), epsilon: None }).await;
     assert!(matches!(e, Err(PartnerError::Invalid { code: "measure_not_allowed", .. })), "{e:?}");
     let partner_token = Actor::Service { token: "web".into(), purposes: vec!["support".into()] };
     assert!(matches!(f.partners.aggregate(&partner_token, &query).await, Err(PartnerError::Forbidden { .. })));

@@ -36,9 +36,12 @@ async fn aggregates(
     Query(params): Query<Params>,
 ) -> Result<Json<Value>, Refusal> {
     let Some(group_by) = params.group_by.filter(|g| !g.trim().is_empty()) else {
-        return Err(ApiError::bad_request("invalid_value", "name the dimensions to group by: ?group_by=country,channel")
-            .with_field("group_by")
-            .into());
+        return Err(ApiError::bad_request(
+            "invalid_value",
+            "name the dimensions to group by: ?group_by=country,channel",
+        )
+        .with_field("group_by")
+        .into());
     };
     let query = AggregateQuery {
         group_by: group_by.split(',').map(|d| d.trim().to_owned()).collect(),

@@ -106,7 +106,9 @@ fn error(e: PartnerError) -> Refusal {
         PartnerError::Forbidden { code, message } => ApiError::new(StatusCode::FORBIDDEN, code, message),
         PartnerError::Refused { rule, message } => ApiError::invalid(rule, message),
         e @ PartnerError::NotFound(_) => ApiError::not_found("not_found", e.to_string()),
-        e @ PartnerError::BudgetSpent { .. } => ApiError::new(StatusCode::FORBIDDEN, "privacy_budget_spent", e.to_string()),
+        e @ PartnerError::BudgetSpent { .. } => {
+            ApiError::new(StatusCode::FORBIDDEN, "privacy_budget_spent", e.to_string())
+        }
         PartnerError::Access(custos_engine::records::AccessError::Denied { rule, reason }) => {
             ApiError::new(StatusCode::FORBIDDEN, rule.code(), reason)
         }
@@ -311,8 +313,7 @@ async fn upload(
         ),
     };
     let body = read_limited(body, state.partners.settings().max_body_bytes).await?;
-    let answer =
-        state.partners.upload(&caller, UploadRequest { format, body, quarantine, idempotency_key }).await?;
+    let answer = state.partners.upload(&caller, UploadRequest { format, body, quarantine, idempotency_key }).await?;
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::CREATED);
     let mut response = (status, Json(answer.body)).into_response();
     if answer.replayed {
@@ -327,8 +328,9 @@ async fn read_limited(body: Body, max: usize) -> Result<Vec<u8>, ApiError> {
     let mut body = body;
     let mut out = Vec::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame
-            .map_err(|e| ApiError::bad_request("unreadable_body", format!("the request body could not be read: {e}")))?;
+        let frame = frame.map_err(|e| {
+            ApiError::bad_request("unreadable_body", format!("the request body could not be read: {e}"))
+        })?;
         if let Ok(data) = frame.into_data() {
             if out.len() + data.len() > max {
                 return Err(ApiError::new(
@@ -361,7 +363,8 @@ async fn read(
 ) -> Result<Json<Value>, Refusal> {
     let limit = params.limit.unwrap_or(MAX_READ);
     let records = state.partners.read(&caller, params.pseudonym.as_deref(), params.after, limit).await?;
-    let next = records.last().and_then(|r| r.get("id").cloned()).filter(|_| records.len() as u32 >= limit.clamp(1, MAX_READ));
+    let next =
+        records.last().and_then(|r| r.get("id").cloned()).filter(|_| records.len() as u32 >= limit.clamp(1, MAX_READ));
     Ok(Json(json!({"records": records, "next_after": next})))
 }
 

@@ -71,8 +71,9 @@ impl App {
         assert_eq!(status, 201, "{p}");
         assert_eq!(p["custos_role"], "processor");
         let id = p["id"].as_str().expect("id").to_owned();
-        let (status, k) =
-            self.staff(reqwest::Method::POST, &format!("/v1/partners/{id}/keys"), Some(json!({"scopes": scopes}))).await;
+        let (status, k) = self
+            .staff(reqwest::Method::POST, &format!("/v1/partners/{id}/keys"), Some(json!({"scopes": scopes})))
+            .await;
         assert_eq!(status, 201, "{k}");
         let key = k["key"].as_str().expect("the key, once").to_owned();
         assert!(key.starts_with("cpk_"));
@@ -106,7 +107,8 @@ impl App {
     }
 
     async fn partner_call(&self, method: reqwest::Method, key: &str, path: &str) -> (u16, Value) {
-        let r = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(key).send().await.expect("send");
+        let r =
+            self.client.request(method, format!("{}{path}", self.base)).bearer_auth(key).send().await.expect("send");
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
@@ -126,18 +128,29 @@ async fn a_partner_uploads_json_ndjson_and_csv_and_reads_and_deletes_only_its_ow
 
     let pseudonym = "5f0c6a1e9b7d4c2a8e3f1b0d6c9a7e21";
     let (status, body) = app
-        .upload(&key, "application/json", &json!([{"pseudonym": pseudonym, "country": "DE", "amount": 12.5}]).to_string(), &[])
+        .upload(
+            &key,
+            "application/json",
+            &json!([{"pseudonym": pseudonym, "country": "DE", "amount": 12.5}]).to_string(),
+            &[],
+        )
         .await;
     assert_eq!((status, body["stored"].clone()), (201, json!(1)), "{body}");
     assert_eq!((body["purpose"].clone(), body["custos_role"].clone()), (json!("partner-services"), json!("processor")));
-    let ndjson = format!("{}\n{}\n", json!({"pseudonym": pseudonym, "channel": "web"}), json!({"pseudonym": "0b8f2d7e-3c41-4e8a-9f65-1d2c3b4a5e6f", "channel": "app"}));
+    let ndjson = format!(
+        "{}\n{}\n",
+        json!({"pseudonym": pseudonym, "channel": "web"}),
+        json!({"pseudonym": "0b8f2d7e-3c41-4e8a-9f65-1d2c3b4a5e6f", "channel": "app"})
+    );
     let (status, body) = app.upload(&key, "application/x-ndjson", &ndjson, &[]).await;
     assert_eq!((status, body["stored"].clone()), (201, json!(2)), "{body}");
-    let (status, body) = app.upload(&key, "text/csv", "pseudonym,country,amount\nab12cd34,FR,3\nef56ab78,IT,4\n", &[]).await;
+    let (status, body) =
+        app.upload(&key, "text/csv", "pseudonym,country,amount\nab12cd34,FR,3\nef56ab78,IT,4\n", &[]).await;
     assert_eq!((status, body["stored"].clone()), (201, json!(2)), "{body}");
     assert_eq!(app.stored(&a).await, 5);
 
-    let (status, read) = app.partner_call(reqwest::Method::GET, &key, &format!("/v1/partner/records?pseudonym={pseudonym}")).await;
+    let (status, read) =
+        app.partner_call(reqwest::Method::GET, &key, &format!("/v1/partner/records?pseudonym={pseudonym}")).await;
     assert_eq!(status, 200, "{read}");
     let records = read["records"].as_array().expect("records");
     assert_eq!(records.len(), 2, "both records of the pseudonym: {read}");
@@ -146,7 +159,8 @@ async fn a_partner_uploads_json_ndjson_and_csv_and_reads_and_deletes_only_its_ow
     assert_eq!(records[0]["purpose"], "partner-services");
 
     // Another partner sees nothing of it, and cannot delete it.
-    let (_, theirs) = app.partner_call(reqwest::Method::GET, &other, &format!("/v1/partner/records?pseudonym={pseudonym}")).await;
+    let (_, theirs) =
+        app.partner_call(reqwest::Method::GET, &other, &format!("/v1/partner/records?pseudonym={pseudonym}")).await;
     assert_eq!(theirs["records"], json!([]));
     let (_, deleted) = app.partner_call(reqwest::Method::DELETE, &other, "/v1/partner/records?all=true").await;
     assert_eq!(deleted["deleted"], 0);
@@ -157,7 +171,8 @@ async fn a_partner_uploads_json_ndjson_and_csv_and_reads_and_deletes_only_its_ow
     let (status, _) = app.partner_call(reqwest::Method::GET, &app.token, "/v1/partner/records").await;
     assert_eq!(status, 401, "a service token is not a partner key");
 
-    let (status, body) = app.partner_call(reqwest::Method::DELETE, &key, &format!("/v1/partner/records?pseudonym={pseudonym}")).await;
+    let (status, body) =
+        app.partner_call(reqwest::Method::DELETE, &key, &format!("/v1/partner/records?pseudonym={pseudonym}")).await;
     assert_eq!((status, body["deleted"].clone()), (200, json!(2)));
     let (status, body) = app.partner_call(reqwest::Method::DELETE, &key, "/v1/partner/records").await;
     assert_eq!((status, body["error"]["code"].clone()), (400, json!("invalid_value")), "all needs saying");
@@ -184,7 +199,10 @@ async fn a_batch_with_pii_is_rejected_whole_with_masked_findings_and_nothing_is_
     assert_eq!(body["records_rejected"], 2);
     let rejected = body["rejected"].as_array().expect("findings");
     assert_eq!(rejected.len(), 2, "{body}");
-    assert_eq!(rejected[0], json!({"record": 1, "line": 2, "field": "note", "type": "email", "masked": "j***@e***.com"}));
+    assert_eq!(
+        rejected[0],
+        json!({"record": 1, "line": 2, "field": "note", "type": "email", "masked": "j***@e***.com"})
+    );
     assert_eq!(rejected[1]["record"], 2);
     assert_eq!(rejected[1]["field"], "card");
     assert_eq!(rejected[1]["type"], "payment_card");
@@ -197,7 +215,13 @@ async fn a_batch_with_pii_is_rejected_whole_with_masked_findings_and_nothing_is_
     let bytes = db.stored_bytes().await;
     let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
     assert!(contains(b"Acme Ads"), "the scan sees what is stored in clear (the partner's business name)");
-    for needle in [&b"jane.doe@example.com"[..], b"4111 1111 1111 1111", b"4111111111111111", b"tenerife-campaign", b"p-clean-0001"] {
+    for needle in [
+        &b"jane.doe@example.com"[..],
+        b"4111 1111 1111 1111",
+        b"4111111111111111",
+        b"tenerife-campaign",
+        b"p-clean-0001",
+    ] {
         assert!(!contains(needle), "{} found in the stored bytes", String::from_utf8_lossy(needle));
     }
     let audit = app.state.store.audit_entries(0, 1000).await.expect("audit");
@@ -248,7 +272,8 @@ async fn an_idempotency_key_replays_the_answer_and_refuses_another_body(
     let again = app.upload(&key, "text/csv", batch, &[("idempotency-key", "batch-2026-11-29")]).await;
     assert_eq!(again, first, "the same answer, upload id included");
     assert_eq!(app.stored(&a).await, 2, "nothing stored twice");
-    let other = app.upload(&key, "text/csv", "pseudonym,country\nzz99,IT\n", &[("idempotency-key", "batch-2026-11-29")]).await;
+    let other =
+        app.upload(&key, "text/csv", "pseudonym,country\nzz99,IT\n", &[("idempotency-key", "batch-2026-11-29")]).await;
     assert_eq!((other.0, other.1["error"]["code"].clone()), (422, json!("idempotency_key_reused")), "{}", other.1);
     assert_eq!(app.stored(&a).await, 2);
     // Keys belong to one partner: another may use the same one.
@@ -267,10 +292,33 @@ async fn bad_batches_name_the_record_line_and_field_and_change_nothing(
     let settings = PartnerSettings { max_body_bytes: 2_000, max_records: 3, ..PartnerSettings::default() };
     let app = App::spawn(db, settings).await;
     let (a, key) = app.partner("Acme Ads", &[]).await;
-    let cases: &[(&str, &str, u16, &str, Option<&str>, &str)] = &[
-        ("application/x-ndjson", "{\"pseudonym\": \"a1\"}\n{\"country\": \"DE\"}\n", 400, "missing_pseudonym", Some("pseudonym"), "record 1 (line 2)"),
-        ("application/x-ndjson", "{\"pseudonym\": \"a1\"}\n{\"pseudonym\": \"b2\",\n", 400, "malformed_batch", None, "line 2"),
-        ("application/json", "[{\"pseudonym\": \"a1\", \"geo\": {\"lat\": 1}}]", 400, "nested_value", Some("geo"), "record 0"),
+    // (content type, body, status, code, field, what the message says)
+    type Case<'a> = (&'a str, &'a str, u16, &'a str, Option<&'a str>, &'a str);
+    let cases: &[Case<'_>] = &[
+        (
+            "application/x-ndjson",
+            "{\"pseudonym\": \"a1\"}\n{\"country\": \"DE\"}\n",
+            400,
+            "missing_pseudonym",
+            Some("pseudonym"),
+            "record 1 (line 2)",
+        ),
+        (
+            "application/x-ndjson",
+            "{\"pseudonym\": \"a1\"}\n{\"pseudonym\": \"b2\",\n",
+            400,
+            "malformed_batch",
+            None,
+            "line 2",
+        ),
+        (
+            "application/json",
+            "[{\"pseudonym\": \"a1\", \"geo\": {\"lat\": 1}}]",
+            400,
+            "nested_value",
+            Some("geo"),
+            "record 0",
+        ),
         ("application/json", "{\"pseudonym\": \"a1\"}", 400, "malformed_batch", None, "array"),
         ("text/csv", "pseudonym,country\na1,DE\nb2\n", 400, "malformed_batch", None, "record 1 (line 3)"),
         ("text/csv", "pseudonym,country\na1,DE\nb2,FR\nc3,IT\nd4,ES\n", 400, "too_many_records", None, "at most 3"),
@@ -297,7 +345,13 @@ async fn keys_are_shown_once_scoped_revocable_and_rotatable(store: Arc<dyn custo
     assert_eq!((status, body["error"]["code"].clone()), (403, json!("scope_missing")));
     let (status, _) = app.partner_call(reqwest::Method::GET, &reader, "/v1/partner/records").await;
     assert_eq!(status, 200);
-    let (status, body) = app.staff(reqwest::Method::POST, &format!("/v1/partners/{id}/keys"), Some(json!({"scopes": ["records:everything"]}))).await;
+    let (status, body) = app
+        .staff(
+            reqwest::Method::POST,
+            &format!("/v1/partners/{id}/keys"),
+            Some(json!({"scopes": ["records:everything"]})),
+        )
+        .await;
     assert_eq!((status, body["error"]["field"].clone()), (422, json!("scopes")));
 
     // The register shows keys without their secrets.
@@ -310,7 +364,8 @@ async fn keys_are_shown_once_scoped_revocable_and_rotatable(store: Arc<dyn custo
     assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "only a hash of the key is stored");
 
     // Rotation: a new key with the same scopes; the old one stops working.
-    let (status, rotated) = app.staff(reqwest::Method::POST, &format!("/v1/partners/{id}/keys/{key_id}/rotate"), None).await;
+    let (status, rotated) =
+        app.staff(reqwest::Method::POST, &format!("/v1/partners/{id}/keys/{key_id}/rotate"), None).await;
     assert_eq!(status, 201, "{rotated}");
     assert_eq!(rotated["scopes"], json!(["records:read"]));
     let new_key = rotated["key"].as_str().expect("new key").to_owned();
@@ -340,10 +395,12 @@ async fn subprocessors_need_written_consent_and_transfers_outside_the_eea_the_pa
     let (status, body) = post(json!({"name": "Cloud GmbH", "country": "DE", "activity": "hosting"})).await;
     assert_eq!((status, body["error"]["code"].clone()), (422, json!("subprocessor_without_consent")), "{body}");
     let (status, body) = post(json!({"name": "Cloud GmbH", "country": "DE", "activity": "hosting",
-                                     "consent_reference": "DPA annex 3", "consent_date": "2026-13-01"})).await;
+                                     "consent_reference": "DPA annex 3", "consent_date": "2026-13-01"}))
+    .await;
     assert_eq!((status, body["error"]["field"].clone()), (422, json!("consent_date")));
     let (status, body) = post(json!({"name": "Cloud GmbH", "country": "DE", "activity": "hosting",
-                                     "consent_reference": "DPA annex 3", "consent_date": "2026-10-01"})).await;
+                                     "consent_reference": "DPA annex 3", "consent_date": "2026-10-01"}))
+    .await;
     assert_eq!(status, 201, "{body}");
     let us = json!({"name": "Stats Inc.", "country": "US", "activity": "reporting",
                     "consent_reference": "letter 2026-10-02", "consent_date": "2026-10-02"});
@@ -351,16 +408,22 @@ async fn subprocessors_need_written_consent_and_transfers_outside_the_eea_the_pa
     assert_eq!((status, body["error"]["code"].clone()), (422, json!("transfer_outside_eea_without_consent")), "{body}");
 
     let transfers = format!("/v1/partners/{id}/transfers");
-    let (status, body) = app.staff(reqwest::Method::PUT, &transfers, Some(json!({"allow_transfers_outside_eea": true}))).await;
+    let (status, body) =
+        app.staff(reqwest::Method::PUT, &transfers, Some(json!({"allow_transfers_outside_eea": true}))).await;
     assert_eq!((status, body["error"]["code"].clone()), (422, json!("transfer_outside_eea_without_consent")));
     let (status, body) = app
-        .staff(reqwest::Method::PUT, &transfers, Some(json!({"allow_transfers_outside_eea": true,
-            "consent_reference": "DPA clause 9, signed", "consent_date": "2026-10-03"})))
+        .staff(
+            reqwest::Method::PUT,
+            &transfers,
+            Some(json!({"allow_transfers_outside_eea": true,
+            "consent_reference": "DPA clause 9, signed", "consent_date": "2026-10-03"})),
+        )
         .await;
     assert_eq!((status, body["allow_transfers_outside_eea"].clone()), (200, json!(true)), "{body}");
     let (status, _) = post(us).await;
     assert_eq!(status, 201, "with the partner's written consent on record");
-    let (status, body) = app.staff(reqwest::Method::PUT, &transfers, Some(json!({"allow_transfers_outside_eea": false}))).await;
+    let (status, body) =
+        app.staff(reqwest::Method::PUT, &transfers, Some(json!({"allow_transfers_outside_eea": false}))).await;
     assert_eq!((status, body["error"]["code"].clone()), (422, json!("transfer_consent_in_use")));
     let (_, shown) = app.staff(reqwest::Method::GET, &format!("/v1/partners/{id}"), None).await;
     assert_eq!(shown["subprocessors"].as_array().expect("subs").len(), 2);
@@ -377,7 +440,10 @@ async fn terminating_a_contract_deletes_the_data_through_the_job_runner_and_repo
     let (_, body) = app.upload(&key, "text/csv", "pseudonym,country\na1,DE\nb2,FR\nc3,IT\n", &[]).await;
     assert_eq!(body["stored"], 3);
     let holding = app.state.partners.partners_holding_data().await.expect("holding");
-    assert_eq!(holding.iter().map(|h| (h.partner_id.to_string(), h.records)).collect::<Vec<_>>(), vec![(id.clone(), 3)]);
+    assert_eq!(
+        holding.iter().map(|h| (h.partner_id.to_string(), h.records)).collect::<Vec<_>>(),
+        vec![(id.clone(), 3)]
+    );
 
     let (status, body) = app.staff(reqwest::Method::POST, &format!("/v1/partners/{id}/terminate"), None).await;
     assert_eq!((status, body["contract_status"].clone()), (202, json!("terminating")), "{body}");
@@ -420,6 +486,12 @@ async fn aggregates_over_http_refuse_undeclared_dimensions_and_spent_budgets(
     assert_eq!(status, 200);
     let (status, body) = app.staff(reqwest::Method::GET, "/v1/aggregates?group_by=country&epsilon=0.1", None).await;
     assert_eq!((status, body["error"]["code"].clone()), (403, json!("privacy_budget_spent")), "{body}");
-    let r = app.client.get(format!("{}/v1/aggregates?group_by=country", app.base)).bearer_auth(&a).send().await.expect("send");
+    let r = app
+        .client
+        .get(format!("{}/v1/aggregates?group_by=country", app.base))
+        .bearer_auth(&a)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status().as_u16(), 401, "a partner key cannot query aggregates");
 }

@@ -52,7 +52,9 @@ pub use crate::events::{EventStore, EventTotals, EventVisitor, StoredEvent};
 pub use crate::jobs::{Enqueued, Job, JobCounts, JobFailure, JobState, JobStore, NewJob};
 pub use crate::keys::{DataKeyLookup, KeyStore, StoredDataKey, StoredSystemKey};
 pub use crate::migrate::AppliedMigration;
-pub use crate::partners::{Partner, PartnerKey, PartnerRecord, PartnerStore, PartnerUpload, PrivacyBudget, SubProcessor};
+pub use crate::partners::{
+    Partner, PartnerKey, PartnerRecord, PartnerStore, PartnerUpload, PrivacyBudget, SubProcessor,
+};
 pub use crate::policy_versions::{PolicyVersionStore, StoredPolicyVersion};
 pub use crate::records::{NewRecord, Record, RecordStore};
 pub use crate::rights::{RightsRequest, RightsStore};

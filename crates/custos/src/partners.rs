@@ -98,7 +98,11 @@ pub(crate) async fn run(settings: &Settings, command: &PartnersCommand) -> anyho
         }
         PartnersCommand::Key(KeyCommand::Create { partner, scopes }) => {
             let (key, text) = partners.create_key(&actor, *partner, scopes).await.context("cannot issue a key")?;
-            eprintln!("key {} ({}); it is shown once, give it to the partner as a secret:", key.id, key.scopes.join(", "));
+            eprintln!(
+                "key {} ({}); it is shown once, give it to the partner as a secret:",
+                key.id,
+                key.scopes.join(", ")
+            );
             println!("{text}");
         }
         PartnersCommand::Key(KeyCommand::Revoke { partner, key }) => {

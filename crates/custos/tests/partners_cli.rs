@@ -19,8 +19,18 @@ async fn a_partner_is_added_keyed_and_terminated_from_the_command_line() {
         String::from_utf8_lossy(&output.stdout).trim().to_owned()
     };
     let id = ok(&[
-        "partners", "add", "--name", "Acme Ads", "--country", "DE", "--role", "advertiser",
-        "--contact-email", "grace@acme.example", "--contact-name", "Grace Hopper",
+        "partners",
+        "add",
+        "--name",
+        "Acme Ads",
+        "--country",
+        "DE",
+        "--role",
+        "advertiser",
+        "--contact-email",
+        "grace@acme.example",
+        "--contact-name",
+        "Grace Hopper",
     ]);
     assert!(id.parse::<uuid::Uuid>().is_ok(), "{id}");
     let first = ok(&["partners", "key", "create", &id, "--scopes", "records:write,records:read"]);

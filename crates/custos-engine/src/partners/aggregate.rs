@@ -70,7 +70,7 @@ impl Partners {
     pub async fn aggregate(&self, actor: &Actor, query: &AggregateQuery) -> Result<Value, PartnerError> {
         let settings = &self.settings.aggregation;
         let allowed = match actor {
-            Actor::Service { purposes, .. } => purposes.iter().any(|p| *p == settings.purpose),
+            Actor::Service { purposes, .. } => purposes.contains(&settings.purpose),
             Actor::Staff { role, .. } => *role != crate::gate::StaffRole::Auditor,
             Actor::System => true,
             Actor::Subject(_) | Actor::Visitor => false,
@@ -127,21 +127,24 @@ impl Partners {
         // Pay first: a refused or failed computation after this still counts as spent.
         let budget = match query.epsilon {
             None => None,
-            Some(e) => match self.records.store().charge_privacy_budget(&settings.dataset, settings.epsilon_budget, e).await? {
-                Some(b) => Some(b),
-                None => {
-                    let b = self.records.store().privacy_budget(&settings.dataset).await?;
-                    let (spent, total) = b.map_or((settings.epsilon_budget, settings.epsilon_budget), |b| (b.spent, b.total));
-                    self.audit(
-                        &actor.audit_name(),
-                        "aggregate.refused",
-                        Some(&settings.purpose),
-                        json!({"rule": "privacy_budget_spent", "dataset": settings.dataset, "epsilon": e}),
-                    )
-                    .await?;
-                    return Err(PartnerError::BudgetSpent { dataset: settings.dataset.clone(), spent, total });
+            Some(e) => {
+                match self.records.store().charge_privacy_budget(&settings.dataset, settings.epsilon_budget, e).await? {
+                    Some(b) => Some(b),
+                    None => {
+                        let b = self.records.store().privacy_budget(&settings.dataset).await?;
+                        let (spent, total) =
+                            b.map_or((settings.epsilon_budget, settings.epsilon_budget), |b| (b.spent, b.total));
+                        self.audit(
+                            &actor.audit_name(),
+                            "aggregate.refused",
+                            Some(&settings.purpose),
+                            json!({"rule": "privacy_budget_spent", "dataset": settings.dataset, "epsilon": e}),
+                        )
+                        .await?;
+                        return Err(PartnerError::BudgetSpent { dataset: settings.dataset.clone(), spent, total });
+                    }
                 }
-            },
+            }
         };
 
         let groups = self.collect_groups(&query.group_by, query.measure.as_deref()).await?;
@@ -160,14 +163,19 @@ impl Partners {
             }
             let abs_sum: f64 = per_partner.values().map(|(_, s)| s).sum();
             let dominant = per_partner.values().any(|(n, s)| {
-                (*n as f64) >= settings.dominance * people as f64 || (abs_sum > 0.0 && *s >= settings.dominance * abs_sum)
+                (*n as f64) >= settings.dominance * people as f64
+                    || (abs_sum > 0.0 && *s >= settings.dominance * abs_sum)
             });
             if people < settings.k || dominant {
                 suppressed += 1;
                 continue;
             }
-            let dims: serde_json::Map<String, Value> =
-                query.group_by.iter().cloned().zip(values.into_iter().map(|v| v.map_or(Value::Null, Value::String))).collect();
+            let dims: serde_json::Map<String, Value> = query
+                .group_by
+                .iter()
+                .cloned()
+                .zip(values.into_iter().map(|v| v.map_or(Value::Null, Value::String)))
+                .collect();
             let mut row = json!({"dimensions": dims});
             match query.epsilon {
                 None => {
@@ -241,12 +249,14 @@ impl Partners {
                     continue;
                 }
                 let owner = SubjectId(*key_id);
-                if !keys.contains_key(&row.partner_id) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(row.partner_id) {
                     match self.records.vault().data_key(owner).await {
                         Ok(k) => {
-                            keys.insert(row.partner_id, k);
+                            slot.insert(k);
                         }
-                        Err(crate::vault::VaultAccessError::Erased { .. } | crate::vault::VaultAccessError::NoKey(_)) => {
+                        Err(
+                            crate::vault::VaultAccessError::Erased { .. } | crate::vault::VaultAccessError::NoKey(_),
+                        ) => {
                             skipped.insert(row.partner_id);
                             continue;
                         }
@@ -297,7 +307,7 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let n = 200_000;
         let b = 2.0;
-        let samples: Vec<f64> = (0..n).map(|_| laplace(&mut rand::rng(), b)).collect();
+        let samples: Vec<f64> = (0..n).map(|_| laplace(&mut rng, b)).collect();
         let mean = samples.iter().sum::<f64>() / n as f64;
         let mean_abs = samples.iter().map(|x| x.abs()).sum::<f64>() / n as f64;
         // E[X] = 0 and E[|X|] = b for Laplace(0, b).

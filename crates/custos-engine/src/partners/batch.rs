@@ -190,20 +190,22 @@ fn parse_ndjson(body: &[u8], push: &mut Push<'_>) -> Result<(), BatchError> {
 
 fn parse_csv(body: &[u8], push: &mut Push<'_>) -> Result<(), BatchError> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(body);
-    let headers = reader
-        .headers()
-        .map_err(|e| csv_error(&e, None))?
-        .iter()
-        .map(|h| h.trim().to_owned())
-        .collect::<Vec<_>>();
+    let headers =
+        reader.headers().map_err(|e| csv_error(&e, None))?.iter().map(|h| h.trim().to_owned()).collect::<Vec<_>>();
     if headers.iter().all(String::is_empty) {
-        return Err(BatchError::new("malformed_batch", "a CSV batch starts with a header row naming the fields")
-            .at(None, Some(1), None));
+        return Err(BatchError::new("malformed_batch", "a CSV batch starts with a header row naming the fields").at(
+            None,
+            Some(1),
+            None,
+        ));
     }
     for (position, name) in headers.iter().enumerate() {
         if headers[..position].contains(name) {
-            return Err(BatchError::new("malformed_batch", format!("header column {}: a field named twice", position + 1))
-                .at(None, Some(1), Some(name.as_str()).filter(|n| is_field_name(n))));
+            return Err(BatchError::new(
+                "malformed_batch",
+                format!("header column {}: a field named twice", position + 1),
+            )
+            .at(None, Some(1), Some(name.as_str()).filter(|n| is_field_name(n))));
         }
     }
     let mut row = csv::StringRecord::new();
@@ -317,11 +319,19 @@ mod tests {
     #[test]
     fn the_three_formats_read_the_same_records() {
         let j = json(r#"[{"pseudonym": "a1", "n": "3"}, {"pseudonym": "b2", "n": "4"}]"#).expect("json");
-        let n = parse(BatchFormat::Ndjson, b"{\"pseudonym\": \"a1\", \"n\": \"3\"}\n\n{\"pseudonym\": \"b2\", \"n\": \"4\"}\n", 10, "pseudonym")
-            .expect("ndjson");
+        let n = parse(
+            BatchFormat::Ndjson,
+            b"{\"pseudonym\": \"a1\", \"n\": \"3\"}\n\n{\"pseudonym\": \"b2\", \"n\": \"4\"}\n",
+            10,
+            "pseudonym",
+        )
+        .expect("ndjson");
         let c = parse(BatchFormat::Csv, b"pseudonym,n\na1,3\nb2,4\n", 10, "pseudonym").expect("csv");
         for batch in [&j, &n, &c] {
-            assert_eq!(batch.iter().map(|r| r.fields.clone()).collect::<Vec<_>>(), j.iter().map(|r| r.fields.clone()).collect::<Vec<_>>());
+            assert_eq!(
+                batch.iter().map(|r| r.fields.clone()).collect::<Vec<_>>(),
+                j.iter().map(|r| r.fields.clone()).collect::<Vec<_>>()
+            );
         }
         assert_eq!(n[1].line, Some(3), "blank lines count");
         assert_eq!(c[1].line, Some(3), "the header is line 1");
@@ -329,12 +339,17 @@ mod tests {
 
     #[test]
     fn errors_name_the_record_line_and_field_without_values() {
-        let e = parse(BatchFormat::Ndjson, b"{\"pseudonym\": \"a\"}\n{\"x\": 1}\n", 10, "pseudonym").expect_err("missing");
-        assert_eq!((e.code, e.record, e.line, e.field.as_deref()), ("missing_pseudonym", Some(1), Some(2), Some("pseudonym")));
+        let e =
+            parse(BatchFormat::Ndjson, b"{\"pseudonym\": \"a\"}\n{\"x\": 1}\n", 10, "pseudonym").expect_err("missing");
+        assert_eq!(
+            (e.code, e.record, e.line, e.field.as_deref()),
+            ("missing_pseudonym", Some(1), Some(2), Some("pseudonym"))
+        );
         let e = json(r#"[{"pseudonym": "a", "deep": {"x": "secret-value"}}]"#).expect_err("nested");
         assert_eq!((e.code, e.record, e.field.as_deref()), ("nested_value", Some(0), Some("deep")));
         assert!(!e.message.contains("secret-value"));
-        let e = parse(BatchFormat::Ndjson, b"{\"pseudonym\": \"jane@example.com\"\n", 10, "pseudonym").expect_err("bad json");
+        let e = parse(BatchFormat::Ndjson, b"{\"pseudonym\": \"jane@example.com\"\n", 10, "pseudonym")
+            .expect_err("bad json");
         assert_eq!((e.code, e.line), ("malformed_batch", Some(1)));
         assert!(!e.message.contains("jane"), "{}", e.message);
         let e = parse(BatchFormat::Csv, b"pseudonym,n\na,1\nb\n", 10, "pseudonym").expect_err("short row");

@@ -197,7 +197,9 @@ pub enum PartnerError {
     #[error("{0} does not exist")]
     NotFound(String),
     /// The privacy budget cannot pay for the query.
-    #[error("the privacy budget of dataset `{dataset}` is spent ({spent:.3} of {total:.3}); no more noisy queries can be answered")]
+    #[error(
+        "the privacy budget of dataset `{dataset}` is spent ({spent:.3} of {total:.3}); no more noisy queries can be answered"
+    )]
     BudgetSpent {
         /// The dataset.
         dataset: String,
@@ -272,7 +274,7 @@ impl Partners {
     fn check_staff(&self, actor: &Actor) -> Result<(), PartnerError> {
         let allowed = match actor {
             Actor::Staff { role, .. } => *role != StaffRole::Auditor,
-            Actor::Service { purposes, .. } => purposes.iter().any(|p| *p == self.settings.contact_purpose),
+            Actor::Service { purposes, .. } => purposes.contains(&self.settings.contact_purpose),
             Actor::System => true,
             Actor::Subject(_) | Actor::Visitor => false,
         };
@@ -281,7 +283,10 @@ impl Partners {
         } else {
             Err(PartnerError::Forbidden {
                 code: "forbidden",
-                message: format!("managing partners needs staff, or a token for purpose `{}`", self.settings.contact_purpose),
+                message: format!(
+                    "managing partners needs staff, or a token for purpose `{}`",
+                    self.settings.contact_purpose
+                ),
             })
         }
     }

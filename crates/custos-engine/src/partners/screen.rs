@@ -39,7 +39,13 @@ pub fn screen(detector: &Detector, record: &BatchRecord) -> Vec<PiiFinding> {
                 Some(other) => mask(&other.to_string(), &found.finding),
                 None => "****".to_owned(),
             };
-            PiiFinding { record: record.index, line: record.line, field: found.field, kind: found.finding.kind.as_str(), masked }
+            PiiFinding {
+                record: record.index,
+                line: record.line,
+                field: found.field,
+                kind: found.finding.kind.as_str(),
+                masked,
+            }
         })
         .collect()
 }
@@ -65,7 +71,10 @@ mod tests {
         let dirty = record(json!({"pseudonym": "a1b2c3", "note": "write to jane.doe@example.com"}));
         let found = screen(&detector, &dirty);
         assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!((found[0].record, found[0].line, found[0].field.as_str(), found[0].kind), (4, Some(7), "note", "email"));
+        assert_eq!(
+            (found[0].record, found[0].line, found[0].field.as_str(), found[0].kind),
+            (4, Some(7), "note", "email")
+        );
         assert_eq!(found[0].masked, "j***@e***.com");
     }
 }

@@ -155,7 +155,9 @@ impl JobHandler for PartnerTermination {
             .ok_or_else(|| JobError::Permanent("the job names no partner".into()))?;
         match self.partners.finish_termination(partner).await {
             Ok(_) => Ok(()),
-            Err(e @ (PartnerError::NotFound(_) | PartnerError::Forbidden { .. })) => Err(JobError::Permanent(e.to_string())),
+            Err(e @ (PartnerError::NotFound(_) | PartnerError::Forbidden { .. })) => {
+                Err(JobError::Permanent(e.to_string()))
+            }
             Err(e) => Err(JobError::Retry(e.to_string())),
         }
     }

@@ -123,9 +123,11 @@ impl Partners {
         let upload_id = Uuid::now_v7();
         let mut rows = Vec::with_capacity(screened.clean.len());
         for record in &screened.clean {
-            let pseudonym = record.fields.get(&self.settings.pseudonym_field).and_then(Value::as_str).unwrap_or_default();
+            let pseudonym =
+                record.fields.get(&self.settings.pseudonym_field).and_then(Value::as_str).unwrap_or_default();
             let id = Uuid::now_v7();
-            let plain = serde_json::to_vec(&record.fields).map_err(|e| custos_store::StoreError::Corrupt(e.to_string()))?;
+            let plain =
+                serde_json::to_vec(&record.fields).map_err(|e| custos_store::StoreError::Corrupt(e.to_string()))?;
             rows.push(PartnerRecord {
                 partner_id: partner.id,
                 pseudonym_index: self.pseudonym_index(partner.id, pseudonym),
@@ -179,7 +181,12 @@ impl Partners {
     }
 
     /// The stored answer to an earlier upload with `key`, if the request is the same one.
-    async fn replay(&self, partner: Uuid, key: &str, fingerprint: &[u8; 32]) -> Result<Option<UploadAnswer>, PartnerError> {
+    async fn replay(
+        &self,
+        partner: Uuid,
+        key: &str,
+        fingerprint: &[u8; 32],
+    ) -> Result<Option<UploadAnswer>, PartnerError> {
         match self.records.store().partner_upload(partner, key).await? {
             None => Ok(None),
             Some(earlier) if earlier.request_mac == *fingerprint => {
@@ -228,7 +235,8 @@ impl Partners {
         let purpose = self.processor_purpose()?.id.clone();
         let partner = self.partner(caller.partner_id).await?;
         let index = self.checked_index(partner.id, pseudonym)?;
-        let rows = self.records.store().partner_records(partner.id, index.as_ref(), after, limit.clamp(1, MAX_READ)).await?;
+        let rows =
+            self.records.store().partner_records(partner.id, index.as_ref(), after, limit.clamp(1, MAX_READ)).await?;
         let owner = SubjectId(partner.data_key_id);
         let mut out = Vec::with_capacity(rows.len());
         if !rows.is_empty() {

@@ -13,8 +13,8 @@ use sqlx::{Postgres, Transaction};
 
 use crate::campaigns::campaign_store;
 use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
-use crate::portable::{portable_keystore, portable_store};
 use crate::partners::partner_store;
+use crate::portable::{portable_keystore, portable_store};
 use crate::rights::rights_store;
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
 
