@@ -276,6 +276,15 @@ async fn an_idempotency_key_replays_the_answer_and_refuses_another_body(
         app.upload(&key, "text/csv", "pseudonym,country\nzz99,IT\n", &[("idempotency-key", "batch-2026-11-29")]).await;
     assert_eq!((other.0, other.1["error"]["code"].clone()), (422, json!("idempotency_key_reused")), "{}", other.1);
     assert_eq!(app.stored(&a).await, 2);
+    // Two requests with one new key at the same moment: one stores, both get its answer.
+    let body = "pseudonym,country\nrace1,DE\nrace2,DE\nrace3,DE\n";
+    let (x, y) = tokio::join!(
+        app.upload(&key, "text/csv", body, &[("idempotency-key", "race")]),
+        app.upload(&key, "text/csv", body, &[("idempotency-key", "race")]),
+    );
+    assert_eq!((x.0, y.0), (201, 201), "{} {}", x.1, y.1);
+    assert_eq!(x.1["upload_id"], y.1["upload_id"]);
+    assert_eq!(app.stored(&a).await, 5, "stored once");
     // Keys belong to one partner: another may use the same one.
     let (b, key_b) = app.partner("Other Media", &[]).await;
     let theirs = app.upload(&key_b, "text/csv", batch, &[("idempotency-key", "batch-2026-11-29")]).await;
