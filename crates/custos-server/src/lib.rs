@@ -13,6 +13,7 @@
 
 mod accounts;
 pub mod admin;
+mod aggregates;
 mod analytics;
 mod auth;
 mod banner;
@@ -27,6 +28,7 @@ mod health;
 mod limits;
 mod metrics;
 mod notice;
+mod partners;
 mod rights;
 mod rights_pages;
 mod subjects;
@@ -86,6 +88,8 @@ pub struct AppState {
     pub rights: Arc<Rights>,
     /// The operator's staff, who use the admin console.
     pub staff: Arc<custos_engine::staff::Staff>,
+    /// Partners: keys, uploads, processor duties, aggregates.
+    pub partners: Arc<custos_engine::partners::Partners>,
     /// The Data Rights Protocol, when `[drp]` names this business.
     pub drp: Option<Arc<custos_engine::drp::Drp>>,
     /// Calls to other parties (agents' callbacks, portability transfers), when possible.
@@ -148,6 +152,17 @@ impl AppState {
         Ok(self)
     }
 
+    /// Sets the partner API's limits and aggregation rules.
+    pub fn with_partners(mut self, settings: custos_engine::partners::PartnerSettings) -> Self {
+        self.partners = Arc::new(custos_engine::partners::Partners::new(
+            self.records.clone(),
+            self.policy.clone(),
+            settings,
+            Arc::new(SystemClock),
+        ));
+        self
+    }
+
     /// Sets the rate limits of the public endpoints (by default [`RateLimits::default`]).
     pub fn with_limits(mut self, limits: RateLimits) -> Self {
         self.limiters = Arc::new(limits::Limiters::new(limits));
@@ -184,6 +199,12 @@ impl AppState {
         let campaigns =
             Arc::new(Campaigns::new(store.clone(), policy.clone(), records.auditor().clone(), Arc::new(SystemClock)));
         let collect = Arc::new(Collect::new(records.clone(), consents.clone(), policy.clone(), forms::MAX_ATTACHMENT));
+        let partners = Arc::new(custos_engine::partners::Partners::new(
+            records.clone(),
+            policy.clone(),
+            custos_engine::partners::PartnerSettings::default(),
+            Arc::new(SystemClock),
+        ));
         let public_url = "http://127.0.0.1:8080".to_owned();
         let accounts =
             Arc::new(Accounts::new(records.clone(), store.clone(), None, public_url.clone(), Arc::new(SystemClock)));
@@ -200,6 +221,7 @@ impl AppState {
             campaigns,
             rights,
             staff,
+            partners,
             drp: None,
             outbound,
             public_url,
@@ -242,6 +264,8 @@ pub fn routes() -> Router<AppState> {
         .merge(drp::routes())
         .merge(unsubscribe::routes())
         .merge(admin::routes())
+        .merge(partners::routes())
+        .merge(aggregates::routes())
 }
 
 /// Turns `routes` into a service: adds the JSON 404 fallback, the state and the

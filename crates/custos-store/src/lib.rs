@@ -25,6 +25,7 @@ mod events;
 mod jobs;
 mod keys;
 mod migrate;
+mod partners;
 mod policy_versions;
 mod portable;
 pub mod postgres;
@@ -52,6 +53,9 @@ pub use crate::events::{EventStore, EventTotals, EventVisitor, StoredEvent};
 pub use crate::jobs::{Enqueued, Job, JobCounts, JobFailure, JobState, JobStore, NewJob};
 pub use crate::keys::{DataKeyLookup, KeyStore, StoredDataKey, StoredSystemKey};
 pub use crate::migrate::AppliedMigration;
+pub use crate::partners::{
+    Partner, PartnerKey, PartnerRecord, PartnerStore, PartnerUpload, PrivacyBudget, SubProcessor,
+};
 pub use crate::policy_versions::{PolicyVersionStore, StoredPolicyVersion};
 pub use crate::records::{NewRecord, Record, RecordStore};
 pub use crate::rights::{RightsCount, RightsRequest, RightsStore};
@@ -79,6 +83,7 @@ pub trait Store:
     + CampaignStore
     + RightsStore
     + StaffStore
+    + PartnerStore
     + Send
     + Sync
     + 'static

@@ -84,6 +84,11 @@ macro_rules! main_migrations {
                 sql: include_str!(concat!("../../migrations/", $dir, "/0010_rights_requests.sql")),
             },
             $crate::migrate::Migration {
+                version: 11,
+                name: "partners",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0011_partners.sql")),
+            },
+            $crate::migrate::Migration {
                 version: 13,
                 name: "rights_callbacks",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0013_rights_callbacks.sql")),

@@ -42,6 +42,9 @@ pub(crate) enum Command {
     /// The rights-request queue: list, show, extend a deadline.
     #[command(subcommand)]
     Rights(RightsCommand),
+    /// Partners: register them, issue and revoke their API keys, end their contracts.
+    #[command(subcommand)]
+    Partners(crate::partners::PartnersCommand),
     /// Find personal data and secrets in records (no database or configuration needed).
     #[command(subcommand)]
     Pii(crate::pii::PiiCommand),

@@ -46,6 +46,8 @@ pub(crate) struct Settings {
     pub(crate) drp: custos_server::DrpSettings,
     /// Calls custos makes to other parties.
     pub(crate) outbound: OutboundSettings,
+    /// The partner API: upload limits and aggregation rules.
+    pub(crate) partners: custos_engine::partners::PartnerSettings,
 }
 
 /// The `[outbound]` section: calls to agents' status callbacks and to the controllers
@@ -187,6 +189,7 @@ impl Default for Settings {
             banner: custos_server::BannerSettings::default(),
             drp: custos_server::DrpSettings::default(),
             outbound: OutboundSettings::default(),
+            partners: custos_engine::partners::PartnerSettings::default(),
         }
     }
 }
@@ -310,6 +313,12 @@ impl Settings {
                     "json" => LogFormat::Json,
                     other => bail!("{name}={other:?} is not a log format; use text or json"),
                 }
+            }
+            "CUSTOS_PARTNERS_MAX_BODY_BYTES" => self.partners.max_body_bytes = parse(name, value, "a number of bytes")?,
+            "CUSTOS_PARTNERS_MAX_RECORDS" => self.partners.max_records = parse(name, value, "a number of records")?,
+            "CUSTOS_PARTNERS_AGGREGATION_K" => self.partners.aggregation.k = parse(name, value, "a number of people")?,
+            "CUSTOS_PARTNERS_AGGREGATION_EPSILON_BUDGET" => {
+                self.partners.aggregation.epsilon_budget = parse(name, value, "a number")?
             }
             "CUSTOS_JOBS_WORKERS" => self.jobs.workers = parse(name, value, "a number of workers")?,
             "CUSTOS_JOBS_POLL_INTERVAL_MS" => {

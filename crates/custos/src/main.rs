@@ -10,6 +10,7 @@ mod admin;
 mod cli;
 mod config;
 mod keys;
+mod partners;
 mod pii;
 mod policy;
 mod rights;
@@ -49,6 +50,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Tokens(_)
         | Command::Audit(_)
         | Command::Rights(_)
+        | Command::Partners(_)
         | Command::Pii(_) => None,
     };
     match &cli.command {
@@ -91,6 +93,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), None)?;
             init_logging(&settings, &unknown)?;
             runtime()?.block_on(rights::run(&settings, command))
+        }
+        Command::Partners(command) => {
+            let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), None)?;
+            init_logging(&settings, &unknown)?;
+            runtime()?.block_on(partners::run(&settings, command))
         }
         Command::Pii(_) => unreachable!("`custos pii` runs from main, for its exit status"),
         Command::Migrate(_) => {

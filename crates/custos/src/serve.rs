@@ -8,6 +8,7 @@ use custos_engine::campaigns::CampaignFanout;
 use custos_engine::drp::DrpCallbacks;
 use custos_engine::jobs::JobRunner;
 use custos_engine::mail::{MailJob, Mailer};
+use custos_engine::partners::PartnerTermination;
 use custos_engine::rights::{RightsExecution, RightsMail, RightsSweep};
 use custos_server::AppState;
 use custos_store::Store;
@@ -48,7 +49,8 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         .with_outbound(&settings.outbound.load()?)
         .map_err(|e| anyhow::anyhow!("the configuration's [outbound] section: {e}"))?
         .with_drp(&settings.drp)
-        .map_err(|e| anyhow::anyhow!("the configuration's [drp] section: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("the configuration's [drp] section: {e}"))?
+        .with_partners(settings.partners.clone());
     if let Some(geo) = geo {
         state.analytics.set_geo(geo);
     }
@@ -76,6 +78,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
 
     let records = state.records.clone();
     let rights = state.rights.clone();
+    let partners = state.partners.clone();
     let callbacks = match (&state.drp, &state.outbound) {
         (Some(drp), Some(outbound)) => Some((drp.clone(), outbound.clone())),
         _ => None,
@@ -89,7 +92,8 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
                 .register(CampaignFanout::new(store.clone(), records.vault().clone(), &public_url))
                 .register(RightsExecution::new(rights.clone()))
                 .register(RightsMail::new(rights.clone(), mailer.clone(), &public_url))
-                .register(RightsSweep::new(rights.clone(), mailer.clone()));
+                .register(RightsSweep::new(rights.clone(), mailer.clone()))
+                .register(PartnerTermination::new(partners.clone()));
             match &callbacks {
                 Some((drp, outbound)) => runner.register(DrpCallbacks::new(drp.clone(), outbound.clone())),
                 None => runner,

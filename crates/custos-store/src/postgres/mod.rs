@@ -13,6 +13,7 @@ use sqlx::{Postgres, Transaction};
 
 use crate::campaigns::campaign_store;
 use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
+use crate::partners::partner_store;
 use crate::portable::{portable_keystore, portable_store};
 use crate::rights::rights_store;
 use crate::staff::staff_store;
@@ -117,6 +118,7 @@ portable_store!(PgStore, Postgres);
 campaign_store!(PgStore, Postgres);
 rights_store!(PgStore, Postgres);
 staff_store!(PgStore, Postgres);
+partner_store!(PgStore, Postgres);
 portable_keystore!(PgStore, Postgres);
 
 #[async_trait]

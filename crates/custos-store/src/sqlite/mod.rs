@@ -14,6 +14,7 @@ use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use crate::campaigns::campaign_store;
 use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
+use crate::partners::partner_store;
 use crate::portable::{portable_keystore, portable_store};
 use crate::rights::rights_store;
 use crate::staff::staff_store;
@@ -153,6 +154,7 @@ portable_store!(SqliteStore, Sqlite);
 campaign_store!(SqliteStore, Sqlite);
 rights_store!(SqliteStore, Sqlite);
 staff_store!(SqliteStore, Sqlite);
+partner_store!(SqliteStore, Sqlite);
 portable_keystore!(SqliteStore, Sqlite);
 
 #[async_trait]

@@ -9,6 +9,7 @@ mod events;
 mod jobs;
 mod keys;
 mod migrations;
+mod partners;
 mod policy_versions;
 mod records;
 mod rights;
