@@ -210,3 +210,87 @@ async fn a_dpo_signs_in_extends_a_deadline_and_sees_it_on_the_dashboard() {
     assert_eq!(out.status(), 303);
     assert_eq!(console.get("/admin", Some(dpo)).await.status(), 303, "the old cookie no longer works");
 }
+
+#[tokio::test]
+async fn a_person_is_shown_only_for_a_stated_purpose_and_the_look_is_audited() {
+    let db = TestDb::from_env().await;
+    let (app, console, staff, _) = staffed(&db).await;
+    let r = app
+        .client
+        .post(format!("{}/v1/forms/signup", app.base))
+        .json(&json!({"name": "Ada Lovelace", "email": "ada@example.org", "consents": ["marketing"]}))
+        .send()
+        .await
+        .expect("signup");
+    assert_eq!(r.status(), 201);
+    let who = |role: StaffRole| &staff.iter().find(|(r, _)| *r == role).expect("role").1;
+
+    let page = console.get("/admin/subjects?who=ada%40example.org", Some(who(StaffRole::Dpo))).await;
+    assert_eq!(page.status(), 422, "no purpose, nothing shown");
+    assert!(!page.text().await.expect("html").contains("Ada Lovelace"));
+    let page = console.get("/admin/subjects?who=ada%40example.org&purpose=marketing", Some(who(StaffRole::Dpo))).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.expect("html").contains("Ada Lovelace"), "the DPO sees the data marketing holds");
+    let refused =
+        console.get("/admin/subjects?who=ada%40example.org&purpose=marketing", Some(who(StaffRole::Support))).await;
+    assert_eq!(refused.status(), 403, "support reads only for purposes assigned to them");
+    assert!(!refused.text().await.expect("html").contains("Ada Lovelace"));
+    let unknown =
+        console.get("/admin/subjects?who=zed%40example.org&purpose=marketing", Some(who(StaffRole::Dpo))).await;
+    assert_eq!(unknown.status(), 404);
+
+    let entries = custos_engine::audit::export(&app.store, 0, 10_000).await.expect("audit");
+    let reads: Vec<_> = entries.iter().filter(|e| e.entry.action == "record.read").collect();
+    assert!(reads.iter().any(|e| e.entry.actor == "staff:dpo:dpo" && e.entry.purpose.as_deref() == Some("marketing")));
+    assert!(
+        entries.iter().any(|e| e.entry.actor == "staff:support:support" && e.entry.detail["outcome"] == "denied"),
+        "the refused look is audited too"
+    );
+
+    // The audit log shows it, and verifies.
+    let auditor = who(StaffRole::Auditor);
+    let log = console.get("/admin/audit", Some(auditor)).await.text().await.expect("html");
+    assert!(log.contains("record.read") && !log.contains("ada@example.org"), "the log holds no personal data");
+    let verified = console.post("/admin/audit/verify", Some(auditor), &[("csrf", &auditor.csrf)]).await;
+    assert_eq!(verified.status(), 200);
+    assert!(verified.text().await.expect("html").contains("The chain is intact"));
+}
+
+#[tokio::test]
+async fn an_admin_retries_a_dead_job() {
+    let db = TestDb::from_env().await;
+    let (app, console, staff, _) = staffed(&db).await;
+    let now = jiff::Timestamp::now();
+    let id = app
+        .store
+        .enqueue_job(&custos_store::NewJob {
+            kind: "mail.send".into(),
+            payload: json!({}),
+            idempotency_key: None,
+            // Ahead of the rights request's mail, so that the claim below takes this job.
+            priority: 100,
+            run_at: now,
+            max_attempts: 1,
+        })
+        .await
+        .expect("enqueue")
+        .id();
+    app.store
+        .claim_job("w", now, now.checked_add(jiff::SignedDuration::from_mins(1)).expect("t"))
+        .await
+        .expect("claim");
+    assert!(
+        app.store
+            .fail_job(id, "w", "the mail server refused", &custos_store::JobFailure::Dead, now)
+            .await
+            .expect("dead")
+    );
+    let admin = &staff[0].1;
+    let page = console.get("/admin/jobs", Some(admin)).await.text().await.expect("html");
+    assert!(page.contains(&format!("job-{id}")) && page.contains("the mail server refused"), "{page}");
+    let retried = console.post(&format!("/admin/jobs/{id}/retry"), Some(admin), &[("csrf", &admin.csrf)]).await;
+    assert_eq!(retried.status(), 200);
+    assert_eq!(app.store.job(id).await.expect("job").expect("exists").state, custos_store::JobState::Pending);
+    let again = console.post(&format!("/admin/jobs/{id}/retry"), Some(admin), &[("csrf", &admin.csrf)]).await;
+    assert_eq!(again.status(), 409, "only a dead job is retried");
+}

@@ -30,6 +30,7 @@ use custos_engine::vault::Vault;
 use crate::AppState;
 
 mod chart;
+mod oversight;
 mod pages;
 
 /// The console's session cookie.
@@ -43,6 +44,10 @@ const ALL: &[StaffRole] = &[StaffRole::Admin, StaffRole::Dpo, StaffRole::Support
 const QUEUE: &[StaffRole] = &[StaffRole::Admin, StaffRole::Dpo, StaffRole::Support, StaffRole::Auditor];
 const DECIDE: &[StaffRole] = &[StaffRole::Admin, StaffRole::Dpo];
 const ADMIN: &[StaffRole] = &[StaffRole::Admin];
+/// Who reads the audit log and the registers (no personal data in them).
+const AUDIT: &[StaffRole] = &[StaffRole::Admin, StaffRole::Dpo, StaffRole::Auditor];
+/// Who may look at a person's data, for a purpose the gate then checks.
+const PERSONAL: &[StaffRole] = &[StaffRole::Dpo, StaffRole::Support];
 
 /// One page or action of the console and the roles allowed to use it.
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +69,11 @@ pub const ROUTES: &[AdminRoute] = &[
     AdminRoute { method: "POST", path: "/admin/rights/{id}/deny", roles: DECIDE },
     AdminRoute { method: "GET", path: "/admin/staff", roles: ADMIN },
     AdminRoute { method: "POST", path: "/admin/staff", roles: ADMIN },
+    AdminRoute { method: "GET", path: "/admin/audit", roles: AUDIT },
+    AdminRoute { method: "POST", path: "/admin/audit/verify", roles: AUDIT },
+    AdminRoute { method: "GET", path: "/admin/jobs", roles: ADMIN },
+    AdminRoute { method: "POST", path: "/admin/jobs/{id}/retry", roles: ADMIN },
+    AdminRoute { method: "GET", path: "/admin/subjects", roles: PERSONAL },
 ];
 
 /// What the console's layers need, put in every request's extensions by [`crate::finish`].

@@ -28,6 +28,11 @@ pub(super) fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("POST", "/admin/rights/{id}/deny") => post(deny),
         ("GET", "/admin/staff") => get(staff_page),
         ("POST", "/admin/staff") => post(add_staff),
+        ("GET", "/admin/audit") => get(super::oversight::audit),
+        ("POST", "/admin/audit/verify") => post(super::oversight::verify_audit),
+        ("GET", "/admin/jobs") => get(super::oversight::jobs),
+        ("POST", "/admin/jobs/{id}/retry") => post(super::oversight::retry_job),
+        ("GET", "/admin/subjects") => get(super::oversight::subject),
         // A route in the table without a handler is a bug: it answers 404 for everyone, and
         // the route-walk test names it.
         _ => get(super::unknown).post(super::unknown),
@@ -35,11 +40,13 @@ pub(super) fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
 }
 
 /// The signed-in member of staff, as the layout shows them.
-struct Who {
-    username: String,
-    role: &'static str,
-    admin: bool,
-    csrf: String,
+pub(super) struct Who {
+    pub(super) username: String,
+    pub(super) role: &'static str,
+    pub(super) admin: bool,
+    pub(super) personal: bool,
+    pub(super) audit: bool,
+    pub(super) csrf: String,
 }
 
 impl From<&Session> for Who {
@@ -48,12 +55,14 @@ impl From<&Session> for Who {
             username: s.who.username.clone(),
             role: s.who.role.as_str(),
             admin: s.who.role == StaffRole::Admin,
+            personal: super::PERSONAL.contains(&s.who.role),
+            audit: super::AUDIT.contains(&s.who.role),
             csrf: s.csrf.clone(),
         }
     }
 }
 
-fn render(status: StatusCode, page: &impl Template) -> Response {
+pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => ApiError::internal(anyhow::anyhow!("cannot render a console page: {e}")).into_response(),
