@@ -33,6 +33,12 @@ pub(super) fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("GET", "/admin/jobs") => get(super::oversight::jobs),
         ("POST", "/admin/jobs/{id}/retry") => post(super::oversight::retry_job),
         ("GET", "/admin/subjects") => get(super::oversight::subject),
+        ("GET", "/admin/partners") => get(super::partners::list),
+        ("POST", "/admin/partners") => post(super::partners::register),
+        ("GET", "/admin/partners/{id}") => get(super::partners::detail),
+        ("POST", "/admin/partners/{id}/keys") => post(super::partners::create_key),
+        ("POST", "/admin/partners/{id}/keys/{key}/revoke") => post(super::partners::revoke_key),
+        ("POST", "/admin/partners/{id}/terminate") => post(super::partners::terminate),
         // A route in the table without a handler is a bug: it answers 404 for everyone, and
         // the route-walk test names it.
         _ => get(super::unknown).post(super::unknown),
@@ -46,6 +52,7 @@ pub(super) struct Who {
     pub(super) admin: bool,
     pub(super) personal: bool,
     pub(super) audit: bool,
+    pub(super) partners: bool,
     pub(super) csrf: String,
 }
 
@@ -57,6 +64,7 @@ impl From<&Session> for Who {
             admin: s.who.role == StaffRole::Admin,
             personal: super::PERSONAL.contains(&s.who.role),
             audit: super::AUDIT.contains(&s.who.role),
+            partners: super::PARTNERS.contains(&s.who.role),
             csrf: s.csrf.clone(),
         }
     }
