@@ -232,6 +232,19 @@ async fn a_dpo_signs_in_extends_a_deadline_and_sees_it_on_the_dashboard() {
     let dashboard = console.get("/admin", Some(dpo)).await.text().await.expect("html");
     assert!(dashboard.contains(r#"data-series="extended" data-group="access" data-value="1""#), "{dashboard}");
     assert!(dashboard.contains(r#"<dd id="extended-count">1</dd>"#), "{dashboard}");
+    assert!(dashboard.contains(r#"<span id="events-total">0</span>"#), "{dashboard}");
+    assert!(dashboard.contains(r#"id="rate-marketing">no decisions"#), "{dashboard}");
+    let r = app
+        .client
+        .post(format!("{}/v1/forms/signup", app.base))
+        .json(&json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}))
+        .send()
+        .await
+        .expect("signup");
+    assert_eq!(r.status(), 201);
+    let dashboard = console.get("/admin", Some(dpo)).await.text().await.expect("html");
+    assert!(dashboard.contains(r#"id="rate-marketing">100% of 1 decisions granted"#), "{dashboard}");
+    assert!(dashboard.contains(r#"data-series="marketing""#) && dashboard.contains(r#"data-value="100""#), "{dashboard}");
 
     // Signing out ends the session on the server, not only in the browser.
     let out = console.post("/admin/logout", Some(dpo), &[("csrf", &dpo.csrf)]).await;

@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod activity;
 mod audit;
 mod campaigns;
 mod error;
@@ -46,6 +47,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use crate::accounts::{Account, AccountStore};
+pub use crate::activity::{ActivityStore, ConsentDay};
 pub use crate::audit::{AuditEntry, AuditStore, GENESIS_HASH, NewAuditEntry, audit_hash};
 pub use crate::campaigns::{Campaign, CampaignStore};
 pub use crate::error::StoreError;
@@ -83,6 +85,7 @@ pub trait Store:
     + CampaignStore
     + RightsStore
     + StaffStore
+    + ActivityStore
     + PartnerStore
     + Send
     + Sync
