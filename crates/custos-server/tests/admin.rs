@@ -244,7 +244,10 @@ async fn a_dpo_signs_in_extends_a_deadline_and_sees_it_on_the_dashboard() {
     assert_eq!(r.status(), 201);
     let dashboard = console.get("/admin", Some(dpo)).await.text().await.expect("html");
     assert!(dashboard.contains(r#"id="rate-marketing">100% of 1 decisions granted"#), "{dashboard}");
-    assert!(dashboard.contains(r#"data-series="marketing""#) && dashboard.contains(r#"data-value="100""#), "{dashboard}");
+    assert!(
+        dashboard.contains(r#"data-series="marketing""#) && dashboard.contains(r#"data-value="100""#),
+        "{dashboard}"
+    );
 
     // Signing out ends the session on the server, not only in the browser.
     let out = console.post("/admin/logout", Some(dpo), &[("csrf", &dpo.csrf)]).await;

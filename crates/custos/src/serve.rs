@@ -47,6 +47,8 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         .with_limits(settings.limits)
         .with_banner(&settings.banner)
         .map_err(|e| anyhow::anyhow!("the configuration's [banner] section: {e}"))?
+        .with_branding(&settings.privacy_center)
+        .map_err(|e| anyhow::anyhow!("the configuration's [privacy_center] section: {e}"))?
         .with_outbound(&settings.outbound.load()?)
         .map_err(|e| anyhow::anyhow!("the configuration's [outbound] section: {e}"))?
         .with_drp(&settings.drp)
