@@ -433,3 +433,46 @@ async fn staff_register_a_partner_give_it_a_key_once_and_end_its_contract() {
         console.post(&format!("{base}/keys"), Some(admin), &[("csrf", &admin.csrf), ("scope", "records:read")]).await;
     assert_eq!(no_key.status(), 409, "a terminated contract gets no keys");
 }
+
+#[tokio::test]
+async fn a_one_time_code_becomes_the_second_factor_and_works_once() {
+    let db = TestDb::from_env().await;
+    let (_app, console, staff, _) = staffed(&db).await;
+    let auditor = &staff[3].1;
+    let started = console.post("/admin/account/totp", Some(auditor), &[("csrf", &auditor.csrf)]).await;
+    assert_eq!(started.status(), 200);
+    let page = started.text().await.expect("html");
+    let secret =
+        page.split("<code id=\"totp-secret\">").nth(1).and_then(|r| r.split('<').next()).expect("secret").to_owned();
+    assert!(page.contains("otpauth://totp/"), "an address for the app");
+    let now = jiff::Timestamp::now().as_second() as u64;
+    let code_at = |secs: u64| custos_engine::staff::totp_code(&secret, secs).expect("code");
+    let wrong = if code_at(now) == "000000" { "111111" } else { "000000" };
+    let refused =
+        console.post("/admin/account/totp/confirm", Some(auditor), &[("csrf", &auditor.csrf), ("code", wrong)]).await;
+    assert_eq!(refused.status(), 422, "a wrong code does not turn it on");
+    let confirmed = console
+        .post("/admin/account/totp/confirm", Some(auditor), &[("csrf", &auditor.csrf), ("code", &code_at(now))])
+        .await;
+    assert_eq!(confirmed.status(), 200);
+    assert!(
+        console.get("/admin/account", Some(auditor)).await.text().await.expect("html").contains("and a one-time code")
+    );
+
+    let sign_in = |code: Option<String>| {
+        let console = &console;
+        async move {
+            let mut form = vec![("username", "auditor".to_owned()), ("password", "a long enough password".to_owned())];
+            if let Some(code) = code {
+                form.push(("code", code));
+            }
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            console.post("/admin/login", None, &form).await.status().as_u16()
+        }
+    };
+    assert_eq!(sign_in(None).await, 401, "the password alone no longer signs in");
+    assert_eq!(sign_in(Some(code_at(now))).await, 401, "the code used to confirm does not work again");
+    let next = code_at(now + 30);
+    assert_eq!(sign_in(Some(next.clone())).await, 303, "the next code signs in");
+    assert_eq!(sign_in(Some(next)).await, 401, "and only once");
+}

@@ -98,6 +98,11 @@ macro_rules! main_migrations {
                 name: "staff",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0014_staff.sql")),
             },
+            $crate::migrate::Migration {
+                version: 15,
+                name: "staff_totp",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0015_staff_totp.sql")),
+            },
         ]
     };
 }

@@ -22,6 +22,13 @@ pub struct StaffMember {
     pub created_at: Timestamp,
     /// When it was disabled, if it was: it can no longer sign in.
     pub disabled_at: Option<Timestamp>,
+    /// The one-time-password secret in use, sealed; `None` when sign-in takes a password
+    /// alone.
+    pub totp_sealed: Option<Vec<u8>>,
+    /// A secret being set up, sealed, until its first code is entered.
+    pub totp_pending: Option<Vec<u8>>,
+    /// The last time step a code was accepted for.
+    pub totp_last_step: Option<i64>,
 }
 
 /// Staff accounts and sessions.
@@ -56,6 +63,16 @@ pub trait StaffStore {
 
     /// Keeps the one-time setup link (replacing any earlier one).
     async fn put_staff_setup(&self, token_hash: &[u8; 32], expires_at: Timestamp) -> Result<(), StoreError>;
+
+    /// Keeps a secret being set up (or forgets it, with `None`).
+    async fn set_staff_totp_pending(&self, staff: Uuid, sealed: Option<&[u8]>) -> Result<(), StoreError>;
+
+    /// Puts the secret being set up in use; false when none is being set up.
+    async fn enable_staff_totp(&self, staff: Uuid, step: i64) -> Result<bool, StoreError>;
+
+    /// Records that a code of time step `step` was used; false when that step or a later
+    /// one was used already (a replayed code).
+    async fn use_staff_totp_step(&self, staff: Uuid, step: i64) -> Result<bool, StoreError>;
 
     /// Uses up the setup link and adds `first` in the same transaction, if the link is
     /// valid at `now` and no member of staff exists yet; false otherwise.
@@ -148,6 +165,43 @@ macro_rules! staff_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(())
+            }
+
+            async fn set_staff_totp_pending(
+                &self,
+                staff: uuid::Uuid,
+                sealed: Option<&[u8]>,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query::<$db>("UPDATE staff SET totp_pending = $2 WHERE staff_id = $1")
+                    .bind(staff)
+                    .bind(sealed)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn enable_staff_totp(&self, staff: uuid::Uuid, step: i64) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query::<$db>(
+                    "UPDATE staff SET totp_sealed = totp_pending, totp_pending = NULL, totp_last_step = $2 \
+                     WHERE staff_id = $1 AND totp_pending IS NOT NULL",
+                )
+                .bind(staff)
+                .bind(step)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn use_staff_totp_step(&self, staff: uuid::Uuid, step: i64) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query::<$db>(
+                    "UPDATE staff SET totp_last_step = $2 \
+                     WHERE staff_id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+                )
+                .bind(staff)
+                .bind(step)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn put_staff_setup(

@@ -72,6 +72,9 @@ pub struct AdminRoute {
 pub const ROUTES: &[AdminRoute] = &[
     AdminRoute { method: "GET", path: "/admin", roles: ALL },
     AdminRoute { method: "POST", path: "/admin/logout", roles: ALL },
+    AdminRoute { method: "GET", path: "/admin/account", roles: ALL },
+    AdminRoute { method: "POST", path: "/admin/account/totp", roles: ALL },
+    AdminRoute { method: "POST", path: "/admin/account/totp/confirm", roles: ALL },
     AdminRoute { method: "GET", path: "/admin/rights", roles: QUEUE },
     AdminRoute { method: "POST", path: "/admin/rights/{id}/extend", roles: DECIDE },
     AdminRoute { method: "POST", path: "/admin/rights/{id}/deny", roles: DECIDE },

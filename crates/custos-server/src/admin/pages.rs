@@ -23,6 +23,9 @@ pub(super) fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
     match (method, path) {
         ("GET", "/admin") => get(dashboard),
         ("POST", "/admin/logout") => post(logout),
+        ("GET", "/admin/account") => get(my_account),
+        ("POST", "/admin/account/totp") => post(start_totp),
+        ("POST", "/admin/account/totp/confirm") => post(confirm_totp),
         ("GET", "/admin/rights") => get(rights_queue),
         ("POST", "/admin/rights/{id}/extend") => post(extend),
         ("POST", "/admin/rights/{id}/deny") => post(deny),
@@ -103,6 +106,8 @@ pub(super) struct Credentials {
     username: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    code: String,
 }
 
 pub(super) async fn login(
@@ -112,13 +117,14 @@ pub(super) async fn login(
     Form(form): Form<Credentials>,
 ) -> Result<Response, ApiError> {
     state.limiters.accounts.check(peer.ip(), "console sign-ins")?;
-    match ctx.staff.login(&form.username, &form.password).await {
+    let code = Some(form.code.trim()).filter(|c| !c.is_empty());
+    match ctx.staff.login(&form.username, &form.password, code).await {
         Ok((_, token)) => Ok(with_cookie(see_other("/admin"), ctx.cookie(Some(&token)))),
         Err(StaffError::BadCredentials) => {
             let page = LoginPage {
                 controller: state.policy.controller.name.clone(),
                 who: None,
-                error: Some("Wrong username or password.".into()),
+                error: Some("Wrong username, password or code.".into()),
                 notice: None,
             };
             Ok(render(StatusCode::UNAUTHORIZED, &page))
@@ -164,6 +170,83 @@ pub(super) async fn setup(
                 token,
             };
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(staff_error(e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/me.html")]
+struct MePage {
+    controller: String,
+    who: Option<Who>,
+    error: Option<String>,
+    notice: Option<String>,
+    csrf: String,
+    enabled: bool,
+    setup: Option<(String, String)>,
+}
+
+async fn me_page(
+    state: &AppState,
+    ctx: &AdminContext,
+    session: &Session,
+    status: StatusCode,
+    setup: Option<(String, String)>,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Result<Response, ApiError> {
+    let enabled = ctx.staff.has_totp(&session.who).await.map_err(staff_error)?;
+    let page = MePage {
+        controller: state.policy.controller.name.clone(),
+        who: Some(Who::from(session)),
+        error,
+        notice,
+        csrf: session.csrf.clone(),
+        enabled,
+        setup,
+    };
+    Ok(render(status, &page))
+}
+
+async fn my_account(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AdminContext>,
+    Extension(session): Extension<Session>,
+) -> Result<Response, ApiError> {
+    me_page(&state, &ctx, &session, StatusCode::OK, None, None, None).await
+}
+
+async fn start_totp(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AdminContext>,
+    Extension(session): Extension<Session>,
+) -> Result<Response, ApiError> {
+    let issuer = format!("custos {}", state.policy.controller.name.replace(':', " "));
+    let setup = ctx.staff.start_totp(&session.who, &issuer).await.map_err(staff_error)?;
+    me_page(&state, &ctx, &session, StatusCode::OK, Some(setup), None, None).await
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+async fn confirm_totp(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AdminContext>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, ApiError> {
+    match ctx.staff.confirm_totp(&session.who, &form.code).await {
+        Ok(()) => {
+            let notice = "From now on, signing in asks for a code from your app.".to_owned();
+            me_page(&state, &ctx, &session, StatusCode::OK, None, None, Some(notice)).await
+        }
+        Err(StaffError::Invalid { field, message }) => {
+            let error = format!("{field}: {message}");
+            me_page(&state, &ctx, &session, StatusCode::UNPROCESSABLE_ENTITY, None, Some(error), None).await
         }
         Err(e) => Err(staff_error(e)),
     }

@@ -15,6 +15,9 @@ fn member(username: &str, role: &str) -> StaffMember {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         created_at: at(0),
         disabled_at: None,
+        totp_sealed: None,
+        totp_pending: None,
+        totp_last_step: None,
     }
 }
 
@@ -37,6 +40,16 @@ async fn staff_sign_in_through_sessions_that_end(store: Arc<dyn Store>, _db: &Te
         matches!(store.put_staff_session(&[3; 32], uuid::Uuid::now_v7(), at(1)).await, Err(StoreError::NotFound(_))),
         "a session needs a member of staff"
     );
+    // One-time passwords: set up, put in use with the first code's step, no step twice.
+    assert!(!store.enable_staff_totp(dpo.id, 5).await.expect("enable"), "nothing being set up");
+    store.set_staff_totp_pending(dpo.id, Some(&[9, 9])).await.expect("pending");
+    assert!(store.enable_staff_totp(dpo.id, 5).await.expect("enable"));
+    let with = store.staff_by_username("dpo").await.expect("find").expect("exists");
+    assert_eq!((with.totp_sealed, with.totp_pending, with.totp_last_step), (Some(vec![9, 9]), None, Some(5)));
+    assert!(!store.use_staff_totp_step(dpo.id, 5).await.expect("step"), "the setup code cannot be used again");
+    assert!(store.use_staff_totp_step(dpo.id, 6).await.expect("step"));
+    assert!(!store.use_staff_totp_step(dpo.id, 6).await.expect("step"), "a replayed code");
+    assert!(!store.use_staff_totp_step(dpo.id, 4).await.expect("step"), "an older code");
     store.delete_staff_session(&[1; 32]).await.expect("logout");
     assert_eq!(store.staff_session(&[1; 32], at(0)).await.expect("ended"), None);
 }
