@@ -145,6 +145,34 @@ impl Staff {
             .await
     }
 
+    /// Disables a member of staff (an admin's act): they can no longer sign in and their
+    /// sessions end. Nobody disables themselves, so an installation keeps an admin.
+    pub async fn disable(&self, by: &SignedIn, username: &str) -> Result<(), StaffError> {
+        if username.trim() == by.username {
+            return Err(StaffError::Invalid { field: "username", message: "you cannot disable yourself".into() });
+        }
+        if !self.store.disable_staff(username.trim(), self.clock.now()).await? {
+            return Err(StaffError::Invalid {
+                field: "username",
+                message: "no active member of staff has this name".into(),
+            });
+        }
+        self.audit(&by.actor(), "staff.disable", serde_json::json!({"username": username.trim()})).await
+    }
+
+    /// Changes `who`'s password after checking the current one; every session of theirs
+    /// ends, this one included.
+    pub async fn change_password(&self, who: &SignedIn, current: &str, new: &str) -> Result<(), StaffError> {
+        let member = self.store.staff_by_username(&who.username).await?.ok_or(StaffError::BadToken)?;
+        let stored = PasswordHash::new(&member.password_hash).map_err(|_| StaffError::BadCredentials)?;
+        if Argon2::default().verify_password(current.as_bytes(), &stored).is_err() {
+            return Err(StaffError::Invalid { field: "current", message: "this is not your current password".into() });
+        }
+        let replacement = self.new_member(&member.username, who.role, new)?;
+        self.store.set_staff_password(member.id, &replacement.password_hash).await?;
+        self.audit(&who.actor(), "staff.password_changed", serde_json::json!({})).await
+    }
+
     /// Checks a password (and the one-time code, for a member who set one up) and opens a
     /// session; returns its token.
     pub async fn login(

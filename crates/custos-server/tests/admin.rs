@@ -121,6 +121,7 @@ fn form_for(path: &str) -> Vec<(&'static str, &'static str)> {
             vec![("name", "Acme Ads"), ("country", "DE"), ("role", "advertiser"), ("contact_email", "ops@acme.example")]
         }
         "/admin/partners/{id}/keys" => vec![("scope", "records:read")],
+        "/admin/account/password" => vec![("current", "not my password"), ("new", "whatever whatever")],
         "/admin/partners/{id}/terminate" => vec![("confirm", "Walk Partner")],
         "/admin/rights/{id}/extend" => vec![("months", "1"), ("reason", "We need to collect records from a supplier.")],
         "/admin/rights/{id}/deny" => vec![("reason", "")],
@@ -153,14 +154,28 @@ async fn every_console_route_refuses_anonymous_and_underprivileged_staff() {
     // What ends something goes last: a terminated contract takes no new keys, and a
     // log-out ends the session it is sent with.
     let mut routes: Vec<_> = ROUTES.iter().collect();
-    routes.sort_by_key(|r| (r.path == "/admin/logout", r.path.ends_with("/terminate")));
+    routes.sort_by_key(|r| (r.path == "/admin/logout", r.path.ends_with("/terminate") || r.path.ends_with("/disable")));
+    let root_session = staff[0].1.clone();
+    let r = console
+        .post(
+            "/admin/staff",
+            Some(&root_session),
+            &[
+                ("csrf", &root_session.csrf),
+                ("username", "walk.target"),
+                ("role", "support"),
+                ("password", "a long enough password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
     for route in routes {
         let concrete = match route.path {
             p if p.starts_with("/admin/partners/") => p.replace("{id}", &partner.id.to_string()),
             p if p.starts_with("/admin/jobs/") => p.replace("{id}", "1"),
             p => p.replace("{id}", &id),
         };
-        let path = concrete.replace("{key}", &key.id);
+        let path = concrete.replace("{key}", &key.id).replace("{username}", "walk.target");
         let fields = form_for(route.path);
         let anonymous = match route.method {
             "GET" => console.get(&path, None).await,
@@ -475,4 +490,42 @@ async fn a_one_time_code_becomes_the_second_factor_and_works_once() {
     let next = code_at(now + 30);
     assert_eq!(sign_in(Some(next.clone())).await, 303, "the next code signs in");
     assert_eq!(sign_in(Some(next)).await, 401, "and only once");
+}
+
+#[tokio::test]
+async fn a_disabled_member_is_signed_out_and_a_new_password_ends_old_sessions() {
+    let db = TestDb::from_env().await;
+    let (_app, console, staff, _) = staffed(&db).await;
+    let (root, support) = (&staff[0].1, &staff[2].1);
+    let yourself = console.post("/admin/staff/root/disable", Some(root), &[("csrf", &root.csrf)]).await;
+    assert_eq!(yourself.status(), 422, "nobody disables themselves");
+    let disabled = console.post("/admin/staff/support/disable", Some(root), &[("csrf", &root.csrf)]).await;
+    assert_eq!(disabled.status(), 200);
+    assert!(disabled.text().await.expect("html").contains("support can no longer sign in"));
+    assert_eq!(console.get("/admin", Some(support)).await.status(), 303, "their session ended");
+    let again =
+        console.post("/admin/login", None, &[("username", "support"), ("password", "a long enough password")]).await;
+    assert_eq!(again.status(), 401, "and they cannot sign in");
+
+    let dpo = &staff[1].1;
+    let wrong = console
+        .post(
+            "/admin/account/password",
+            Some(dpo),
+            &[("csrf", &dpo.csrf), ("current", "nope"), ("new", "another long passphrase")],
+        )
+        .await;
+    assert_eq!(wrong.status(), 422, "the current password is checked");
+    let changed = console
+        .post(
+            "/admin/account/password",
+            Some(dpo),
+            &[("csrf", &dpo.csrf), ("current", "a long enough password"), ("new", "another long passphrase")],
+        )
+        .await;
+    assert_eq!(changed.status(), 303);
+    assert_eq!(console.get("/admin", Some(dpo)).await.status(), 303, "the old session ended");
+    let old = console.post("/admin/login", None, &[("username", "dpo"), ("password", "a long enough password")]).await;
+    assert_eq!(old.status(), 401);
+    console.sign_in("dpo", "another long passphrase").await;
 }

@@ -64,6 +64,13 @@ pub trait StaffStore {
     /// Keeps the one-time setup link (replacing any earlier one).
     async fn put_staff_setup(&self, token_hash: &[u8; 32], expires_at: Timestamp) -> Result<(), StoreError>;
 
+    /// Disables a member of staff at `at`: they can no longer sign in, and their sessions
+    /// stop working; false when there is no such active member.
+    async fn disable_staff(&self, username: &str, at: Timestamp) -> Result<bool, StoreError>;
+
+    /// Replaces a member's password hash and ends every session of theirs.
+    async fn set_staff_password(&self, staff: Uuid, password_hash: &str) -> Result<(), StoreError>;
+
     /// Keeps a secret being set up (or forgets it, with `None`).
     async fn set_staff_totp_pending(&self, staff: Uuid, sealed: Option<&[u8]>) -> Result<(), StoreError>;
 
@@ -164,6 +171,35 @@ macro_rules! staff_store {
                     .bind(&token_hash[..])
                     .execute(&self.pool)
                     .await?;
+                Ok(())
+            }
+
+            async fn disable_staff(&self, username: &str, at: jiff::Timestamp) -> Result<bool, $crate::StoreError> {
+                let done =
+                    sqlx::query::<$db>("UPDATE staff SET disabled_at = $2 WHERE username = $1 AND disabled_at IS NULL")
+                        .bind(username)
+                        .bind($crate::time::to_millis(at))
+                        .execute(&self.pool)
+                        .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_staff_password(
+                &self,
+                staff: uuid::Uuid,
+                password_hash: &str,
+            ) -> Result<(), $crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query::<$db>("UPDATE staff SET password_hash = $2 WHERE staff_id = $1")
+                    .bind(staff)
+                    .bind(password_hash)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query::<$db>("DELETE FROM staff_sessions WHERE staff_id = $1")
+                    .bind(staff)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
                 Ok(())
             }
 

@@ -26,11 +26,13 @@ pub(super) fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("GET", "/admin/account") => get(my_account),
         ("POST", "/admin/account/totp") => post(start_totp),
         ("POST", "/admin/account/totp/confirm") => post(confirm_totp),
+        ("POST", "/admin/account/password") => post(change_password),
         ("GET", "/admin/rights") => get(rights_queue),
         ("POST", "/admin/rights/{id}/extend") => post(extend),
         ("POST", "/admin/rights/{id}/deny") => post(deny),
         ("GET", "/admin/staff") => get(staff_page),
         ("POST", "/admin/staff") => post(add_staff),
+        ("POST", "/admin/staff/{username}/disable") => post(disable_staff),
         ("GET", "/admin/audit") => get(super::oversight::audit),
         ("POST", "/admin/audit/verify") => post(super::oversight::verify_audit),
         ("GET", "/admin/jobs") => get(super::oversight::jobs),
@@ -247,6 +249,49 @@ async fn confirm_totp(
         Err(StaffError::Invalid { field, message }) => {
             let error = format!("{field}: {message}");
             me_page(&state, &ctx, &session, StatusCode::UNPROCESSABLE_ENTITY, None, Some(error), None).await
+        }
+        Err(e) => Err(staff_error(e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AdminContext>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, ApiError> {
+    match ctx.staff.change_password(&session.who, &form.current, &form.new).await {
+        // Every session ended, this one too: sign in again.
+        Ok(()) => Ok(with_cookie(see_other("/admin/login"), ctx.cookie(None))),
+        Err(StaffError::Invalid { field, message }) => {
+            let error = format!("{field}: {message}");
+            me_page(&state, &ctx, &session, StatusCode::UNPROCESSABLE_ENTITY, None, Some(error), None).await
+        }
+        Err(e) => Err(staff_error(e)),
+    }
+}
+
+async fn disable_staff(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AdminContext>,
+    Extension(session): Extension<Session>,
+    Path(username): Path<String>,
+) -> Result<Response, ApiError> {
+    match ctx.staff.disable(&session.who, &username).await {
+        Ok(()) => {
+            let notice = format!("{username} can no longer sign in.");
+            staff_listing(&state, &ctx, &session, StatusCode::OK, None, Some(notice)).await
+        }
+        Err(StaffError::Invalid { message, .. }) => {
+            staff_listing(&state, &ctx, &session, StatusCode::UNPROCESSABLE_ENTITY, Some(message), None).await
         }
         Err(e) => Err(staff_error(e)),
     }
@@ -578,6 +623,7 @@ struct MemberRow {
     role: String,
     since: String,
     disabled: bool,
+    me: bool,
 }
 
 #[derive(Template)]
@@ -606,10 +652,11 @@ async fn staff_listing(
         .map_err(staff_error)?
         .into_iter()
         .map(|m| MemberRow {
-            username: m.username,
             role: m.role,
             since: m.created_at.strftime("%Y-%m-%d").to_string(),
             disabled: m.disabled_at.is_some(),
+            me: m.username == session.who.username,
+            username: m.username,
         })
         .collect();
     let page = StaffPage {

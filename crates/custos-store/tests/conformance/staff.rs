@@ -52,6 +52,16 @@ async fn staff_sign_in_through_sessions_that_end(store: Arc<dyn Store>, _db: &Te
     assert!(!store.use_staff_totp_step(dpo.id, 4).await.expect("step"), "an older code");
     store.delete_staff_session(&[1; 32]).await.expect("logout");
     assert_eq!(store.staff_session(&[1; 32], at(0)).await.expect("ended"), None);
+
+    // A new password ends every session; disabling ends them too, and sign-in with them.
+    store.put_staff_session(&[4; 32], dpo.id, at(1_000)).await.expect("session");
+    store.set_staff_password(dpo.id, "$argon2id$new").await.expect("password");
+    assert_eq!(store.staff_session(&[4; 32], at(1)).await.expect("ended"), None, "a new password ends sessions");
+    assert_eq!(store.staff_by_username("dpo").await.expect("find").expect("dpo").password_hash, "$argon2id$new");
+    store.put_staff_session(&[5; 32], dpo.id, at(1_000)).await.expect("session");
+    assert!(store.disable_staff("dpo", at(2)).await.expect("disable"));
+    assert!(!store.disable_staff("dpo", at(3)).await.expect("again"), "disabled once");
+    assert_eq!(store.staff_session(&[5; 32], at(3)).await.expect("session"), None, "a disabled member's sessions end");
 }
 
 async fn the_setup_link_makes_one_first_admin_once(store: Arc<dyn Store>, _db: &TestDb) {
