@@ -73,12 +73,14 @@ pub struct SignedIn {
     pub username: String,
     /// Their role.
     pub role: StaffRole,
+    /// The purposes they work for (support agents).
+    pub purposes: Vec<String>,
 }
 
 impl SignedIn {
     /// The gate's actor for them.
     pub fn actor(&self) -> Actor {
-        Actor::Staff { id: self.username.clone(), role: self.role, purposes: Vec::new() }
+        Actor::Staff { id: self.username.clone(), role: self.role, purposes: self.purposes.clone() }
     }
 }
 
@@ -143,6 +145,32 @@ impl Staff {
         }
         self.audit(&by.actor(), "staff.add", serde_json::json!({"username": member.username, "role": role.as_str()}))
             .await
+    }
+
+    /// Sets the purposes a support agent works for (an admin's act); each must be one of
+    /// `known`.
+    pub async fn assign_purposes(
+        &self,
+        by: &SignedIn,
+        username: &str,
+        purposes: &[String],
+        known: &[&str],
+    ) -> Result<(), StaffError> {
+        if let Some(unknown) = purposes.iter().find(|p| !known.contains(&p.as_str())) {
+            return Err(StaffError::Invalid {
+                field: "purposes",
+                message: format!("the policy has no purpose `{unknown}`"),
+            });
+        }
+        if !self.store.set_staff_purposes(username.trim(), purposes).await? {
+            return Err(StaffError::Invalid { field: "username", message: "no member of staff has this name".into() });
+        }
+        self.audit(
+            &by.actor(),
+            "staff.purposes",
+            serde_json::json!({"username": username.trim(), "purposes": purposes}),
+        )
+        .await
     }
 
     /// Disables a member of staff (an admin's act): they can no longer sign in and their
@@ -323,6 +351,7 @@ impl Staff {
             totp_sealed: None,
             totp_pending: None,
             totp_last_step: None,
+            purposes: Vec::new(),
         })
     }
 
@@ -350,7 +379,7 @@ impl Staff {
 
 fn signed_in(member: &StaffMember) -> Result<SignedIn, StaffError> {
     let role = role(&member.role).ok_or_else(|| StoreError::Corrupt(format!("staff role `{}`", member.role)))?;
-    Ok(SignedIn { id: member.id, username: member.username.clone(), role })
+    Ok(SignedIn { id: member.id, username: member.username.clone(), role, purposes: member.purposes.clone() })
 }
 
 fn totp(secret: &[u8]) -> Result<totp_rs::TOTP, StaffError> {

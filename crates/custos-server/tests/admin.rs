@@ -122,6 +122,7 @@ fn form_for(path: &str) -> Vec<(&'static str, &'static str)> {
         }
         "/admin/partners/{id}/keys" => vec![("scope", "records:read")],
         "/admin/account/password" => vec![("current", "not my password"), ("new", "whatever whatever")],
+        "/admin/staff/{username}/purposes" => vec![("purpose", "support")],
         "/admin/partners/{id}/terminate" => vec![("confirm", "Walk Partner")],
         "/admin/rights/{id}/extend" => vec![("months", "1"), ("reason", "We need to collect records from a supplier.")],
         "/admin/rights/{id}/deny" => vec![("reason", "")],
@@ -294,6 +295,23 @@ async fn a_person_is_shown_only_for_a_stated_purpose_and_the_look_is_audited() {
         console.get("/admin/subjects?who=ada%40example.org&purpose=marketing", Some(who(StaffRole::Support))).await;
     assert_eq!(refused.status(), 403, "support reads only for purposes assigned to them");
     assert!(!refused.text().await.expect("html").contains("Ada Lovelace"));
+    // Once an admin assigns support the marketing purpose, the gate lets them look for it.
+    let root = who(StaffRole::Admin);
+    let bad = console
+        .post("/admin/staff/support/purposes", Some(root), &[("csrf", &root.csrf), ("purpose", "astrology")])
+        .await;
+    assert_eq!(bad.status(), 422, "only the policy's purposes");
+    let assigned = console
+        .post("/admin/staff/support/purposes", Some(root), &[("csrf", &root.csrf), ("purpose", "marketing")])
+        .await;
+    assert_eq!(assigned.status(), 200);
+    let allowed =
+        console.get("/admin/subjects?who=ada%40example.org&purpose=marketing", Some(who(StaffRole::Support))).await;
+    assert_eq!(allowed.status(), 200);
+    assert!(allowed.text().await.expect("html").contains("Ada Lovelace"));
+    let other =
+        console.get("/admin/subjects?who=ada%40example.org&purpose=account", Some(who(StaffRole::Support))).await;
+    assert_eq!(other.status(), 403, "but for no other purpose");
     let unknown =
         console.get("/admin/subjects?who=zed%40example.org&purpose=marketing", Some(who(StaffRole::Dpo))).await;
     assert_eq!(unknown.status(), 404);

@@ -172,6 +172,8 @@ row_reader! {
             totp_sealed: row.try_get("totp_sealed")?,
             totp_pending: row.try_get("totp_pending")?,
             totp_last_step: row.try_get("totp_last_step")?,
+            purposes: serde_json::from_str(&row.try_get::<String, _>("purposes")?)
+                .map_err(|e| StoreError::Corrupt(format!("staff purposes: {e}")))?,
         })
     }
 }

@@ -29,6 +29,8 @@ pub struct StaffMember {
     pub totp_pending: Option<Vec<u8>>,
     /// The last time step a code was accepted for.
     pub totp_last_step: Option<i64>,
+    /// For a support agent: the purposes they work for.
+    pub purposes: Vec<String>,
 }
 
 /// Staff accounts and sessions.
@@ -71,6 +73,9 @@ pub trait StaffStore {
     /// Replaces a member's password hash and ends every session of theirs.
     async fn set_staff_password(&self, staff: Uuid, password_hash: &str) -> Result<(), StoreError>;
 
+    /// Sets the purposes a member works for; false when there is no such member.
+    async fn set_staff_purposes(&self, username: &str, purposes: &[String]) -> Result<bool, StoreError>;
+
     /// Keeps a secret being set up (or forgets it, with `None`).
     async fn set_staff_totp_pending(&self, staff: Uuid, sealed: Option<&[u8]>) -> Result<(), StoreError>;
 
@@ -98,8 +103,8 @@ macro_rules! staff_store {
         impl $crate::StaffStore for $store {
             async fn create_staff(&self, m: &$crate::StaffMember) -> Result<(), $crate::StoreError> {
                 sqlx::query::<$db>(
-                    "INSERT INTO staff (staff_id, username, role, password_hash, created_at, disabled_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO staff (staff_id, username, role, password_hash, created_at, disabled_at, purposes) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(m.id)
                 .bind(&m.username)
@@ -107,6 +112,7 @@ macro_rules! staff_store {
                 .bind(&m.password_hash)
                 .bind($crate::time::to_millis(m.created_at))
                 .bind(m.disabled_at.map($crate::time::to_millis))
+                .bind(serde_json::to_string(&m.purposes).map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?)
                 .execute(&self.pool)
                 .await
                 .map_err(|e| $crate::error::conflict_on_unique(e, || format!("username `{}` is taken", m.username)))?;
@@ -201,6 +207,20 @@ macro_rules! staff_store {
                     .await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn set_staff_purposes(
+                &self,
+                username: &str,
+                purposes: &[String],
+            ) -> Result<bool, $crate::StoreError> {
+                let list = serde_json::to_string(purposes).map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                let done = sqlx::query::<$db>("UPDATE staff SET purposes = $2 WHERE username = $1")
+                    .bind(username)
+                    .bind(list)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn set_staff_totp_pending(

@@ -82,6 +82,7 @@ pub const ROUTES: &[AdminRoute] = &[
     AdminRoute { method: "GET", path: "/admin/staff", roles: ADMIN },
     AdminRoute { method: "POST", path: "/admin/staff", roles: ADMIN },
     AdminRoute { method: "POST", path: "/admin/staff/{username}/disable", roles: ADMIN },
+    AdminRoute { method: "POST", path: "/admin/staff/{username}/purposes", roles: ADMIN },
     AdminRoute { method: "GET", path: "/admin/audit", roles: AUDIT },
     AdminRoute { method: "POST", path: "/admin/audit/verify", roles: AUDIT },
     AdminRoute { method: "GET", path: "/admin/jobs", roles: ADMIN },

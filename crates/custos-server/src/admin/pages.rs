@@ -33,6 +33,7 @@ pub(super) fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("GET", "/admin/staff") => get(staff_page),
         ("POST", "/admin/staff") => post(add_staff),
         ("POST", "/admin/staff/{username}/disable") => post(disable_staff),
+        ("POST", "/admin/staff/{username}/purposes") => post(assign_purposes),
         ("GET", "/admin/audit") => get(super::oversight::audit),
         ("POST", "/admin/audit/verify") => post(super::oversight::verify_audit),
         ("GET", "/admin/jobs") => get(super::oversight::jobs),
@@ -274,6 +275,33 @@ async fn change_password(
         Err(StaffError::Invalid { field, message }) => {
             let error = format!("{field}: {message}");
             me_page(&state, &ctx, &session, StatusCode::UNPROCESSABLE_ENTITY, None, Some(error), None).await
+        }
+        Err(e) => Err(staff_error(e)),
+    }
+}
+
+async fn assign_purposes(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AdminContext>,
+    Extension(session): Extension<Session>,
+    Path(username): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    // Checkboxes repeat their name, which a struct form cannot take.
+    let purposes: Vec<String> =
+        form_urlencoded::parse(&body).filter(|(k, _)| k == "purpose").map(|(_, v)| v.into_owned()).collect();
+    let known: Vec<&str> = state.policy.purposes.iter().map(|p| p.id.as_str()).collect();
+    match ctx.staff.assign_purposes(&session.who, &username, &purposes, &known).await {
+        Ok(()) => {
+            let notice = format!(
+                "{username} works for: {}.",
+                if purposes.is_empty() { "nothing".into() } else { purposes.join(", ") }
+            );
+            staff_listing(&state, &ctx, &session, StatusCode::OK, None, Some(notice)).await
+        }
+        Err(StaffError::Invalid { field, message }) => {
+            let error = format!("{field}: {message}");
+            staff_listing(&state, &ctx, &session, StatusCode::UNPROCESSABLE_ENTITY, Some(error), None).await
         }
         Err(e) => Err(staff_error(e)),
     }
@@ -624,6 +652,8 @@ struct MemberRow {
     since: String,
     disabled: bool,
     me: bool,
+    support: bool,
+    purposes: Vec<(String, bool)>,
 }
 
 #[derive(Template)]
@@ -652,10 +682,12 @@ async fn staff_listing(
         .map_err(staff_error)?
         .into_iter()
         .map(|m| MemberRow {
+            support: m.role == "support",
             role: m.role,
             since: m.created_at.strftime("%Y-%m-%d").to_string(),
             disabled: m.disabled_at.is_some(),
             me: m.username == session.who.username,
+            purposes: state.policy.purposes.iter().map(|p| (p.id.clone(), m.purposes.contains(&p.id))).collect(),
             username: m.username,
         })
         .collect();

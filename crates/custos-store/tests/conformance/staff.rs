@@ -18,6 +18,7 @@ fn member(username: &str, role: &str) -> StaffMember {
         totp_sealed: None,
         totp_pending: None,
         totp_last_step: None,
+        purposes: Vec::new(),
     }
 }
 
@@ -31,6 +32,11 @@ async fn staff_sign_in_through_sessions_that_end(store: Arc<dyn Store>, _db: &Te
     assert!(store.create_staff(&member("eve", "owner")).await.is_err(), "only the gate's roles");
     assert_eq!(store.staff_by_username("dpo").await.expect("find"), Some(dpo.clone()));
     assert_eq!(store.count_staff().await.expect("count"), 1);
+    assert!(store.set_staff_purposes("dpo", &["support".into(), "account".into()]).await.expect("purposes"));
+    assert!(!store.set_staff_purposes("nobody", &[]).await.expect("purposes"), "no such member");
+    let assigned = store.staff_by_username("dpo").await.expect("find").expect("dpo").purposes;
+    assert_eq!(assigned, ["support", "account"]);
+    store.set_staff_purposes("dpo", &[]).await.expect("purposes");
 
     store.put_staff_session(&[1; 32], dpo.id, at(1_000)).await.expect("session");
     assert_eq!(store.staff_session(&[1; 32], at(999)).await.expect("open").map(|m| m.id), Some(dpo.id));
