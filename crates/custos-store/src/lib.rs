@@ -22,6 +22,7 @@ mod audit;
 mod campaigns;
 mod error;
 mod events;
+mod governance;
 mod jobs;
 mod keys;
 mod migrate;
@@ -47,6 +48,9 @@ pub use crate::accounts::{Account, AccountStore};
 pub use crate::audit::{AuditEntry, AuditStore, GENESIS_HASH, NewAuditEntry, audit_hash};
 pub use crate::campaigns::{Campaign, CampaignStore};
 pub use crate::error::StoreError;
+pub use crate::governance::{
+    Breach, Disclosure, ExpiredRecord, GovernanceNotice, GovernanceStore, LegalHold, LegalRequest, RetentionSweep, SweepCursor,
+};
 pub use crate::events::{EventStore, EventTotals, EventVisitor, StoredEvent};
 pub use crate::jobs::{Enqueued, Job, JobCounts, JobFailure, JobState, JobStore, NewJob};
 pub use crate::keys::{DataKeyLookup, KeyStore, StoredDataKey, StoredSystemKey};
@@ -76,6 +80,7 @@ pub trait Store:
     + AccountStore
     + CampaignStore
     + RightsStore
+    + GovernanceStore
     + Send
     + Sync
     + 'static

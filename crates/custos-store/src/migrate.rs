@@ -83,6 +83,11 @@ macro_rules! main_migrations {
                 name: "rights_requests",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0010_rights_requests.sql")),
             },
+            $crate::migrate::Migration {
+                version: 12,
+                name: "governance",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0012_governance.sql")),
+            },
         ]
     };
 }

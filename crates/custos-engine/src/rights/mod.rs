@@ -16,9 +16,12 @@
 //! days; see [`crate::access`]), rectification (the corrected values replace the old ones,
 //! whose rows are deleted), erasure, restriction, portability (the data the person gave
 //! under consent or contract, as JSON and CSV, through the same kind of link), objection
-//! and withdrawal of consent. Not yet done: telling recipients of a rectification, erasure
-//! or restriction (Art. 19) needs the disclosure log, and portability does not yet send the
-//! data straight to another controller.
+//! and withdrawal of consent. After a rectification, erasure or restriction, every recipient
+//! the disclosure log says received the person's data is sent an Art. 19 notice through
+//! the job runner ([`crate::governance::notices`]). An erasure stops short of what a legal
+//! hold in force covers: that is kept, restricted, and the person is told the legal ground
+//! ([`crate::governance::holds::erase_respecting_holds`]). Not yet done: portability does
+//! not send the data straight to another controller.
 //!
 //! The person hears of each stage by mail ([`RightsMail`]), sent to the address they gave,
 //! which is kept sealed under the request's own data key.
@@ -202,6 +205,8 @@ pub struct Rights {
     policy: Arc<Policy>,
     auditor: Auditor,
     clock: Arc<dyn Clock>,
+    /// The legal holds an erasure must respect.
+    holds: crate::governance::holds::Holds,
 }
 
 impl std::fmt::Debug for Rights {
@@ -232,7 +237,13 @@ struct MailPayload {
 impl Rights {
     /// Rights requests on `store` under `policy`.
     pub fn new(records: Arc<Records>, consents: Arc<Consents>, policy: Arc<Policy>, clock: Arc<dyn Clock>) -> Self {
-        Self { store: records.store().clone(), auditor: records.auditor().clone(), records, consents, policy, clock }
+        let holds = crate::governance::holds::Holds::new(
+            records.store().clone(),
+            policy.clone(),
+            records.auditor().clone(),
+            clock.clone(),
+        );
+        Self { store: records.store().clone(), auditor: records.auditor().clone(), records, consents, policy, clock, holds }
     }
 
     fn vault(&self) -> &Arc<Vault> {
@@ -628,10 +639,10 @@ impl Rights {
         }
         let steps: &[&str] = match request.kind.as_str() {
             "access" => &["collect", "notify"],
-            "rectification" => &["rectify", "notify"],
+            "rectification" => &["rectify", "recipients", "notify"],
             "portability" => &["export", "notify"],
-            "erasure" => &["erase", "notify"],
-            "restriction" => &["restrict", "notify"],
+            "erasure" => &["erase", "recipients", "notify"],
+            "restriction" => &["restrict", "recipients", "notify"],
             "objection" => &["object", "notify"],
             "withdrawal" => &["withdraw", "notify"],
             other => return Err(JobError::Permanent(format!("`{other}` requests are not carried out automatically"))),
@@ -703,12 +714,26 @@ impl Rights {
                 serde_json::json!(done)
             }
             "erase" => {
-                // Erasing again finds nothing: safe to repeat.
-                let erasure = self.records.erase(&Actor::System, subject).await.map_err(|e| match e {
-                    crate::records::AccessError::Store(e) => RightsError::Store(e),
-                    other => RightsError::Store(StoreError::Unavailable(other.to_string())),
-                })?;
-                serde_json::json!({"key_destroyed": erasure.key_destroyed, "rows_deleted": erasure.rows_deleted})
+                // Erasing again finds nothing (or, under a hold, the same kept records): safe
+                // to repeat.
+                let erasure =
+                    crate::governance::holds::erase_respecting_holds(&self.holds, &self.records, &Actor::System, subject)
+                        .await
+                        .map_err(|e| match e {
+                            crate::governance::GovernanceError::Store(e) => RightsError::Store(e),
+                            other => RightsError::Store(StoreError::Unavailable(other.to_string())),
+                        })?;
+                erasure.to_json()
+            }
+            "recipients" => {
+                use crate::governance::notices::{Change, notify_recipients};
+                let change = match request.kind.as_str() {
+                    "rectification" => Change::Rectified,
+                    "erasure" => Change::Erased,
+                    _ => Change::Restricted,
+                };
+                let told = notify_recipients(&self.store, &self.policy, now, request.id, subject, change).await?;
+                serde_json::json!({"notified": told})
             }
             "restrict" => {
                 self.store.set_restriction(subject, Some("the person asked for restriction (Art. 18)"), now).await?;

@@ -14,6 +14,7 @@ use sqlx::{Postgres, Transaction};
 use crate::campaigns::campaign_store;
 use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
 use crate::portable::{portable_keystore, portable_store};
+use crate::governance::governance_store;
 use crate::rights::rights_store;
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
 
@@ -115,6 +116,7 @@ impl PgStore {
 portable_store!(PgStore, Postgres);
 campaign_store!(PgStore, Postgres);
 rights_store!(PgStore, Postgres);
+governance_store!(PgStore, Postgres);
 portable_keystore!(PgStore, Postgres);
 
 #[async_trait]
