@@ -211,7 +211,8 @@ impl Records {
             "subject.create",
             Some(subject),
             None,
-            json!({"outcome": "allowed", "records": ids.len(), "identifiers": indexes.len()}),
+            json!({"outcome": "allowed", "records": ids.len(), "identifiers": indexes.len(),
+                   "categories": values.iter().map(|v| v.category).collect::<Vec<_>>()}),
         )
         .await?;
         Ok((subject, ids))
