@@ -6,6 +6,7 @@
 mod audit;
 mod campaigns;
 mod events;
+mod governance;
 mod jobs;
 mod keys;
 mod migrations;
