@@ -18,6 +18,7 @@ mod banner;
 mod banner_text;
 mod campaigns;
 mod consents;
+mod disclosures;
 mod drp;
 mod error;
 mod extract;
@@ -26,6 +27,7 @@ mod health;
 mod limits;
 mod metrics;
 mod notice;
+mod registers;
 mod rights;
 mod rights_pages;
 mod subjects;
@@ -83,6 +85,8 @@ pub struct AppState {
     pub campaigns: Arc<Campaigns>,
     /// Rights requests.
     pub rights: Arc<Rights>,
+    /// Governance: legal holds, retention, disclosures, breaches, legal requests.
+    pub governance: Arc<custos_engine::governance::Governance>,
     /// The Data Rights Protocol, when `[drp]` names this business.
     pub drp: Option<Arc<custos_engine::drp::Drp>>,
     /// The address people reach custos at, for links in mail.
@@ -161,6 +165,11 @@ impl AppState {
         let campaigns =
             Arc::new(Campaigns::new(store.clone(), policy.clone(), records.auditor().clone(), Arc::new(SystemClock)));
         let collect = Arc::new(Collect::new(records.clone(), consents.clone(), policy.clone(), forms::MAX_ATTACHMENT));
+        let governance = Arc::new(custos_engine::governance::Governance::new(
+            records.clone(),
+            policy.clone(),
+            Arc::new(SystemClock),
+        ));
         let public_url = "http://127.0.0.1:8080".to_owned();
         let accounts =
             Arc::new(Accounts::new(records.clone(), store.clone(), None, public_url.clone(), Arc::new(SystemClock)));
@@ -176,6 +185,7 @@ impl AppState {
             accounts,
             campaigns,
             rights,
+            governance,
             drp: None,
             public_url,
             limiters: Arc::new(limits::Limiters::new(RateLimits::default())),
@@ -202,6 +212,8 @@ pub fn routes() -> Router<AppState> {
         .merge(rights_pages::routes())
         .merge(drp::routes())
         .merge(unsubscribe::routes())
+        .merge(disclosures::routes())
+        .merge(registers::routes())
 }
 
 /// Turns `routes` into a service: adds the JSON 404 fallback, the state and the
