@@ -68,6 +68,9 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     let rights = state.rights.clone();
     // Today's sweep of rights requests (each run queues the next day's).
     custos_engine::rights::schedule_sweep(&store, jiff::Timestamp::now()).await?;
+    // Today's retention sweep (each run queues the next day's).
+    custos_engine::governance::retention::schedule_sweep(&store, jiff::Timestamp::now()).await?;
+    let governance = state.governance.clone();
     let mut workers = custos_server::workers::spawn(
         |n| {
             job_runner(store.clone(), n)
@@ -76,6 +79,12 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
                 .register(RightsExecution::new(rights.clone()))
                 .register(RightsMail::new(rights.clone(), mailer.clone(), &public_url))
                 .register(RightsSweep::new(rights.clone(), mailer.clone()))
+                .register(custos_engine::governance::retention::RetentionSweepJob::new(governance.retention.clone()))
+                .register(custos_engine::governance::notices::NoticeJob::new(
+                    store.clone(),
+                    Some(mailer.clone()),
+                    Arc::new(custos_engine::SystemClock),
+                ))
         },
         settings.jobs.workers,
         Duration::from_millis(settings.jobs.poll_interval_ms.max(10)),
