@@ -306,6 +306,33 @@ async fn the_retention_sweep_deletes_exactly_the_expired_rows_across_clock_chang
     let history = f.gov.retention.history(10).await.expect("history");
     assert_eq!(history.len(), 4);
     assert!(history.iter().all(|s| s.state == "done"));
+
+    // Website events are kept 13 months (the analytics rule): one from day 0, one from day 45.
+    let event = |at: Timestamp| custos_store::StoredEvent {
+        visitor: custos_store::EventVisitor::Subject(ada),
+        event_id: uuid::Uuid::now_v7(),
+        at,
+        kind: "pageview".into(),
+        path: "/pricing".into(),
+        referrer: None,
+        entry: true,
+        duration_ms: None,
+        sealed_ip: None,
+        country: None,
+        browser: None,
+        os: None,
+        device: None,
+    };
+    f.store.insert_events(&[event(t0()), event(days(45))]).await.expect("events");
+    // 27 April 2028 at noon is 13 months after day 0: one minute before, nothing ends.
+    let thirteen_months: Timestamp = "2028-04-27T12:00:00Z".parse().expect("time");
+    f.clock.set(thirteen_months.checked_sub(jiff::SignedDuration::from_mins(1)).expect("time"));
+    assert!(f.gov.retention.run(false).await.expect("sweep").deleted.is_empty());
+    f.clock.set(thirteen_months);
+    let swept = f.gov.retention.run(false).await.expect("sweep");
+    assert_eq!(swept.deleted, std::collections::BTreeMap::from([("user.behavior.browsing_history".to_owned(), 1)]));
+    let left = f.store.subject_events(ada, 10).await.expect("events");
+    assert_eq!(left.iter().map(|e| e.at).collect::<Vec<_>>(), vec![days(45)]);
 }
 
 async fn a_legal_hold_stops_the_sweep_and_an_erasure_until_released(store: Arc<dyn Store>, db: &TestDb) {

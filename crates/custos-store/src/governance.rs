@@ -235,6 +235,24 @@ pub trait GovernanceStore {
         records: &[(SubjectId, Uuid)],
     ) -> Result<u64, StoreError>;
 
+    /// Up to `limit` website events of identified visitors recorded at or before `before`,
+    /// in (time, subject, event) order after `after`, as (subject, event, time).
+    async fn events_before(
+        &self,
+        before: Timestamp,
+        after: Option<(Timestamp, SubjectId, Uuid)>,
+        limit: u32,
+    ) -> Result<Vec<(SubjectId, Uuid, Timestamp)>, StoreError>;
+
+    /// Deletes `events` (each only if recorded at or before `before`) and saves `sweep`'s
+    /// progress, in one transaction. Returns the rows deleted.
+    async fn apply_event_sweep_batch(
+        &self,
+        sweep: &RetentionSweep,
+        before: Timestamp,
+        events: &[(SubjectId, Uuid)],
+    ) -> Result<u64, StoreError>;
+
     /// The sweep still running, if any (the oldest).
     async fn running_sweep(&self) -> Result<Option<RetentionSweep>, StoreError>;
 
@@ -615,6 +633,75 @@ macro_rules! governance_store {
                 .bind($crate::time::to_millis(s.cutoff))
                 .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
+                Ok(deleted)
+            }
+
+            async fn events_before(
+                &self,
+                before: jiff::Timestamp,
+                after: Option<(jiff::Timestamp, $crate::SubjectId, uuid::Uuid)>,
+                limit: u32,
+            ) -> Result<Vec<($crate::SubjectId, uuid::Uuid, jiff::Timestamp)>, $crate::StoreError> {
+                let before = $crate::time::to_millis(before);
+                let rows = match after {
+                    None => {
+                        sqlx::query_as::<$db, (uuid::Uuid, uuid::Uuid, i64)>(
+                            "SELECT subject_id, event_id, at FROM events WHERE at <= $1 \
+                             ORDER BY at, subject_id, event_id LIMIT $2",
+                        )
+                        .bind(before)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await?
+                    }
+                    Some((at, subject, event)) => {
+                        sqlx::query_as::<$db, (uuid::Uuid, uuid::Uuid, i64)>(
+                            "SELECT subject_id, event_id, at FROM events WHERE at <= $1 \
+                             AND (at, subject_id, event_id) > ($3, $4, $5) \
+                             ORDER BY at, subject_id, event_id LIMIT $2",
+                        )
+                        .bind(before)
+                        .bind(i64::from(limit))
+                        .bind($crate::time::to_millis(at))
+                        .bind(subject.0)
+                        .bind(event)
+                        .fetch_all(&self.pool)
+                        .await?
+                    }
+                };
+                rows.into_iter()
+                    .map(|(s, e, at)| Ok(($crate::SubjectId(s), e, $crate::time::from_millis(at)?)))
+                    .collect()
+            }
+
+            async fn apply_event_sweep_batch(
+                &self,
+                s: &$crate::RetentionSweep,
+                before: jiff::Timestamp,
+                events: &[($crate::SubjectId, uuid::Uuid)],
+            ) -> Result<u64, $crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let mut deleted = 0;
+                if !s.dry_run {
+                    for (subject, event) in events {
+                        let done = sqlx::query::<$db>(
+                            "DELETE FROM events WHERE subject_id = $1 AND event_id = $2 AND at <= $3",
+                        )
+                        .bind(subject.0)
+                        .bind(event)
+                        .bind($crate::time::to_millis(before))
+                        .execute(&mut *tx)
+                        .await?;
+                        deleted += done.rows_affected();
+                    }
+                }
+                sqlx::query::<$db>("UPDATE retention_sweeps SET deleted = $2, held = $3 WHERE sweep_id = $1")
+                    .bind(s.id)
+                    .bind($crate::governance::json_text(&s.deleted)?)
+                    .bind($crate::governance::json_text(&s.held)?)
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(deleted)
             }

@@ -180,7 +180,7 @@ fn migrate_applies_once_then_reports_up_to_date() {
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     assert_eq!(
         String::from_utf8_lossy(&first.stdout),
-        "applied migration 0001 foundation\napplied migration 0002 policy_versions\napplied migration 0003 subject_state\napplied migration 0004 service_tokens\napplied migration 0005 consent_details\napplied migration 0006 events\napplied migration 0007 accounts\napplied migration 0008 consent_resets\napplied migration 0009 campaigns\napplied migration 0010 rights_requests\n"
+        "applied migration 0001 foundation\napplied migration 0002 policy_versions\napplied migration 0003 subject_state\napplied migration 0004 service_tokens\napplied migration 0005 consent_details\napplied migration 0006 events\napplied migration 0007 accounts\napplied migration 0008 consent_resets\napplied migration 0009 campaigns\napplied migration 0010 rights_requests\napplied migration 0012 governance\n"
     );
     let second = run(&mut custos(dir.path(), &["migrate"]));
     assert!(String::from_utf8_lossy(&second.stdout).contains("is up to date"));

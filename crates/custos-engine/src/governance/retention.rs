@@ -12,6 +12,9 @@
 //! nothing, and a clock moved backwards only makes the sweep delete less (a resumed sweep
 //! never uses a cutoff later than the clock's time).
 //!
+//! Website events of identified visitors (browsing history, kept for the analytics purpose)
+//! are swept the same way after the records, by the time they were recorded.
+//!
 //! Retention that ends with an event rather than a period ends with that event: account
 //! closing erases the person ([`crate::accounts`]), the end of a partner's contract is the
 //! partners module's (it asks [`super::holds::Holds::held`] first).
@@ -33,6 +36,24 @@ use super::holds::Holds;
 use super::{Context, GovernanceError};
 use crate::gate::Actor;
 use crate::jobs::{JobError, JobHandler};
+
+/// The purpose website events of identified visitors are kept for.
+const EVENTS_PURPOSE: &str = "analytics";
+/// The category of website events.
+const EVENTS_CATEGORY: &str = "user.behavior.browsing_history";
+
+/// The latest time an event can have been recorded at and have ended by `cutoff` (with
+/// four days to spare for uneven months; each event is then checked exactly).
+fn events_bound(policy: &Policy, cutoff: Timestamp) -> Option<Timestamp> {
+    let utc = cutoff.to_zoned(jiff::tz::TimeZone::UTC);
+    policy
+        .retention_for(EVENTS_PURPOSE, EVENTS_CATEGORY)
+        .filter_map(|rule| rule.period.as_ref())
+        .filter_map(|period| utc.checked_sub(period.span()).ok())
+        .filter_map(|z| z.checked_add(jiff::SignedDuration::from_hours(96)).ok())
+        .map(|z| z.timestamp())
+        .max()
+}
 
 /// The job kind of the daily retention sweep.
 pub const SWEEP_KIND: &str = "retention.sweep";
@@ -139,7 +160,7 @@ impl Retention {
         };
         let holds = self.holds.in_force().await?;
         let mut batches = 0;
-        let finished = loop {
+        let records_done = loop {
             if max_batches.is_some_and(|max| batches >= max) {
                 break false;
             }
@@ -166,6 +187,37 @@ impl Retention {
             // Let writers in between batches.
             tokio::task::yield_now().await;
         };
+        let mut finished = records_done;
+        if records_done && let Some(bound) = events_bound(&self.cx.policy, sweep.cutoff) {
+            let mut after = None;
+            finished = loop {
+                if max_batches.is_some_and(|max| batches >= max) {
+                    break false;
+                }
+                let due = self.cx.store.events_before(bound, after, self.batch).await?;
+                let Some(&(subject, event, at)) = due.last() else { break true };
+                after = Some((at, subject, event));
+                let mut delete = Vec::with_capacity(due.len());
+                for &(subject, event, at) in &due {
+                    let ended = expiry(&self.cx.policy, EVENTS_PURPOSE, EVENTS_CATEGORY, at)
+                        .is_some_and(|end| end <= sweep.cutoff);
+                    if !ended {
+                        continue;
+                    }
+                    if holds.keeping_past_end(subject, EVENTS_PURPOSE, EVENTS_CATEGORY).is_some() {
+                        *sweep.held.entry(EVENTS_CATEGORY.to_owned()).or_default() += 1;
+                    } else {
+                        *sweep.deleted.entry(EVENTS_CATEGORY.to_owned()).or_default() += 1;
+                        delete.push((subject, event));
+                    }
+                }
+                if !dry_run {
+                    self.cx.store.apply_event_sweep_batch(&sweep, bound, &delete).await?;
+                }
+                batches += 1;
+                tokio::task::yield_now().await;
+            };
+        }
         if finished && !dry_run {
             sweep.state = "done".into();
             sweep.finished_at = Some(self.cx.clock.now());

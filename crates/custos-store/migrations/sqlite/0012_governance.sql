@@ -36,6 +36,8 @@ CREATE TABLE retention_sweeps (
 CREATE INDEX retention_sweeps_running ON retention_sweeps (started_at) WHERE state = 'running';
 -- The expiry index walks records in (expires_at, subject_id, record_id) order.
 CREATE INDEX records_expiry_walk ON records (expires_at, subject_id, record_id) WHERE expires_at IS NOT NULL;
+-- Website events expire by their time; the sweep walks them in this order.
+CREATE INDEX events_expiry_walk ON events (at, subject_id, event_id);
 
 -- The disclosure log (Art. 30(1)(d), 15(1)(c), 19): who received what, when, under which
 -- safeguard. A disclosure outlives the people it names: their ids are random and their
