@@ -11,12 +11,12 @@ use custos_engine::clock::{Clock, ManualClock};
 use custos_engine::consent::Consents;
 use custos_engine::gate::{Actor, Rule};
 use custos_engine::governance::Governance;
+use custos_engine::governance::GovernanceError;
 use custos_engine::governance::breach::{AffectedPartner, AffectedPartners, AffectedSubject, NewBreach};
 use custos_engine::governance::disclose::{DisclosureRequest, DisclosureRule};
 use custos_engine::governance::holds::NewHold;
 use custos_engine::governance::legal::{Decision, NewLegalRequest};
 use custos_engine::governance::notices::NoticeJob;
-use custos_engine::governance::GovernanceError;
 use custos_engine::jobs::JobRunner;
 use custos_engine::mail::{MailJob, Mailer};
 use custos_engine::records::{NewValue, Records};
@@ -181,20 +181,29 @@ async fn a_transfer_outside_the_eea_without_adequacy_or_a_safeguard_is_refused_a
         other => panic!("expected a refusal, got {other}"),
     };
 
-    let (rule, reason) = refused(d.disclose(&f.service, &f.disclosure("offshore", &[ada], &["user.name"]), None).await.expect_err("no safeguard"));
+    let (rule, reason) = refused(
+        d.disclose(&f.service, &f.disclosure("offshore", &[ada], &["user.name"]), None)
+            .await
+            .expect_err("no safeguard"),
+    );
     assert_eq!(rule, DisclosureRule::TransferWithoutSafeguard);
     assert_eq!(rule.code(), "transfer_without_safeguard");
     assert!(reason.contains("IN") && reason.contains("outside the EEA"), "{reason}");
     let (rule, reason) = refused(
-        d.disclose(&f.service, &f.disclosure("offshore-adequacy", &[ada], &["user.name"]), None).await.expect_err("no adequacy"),
+        d.disclose(&f.service, &f.disclosure("offshore-adequacy", &[ada], &["user.name"]), None)
+            .await
+            .expect_err("no adequacy"),
     );
     assert_eq!((rule.code(), reason.contains("no adequacy decision")), ("transfer_not_adequate", true), "{reason}");
     let (rule, _) = refused(
-        d.disclose(&f.service, &f.disclosure("us-uncertified", &[ada], &["user.name"]), None).await.expect_err("no DPF"),
+        d.disclose(&f.service, &f.disclosure("us-uncertified", &[ada], &["user.name"]), None)
+            .await
+            .expect_err("no DPF"),
     );
     assert_eq!(rule.code(), "transfer_dpf_not_certified");
-    let (rule, _) =
-        refused(d.disclose(&f.service, &f.disclosure("nobody", &[ada], &["user.name"]), None).await.expect_err("unknown"));
+    let (rule, _) = refused(
+        d.disclose(&f.service, &f.disclosure("nobody", &[ada], &["user.name"]), None).await.expect_err("unknown"),
+    );
     assert_eq!(rule.code(), "recipient_unknown");
     let (rule, _) = refused(
         d.disclose(&f.service, &f.disclosure("support-desk", &[ada], &["user.contact.address"]), None)
@@ -209,7 +218,8 @@ async fn a_transfer_outside_the_eea_without_adequacy_or_a_safeguard_is_refused_a
     assert!(f.store.disclosures(None, 100).await.expect("log").is_empty(), "a refused disclosure logs nothing");
 
     // Under an adequacy decision (Canada) the data goes, and the disclosure is logged.
-    let done = d.disclose(&f.service, &f.disclosure("support-desk", &[ada], &["user.name"]), None).await.expect("allowed");
+    let done =
+        d.disclose(&f.service, &f.disclosure("support-desk", &[ada], &["user.name"]), None).await.expect("allowed");
     assert_eq!(done.data.len(), 1);
     assert_eq!(&done.data[0].records[0].value[..], b"Ada Byron");
     let log = f.store.disclosures(None, 100).await.expect("log");
@@ -221,8 +231,12 @@ async fn a_transfer_outside_the_eea_without_adequacy_or_a_safeguard_is_refused_a
 
     // The gate still applies: a restricted person's data does not go.
     f.store.set_restriction(ada, Some("the person contests accuracy"), f.clock.now()).await.expect("restrict");
-    let e = d.disclose(&f.service, &f.disclosure("support-desk", &[ada], &["user.name"]), None).await.expect_err("gate");
-    assert!(matches!(e, GovernanceError::Denied { rule: Rule::Restricted, ref field, .. } if field == "subjects[0]"), "{e}");
+    let e =
+        d.disclose(&f.service, &f.disclosure("support-desk", &[ada], &["user.name"]), None).await.expect_err("gate");
+    assert!(
+        matches!(e, GovernanceError::Denied { rule: Rule::Restricted, ref field, .. } if field == "subjects[0]"),
+        "{e}"
+    );
     let e = d
         .disclose(&f.service, &f.disclosure("support-desk", &[ada, ada], &["user.name"]), None)
         .await
@@ -241,7 +255,11 @@ async fn the_retention_sweep_deletes_exactly_the_expired_rows_across_clock_chang
     let ada = f
         .person(
             "ada@example.org",
-            &[security("192.0.2.1"), ("contact", "user.content.private", "hello"), ("account", "user.contact.email", "ada@example.org")],
+            &[
+                security("192.0.2.1"),
+                ("contact", "user.content.private", "hello"),
+                ("account", "user.contact.email", "ada@example.org"),
+            ],
         )
         .await;
     let ip = f.store.records(ada).await.expect("records").into_iter().find(|r| r.category == "user.device.ip_address");
@@ -443,7 +461,11 @@ struct Acme(std::sync::Mutex<Vec<SubjectId>>);
 
 #[async_trait]
 impl AffectedPartners for Acme {
-    async fn affected_partners(&self, _: &Breach, subjects: &[AffectedSubject]) -> Result<Vec<AffectedPartner>, StoreError> {
+    async fn affected_partners(
+        &self,
+        _: &Breach,
+        subjects: &[AffectedSubject],
+    ) -> Result<Vec<AffectedPartner>, StoreError> {
         let ends = self.0.lock().map(|l| l.clone()).unwrap_or_default();
         let n = subjects.iter().filter(|s| ends.contains(&s.subject_id)).count();
         Ok(if n == 0 {
@@ -504,7 +526,10 @@ async fn the_breach_window_names_exactly_the_affected_subjects_and_partners(stor
     assert!(!by(hal).notice_needed, "Hal's sealed address only sat at rest: {}", by(hal).reason);
     assert!(by(ada).notice_needed && by(bob).notice_needed && by(gus).notice_needed);
     assert_eq!((by(gus).records, by(gus).accesses), (0, 1), "Gus is found through the audit log only");
-    assert_eq!(affected.partners, vec![AffectedPartner { id: "acme".into(), contact: Some("security@acme.example".into()), subjects: 1 }]);
+    assert_eq!(
+        affected.partners,
+        vec![AffectedPartner { id: "acme".into(), contact: Some("security@acme.example".into()), subjects: 1 }]
+    );
     f.runner.run_pending().await.expect("run");
     let notices = f.store.notices_for(breach.id).await.expect("notices");
     assert_eq!(notices.len(), 1);
@@ -585,7 +610,11 @@ async fn a_legal_request_is_registered_decided_and_its_disclosure_linked(store: 
         .decide(
             &Actor::System,
             request.id,
-            &Decision { decision: "granted".into(), decided_by: "dpo".into(), reason: "a valid production order".into() },
+            &Decision {
+                decision: "granted".into(),
+                decided_by: "dpo".into(),
+                reason: "a valid production order".into(),
+            },
         )
         .await
         .expect("decide");
@@ -596,7 +625,11 @@ async fn a_legal_request_is_registered_decided_and_its_disclosure_linked(store: 
     assert_eq!(linked.len(), 1);
     assert_eq!(linked[0].subjects, vec![(ada, 1)]);
     let e = legal
-        .decide(&Actor::System, request.id, &Decision { decision: "refused".into(), decided_by: "x".into(), reason: "y".into() })
+        .decide(
+            &Actor::System,
+            request.id,
+            &Decision { decision: "refused".into(), decided_by: "x".into(), reason: "y".into() },
+        )
         .await
         .expect_err("decided");
     assert!(matches!(e, GovernanceError::WrongState(_)), "{e}");
@@ -616,7 +649,11 @@ async fn the_disclosure_log_appears_in_the_access_report(store: Arc<dyn Store>, 
         .await
         .expect("package");
     assert_eq!(before.report["3_recipients"]["disclosed_to"], serde_json::json!([]));
-    f.gov.disclose.disclose(&f.service, &f.disclosure("support-desk", &[ada], &["user.name"]), None).await.expect("disclose");
+    f.gov
+        .disclose
+        .disclose(&f.service, &f.disclosure("support-desk", &[ada], &["user.name"]), None)
+        .await
+        .expect("disclose");
     let after = custos_engine::access::package(&f.records, &f.store, &policy, ada, uuid::Uuid::now_v7())
         .await
         .expect("package");
@@ -637,18 +674,29 @@ async fn an_art19_notice_goes_to_each_recipient_after_a_rectification(store: Arc
     let bob = f.person("bob@example.org", &[("support", "user.name", "Bob")]).await;
     // Ada's name went to the support desk (which has a contact) and to the hosting
     // provider (which has none); Bob's only to the support desk.
-    f.gov.disclose.disclose(&f.service, &f.disclosure("support-desk", &[ada, bob], &["user.name"]), None).await.expect("desk");
+    f.gov
+        .disclose
+        .disclose(&f.service, &f.disclosure("support-desk", &[ada, bob], &["user.name"]), None)
+        .await
+        .expect("desk");
     let mut hosting = f.disclosure("hosting", &[ada], &["user.name"]);
     hosting.purpose = "support".into();
     f.gov.disclose.disclose(&f.service, &hosting, None).await.expect("hosting");
     f.clock.advance(DAY);
 
     let done = f
-        .request("rectification", "ada@example.org", vec![Correction { category: "user.name".into(), value: "Ada Byron".into() }])
+        .request(
+            "rectification",
+            "ada@example.org",
+            vec![Correction { category: "user.name".into(), value: "Ada Byron".into() }],
+        )
         .await;
     assert_eq!(done.state, "fulfilled");
     assert_eq!(done.steps, vec!["rectify", "recipients", "notify"]);
-    assert_eq!(done.outcome.as_ref().expect("outcome")["recipients"]["notified"], serde_json::json!(["hosting", "support-desk"]));
+    assert_eq!(
+        done.outcome.as_ref().expect("outcome")["recipients"]["notified"],
+        serde_json::json!(["hosting", "support-desk"])
+    );
     let notices = f.store.notices_for(done.id).await.expect("notices");
     let sent: Vec<(&str, Option<&str>, Option<SubjectId>)> =
         notices.iter().map(|n| (n.addressee.as_str(), n.channel.as_deref(), n.subject_id)).collect();

@@ -142,7 +142,8 @@ async fn interests(State(state): State<AppState>) -> Json<Value> {
 async fn interest(State(state): State<AppState>, Path(purpose): Path<String>) -> Result<Json<Value>, ApiError> {
     custos_engine::governance::interests::assessment(&state.policy, &purpose).map(Json).map_err(|e| match e {
         GovernanceError::NotFound(_) => {
-            ApiError::not_found("unknown_purpose", format!("the policy has no purpose `{purpose}`")).with_field("purpose")
+            ApiError::not_found("unknown_purpose", format!("the policy has no purpose `{purpose}`"))
+                .with_field("purpose")
         }
         GovernanceError::Invalid { message, .. } => {
             ApiError::not_found("not_legitimate_interests", message).with_field("purpose")

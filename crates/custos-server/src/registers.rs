@@ -183,7 +183,11 @@ async fn open_breach(
     Ok((StatusCode::CREATED, Json(breach_json(&breach, b))))
 }
 
-async fn breach(State(state): State<AppState>, Staff(_): Staff, Path(raw): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn breach(
+    State(state): State<AppState>,
+    Staff(_): Staff,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let b = &state.governance.breaches;
     let breach = b.get(id(&raw)?).await.map_err(error)?;
     Ok(Json(breach_json(&breach, b)))
@@ -215,8 +219,9 @@ async fn draft(
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(draft).into_response()),
         Some("text") => Ok(custos_engine::governance::breach::draft_text(&draft).into_response()),
-        Some(other) => Err(ApiError::bad_request("bad_query", format!("format `{other}`: use json or text"))
-            .with_field("format")),
+        Some(other) => {
+            Err(ApiError::bad_request("bad_query", format!("format `{other}`: use json or text")).with_field("format"))
+        }
     }
 }
 

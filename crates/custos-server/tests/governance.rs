@@ -26,9 +26,8 @@ async fn spawn(db: &TestDb, purposes: &[&str]) -> (String, String, AppState) {
         contact: None,
     });
     let purposes: Vec<String> = purposes.iter().map(|p| (*p).to_owned()).collect();
-    let (_, token) = custos_engine::tokens::issue(&store, &policy, "test", &purposes, jiff::Timestamp::now())
-        .await
-        .expect("token");
+    let (_, token) =
+        custos_engine::tokens::issue(&store, &policy, "test", &purposes, jiff::Timestamp::now()).await.expect("token");
     let state = AppState::new(store, common::vault(db).await, policy);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -112,7 +111,8 @@ async fn legitimate_interest_assessments_are_served_per_purpose() {
     let (base, _, state) = spawn(&db, &["support"]).await;
     let (status, body) = get(&base, "", "/v1/legitimate-interests").await;
     assert_eq!(status, 200, "{body}");
-    let ids: Vec<&str> = body["assessments"].as_array().expect("list").iter().filter_map(|a| a["purpose"].as_str()).collect();
+    let ids: Vec<&str> =
+        body["assessments"].as_array().expect("list").iter().filter_map(|a| a["purpose"].as_str()).collect();
     assert!(ids.contains(&"contact") && ids.contains(&"website-operation") && !ids.contains(&"marketing"), "{ids:?}");
     let (status, body) = get(&base, "", "/v1/legitimate-interests/contact").await;
     assert_eq!(status, 200, "{body}");

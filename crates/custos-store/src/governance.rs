@@ -229,11 +229,8 @@ pub trait GovernanceStore {
 
     /// Deletes `records` (each only if still past `sweep.cutoff`) and saves `sweep`'s
     /// progress, in one transaction: a crash leaves both or neither. Returns the rows deleted.
-    async fn apply_sweep_batch(
-        &self,
-        sweep: &RetentionSweep,
-        records: &[(SubjectId, Uuid)],
-    ) -> Result<u64, StoreError>;
+    async fn apply_sweep_batch(&self, sweep: &RetentionSweep, records: &[(SubjectId, Uuid)])
+    -> Result<u64, StoreError>;
 
     /// Up to `limit` website events of identified visitors recorded at or before `before`,
     /// in (time, subject, event) order after `after`, as (subject, event, time).
@@ -291,11 +288,20 @@ pub trait GovernanceStore {
     async fn breaches(&self, limit: u32) -> Result<Vec<Breach>, StoreError>;
 
     /// Records that the authority was notified (once); false if it already was.
-    async fn set_breach_notified(&self, id: Uuid, at: Timestamp, delay_reason: Option<&str>) -> Result<bool, StoreError>;
+    async fn set_breach_notified(
+        &self,
+        id: Uuid,
+        at: Timestamp,
+        delay_reason: Option<&str>,
+    ) -> Result<bool, StoreError>;
 
     /// The people holding records in `categories` collected at or before `before`, with
     /// how many such records each holds.
-    async fn inventory_subjects(&self, categories: &[String], before: Timestamp) -> Result<Vec<(SubjectId, i64)>, StoreError>;
+    async fn inventory_subjects(
+        &self,
+        categories: &[String],
+        before: Timestamp,
+    ) -> Result<Vec<(SubjectId, i64)>, StoreError>;
 
     /// Deletes a person's website events; returns how many.
     async fn delete_subject_events(&self, subject: SubjectId) -> Result<u64, StoreError>;
@@ -305,8 +311,13 @@ pub trait GovernanceStore {
 
     /// Audit entries about a person made between `from` and `to` (inclusive), after
     /// sequence number `after`, in order.
-    async fn audit_window(&self, from: Timestamp, to: Timestamp, after: i64, limit: u32)
-    -> Result<Vec<AuditEntry>, StoreError>;
+    async fn audit_window(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Registers a legal request.
     async fn put_legal_request(&self, request: &LegalRequest) -> Result<(), StoreError>;

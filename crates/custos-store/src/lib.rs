@@ -48,10 +48,11 @@ pub use crate::accounts::{Account, AccountStore};
 pub use crate::audit::{AuditEntry, AuditStore, GENESIS_HASH, NewAuditEntry, audit_hash};
 pub use crate::campaigns::{Campaign, CampaignStore};
 pub use crate::error::StoreError;
-pub use crate::governance::{
-    Breach, Disclosure, ExpiredRecord, GovernanceNotice, GovernanceStore, LegalHold, LegalRequest, RetentionSweep, SweepCursor,
-};
 pub use crate::events::{EventStore, EventTotals, EventVisitor, StoredEvent};
+pub use crate::governance::{
+    Breach, Disclosure, ExpiredRecord, GovernanceNotice, GovernanceStore, LegalHold, LegalRequest, RetentionSweep,
+    SweepCursor,
+};
 pub use crate::jobs::{Enqueued, Job, JobCounts, JobFailure, JobState, JobStore, NewJob};
 pub use crate::keys::{DataKeyLookup, KeyStore, StoredDataKey, StoredSystemKey};
 pub use crate::migrate::AppliedMigration;

@@ -194,7 +194,9 @@ fn operator() -> (String, Actor) {
     (name, actor)
 }
 
-async fn open(settings: &Settings) -> anyhow::Result<(std::sync::Arc<dyn custos_store::Store>, std::sync::Arc<Governance>)> {
+async fn open(
+    settings: &Settings,
+) -> anyhow::Result<(std::sync::Arc<dyn custos_store::Store>, std::sync::Arc<Governance>)> {
     let store = storage::open(settings).await?;
     let policy = crate::policy::load(settings.policy.as_deref())?;
     let (vault, _) = crate::keys::open_vault(settings).await?;
@@ -333,7 +335,10 @@ pub(crate) async fn breach(settings: &Settings, command: &BreachCommand) -> anyh
                 let clock = b.deadline(&breach);
                 let notified = breach.notified_at.map_or_else(|| "-".to_owned(), |t| t.to_string());
                 let flag = if clock.overdue { "OVERDUE" } else { "" };
-                println!("{}\t{}\t{}\t{notified}\t{flag}\t{}", breach.id, breach.detected_at, clock.due_at, breach.nature);
+                println!(
+                    "{}\t{}\t{}\t{notified}\t{flag}\t{}",
+                    breach.id, breach.detected_at, clock.due_at, breach.nature
+                );
             }
         }
         BreachCommand::Show { id } => {
@@ -366,7 +371,11 @@ pub(crate) async fn breach(settings: &Settings, command: &BreachCommand) -> anyh
                     .notify_authority(&actor, *id, delay_reason.as_deref())
                     .await
                     .context("cannot record the notification")?;
-                println!("recorded: the supervisory authority was notified of {} at {}", breach.id, breach.notified_at.unwrap_or(breach.created_at));
+                println!(
+                    "recorded: the supervisory authority was notified of {} at {}",
+                    breach.id,
+                    breach.notified_at.unwrap_or(breach.created_at)
+                );
             }
             if *people {
                 let queued = b.notify_people(&actor, *id).await.context("cannot queue the notices")?;
@@ -401,7 +410,8 @@ pub(crate) async fn legal(settings: &Settings, command: &LegalCommand) -> anyhow
             println!("registered legal request {}", r.id);
         }
         LegalCommand::Decide { id, decision, reason, by } => {
-            let d = Decision { decision: decision.clone(), decided_by: by.clone().unwrap_or(me), reason: reason.clone() };
+            let d =
+                Decision { decision: decision.clone(), decided_by: by.clone().unwrap_or(me), reason: reason.clone() };
             let r = gov.legal.decide(&actor, *id, &d).await.context("cannot record the decision")?;
             println!("legal request {} is {}", r.id, r.decision);
         }

@@ -48,9 +48,22 @@ fn holds_retention_breaches_and_legal_requests_from_the_command_line() {
 
     // A breach: registered, listed with its clock, drafted, notified.
     let opened = ok(&[
-        "breach", "open", "--nature", "a lost backup tape", "--categories", "user.contact.email,user.name",
-        "--systems", "backup", "--measures", "keys rotated", "--consequences", "none: the tape is sealed",
-        "--window-start", "2026-01-01T00:00:00Z", "--window-end", "2026-01-02T00:00:00Z",
+        "breach",
+        "open",
+        "--nature",
+        "a lost backup tape",
+        "--categories",
+        "user.contact.email,user.name",
+        "--systems",
+        "backup",
+        "--measures",
+        "keys rotated",
+        "--consequences",
+        "none: the tape is sealed",
+        "--window-start",
+        "2026-01-01T00:00:00Z",
+        "--window-end",
+        "2026-01-02T00:00:00Z",
     ]);
     let breach = id_in(&opened);
     assert!(ok(&["breach", "list"]).contains(&breach));
@@ -65,7 +78,9 @@ fn holds_retention_breaches_and_legal_requests_from_the_command_line() {
     // A legal request, refused.
     let added = ok(&["legal", "add", "--authority", "Police", "--legal-basis", "none given", "--scope", "all users"]);
     let request = id_in(&added);
-    assert!(ok(&["legal", "decide", &request, "--decision", "refused", "--reason", "no legal basis"]).contains("refused"));
+    assert!(
+        ok(&["legal", "decide", &request, "--decision", "refused", "--reason", "no legal basis"]).contains("refused")
+    );
     let shown: serde_json::Value = serde_json::from_str(&ok(&["legal", "show", &request])).expect("json");
     assert_eq!((shown["decision"].as_str(), shown["reason"].as_str()), (Some("refused"), Some("no legal basis")));
     let error = fails(&["legal", "decide", &request, "--decision", "granted", "--reason", "changed my mind"]);

@@ -318,9 +318,9 @@ impl Breaches {
                 if detail["outcome"] != "allowed" {
                     continue;
                 }
-                let mut touched: Vec<&str> = detail["categories"].as_array().map_or_else(Vec::new, |list| {
-                    list.iter().filter_map(Value::as_str).collect()
-                });
+                let mut touched: Vec<&str> = detail["categories"]
+                    .as_array()
+                    .map_or_else(Vec::new, |list| list.iter().filter_map(Value::as_str).collect());
                 touched.extend(detail["category"].as_str());
                 if touched.iter().any(|c| breach.categories.iter().any(|b| b == c)) {
                     people.entry(subject).or_default().accesses += 1;
@@ -416,7 +416,10 @@ impl Breaches {
         let reason = match delay_reason {
             Some(r) => Some(text("delay_reason", r, 4000)?),
             None if late => {
-                return Err(invalid("delay_reason", "the 72 hours are over: give the reasons for the delay (Art. 33(1))"));
+                return Err(invalid(
+                    "delay_reason",
+                    "the 72 hours are over: give the reasons for the delay (Art. 33(1))",
+                ));
             }
             None => None,
         };
@@ -438,7 +441,9 @@ impl Breaches {
             .policy
             .purposes
             .iter()
-            .find(|p| p.legal_basis == LegalBasis::LegalObligation && p.categories.iter().any(|c| c == "user.contact.email"))
+            .find(|p| {
+                p.legal_basis == LegalBasis::LegalObligation && p.categories.iter().any(|c| c == "user.contact.email")
+            })
             .ok_or_else(|| {
                 invalid("policy", "no purpose on a legal obligation may use user.contact.email, to write to people")
             })?;
@@ -511,9 +516,11 @@ pub fn draft_text(draft: &Value) -> String {
         s(&n["window"]["start"]),
         s(&n["window"]["end"]),
         n["data_categories"].as_array().map_or(String::new(), |l| l.iter().map(s).collect::<Vec<_>>().join(", ")),
-        n["subject_categories"]
-            .as_object()
-            .map_or(String::new(), |m| m.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ")),
+        n["subject_categories"].as_object().map_or(String::new(), |m| m
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")),
         s(&n["approximate_subjects"]),
         s(&n["approximate_records"]),
         s(&n["keys_exposed"]),

@@ -130,7 +130,9 @@ pub fn check_transfer(recipient: &Recipient) -> Result<(), (DisclosureRule, Stri
         )),
         TransferMechanism::Adequacy if countries::needs_certification(country) && !recipient.dpf_certified => Err((
             DisclosureRule::TransferNotCertified,
-            format!("{who}: adequacy for {country} covers only organisations certified under the Data Privacy Framework"),
+            format!(
+                "{who}: adequacy for {country} covers only organisations certified under the Data Privacy Framework"
+            ),
         )),
         _ => Ok(()),
     }
@@ -202,23 +204,23 @@ impl Disclose {
         if let Some(i) = request.categories.iter().position(|c| !seen.insert(c)) {
             return Err(invalid(format!("categories[{i}]"), "this category is named twice"));
         }
-        let recipient = match check_recipient(&self.cx.policy, &request.recipient, &request.purpose, &request.categories)
-        {
-            Ok(recipient) => recipient,
-            Err((rule, reason)) => {
-                self.cx
-                    .audit(
-                        actor,
-                        "disclosure.refuse",
-                        None,
-                        Some(&request.purpose),
-                        json!({"outcome": "denied", "rule": rule.code(), "recipient": request.recipient,
+        let recipient =
+            match check_recipient(&self.cx.policy, &request.recipient, &request.purpose, &request.categories) {
+                Ok(recipient) => recipient,
+                Err((rule, reason)) => {
+                    self.cx
+                        .audit(
+                            actor,
+                            "disclosure.refuse",
+                            None,
+                            Some(&request.purpose),
+                            json!({"outcome": "denied", "rule": rule.code(), "recipient": request.recipient,
                                "categories": request.categories, "subjects": request.subjects.len()}),
-                    )
-                    .await?;
-                return Err(GovernanceError::Refused { rule, reason });
-            }
-        };
+                        )
+                        .await?;
+                    return Err(GovernanceError::Refused { rule, reason });
+                }
+            };
         let categories: Vec<&str> = request.categories.iter().map(String::as_str).collect();
         // Every person passes the gate before anyone's data is read.
         for (i, subject) in request.subjects.iter().enumerate() {
@@ -314,7 +316,7 @@ pub fn disclosed_to(policy: &Policy, disclosures: &[Disclosure]) -> Vec<serde_js
             let mut categories: Vec<&str> = list.iter().flat_map(|d| d.categories.iter().map(String::as_str)).collect();
             categories.sort_unstable();
             categories.dedup();
-            let last = list.last().map(|d| d);
+            let last = list.last();
             json!({
                 "recipient": id,
                 "name": recipient.map_or(id, |r| r.name.as_str()),

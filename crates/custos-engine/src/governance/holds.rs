@@ -227,6 +227,8 @@ impl Holds {
 pub struct HeldErasure {
     /// Whether the person's key was destroyed (nothing was held).
     pub key_destroyed: bool,
+    /// Whether the person's rows were deleted (nothing was held).
+    pub rows_deleted: bool,
     /// Records deleted.
     pub records_deleted: usize,
     /// Records kept under a hold (and the person restricted).
@@ -240,7 +242,7 @@ impl HeldErasure {
     /// person is told.
     pub fn to_json(&self) -> serde_json::Value {
         if self.holds.is_empty() {
-            return json!({"key_destroyed": self.key_destroyed, "rows_deleted": true});
+            return json!({"key_destroyed": self.key_destroyed, "rows_deleted": self.rows_deleted});
         }
         json!({
             "key_destroyed": false,
@@ -287,6 +289,7 @@ pub async fn erase_respecting_holds(
         let erasure = records.erase(actor, subject).await?;
         return Ok(HeldErasure {
             key_destroyed: erasure.key_destroyed,
+            rows_deleted: erasure.rows_deleted,
             records_deleted: stored.len(),
             records_kept: 0,
             holds: Vec::new(),
@@ -312,5 +315,11 @@ pub async fn erase_respecting_holds(
                    "holds": applied.iter().map(|h| h.id).collect::<Vec<_>>()}),
         )
         .await?;
-    Ok(HeldErasure { key_destroyed: false, records_deleted: gone.len(), records_kept: kept.len(), holds: applied })
+    Ok(HeldErasure {
+        key_destroyed: false,
+        rows_deleted: false,
+        records_deleted: gone.len(),
+        records_kept: kept.len(),
+        holds: applied,
+    })
 }

@@ -55,7 +55,8 @@ mod tests {
     #[test]
     fn every_legitimate_interest_purpose_has_its_assessment_and_no_other() {
         let policy = Policy::example();
-        let ids: Vec<String> = assessments(&policy).iter().map(|a| a["purpose"].as_str().unwrap_or("").to_owned()).collect();
+        let ids: Vec<String> =
+            assessments(&policy).iter().map(|a| a["purpose"].as_str().unwrap_or("").to_owned()).collect();
         let expected: Vec<String> = policy
             .purposes
             .iter()
@@ -65,7 +66,14 @@ mod tests {
         assert_eq!(ids, expected);
         assert!(!ids.is_empty());
         let one = assessment(&policy, "contact").expect("contact rests on legitimate interests");
-        assert_eq!(one["balancing"], policy.purpose("contact").and_then(|p| p.legitimate_interest.as_ref()).map(|l| l.balancing.clone()).unwrap_or_default());
+        assert_eq!(
+            one["balancing"],
+            policy
+                .purpose("contact")
+                .and_then(|p| p.legitimate_interest.as_ref())
+                .map(|l| l.balancing.clone())
+                .unwrap_or_default()
+        );
         assert!(matches!(assessment(&policy, "marketing"), Err(GovernanceError::Invalid { .. })));
         assert!(matches!(assessment(&policy, "nope"), Err(GovernanceError::NotFound(_))));
     }

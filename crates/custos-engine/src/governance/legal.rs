@@ -89,8 +89,14 @@ impl LegalRequests {
         }
         self.cx.store.put_legal_request(&request).await?;
         self.cx
-            .audit(actor, "legal_request.register", None, None, json!({"legal_request": request.id,
-                   "authority": request.authority}))
+            .audit(
+                actor,
+                "legal_request.register",
+                None,
+                None,
+                json!({"legal_request": request.id,
+                   "authority": request.authority}),
+            )
             .await?;
         Ok(request)
     }
@@ -112,7 +118,13 @@ impl LegalRequests {
             return Err(GovernanceError::WrongState(format!("legal request {id} was decided meanwhile")));
         }
         self.cx
-            .audit(actor, "legal_request.decide", None, None, json!({"legal_request": id, "decision": request.decision}))
+            .audit(
+                actor,
+                "legal_request.decide",
+                None,
+                None,
+                json!({"legal_request": id, "decision": request.decision}),
+            )
             .await?;
         Ok(request)
     }

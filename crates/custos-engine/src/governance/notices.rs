@@ -94,8 +94,7 @@ pub async fn notify_recipients(
         let mut categories: Vec<&str> = theirs.iter().flat_map(|d| d.categories.iter().map(String::as_str)).collect();
         categories.sort_unstable();
         categories.dedup();
-        let refs: Vec<String> =
-            theirs.iter().map(|d| format!("{} ({})", d.id, d.at.strftime("%Y-%m-%d"))).collect();
+        let refs: Vec<String> = theirs.iter().map(|d| format!("{} ({})", d.id, d.at.strftime("%Y-%m-%d"))).collect();
         let name = policy.recipient(id).map_or(*id, |r| r.name.as_str());
         let body = format!(
             "Notice under GDPR Art. 19 to {name}.\n\n\
@@ -157,9 +156,9 @@ impl JobHandler for NoticeJob {
         }
         let channel = match (&notice.contact, &self.mailer) {
             (Some(contact), Some(mailer)) => {
-                let to = contact
-                    .parse()
-                    .map_err(|_| JobError::Permanent(format!("the contact of `{}` is not an address", notice.addressee)))?;
+                let to = contact.parse().map_err(|_| {
+                    JobError::Permanent(format!("the contact of `{}` is not an address", notice.addressee))
+                })?;
                 let subject_line = match notice.kind.as_str() {
                     "art19" => "Notice of rectification, erasure or restriction (GDPR Art. 19)".to_owned(),
                     _ => "Notice of a personal data breach affecting your data".to_owned(),

@@ -243,7 +243,15 @@ impl Rights {
             records.auditor().clone(),
             clock.clone(),
         );
-        Self { store: records.store().clone(), auditor: records.auditor().clone(), records, consents, policy, clock, holds }
+        Self {
+            store: records.store().clone(),
+            auditor: records.auditor().clone(),
+            records,
+            consents,
+            policy,
+            clock,
+            holds,
+        }
     }
 
     fn vault(&self) -> &Arc<Vault> {
@@ -716,13 +724,17 @@ impl Rights {
             "erase" => {
                 // Erasing again finds nothing (or, under a hold, the same kept records): safe
                 // to repeat.
-                let erasure =
-                    crate::governance::holds::erase_respecting_holds(&self.holds, &self.records, &Actor::System, subject)
-                        .await
-                        .map_err(|e| match e {
-                            crate::governance::GovernanceError::Store(e) => RightsError::Store(e),
-                            other => RightsError::Store(StoreError::Unavailable(other.to_string())),
-                        })?;
+                let erasure = crate::governance::holds::erase_respecting_holds(
+                    &self.holds,
+                    &self.records,
+                    &Actor::System,
+                    subject,
+                )
+                .await
+                .map_err(|e| match e {
+                    crate::governance::GovernanceError::Store(e) => RightsError::Store(e),
+                    other => RightsError::Store(StoreError::Unavailable(other.to_string())),
+                })?;
                 erasure.to_json()
             }
             "recipients" => {

@@ -12,9 +12,9 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use crate::campaigns::campaign_store;
+use crate::governance::governance_store;
 use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
 use crate::portable::{portable_keystore, portable_store};
-use crate::governance::governance_store;
 use crate::rights::rights_store;
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
 

@@ -13,9 +13,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use crate::campaigns::campaign_store;
+use crate::governance::governance_store;
 use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
 use crate::portable::{portable_keystore, portable_store};
-use crate::governance::governance_store;
 use crate::rights::rights_store;
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
 
