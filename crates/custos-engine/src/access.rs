@@ -118,7 +118,7 @@ pub async fn package(
         .collect();
     let recipient_views: Vec<&custos_policy::render::RecipientView> =
         notice.recipients.iter().filter(|v| recipients.iter().any(|r| r.id == v.id)).collect();
-    let transfers: Vec<Value> = recipient_views
+    let mut transfers: Vec<Value> = recipient_views
         .iter()
         .zip(recipients.iter())
         .filter(|(_, r)| !custos_policy::countries::in_eea(&r.country))
@@ -133,6 +133,14 @@ pub async fn package(
         "Each recipient your data was actually disclosed to, with its country and the safeguard of the transfer."
     };
     let interests = crate::governance::interests::assessments_for(policy, purposes.iter().map(String::as_str));
+    // Transfers that actually happened count too, even to a recipient the purposes above
+    // would not list.
+    for d in &disclosed_to {
+        let outside = d["country"].as_str().is_some_and(|c| !custos_policy::countries::in_eea(c));
+        if outside && !transfers.iter().any(|t| t["recipient"] == d["name"]) {
+            transfers.push(json!({"recipient": d["name"], "country": d["country"], "safeguard": d["safeguard"]}));
+        }
+    }
     let report = json!({
         "request_id": request_id,
         "generated_at": jiff::Timestamp::now(),

@@ -663,6 +663,8 @@ async fn the_disclosure_log_appears_in_the_access_report(store: Arc<dyn Store>, 
     assert_eq!(to[0]["country"], "CA");
     assert_eq!(to[0]["safeguard"], TransferMechanism::Adequacy.describe());
     assert_eq!(to[0]["categories"], serde_json::json!(["user.name"]));
+    let transfers = after.report["9_transfers"].as_array().expect("transfers");
+    assert_eq!(transfers.iter().filter(|t| t["country"] == "CA").count(), 1, "listed once: {transfers:?}");
     // The person's legitimate-interest purposes come with their assessment.
     let interests = after.report["legitimate_interests"].as_array().expect("assessments");
     assert!(interests.iter().any(|a| a["purpose"] == "contact" && a["balancing"].is_string()), "{interests:?}");
@@ -707,4 +709,17 @@ async fn an_art19_notice_goes_to_each_recipient_after_a_rectification(store: Arc
     assert!(!mail.data.contains("Ada"), "the notice names the person by subject id only");
     // Bob's data did not change: no notice about him.
     assert!(notices.iter().all(|n| n.subject_id != Some(bob)));
+
+    // Bob has his processing restricted: only the support desk received his data.
+    let restricted = f.request("restriction", "bob@example.org", vec![]).await;
+    assert_eq!(restricted.steps, vec!["restrict", "recipients", "notify"]);
+    let notices = f.store.notices_for(restricted.id).await.expect("notices");
+    assert_eq!(notices.iter().map(|n| n.addressee.as_str()).collect::<Vec<_>>(), vec!["support-desk"]);
+    assert!(notices[0].body.contains("restricted") && notices[0].subject_id == Some(bob), "{}", notices[0].body);
+    // Ada is erased: both recipients are told, though her data is gone from custos.
+    let erased = f.request("erasure", "ada@example.org", vec![]).await;
+    assert_eq!(erased.outcome.as_ref().expect("outcome")["erase"]["key_destroyed"], true);
+    let notices = f.store.notices_for(erased.id).await.expect("notices");
+    assert_eq!(notices.iter().map(|n| n.addressee.as_str()).collect::<Vec<_>>(), vec!["hosting", "support-desk"]);
+    assert!(notices.iter().all(|n| n.body.contains("was erased") && n.sent_at.is_some()));
 }
