@@ -452,6 +452,10 @@ async fn a_legal_hold_stops_the_sweep_and_an_erasure_until_released(store: Arc<d
     assert_eq!(report.deleted.values().sum::<u64>(), 2);
     assert!(report.held.is_empty());
     assert!(f.held(ada).await.is_empty());
+    // Her erasure, cut short by the holds, is finished: key and every row gone.
+    assert_eq!(report.erasures_finished, 1);
+    assert!(f.store.subject(ada).await.expect("read").is_none());
+    assert!(f.records.find(IdentifierKind::Email, "ada@example.org").await.expect("find").is_none());
     assert_eq!(f.gov.holds.list(true).await.expect("all").len(), 2);
     assert_eq!(f.gov.holds.list(false).await.expect("unreleased")[0].id, purpose_hold.id);
 }

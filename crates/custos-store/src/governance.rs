@@ -250,6 +250,15 @@ pub trait GovernanceStore {
         events: &[(SubjectId, Uuid)],
     ) -> Result<u64, StoreError>;
 
+    /// Remembers that `subject`'s erasure was cut short by a legal hold (again: no change).
+    async fn put_held_erasure(&self, subject: SubjectId, since: Timestamp) -> Result<(), StoreError>;
+
+    /// Erasures cut short by a hold, oldest first.
+    async fn held_erasures(&self, limit: u32) -> Result<Vec<(SubjectId, Timestamp)>, StoreError>;
+
+    /// Forgets a held erasure once it is finished.
+    async fn delete_held_erasure(&self, subject: SubjectId) -> Result<(), StoreError>;
+
     /// The sweep still running, if any (the oldest).
     async fn running_sweep(&self) -> Result<Option<RetentionSweep>, StoreError>;
 
@@ -715,6 +724,42 @@ macro_rules! governance_store {
                     .await?;
                 tx.commit().await?;
                 Ok(deleted)
+            }
+
+            async fn put_held_erasure(
+                &self,
+                subject: $crate::SubjectId,
+                since: jiff::Timestamp,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query::<$db>(
+                    "INSERT INTO held_erasures (subject_id, since) VALUES ($1, $2) ON CONFLICT (subject_id) DO NOTHING",
+                )
+                .bind(subject.0)
+                .bind($crate::time::to_millis(since))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn held_erasures(
+                &self,
+                limit: u32,
+            ) -> Result<Vec<($crate::SubjectId, jiff::Timestamp)>, $crate::StoreError> {
+                let rows = sqlx::query_as::<$db, (uuid::Uuid, i64)>(
+                    "SELECT subject_id, since FROM held_erasures ORDER BY since, subject_id LIMIT $1",
+                )
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(|(s, at)| Ok(($crate::SubjectId(s), $crate::time::from_millis(at)?))).collect()
+            }
+
+            async fn delete_held_erasure(&self, subject: $crate::SubjectId) -> Result<(), $crate::StoreError> {
+                sqlx::query::<$db>("DELETE FROM held_erasures WHERE subject_id = $1")
+                    .bind(subject.0)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
             }
 
             async fn running_sweep(&self) -> Result<Option<$crate::RetentionSweep>, $crate::StoreError> {

@@ -261,7 +261,9 @@ impl HeldErasure {
 /// destroyed and every row deleted ([`Records::erase`]); otherwise the records no hold
 /// covers (and the website events, unless held) are deleted, the rest is kept restricted
 /// (stored only) with the hold's reason as its ground, and the key stays so that it can
-/// still be produced for the obligation or claim. Safe to repeat.
+/// still be produced for the obligation or claim; the erasure is remembered, and the
+/// retention sweep finishes it once no hold in force covers the person's data. Safe to
+/// repeat.
 pub async fn erase_respecting_holds(
     holds: &Holds,
     records: &Records,
@@ -287,6 +289,7 @@ pub async fn erase_respecting_holds(
     }
     if kept.is_empty() {
         let erasure = records.erase(actor, subject).await?;
+        store.delete_held_erasure(subject).await?;
         return Ok(HeldErasure {
             key_destroyed: erasure.key_destroyed,
             rows_deleted: erasure.rows_deleted,
@@ -303,6 +306,8 @@ pub async fn erase_respecting_holds(
     }
     let ground: Vec<&str> = applied.iter().map(|h| h.reason.as_str()).collect();
     let now = holds.context().clock.now();
+    // The retention sweep finishes the erasure once no hold covers what was kept.
+    store.put_held_erasure(subject, now).await?;
     store.set_restriction(subject, Some(&format!("legal hold: {}", ground.join("; "))), now).await?;
     holds
         .context()

@@ -169,9 +169,9 @@ impl Governance {
     ) -> Self {
         let cx = Context { store: records.store().clone(), policy, auditor: records.auditor().clone(), clock };
         let holds = Arc::new(holds::Holds::from_context(cx.clone()));
-        let disclose = Arc::new(disclose::Disclose::from_context(cx.clone(), records));
+        let disclose = Arc::new(disclose::Disclose::from_context(cx.clone(), records.clone()));
         Self {
-            retention: Arc::new(retention::Retention::from_context(cx.clone(), holds.clone())),
+            retention: Arc::new(retention::Retention::from_context(cx.clone(), holds.clone(), records)),
             breaches: Arc::new(breach::Breaches::from_context(cx.clone(), partners)),
             legal: Arc::new(legal::LegalRequests::from_context(cx, disclose.clone())),
             holds,

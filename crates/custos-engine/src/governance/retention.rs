@@ -89,6 +89,8 @@ pub struct RetentionReport {
     pub deleted: BTreeMap<String, u64>,
     /// Records past their end kept by a legal hold, by category.
     pub held: BTreeMap<String, u64>,
+    /// People whose erasure a hold had cut short, erased now that no hold covers them.
+    pub erasures_finished: u64,
 }
 
 impl RetentionReport {
@@ -102,6 +104,7 @@ impl RetentionReport {
 pub struct Retention {
     cx: Context,
     holds: Arc<Holds>,
+    records: Arc<crate::records::Records>,
     batch: u32,
 }
 
@@ -112,13 +115,13 @@ impl std::fmt::Debug for Retention {
 }
 
 impl Retention {
-    pub(crate) fn from_context(cx: Context, holds: Arc<Holds>) -> Self {
-        Self { cx, holds, batch: DEFAULT_BATCH }
+    pub(crate) fn from_context(cx: Context, holds: Arc<Holds>, records: Arc<crate::records::Records>) -> Self {
+        Self { cx, holds, records, batch: DEFAULT_BATCH }
     }
 
     /// The same sweep with `batch` records per batch (at least 1).
     pub fn with_batch(&self, batch: u32) -> Self {
-        Self { cx: self.cx.clone(), holds: self.holds.clone(), batch: batch.max(1) }
+        Self { cx: self.cx.clone(), holds: self.holds.clone(), records: self.records.clone(), batch: batch.max(1) }
     }
 
     /// Sweeps to the end; see [`Retention::sweep`].
@@ -218,7 +221,9 @@ impl Retention {
                 tokio::task::yield_now().await;
             };
         }
+        let mut erasures_finished = 0;
         if finished && !dry_run {
+            erasures_finished = self.finish_held_erasures().await?;
             sweep.state = "done".into();
             sweep.finished_at = Some(self.cx.clock.now());
             self.cx.store.apply_sweep_batch(&sweep, &[]).await?;
@@ -231,6 +236,7 @@ impl Retention {
             finished,
             deleted: sweep.deleted,
             held: sweep.held,
+            erasures_finished,
         };
         if !dry_run {
             self.cx
@@ -240,11 +246,32 @@ impl Retention {
                     None,
                     None,
                     json!({"sweep_id": report.sweep_id, "cutoff": report.cutoff, "finished": finished,
-                           "resumed": resumed, "deleted": report.deleted, "held": report.held}),
+                           "resumed": resumed, "deleted": report.deleted, "held": report.held,
+                           "erasures_finished": erasures_finished}),
                 )
                 .await?;
         }
         Ok(report)
+    }
+
+    /// Finishes the erasures a legal hold cut short, for each person none of whose data a
+    /// hold in force covers any more (their key is destroyed and every row deleted).
+    async fn finish_held_erasures(&self) -> Result<u64, GovernanceError> {
+        let mut finished = 0;
+        let holds = self.holds.in_force().await?;
+        for (subject, _) in self.cx.store.held_erasures(10_000).await? {
+            let kept = self.cx.store.records(subject).await?;
+            if kept.iter().any(|r| holds.covering(subject, &r.purpose, &r.category).is_some()) {
+                // Still held: nothing to do until the hold ends.
+                continue;
+            }
+            let erasure =
+                super::holds::erase_respecting_holds(&self.holds, &self.records, &Actor::System, subject).await?;
+            if erasure.holds.is_empty() {
+                finished += 1;
+            }
+        }
+        Ok(finished)
     }
 
     /// The latest sweeps, newest first.

@@ -43,6 +43,13 @@ DROP INDEX records_expiry;
 CREATE INDEX events_expiry_walk ON events (at, subject_id, event_id);
 DROP INDEX events_at;
 
+-- Erasures a legal hold cut short: what the hold covers was kept (restricted); the sweep
+-- finishes each once no hold in force covers the person's data any more.
+CREATE TABLE held_erasures (
+    subject_id BLOB    NOT NULL PRIMARY KEY,
+    since      INTEGER NOT NULL
+) WITHOUT ROWID;
+
 -- The disclosure log (Art. 30(1)(d), 15(1)(c), 19): who received what, when, under which
 -- safeguard. A disclosure outlives the people it names: their ids are random and their
 -- data key is destroyed on erasure.
