@@ -33,6 +33,7 @@ on_both_backends!(
     a_transfer_outside_the_eea_without_adequacy_or_a_safeguard_is_refused_and_names_the_rule,
     the_retention_sweep_deletes_exactly_the_expired_rows_across_clock_changes_and_a_crash,
     a_legal_hold_stops_the_sweep_and_an_erasure_until_released,
+    data_kept_until_consent_is_withdrawn_goes_at_the_next_sweep,
     the_breach_window_names_exactly_the_affected_subjects_and_partners,
     a_legal_request_is_registered_decided_and_its_disclosure_linked,
     the_disclosure_log_appears_in_the_access_report,
@@ -458,6 +459,61 @@ async fn a_legal_hold_stops_the_sweep_and_an_erasure_until_released(store: Arc<d
     assert!(f.records.find(IdentifierKind::Email, "ada@example.org").await.expect("find").is_none());
     assert_eq!(f.gov.holds.list(true).await.expect("all").len(), 2);
     assert_eq!(f.gov.holds.list(false).await.expect("unreleased")[0].id, purpose_hold.id);
+}
+
+async fn data_kept_until_consent_is_withdrawn_goes_at_the_next_sweep(store: Arc<dyn Store>, db: &TestDb) {
+    let f = Fixture::new(store, db).await;
+    let consent = |subject: SubjectId, granted: bool, at: Timestamp| custos_store::ConsentEntry {
+        at,
+        ..custos_testkit::consent(subject, "marketing", granted)
+    };
+    let mut people = Vec::new();
+    for name in ["ada", "bob"] {
+        let (id, _) = f
+            .records
+            .create_subject(
+                &Actor::System,
+                SubjectKind::User,
+                &[(IdentifierKind::Email, &format!("{name}@example.org"))],
+                &[],
+            )
+            .await
+            .expect("create");
+        f.store.append_consent(&consent(id, true, f.clock.now())).await.expect("consent");
+        let values = [
+            NewValue { purpose: "marketing", category: "user.name", value: name.as_bytes() },
+            NewValue { purpose: "marketing", category: "user.contact.email", value: b"x@example.org" },
+            NewValue { purpose: "contact", category: "user.content.private", value: b"hello" },
+        ];
+        f.records.write_all(&Actor::System, id, &values).await.expect("write");
+        people.push(id);
+    }
+    let (ada, bob) = (people[0], people[1]);
+    // Ada unsubscribes on day 3; Bob's consent stays.
+    f.clock.set(days(3));
+    f.store.append_consent(&consent(ada, false, f.clock.now())).await.expect("withdraw");
+    let dry = f.gov.retention.run(true).await.expect("dry run");
+    assert_eq!(dry.deleted.values().sum::<u64>(), 2);
+    let report = f.gov.retention.run(false).await.expect("sweep");
+    assert_eq!(
+        report.deleted,
+        std::collections::BTreeMap::from([("user.contact.email".to_owned(), 1), ("user.name".to_owned(), 1)])
+    );
+    assert_eq!(
+        f.held(ada).await,
+        vec![("user.content.private".into(), "contact".into())],
+        "only her marketing data went"
+    );
+    assert_eq!(f.held(bob).await.len(), 3, "Bob consents still");
+    // She signs up again on day 5: her new marketing data stays.
+    f.clock.set(days(5));
+    f.store.append_consent(&consent(ada, true, f.clock.now())).await.expect("consent again");
+    f.records
+        .write(&Actor::System, ada, &NewValue { purpose: "marketing", category: "user.name", value: b"Ada" })
+        .await
+        .expect("write");
+    assert_eq!(f.gov.retention.run(false).await.expect("sweep").total_deleted(), 0);
+    assert_eq!(f.held(ada).await.len(), 2);
 }
 
 /// Partners for the breach seam: `acme` has the listed people as end users.

@@ -250,6 +250,24 @@ pub trait GovernanceStore {
         events: &[(SubjectId, Uuid)],
     ) -> Result<u64, StoreError>;
 
+    /// Up to `limit` records held for one of `purposes` whose person's latest consent
+    /// entry for that purpose is a withdrawal made after the record was collected, in
+    /// (subject, record) order after `after`; `expires_at` is the withdrawal's time.
+    async fn withdrawn_records(
+        &self,
+        purposes: &[String],
+        after: Option<(SubjectId, Uuid)>,
+        limit: u32,
+    ) -> Result<Vec<ExpiredRecord>, StoreError>;
+
+    /// Deletes `records` and saves `sweep`'s counts, in one transaction. Returns the rows
+    /// deleted.
+    async fn apply_withdrawal_sweep_batch(
+        &self,
+        sweep: &RetentionSweep,
+        records: &[(SubjectId, Uuid)],
+    ) -> Result<u64, StoreError>;
+
     /// Remembers that `subject`'s erasure was cut short by a legal hold (again: no change).
     async fn put_held_erasure(&self, subject: SubjectId, since: Timestamp) -> Result<(), StoreError>;
 
@@ -713,6 +731,72 @@ macro_rules! governance_store {
                         .bind($crate::time::to_millis(before))
                         .execute(&mut *tx)
                         .await?;
+                        deleted += done.rows_affected();
+                    }
+                }
+                sqlx::query::<$db>("UPDATE retention_sweeps SET deleted = $2, held = $3 WHERE sweep_id = $1")
+                    .bind(s.id)
+                    .bind($crate::governance::json_text(&s.deleted)?)
+                    .bind($crate::governance::json_text(&s.held)?)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(deleted)
+            }
+
+            async fn withdrawn_records(
+                &self,
+                purposes: &[String],
+                after: Option<($crate::SubjectId, uuid::Uuid)>,
+                limit: u32,
+            ) -> Result<Vec<$crate::ExpiredRecord>, $crate::StoreError> {
+                if purposes.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT r.subject_id, r.record_id, r.category, r.purpose, c.at FROM records r \
+                     JOIN consents c ON c.subject_id = r.subject_id AND c.purpose = r.purpose \
+                     WHERE c.seq = (SELECT MAX(l.seq) FROM consents l WHERE l.subject_id = r.subject_id \
+                     AND l.purpose = r.purpose) AND r.created_at <= c.at AND c.granted = ",
+                );
+                q.push_bind(false).push(" AND r.purpose IN (");
+                let mut list = q.separated(", ");
+                for p in purposes {
+                    list.push_bind(p.clone());
+                }
+                q.push(")");
+                if let Some((subject, record)) = after {
+                    q.push(" AND (r.subject_id, r.record_id) > (").push_bind(subject.0).push(", ").push_bind(record).push(")");
+                }
+                q.push(" ORDER BY r.subject_id, r.record_id LIMIT ").push_bind(i64::from(limit));
+                let rows = q.build_query_as::<(uuid::Uuid, uuid::Uuid, String, String, i64)>().fetch_all(&self.pool).await?;
+                rows.into_iter()
+                    .map(|(s, r, category, purpose, at)| {
+                        Ok($crate::ExpiredRecord {
+                            subject_id: $crate::SubjectId(s),
+                            record_id: r,
+                            category,
+                            purpose,
+                            expires_at: $crate::time::from_millis(at)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn apply_withdrawal_sweep_batch(
+                &self,
+                s: &$crate::RetentionSweep,
+                records: &[($crate::SubjectId, uuid::Uuid)],
+            ) -> Result<u64, $crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let mut deleted = 0;
+                if !s.dry_run {
+                    for (subject, record) in records {
+                        let done = sqlx::query::<$db>("DELETE FROM records WHERE subject_id = $1 AND record_id = $2")
+                            .bind(subject.0)
+                            .bind(record)
+                            .execute(&mut *tx)
+                            .await?;
                         deleted += done.rows_affected();
                     }
                 }

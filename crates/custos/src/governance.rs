@@ -231,6 +231,9 @@ pub(crate) async fn retention(settings: &Settings, command: &RetentionCommand) -
                 report.cutoff,
                 if report.resumed { " (a sweep cut short was resumed)" } else { "" }
             );
+            if report.erasures_finished > 0 {
+                println!("{} erasure(s) that a legal hold had cut short are now finished", report.erasures_finished);
+            }
         }
         RetentionCommand::History { limit } => {
             println!("id\tstarted\tstate\tdeleted\theld");

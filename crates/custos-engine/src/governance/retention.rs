@@ -15,7 +15,10 @@
 //! Website events of identified visitors (browsing history, kept for the analytics purpose)
 //! are swept the same way after the records, by the time they were recorded.
 //!
-//! Retention that ends with an event rather than a period ends with that event: account
+//! Retention that ends when consent is withdrawn (`until = "consent_withdrawal"`) ends at
+//! the first sweep after the person's latest consent entry for the purpose became a
+//! withdrawal (a policy change that asks again is not a withdrawal). Retention that ends
+//! with another event ends with that event: account
 //! closing erases the person ([`crate::accounts`]), the end of a partner's contract is the
 //! partners module's (it asks [`super::holds::Holds::held`] first).
 //!
@@ -25,7 +28,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use custos_policy::Policy;
+use custos_policy::{Policy, RetentionEvent};
 use custos_store::{Enqueued, Job, NewJob, RetentionSweep, Store, StoreError};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -216,6 +219,46 @@ impl Retention {
                 }
                 if !dry_run {
                     self.cx.store.apply_event_sweep_batch(&sweep, bound, &delete).await?;
+                }
+                batches += 1;
+                tokio::task::yield_now().await;
+            };
+        }
+        // Data kept until consent is withdrawn, whose consent was withdrawn.
+        if finished {
+            let ended_by_withdrawal = |purpose: &str, category: &str| {
+                self.cx
+                    .policy
+                    .retention_for(purpose, category)
+                    .any(|r| r.until == Some(RetentionEvent::ConsentWithdrawal))
+            };
+            let purposes: Vec<String> = self
+                .cx
+                .policy
+                .purposes
+                .iter()
+                .filter(|p| p.categories.iter().any(|c| ended_by_withdrawal(&p.id, c)))
+                .map(|p| p.id.clone())
+                .collect();
+            let mut after = None;
+            finished = loop {
+                if max_batches.is_some_and(|max| batches >= max) {
+                    break false;
+                }
+                let due = self.cx.store.withdrawn_records(&purposes, after, self.batch).await?;
+                let Some(last) = due.last() else { break true };
+                after = Some((last.subject_id, last.record_id));
+                let mut delete = Vec::with_capacity(due.len());
+                for r in due.iter().filter(|r| ended_by_withdrawal(&r.purpose, &r.category)) {
+                    if holds.keeping_past_end(r.subject_id, &r.purpose, &r.category).is_some() {
+                        *sweep.held.entry(r.category.clone()).or_default() += 1;
+                    } else {
+                        *sweep.deleted.entry(r.category.clone()).or_default() += 1;
+                        delete.push((r.subject_id, r.record_id));
+                    }
+                }
+                if !dry_run {
+                    self.cx.store.apply_withdrawal_sweep_batch(&sweep, &delete).await?;
                 }
                 batches += 1;
                 tokio::task::yield_now().await;
