@@ -177,6 +177,7 @@ async fn measure(background: u64, postgres: Option<&str>, end_to_end: bool) -> a
         let mut ids = Vec::new();
         for n in PEOPLE..PEOPLE + REQUESTS {
             let new = NewRightsRequest {
+                transmit_to: None,
                 kind: "erasure".into(),
                 email: person(n),
                 purpose: None,

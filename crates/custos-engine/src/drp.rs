@@ -12,7 +12,10 @@
 //! `need_user_verification` until then, with the page to confirm on), so a signature alone
 //! never reveals or erases anyone's data.
 //!
-//! Status callbacks to the agent are not sent yet: agents poll `status`.
+//! An agent that gives a `status_callback` address in its request is told of each change
+//! of status there ([`DrpCallbacks`], through the job runner): the same Exercise Status
+//! object `status` answers, POSTed as JSON over HTTPS. The address is checked at intake
+//! like every outbound destination (see [`crate::outbound`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,7 +29,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::rights::{AgentLink, NewRightsRequest, Rights, RightsError};
+use crate::jobs::{JobError, JobHandler};
+use crate::outbound::Outbound;
+use crate::rights::{AgentLink, CALLBACK_KIND, NewRightsRequest, Rights, RightsError};
 
 /// The protocol version custos speaks.
 pub const VERSION: &str = "0.9";
@@ -205,9 +210,11 @@ impl Drp {
             email: email.into(),
             purpose: None,
             corrections: Vec::new(),
+            transmit_to: None,
             agent: Some(AgentLink {
                 agent_id: agent.to_owned(),
                 agent_request_id: claims["agent-request-id"].as_str().map(str::to_owned),
+                status_callback: claims["status_callback"].as_str().map(str::to_owned),
             }),
         };
         let request = self.rights.submit(&new, "agent").await?;
@@ -267,5 +274,56 @@ impl Drp {
             status_json["processing_details"] = json!(format!("extended: {reason}"));
         }
         status_json
+    }
+}
+
+/// The job that tells an agent of its request's status at the callback address it gave.
+pub struct DrpCallbacks {
+    drp: Arc<Drp>,
+    outbound: Outbound,
+}
+
+impl DrpCallbacks {
+    /// Callbacks with `drp`'s status objects, sent through `outbound`.
+    pub fn new(drp: Arc<Drp>, outbound: Outbound) -> Self {
+        Self { drp, outbound }
+    }
+}
+
+#[async_trait::async_trait]
+impl JobHandler for DrpCallbacks {
+    fn kind(&self) -> &'static str {
+        CALLBACK_KIND
+    }
+
+    async fn run(&self, job: &custos_store::Job) -> Result<(), JobError> {
+        let id = job.payload["request_id"]
+            .as_str()
+            .and_then(|s| s.parse::<Uuid>().ok())
+            .ok_or_else(|| JobError::Permanent("malformed callback job".into()))?;
+        let request = self
+            .drp
+            .store
+            .rights_request(id)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?
+            .ok_or_else(|| JobError::Permanent(format!("no rights request {id}")))?;
+        let Some(callback) = &request.status_callback else { return Ok(()) };
+        // A request closed since the change has its own callback queued: this one would
+        // only repeat it.
+        let then = job.payload["state"].as_str().unwrap_or_default();
+        if then != request.state && matches!(request.state.as_str(), "fulfilled" | "expired" | "denied") {
+            return Ok(());
+        }
+        // The status now, not at the change: a late callback never tells an older state.
+        let body =
+            serde_json::to_vec(&self.drp.status_json(&request)).map_err(|e| JobError::Permanent(e.to_string()))?;
+        match self.outbound.post(callback, "application/json", &[], body).await {
+            Ok(answer) if answer.accepted() => Ok(()),
+            Ok(answer) if answer.transient() => Err(JobError::Retry(format!("the agent answered {}", answer.status))),
+            Ok(answer) => Err(JobError::Permanent(format!("the agent refused the callback with {}", answer.status))),
+            Err(crate::outbound::OutboundError::Transport(why)) => Err(JobError::Retry(why)),
+            Err(other) => Err(JobError::Permanent(other.to_string())),
+        }
     }
 }

@@ -18,7 +18,11 @@
 //! - [`rights`]: rights requests: intake, verification by code, deadlines, execution.
 //! - [`mail`]: outgoing mail through the job runner, checked by the gate at send time.
 //! - [`marketing`]: signed unsubscribe links and suppression.
+//! - [`outbound`]: HTTPS calls to other parties (agent callbacks, portability transfers).
+//! - [`partners`]: partner keys, pseudonymised uploads behind the PII gate, processor
+//!   duties, deletion at contract end, aggregates across partners.
 //! - [`policy`]: the policy in force and every version before it.
+//! - [`staff`]: the operator's staff: console accounts, roles and sessions.
 //! - [`tokens`]: service tokens scoped to purposes.
 //! - [`vault`]: sealed values, blind indexes, crypto-shredding and key rotation.
 
@@ -39,9 +43,12 @@ mod group_commit;
 pub mod jobs;
 pub mod mail;
 pub mod marketing;
+pub mod outbound;
+pub mod partners;
 pub mod policy;
 pub mod records;
 pub mod rights;
+pub mod staff;
 pub mod tokens;
 pub mod vault;
 

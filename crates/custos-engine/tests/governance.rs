@@ -159,7 +159,14 @@ impl Fixture {
     /// Submits a request of `kind` for `email`, verifies it with the mailed code and runs
     /// every job due.
     async fn request(&self, kind: &str, email: &str, corrections: Vec<Correction>) -> custos_store::RightsRequest {
-        let new = NewRightsRequest { kind: kind.into(), email: email.into(), purpose: None, corrections, agent: None };
+        let new = NewRightsRequest {
+            kind: kind.into(),
+            email: email.into(),
+            purpose: None,
+            corrections,
+            transmit_to: None,
+            agent: None,
+        };
         let request = self.rights.submit(&new, "form").await.expect("submit");
         self.runner.run_pending().await.expect("run");
         let mail = self.smtp.delivered().into_iter().rev().find(|d| d.to == [email]).expect("a code mail");

@@ -85,6 +85,7 @@ impl Fixture {
 
     async fn submit(&self, kind: &str, email: &str) -> uuid::Uuid {
         let new = NewRightsRequest {
+            transmit_to: None,
             kind: kind.into(),
             email: email.into(),
             purpose: None,
@@ -144,6 +145,7 @@ async fn an_unknown_address_is_answered_like_a_known_one(store: Arc<dyn Store>, 
         .rights
         .submit(
             &NewRightsRequest {
+                transmit_to: None,
                 kind: "access".into(),
                 email: "ada@example.org".into(),
                 purpose: None,
@@ -158,6 +160,7 @@ async fn an_unknown_address_is_answered_like_a_known_one(store: Arc<dyn Store>, 
         .rights
         .submit(
             &NewRightsRequest {
+                transmit_to: None,
                 kind: "access".into(),
                 email: "nobody@example.org".into(),
                 purpose: None,
@@ -348,6 +351,7 @@ async fn a_rectification_replaces_the_old_values_and_deletes_them(store: Arc<dyn
     let f = Fixture::new(store.clone(), db).await;
     let ada = f.person("ada@example.org").await;
     let bad = NewRightsRequest {
+        transmit_to: None,
         kind: "rectification".into(),
         email: "ada@example.org".into(),
         purpose: None,
@@ -357,6 +361,7 @@ async fn a_rectification_replaces_the_old_values_and_deletes_them(store: Arc<dyn
     let e = f.rights.submit(&bad, "form").await.expect_err("no such category");
     assert!(matches!(e, RightsError::Invalid { field: "corrections", .. }), "{e}");
     let new = NewRightsRequest {
+        transmit_to: None,
         kind: "rectification".into(),
         email: "ada@example.org".into(),
         purpose: None,

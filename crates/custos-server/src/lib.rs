@@ -12,6 +12,8 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+pub mod admin;
+mod aggregates;
 mod analytics;
 mod auth;
 mod banner;
@@ -27,6 +29,7 @@ mod health;
 mod limits;
 mod metrics;
 mod notice;
+mod partners;
 mod registers;
 mod rights;
 mod rights_pages;
@@ -87,8 +90,14 @@ pub struct AppState {
     pub rights: Arc<Rights>,
     /// Governance: legal holds, retention, disclosures, breaches, legal requests.
     pub governance: Arc<custos_engine::governance::Governance>,
+    /// The operator's staff, who use the admin console.
+    pub staff: Arc<custos_engine::staff::Staff>,
+    /// Partners: keys, uploads, processor duties, aggregates.
+    pub partners: Arc<custos_engine::partners::Partners>,
     /// The Data Rights Protocol, when `[drp]` names this business.
     pub drp: Option<Arc<custos_engine::drp::Drp>>,
+    /// Calls to other parties (agents' callbacks, portability transfers), when possible.
+    pub outbound: Option<custos_engine::outbound::Outbound>,
     /// The address people reach custos at, for links in mail.
     pub public_url: String,
     /// Requests per network on the public endpoints.
@@ -119,6 +128,18 @@ impl AppState {
         Ok(self)
     }
 
+    /// Makes outbound calls under `settings` (call before [`AppState::with_drp`], which
+    /// shares the rights requests).
+    pub fn with_outbound(
+        mut self,
+        settings: &custos_engine::outbound::OutboundSettings,
+    ) -> Result<Self, custos_engine::outbound::OutboundError> {
+        let outbound = custos_engine::outbound::Outbound::new(settings)?;
+        self.rights = rights_with(&self.records, &self.consents, &self.policy, Some(outbound.clone()));
+        self.outbound = Some(outbound);
+        Ok(self)
+    }
+
     /// Turns the Data Rights Protocol on when `settings` names this business (call after
     /// [`AppState::with_mail`], whose address the verification links use).
     pub fn with_drp(mut self, settings: &DrpSettings) -> Result<Self, custos_engine::drp::DrpConfigError> {
@@ -133,6 +154,17 @@ impl AppState {
             None => None,
         };
         Ok(self)
+    }
+
+    /// Sets the partner API's limits and aggregation rules.
+    pub fn with_partners(mut self, settings: custos_engine::partners::PartnerSettings) -> Self {
+        self.partners = Arc::new(custos_engine::partners::Partners::new(
+            self.records.clone(),
+            self.policy.clone(),
+            settings,
+            Arc::new(SystemClock),
+        ));
+        self
     }
 
     /// Sets the rate limits of the public endpoints (by default [`RateLimits::default`]).
@@ -161,10 +193,22 @@ impl AppState {
             Arc::new(SystemClock),
         ));
         let banner = Arc::new(Banner::new(&policy));
-        let rights = Arc::new(Rights::new(records.clone(), consents.clone(), policy.clone(), Arc::new(SystemClock)));
+        // Outbound calls under the defaults: public HTTPS destinations, Mozilla's roots.
+        let outbound = custos_engine::outbound::Outbound::new(&Default::default())
+            .inspect_err(|e| tracing::warn!(error = %e, "outbound calls are off"))
+            .ok();
+        let rights = rights_with(&records, &consents, &policy, outbound.clone());
+        let staff =
+            Arc::new(custos_engine::staff::Staff::new(store.clone(), records.auditor().clone(), Arc::new(SystemClock)));
         let campaigns =
             Arc::new(Campaigns::new(store.clone(), policy.clone(), records.auditor().clone(), Arc::new(SystemClock)));
         let collect = Arc::new(Collect::new(records.clone(), consents.clone(), policy.clone(), forms::MAX_ATTACHMENT));
+        let partners = Arc::new(custos_engine::partners::Partners::new(
+            records.clone(),
+            policy.clone(),
+            custos_engine::partners::PartnerSettings::default(),
+            Arc::new(SystemClock),
+        ));
         let governance = Arc::new(custos_engine::governance::Governance::new(
             records.clone(),
             policy.clone(),
@@ -186,13 +230,30 @@ impl AppState {
             campaigns,
             rights,
             governance,
+            staff,
+            partners,
             drp: None,
+            outbound,
             public_url,
             limiters: Arc::new(limits::Limiters::new(RateLimits::default())),
             metrics: Arc::new(Metrics::new()),
             token_cache: Arc::new(custos_engine::tokens::TokenCache::default()),
         }
     }
+}
+
+/// Rights requests over `records` and `consents`, sending through `outbound` when given.
+fn rights_with(
+    records: &Arc<Records>,
+    consents: &Arc<Consents>,
+    policy: &Arc<Policy>,
+    outbound: Option<custos_engine::outbound::Outbound>,
+) -> Arc<Rights> {
+    let rights = Rights::new(records.clone(), consents.clone(), policy.clone(), Arc::new(SystemClock));
+    Arc::new(match outbound {
+        Some(outbound) => rights.with_outbound(outbound),
+        None => rights,
+    })
 }
 
 /// Every route custos serves, before middleware and state.
@@ -214,13 +275,17 @@ pub fn routes() -> Router<AppState> {
         .merge(unsubscribe::routes())
         .merge(disclosures::routes())
         .merge(registers::routes())
+        .merge(admin::routes())
+        .merge(partners::routes())
+        .merge(aggregates::routes())
 }
 
 /// Turns `routes` into a service: adds the JSON 404 fallback, the state and the
 /// middleware (request ids, tracing, metrics, error bodies).
 pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
     let metrics = state.metrics.clone();
-    telemetry::layer(routes.fallback(error::not_found).with_state(state), metrics)
+    let console = admin::AdminContext::new(&state);
+    telemetry::layer(routes.fallback(error::not_found).with_state(state).layer(axum::Extension(console)), metrics)
 }
 
 /// The full application: [`routes`] through [`finish`].

@@ -48,6 +48,7 @@ pub(crate) fn error(e: RightsError) -> ApiError {
         RightsError::WrongState { .. } => ApiError::new(StatusCode::CONFLICT, "wrong_state", e.to_string()),
         RightsError::Store(e) => e.into(),
         RightsError::Vault(e) => ApiError::internal(e),
+        RightsError::Outbound(_) => ApiError::new(StatusCode::BAD_GATEWAY, "outbound_failed", e.to_string()),
     }
 }
 

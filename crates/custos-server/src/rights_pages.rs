@@ -82,6 +82,8 @@ struct RequestForm {
     kind: String,
     #[serde(default)]
     email: String,
+    #[serde(default)]
+    transmit_to: String,
 }
 
 async fn submit(
@@ -90,8 +92,15 @@ async fn submit(
     Form(form): Form<RequestForm>,
 ) -> Result<Response, ApiError> {
     state.limiters.rights.check(peer.ip(), "rights requests and verifications")?;
-    let new =
-        NewRightsRequest { kind: form.kind, email: form.email, purpose: None, corrections: Vec::new(), agent: None };
+    let transmit_to = Some(form.transmit_to.trim().to_owned()).filter(|t| !t.is_empty());
+    let new = NewRightsRequest {
+        kind: form.kind,
+        email: form.email,
+        purpose: None,
+        corrections: Vec::new(),
+        transmit_to,
+        agent: None,
+    };
     match state.rights.submit(&new, "form").await {
         Ok(request) => Ok(Redirect::to(&format!("/rights/{}", request.id)).into_response()),
         Err(RightsError::Invalid { message, .. }) => {

@@ -144,7 +144,7 @@ async fn read(
 }
 
 /// Maps an engine error to the API's answer.
-fn access_error(err: AccessError) -> ApiError {
+pub(crate) fn access_error(err: AccessError) -> ApiError {
     match err {
         AccessError::Denied { rule: Rule::Erased, reason } => {
             ApiError::new(StatusCode::GONE, Rule::Erased.code(), reason)

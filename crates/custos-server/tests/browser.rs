@@ -84,6 +84,17 @@ impl Browser {
         let session =
             created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_owned();
         let browser = Self { driver, http, session, base, _profile: profile };
+        // Every page keeps what goes wrong in it: script errors, resources that fail to
+        // load, Content-Security-Policy violations and console errors.
+        browser
+            .command("goog/cdp/execute", json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {
+                "source": "window.__custosErrors = []; \
+                    const keep = (what) => window.__custosErrors.push(String(what)); \
+                    window.addEventListener('error', (e) => keep(e.message || ('failed to load ' + (e.target && (e.target.src || e.target.href)))), true); \
+                    document.addEventListener('securitypolicyviolation', (e) => keep('CSP ' + e.violatedDirective + ' ' + e.blockedURI)); \
+                    const original = console.error; console.error = (...a) => { keep(a.join(' ')); original.apply(console, a); };"
+            }}))
+            .await;
         if gpc {
             browser
                 .command("goog/cdp/execute", json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {
@@ -131,6 +142,42 @@ impl Browser {
     async fn type_into(&self, css: &str, text: &str) {
         let id = self.find(css, Duration::from_secs(10)).await.unwrap_or_else(|| panic!("no {css}"));
         self.command(&format!("element/{id}/value"), json!({"text": text})).await;
+    }
+
+    /// What went wrong in the current page so far.
+    async fn errors(&self) -> Vec<String> {
+        let found = self.script("return window.__custosErrors || ['the error watcher is missing']").await;
+        found
+            .as_array()
+            .map(|a| a.iter().map(|e| e.as_str().unwrap_or_default().to_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    /// A PNG of the viewport.
+    async fn screenshot(&self) -> Vec<u8> {
+        let url = format!("{}/session/{}/screenshot", self.base, self.session);
+        let reply: Value = self.http.get(url).send().await.expect("screenshot").json().await.expect("json");
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, reply["value"].as_str().unwrap_or_default())
+            .expect("base64 png")
+    }
+
+    /// Checks that the current page has loaded without errors and shows something: its
+    /// screenshot is larger than one of the same page emptied (a blank page compresses
+    /// to almost nothing), measured in the same browser.
+    async fn assert_page_fine(&self, what: &str) {
+        let errors = self.errors().await;
+        assert!(errors.is_empty(), "{what}: errors in the page: {errors:?}");
+        let shown = self.screenshot().await;
+        assert!(shown.starts_with(b"\x89PNG"), "{what}: a PNG");
+        let html =
+            self.script("const h = document.documentElement.outerHTML; document.body.innerHTML = ''; return h").await;
+        let blank = self.screenshot().await;
+        assert!(
+            shown.len() > blank.len() * 3 / 2,
+            "{what}: the page looks blank ({} vs {} bytes): {html}",
+            shown.len(),
+            blank.len()
+        );
     }
 
     async fn cookie(&self, name: &str) -> Option<String> {
@@ -382,4 +429,128 @@ async fn the_banner_speaks_the_pages_language_and_records_which_wording_was_show
         }
     })
     .await;
+}
+
+/// The text of the `n`th latest mail to `to`, quoted-printable soft breaks undone.
+fn mail_to(smtp: &custos_testkit::smtp::SmtpSink, to: &str) -> String {
+    let mail = smtp.delivered().into_iter().rev().find(|d| d.to == [to]).expect("a mail").data;
+    mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_asks_for_access_verifies_with_the_mailed_code_and_downloads_the_zip() {
+    if !browser_available() {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["marketing"]).await;
+    let (status, _) = app
+        .post("/v1/forms/signup", &json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}))
+        .await;
+    assert_eq!(status, 201, "signed up");
+    let smtp = custos_testkit::smtp::SmtpSink::start().await;
+    let mailer = custos_engine::mail::Mailer::from_url(&format!("smtp://{}", smtp.addr), "privacy@shop.example")
+        .expect("mailer");
+    let runner = custos_engine::jobs::JobRunner::new(app.store.clone())
+        .register(custos_engine::rights::RightsExecution::new(app.state.rights.clone()))
+        .register(custos_engine::rights::RightsMail::new(app.state.rights.clone(), mailer, &app.base));
+
+    let browser = Browser::start(false).await;
+    browser.goto(&format!("{}/rights", app.base)).await;
+    browser.assert_page_fine("the rights form").await;
+    browser.goto(&format!("{}/rights", app.base)).await;
+    browser.click("#kind option[value=access]").await;
+    browser.type_into("#email", "ada@example.org").await;
+    browser.click("form[action='/rights'] button[type=submit]").await;
+    eventually("the request page shows", async || {
+        browser.script("return location.pathname").await.as_str().is_some_and(|p| p.starts_with("/rights/"))
+    })
+    .await;
+    let request_page = browser.script("return location.href").await.as_str().expect("url").to_owned();
+    browser.assert_page_fine("the request page").await;
+    runner.run_pending().await.expect("run");
+    let code = mail_to(&smtp, "ada@example.org")
+        .lines()
+        .find_map(|l| l.strip_prefix("Your code: ").map(|c| c.trim().to_owned()))
+        .expect("a code");
+    browser.goto(&request_page).await;
+    browser.type_into("#code", &code).await;
+    browser.click("form[action$='/verify'] button[type=submit]").await;
+    eventually("the page says it is verified", async || {
+        browser.script("return document.body.innerText").await.as_str().is_some_and(|t| t.contains("verified"))
+    })
+    .await;
+    browser.assert_page_fine("the verified request").await;
+    runner.run_pending().await.expect("run");
+
+    let link = mail_to(&smtp, "ada@example.org")
+        .lines()
+        .find(|l| l.contains("/package?token="))
+        .map(|l| l.trim().to_owned())
+        .expect("a download link");
+    browser.goto(&format!("{}/rights", app.base)).await;
+    let fetched = browser
+        .command("execute/async", json!({"script": "const done = arguments[arguments.length - 1]; \
+            fetch(arguments[0]).then(async (r) => { const b = new Uint8Array(await r.arrayBuffer()); \
+            done({status: r.status, type: r.headers.get('content-type'), head: Array.from(b.slice(0, 2)), size: b.length}); })",
+            "args": [link]}))
+        .await;
+    assert_eq!(fetched["status"], 200, "{fetched}");
+    assert_eq!(fetched["type"], "application/zip");
+    assert_eq!(fetched["head"], json!([80, 75]), "a zip starts with PK");
+    assert!(fetched["size"].as_u64().is_some_and(|n| n > 200), "{fetched}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_member_signs_in_extends_a_deadline_and_sees_it_on_the_dashboard() {
+    if !browser_available() {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["marketing"]).await;
+    let (status, body) = app.post("/v1/rights-requests", &json!({"kind": "erasure", "email": "bob@example.org"})).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_str().expect("id").to_owned();
+    let token = app.state.staff.setup_token().await.expect("setup").expect("a first-admin link");
+
+    let browser = Browser::start(false).await;
+    browser.goto(&format!("{}/admin", app.base)).await;
+    eventually("an anonymous visit lands on the login", async || {
+        browser.script("return location.pathname").await == json!("/admin/login")
+    })
+    .await;
+    browser.assert_page_fine("the login page").await;
+    browser.goto(&format!("{}/admin/setup/{token}", app.base)).await;
+    browser.assert_page_fine("the setup page").await;
+    browser.goto(&format!("{}/admin/setup/{token}", app.base)).await;
+    browser.type_into("#username", "dpo.anna").await;
+    browser.type_into("#password", "a passphrase long enough").await;
+    browser.click("main form button[type=submit]").await;
+    eventually("the dashboard shows", async || {
+        browser.find("#extended-count", Duration::from_millis(100)).await.is_some()
+    })
+    .await;
+    browser.assert_page_fine("the dashboard").await;
+    browser.goto(&format!("{}/admin", app.base)).await;
+    assert_eq!(browser.script("return document.getElementById('extended-count').textContent").await, json!("0"));
+
+    browser.goto(&format!("{}/admin/rights", app.base)).await;
+    browser.assert_page_fine("the rights queue").await;
+    browser.goto(&format!("{}/admin/rights", app.base)).await;
+    browser.click(&format!("#months-{id} option[value='2']")).await;
+    browser.type_into(&format!("#reason-{id}"), "We are gathering records from a supplier.").await;
+    browser.click(&format!("form[action='/admin/rights/{id}/extend'] button[type=submit]")).await;
+    eventually("the queue confirms", async || {
+        browser.script("return document.body.innerText").await.as_str().is_some_and(|t| t.contains("is now due"))
+    })
+    .await;
+    browser.goto(&format!("{}/admin", app.base)).await;
+    let bar = browser
+        .script("const b = document.querySelector('rect[data-series=\"extended\"][data-group=\"erasure\"]'); return b && b.getAttribute('data-value')")
+        .await;
+    assert_eq!(bar, json!("1"), "the chart shows the extended request");
+    assert_eq!(browser.script("return document.getElementById('extended-count').textContent").await, json!("1"));
+    browser.assert_page_fine("the dashboard after the extension").await;
 }

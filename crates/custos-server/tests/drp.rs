@@ -50,6 +50,11 @@ struct Site {
 
 impl Site {
     async fn start(db: &TestDb) -> Self {
+        Self::start_with(db, None).await
+    }
+
+    /// A site whose outbound calls follow `outbound` (the defaults when `None`).
+    async fn start_with(db: &TestDb, outbound: Option<custos_engine::outbound::OutboundSettings>) -> Self {
         let store = db.store().await;
         let agents = ["AGENT_A", "AGENT_B"].iter().zip([1u8, 2]).map(|(id, seed)| AgentEntry {
             id: (*id).into(),
@@ -59,10 +64,12 @@ impl Site {
         let settings = DrpSettings { business_id: Some(BUSINESS.into()), agents: agents.collect() };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let state = AppState::new(store, common::vault(db).await, custos_policy::Policy::example())
-            .with_mail(None, &base)
-            .with_drp(&settings)
-            .expect("drp settings");
+        let mut state =
+            AppState::new(store, common::vault(db).await, custos_policy::Policy::example()).with_mail(None, &base);
+        if let Some(outbound) = outbound {
+            state = state.with_outbound(&outbound).expect("outbound settings");
+        }
+        let state = state.with_drp(&settings).expect("drp settings");
         tokio::spawn(custos_server::serve(listener, custos_server::app(state.clone()), std::future::pending()));
         Self { base, client: reqwest::Client::new(), state }
     }
@@ -231,4 +238,80 @@ async fn signatures_windows_and_revocation_are_checked() {
         .send(reqwest::Method::POST, "/v1/data-rights-request", Some("wrong"), Some(signed(&key(1), &request)))
         .await;
     assert_eq!(status, 403, "an unknown token");
+}
+
+#[tokio::test]
+async fn the_agent_is_told_of_each_status_change_at_its_callback() {
+    let db = TestDb::from_env().await;
+    let site = Site::start_with(&db, Some(common::TestApp::outbound_to_loopback())).await;
+    let agent = custos_testkit::https::HttpsSink::start_with(&[502]).await;
+    let token = site.pair("AGENT_A", 1).await;
+
+    // A callback that is not HTTPS is refused with the request.
+    let plain = claims(
+        "AGENT_A",
+        json!({"exercise": "access", "email": "ada@example.org", "status_callback": "http://agent.example/cb"}),
+    );
+    let (status, body) =
+        site.send(reqwest::Method::POST, "/v1/data-rights-request", Some(&token), Some(signed(&key(1), &plain))).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("status_callback"), "{body}");
+
+    let request = claims(
+        "AGENT_A",
+        json!({"exercise": "access", "email": "ada@example.org", "agent-request-id": "a-7",
+               "status_callback": agent.url("/drp/status")}),
+    );
+    let (status, body) = site
+        .send(reqwest::Method::POST, "/v1/data-rights-request", Some(&token), Some(signed(&key(1), &request)))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["request_id"].as_str().expect("id").to_owned();
+
+    let smtp = SmtpSink::start().await;
+    let mailer = Mailer::from_url(&format!("smtp://{}", smtp.addr), "privacy@shop.example").expect("mailer");
+    let runner = JobRunner::new(site.state.store.clone())
+        .with_retry_policy(custos_engine::jobs::RetryPolicy {
+            base: std::time::Duration::ZERO,
+            max: std::time::Duration::ZERO,
+        })
+        .register(RightsExecution::new(site.state.rights.clone()))
+        .register(RightsMail::new(site.state.rights.clone(), mailer, &site.base))
+        .register(custos_engine::drp::DrpCallbacks::new(
+            site.state.drp.clone().expect("drp"),
+            site.state.outbound.clone().expect("outbound"),
+        ));
+    runner.run_pending().await.expect("run");
+    assert!(agent.received().is_empty(), "nothing to tell before anything changed");
+
+    // Staff extend the deadline: the agent hears of it (after one failed delivery).
+    site.state
+        .rights
+        .extend(&custos_engine::gate::Actor::System, id.parse().expect("uuid"), 1, "many requests this month")
+        .await
+        .expect("extend");
+    runner.run_pending().await.expect("run");
+    let heard = agent.received();
+    assert_eq!(heard.len(), 2, "the 502 is tried again");
+    let extended: Value = serde_json::from_slice(&heard[1].body).expect("json");
+    assert_eq!(heard[1].header("content-type"), Some("application/json"));
+    assert_eq!(
+        (extended["request_id"].as_str(), extended["status"].as_str()),
+        (Some(id.as_str()), Some("in_progress"))
+    );
+    assert_eq!(extended["agent_request_id"], "a-7");
+    assert!(extended["processing_details"].as_str().is_some_and(|d| d.contains("many requests")), "{extended}");
+
+    // The person confirms; the request runs; the agent hears it is fulfilled, once.
+    let code =
+        smtp.delivered()[0].data.lines().find_map(|l| l.strip_prefix("Your code: ")).expect("code").trim().to_owned();
+    site.state.rights.verify(id.parse().expect("uuid"), &code).await.expect("verify");
+    runner.run_pending().await.expect("run");
+    let heard = agent.received();
+    let statuses: Vec<String> = heard[2..]
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).expect("json")["status"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(statuses, ["fulfilled"], "one callback for the outcome, none repeating it");
+    assert!(!String::from_utf8_lossy(&heard[2].body).contains("ada@example.org"), "no personal data in a callback");
 }

@@ -203,3 +203,128 @@ async fn the_pages_take_a_request_and_its_code_without_javascript() {
         .expect("post");
     assert_eq!(bad.status(), 422, "a bad address is said on the page");
 }
+
+/// The download link in the latest mail to `email`.
+fn package_link(smtp: &SmtpSink, email: &str) -> (String, String) {
+    let mail = smtp.delivered().into_iter().rev().find(|d| d.to == [email]).expect("the answer").data;
+    let text = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let link = text.lines().find(|l| l.contains("/package?token=")).map(str::trim).expect("a link").to_owned();
+    (link, text)
+}
+
+#[tokio::test]
+async fn a_portability_request_is_sent_to_the_controller_the_person_names() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn_with(&db, &["marketing"], |state| {
+        state.with_outbound(&TestApp::outbound_to_loopback()).expect("outbound settings")
+    })
+    .await;
+    let (status, _) = public_post(
+        &app,
+        "/v1/forms/signup",
+        &json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    // The other controller is down at first (503), then takes the data.
+    let controller = custos_testkit::https::HttpsSink::start_with(&[503]).await;
+    let smtp = SmtpSink::start().await;
+    let mailer = Mailer::from_url(&format!("smtp://{}", smtp.addr), "privacy@shop.example").expect("mailer");
+    let runner = JobRunner::new(app.store.clone())
+        .with_retry_policy(custos_engine::jobs::RetryPolicy {
+            base: std::time::Duration::ZERO,
+            max: std::time::Duration::ZERO,
+        })
+        .register(RightsExecution::new(app.state.rights.clone()))
+        .register(RightsMail::new(app.state.rights.clone(), mailer, &app.base));
+
+    for (body, why) in [
+        (json!({"kind": "access", "email": "ada@example.org", "transmit_to": controller.url("/import")}), "kind"),
+        (
+            json!({"kind": "portability", "email": "ada@example.org", "transmit_to": "http://controller.example/"}),
+            "http",
+        ),
+        (
+            json!({"kind": "portability", "email": "ada@example.org", "transmit_to": "https://u:p@controller.example/"}),
+            "password",
+        ),
+    ] {
+        let (status, answer) = public_post(&app, "/v1/rights-requests", &body).await;
+        assert_eq!((status, answer["error"]["field"].as_str()), (422, Some("transmit_to")), "{why}: {answer}");
+    }
+
+    let (status, body) = public_post(
+        &app,
+        "/v1/rights-requests",
+        &json!({"kind": "portability", "email": "ada@example.org", "transmit_to": controller.url("/import?ref=7")}),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_str().expect("id").to_owned();
+    runner.run_pending().await.expect("run");
+    let code = code(&smtp, "ada@example.org");
+    let (status, _) = public_post(&app, &format!("/v1/rights-requests/{id}/verify"), &json!({"code": code})).await;
+    assert_eq!(status, 200);
+    assert!(controller.received().is_empty(), "nothing is sent before the request runs");
+    runner.run_pending().await.expect("run");
+
+    let (status, body) = public_get(&app, &format!("/v1/rights-requests/{id}")).await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("fulfilled")), "{body}");
+    let received = controller.received();
+    assert_eq!(received.len(), 2, "tried again after the 503, then sent once");
+    let sent = &received[1];
+    assert_eq!((sent.method.as_str(), sent.path.as_str()), ("POST", "/import?ref=7"));
+    assert_eq!(sent.header("content-type"), Some("application/zip"));
+    assert_eq!(sent.header("x-custos-request-id"), Some(id.as_str()));
+    let (link, mail) = package_link(&smtp, "ada@example.org");
+    assert!(mail.contains("As you asked, we sent it to 127.0.0.1."), "{mail}");
+    let download = app.client.get(&link).send().await.expect("download").bytes().await.expect("bytes");
+    assert_eq!(sent.body, download.to_vec(), "the controller got the very package the person can download");
+    let request = app.state.rights.get(id.parse().expect("uuid")).await.expect("request");
+    let outcome = request.outcome.expect("outcome");
+    assert_eq!(
+        (outcome["transmit"]["sent"].as_bool(), outcome["transmit"]["host"].as_str()),
+        (Some(true), Some("127.0.0.1"))
+    );
+    assert!(!outcome.to_string().contains("ref=7"), "the outcome names the host only: {outcome}");
+
+    // A controller that refuses: the person still gets the link, and is told.
+    let refusing = custos_testkit::https::HttpsSink::start_with(&[403]).await;
+    let (_, body) = public_post(
+        &app,
+        "/v1/rights-requests",
+        &json!({"kind": "portability", "email": "ada@example.org", "transmit_to": refusing.url("/in")}),
+    )
+    .await;
+    let id = body["id"].as_str().expect("id").to_owned();
+    runner.run_pending().await.expect("run");
+    let code = self::code(&smtp, "ada@example.org");
+    public_post(&app, &format!("/v1/rights-requests/{id}/verify"), &json!({"code": code})).await;
+    runner.run_pending().await.expect("run");
+    let (_, body) = public_get(&app, &format!("/v1/rights-requests/{id}")).await;
+    assert_eq!(body["state"].as_str(), Some("fulfilled"), "{body}");
+    assert_eq!(refusing.received().len(), 1, "a refusal is not retried");
+    let (_, mail) = package_link(&smtp, "ada@example.org");
+    assert!(mail.contains("We could not send it to 127.0.0.1"), "{mail}");
+}
+
+#[tokio::test]
+async fn by_default_no_request_can_point_custos_at_a_private_network() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["marketing"]).await;
+    for to in ["https://127.0.0.1:9/import", "https://169.254.169.254/latest", "https://[::1]/x", "https://localhost/x"]
+    {
+        let (status, answer) = public_post(
+            &app,
+            "/v1/rights-requests",
+            &json!({"kind": "portability", "email": "ada@example.org", "transmit_to": to}),
+        )
+        .await;
+        assert_eq!((status, answer["error"]["field"].as_str()), (422, Some("transmit_to")), "{to}: {answer}");
+        assert!(
+            answer["error"]["message"].as_str().is_some_and(|m| m.contains("not a public internet address")),
+            "{answer}"
+        );
+    }
+    assert!(app.state.rights.queue(10).await.expect("queue").is_empty(), "nothing was stored");
+}

@@ -168,4 +168,8 @@ pub trait JobStore {
 
     /// How many jobs are in each state.
     async fn count_jobs(&self) -> Result<JobCounts, StoreError>;
+
+    /// Gives a dead job a fresh set of attempts, due at `now` (its last error is kept until
+    /// the next attempt); false when the job is not dead.
+    async fn retry_dead_job(&self, id: i64, now: Timestamp) -> Result<bool, StoreError>;
 }

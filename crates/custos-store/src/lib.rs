@@ -26,6 +26,7 @@ mod governance;
 mod jobs;
 mod keys;
 mod migrate;
+mod partners;
 mod policy_versions;
 mod portable;
 pub mod postgres;
@@ -33,6 +34,7 @@ mod records;
 mod rights;
 mod rows;
 pub mod sqlite;
+mod staff;
 mod subject_state;
 mod subjects;
 mod time;
@@ -56,9 +58,13 @@ pub use crate::governance::{
 pub use crate::jobs::{Enqueued, Job, JobCounts, JobFailure, JobState, JobStore, NewJob};
 pub use crate::keys::{DataKeyLookup, KeyStore, StoredDataKey, StoredSystemKey};
 pub use crate::migrate::AppliedMigration;
+pub use crate::partners::{
+    Partner, PartnerKey, PartnerRecord, PartnerStore, PartnerUpload, PrivacyBudget, SubProcessor,
+};
 pub use crate::policy_versions::{PolicyVersionStore, StoredPolicyVersion};
 pub use crate::records::{NewRecord, Record, RecordStore};
-pub use crate::rights::{RightsRequest, RightsStore};
+pub use crate::rights::{RightsCount, RightsRequest, RightsStore};
+pub use crate::staff::{StaffMember, StaffStore};
 pub use crate::subject_state::{ConsentEntry, ConsentWrite, NewVisitor, StoredConsent, SubjectStateStore};
 pub use crate::subjects::{BlindIndex, IdentifierKind, NewSubject, Subject, SubjectId, SubjectKind, SubjectStore};
 pub use crate::tokens::{ServiceToken, TokenStore};
@@ -82,6 +88,8 @@ pub trait Store:
     + CampaignStore
     + RightsStore
     + GovernanceStore
+    + StaffStore
+    + PartnerStore
     + Send
     + Sync
     + 'static

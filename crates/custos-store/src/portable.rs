@@ -878,6 +878,18 @@ macro_rules! portable_store {
                 rows.iter().map($crate::rows::job).collect()
             }
 
+            async fn retry_dead_job(&self, id: i64, now: jiff::Timestamp) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query::<$db>(
+                    "UPDATE jobs SET state = 'pending', attempts = 0, run_at = $2, locked_by = NULL, locked_until = NULL, \
+                     updated_at = $2 WHERE id = $1 AND state = 'dead'",
+                )
+                .bind(id)
+                .bind($crate::time::to_millis(now))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn count_jobs(&self) -> Result<$crate::JobCounts, $crate::StoreError> {
                 let rows = sqlx::query_as::<$db, (String, i64)>("SELECT state, COUNT(*) FROM jobs GROUP BY state")
                     .fetch_all(&self.pool)

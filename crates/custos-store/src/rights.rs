@@ -57,6 +57,21 @@ pub struct RightsRequest {
     pub agent_id: Option<String>,
     /// The agent's own reference for it.
     pub agent_request_id: Option<String>,
+    /// Where the agent asked to be told of status changes (https).
+    pub status_callback: Option<String>,
+}
+
+/// How many requests of one kind are in one state, extended or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RightsCount {
+    /// The kind of right.
+    pub kind: String,
+    /// The state.
+    pub state: String,
+    /// Whether their deadline was extended.
+    pub extended: bool,
+    /// How many.
+    pub count: u64,
 }
 
 /// Rights requests.
@@ -74,6 +89,9 @@ pub trait RightsStore {
 
     /// Open requests (not fulfilled, denied or expired), soonest due first.
     async fn open_rights_requests(&self, limit: u32) -> Result<Vec<RightsRequest>, StoreError>;
+
+    /// Every request counted by kind, state and whether it was extended.
+    async fn rights_request_counts(&self) -> Result<Vec<RightsCount>, StoreError>;
 
     /// Keeps the access package of a request (sealed under the person's key) until
     /// `expires_at`; a second one for the same request replaces the first.
@@ -104,8 +122,8 @@ macro_rules! rights_store {
                 sqlx::query::<$db>(
                     "INSERT INTO rights_requests (request_id, kind, purpose, channel, state, email_index, sealed_email, \
                      subject_id, received_at, due_at, extension_reason, code_hash, code_expires_at, code_attempts, \
-                     verified_at, steps, outcome, closed_at, sealed_details, agent_id, agent_request_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+                     verified_at, steps, outcome, closed_at, sealed_details, agent_id, agent_request_id, status_callback) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
                 )
                 .bind(r.id)
                 .bind(&r.kind)
@@ -128,6 +146,7 @@ macro_rules! rights_store {
                 .bind(&r.sealed_details)
                 .bind(&r.agent_id)
                 .bind(&r.agent_request_id)
+                .bind(&r.status_callback)
                 .execute(&self.pool)
                 .await
                 .map_err(|e| $crate::error::conflict_on_unique(e, || format!("rights request {} exists", r.id)))?;
@@ -181,6 +200,24 @@ macro_rules! rights_store {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map($crate::rows::rights_request).collect()
+            }
+
+            async fn rights_request_counts(&self) -> Result<Vec<$crate::RightsCount>, $crate::StoreError> {
+                let rows = sqlx::query_as::<$db, (String, String, bool, i64)>(
+                    "SELECT kind, state, extension_reason IS NOT NULL, COUNT(*) FROM rights_requests \
+                     GROUP BY kind, state, extension_reason IS NOT NULL ORDER BY kind, state",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(kind, state, extended, count)| $crate::RightsCount {
+                        kind,
+                        state,
+                        extended,
+                        count: u64::try_from(count).unwrap_or(0),
+                    })
+                    .collect())
             }
 
             async fn put_rights_package(

@@ -154,6 +154,21 @@ row_reader! {
             closed_at: row.try_get::<Option<i64>, _>("closed_at")?.map(from_millis).transpose()?,
             agent_id: row.try_get("agent_id")?,
             agent_request_id: row.try_get("agent_request_id")?,
+            status_callback: row.try_get("status_callback")?,
+        })
+    }
+}
+
+row_reader! {
+    /// Reads a `staff` row.
+    fn staff_member(row) -> crate::StaffMember {
+        Ok(crate::StaffMember {
+            id: row.try_get("staff_id")?,
+            username: row.try_get("username")?,
+            role: row.try_get("role")?,
+            password_hash: row.try_get("password_hash")?,
+            created_at: from_millis(row.try_get("created_at")?)?,
+            disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(from_millis).transpose()?,
         })
     }
 }

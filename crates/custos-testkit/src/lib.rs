@@ -9,9 +9,13 @@
 //!   above the store use it, so that the second CI pass runs them on PostgreSQL.
 //!
 //! Every test owns its database, so tests run in parallel without sharing state.
+//!
+//! [`smtp::SmtpSink`] and [`https::HttpsSink`] are real mail and HTTPS servers on loopback
+//! that keep what they receive; [`mmdb`] builds small MaxMind-format databases.
 
 #![forbid(unsafe_code)]
 
+pub mod https;
 pub mod mmdb;
 pub mod smtp;
 

@@ -54,6 +54,9 @@ pub(crate) enum Command {
     /// Requests from authorities to disclose data: list, add, decide, show.
     #[command(subcommand)]
     Legal(crate::governance::LegalCommand),
+    /// Partners: register them, issue and revoke their API keys, end their contracts.
+    #[command(subcommand)]
+    Partners(crate::partners::PartnersCommand),
     /// Find personal data and secrets in records (no database or configuration needed).
     #[command(subcommand)]
     Pii(crate::pii::PiiCommand),
@@ -83,6 +86,21 @@ pub(crate) enum RightsCommand {
         /// Why, in words the person will read.
         #[arg(long)]
         reason: String,
+    },
+    /// Refuse a request not yet being carried out (manifestly unfounded or excessive, or
+    /// the person's identity cannot be confirmed); the person is mailed the reason and
+    /// where to complain.
+    Deny {
+        /// The request's id.
+        id: uuid::Uuid,
+        /// Why, in words the person will read.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Carry out a verified request now, in this process, instead of waiting for a worker.
+    Run {
+        /// The request's id.
+        id: uuid::Uuid,
     },
 }
 

@@ -44,6 +44,48 @@ pub(crate) struct Settings {
     pub(crate) banner: custos_server::BannerSettings,
     /// The Data Rights Protocol for authorized agents.
     pub(crate) drp: custos_server::DrpSettings,
+    /// Calls custos makes to other parties.
+    pub(crate) outbound: OutboundSettings,
+    /// The partner API: upload limits and aggregation rules.
+    pub(crate) partners: custos_engine::partners::PartnerSettings,
+}
+
+/// The `[outbound]` section: calls to agents' status callbacks and to the controllers
+/// people send their data to.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct OutboundSettings {
+    /// Allow destinations on loopback, private and link-local networks (off: a request
+    /// could otherwise make custos call into the operator's own network).
+    pub(crate) allow_private_destinations: bool,
+    /// A PEM file of extra root certificates, for destinations behind a private CA.
+    pub(crate) ca_file: Option<PathBuf>,
+    /// How long one call may take, in seconds.
+    pub(crate) timeout_secs: u64,
+}
+
+impl Default for OutboundSettings {
+    fn default() -> Self {
+        Self { allow_private_destinations: false, ca_file: None, timeout_secs: 30 }
+    }
+}
+
+impl OutboundSettings {
+    /// The engine's settings, with the CA file read.
+    pub(crate) fn load(&self) -> anyhow::Result<custos_engine::outbound::OutboundSettings> {
+        let extra_roots_pem = match &self.ca_file {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .map_err(|e| anyhow::anyhow!("the configuration's [outbound] ca_file {}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
+        Ok(custos_engine::outbound::OutboundSettings {
+            allow_private_destinations: self.allow_private_destinations,
+            extra_roots_pem,
+            timeout: std::time::Duration::from_secs(self.timeout_secs.clamp(1, 600)),
+        })
+    }
 }
 
 /// The `[mail]` section.
@@ -146,6 +188,8 @@ impl Default for Settings {
             limits: custos_server::RateLimits::default(),
             banner: custos_server::BannerSettings::default(),
             drp: custos_server::DrpSettings::default(),
+            outbound: OutboundSettings::default(),
+            partners: custos_engine::partners::PartnerSettings::default(),
         }
     }
 }
@@ -270,6 +314,12 @@ impl Settings {
                     other => bail!("{name}={other:?} is not a log format; use text or json"),
                 }
             }
+            "CUSTOS_PARTNERS_MAX_BODY_BYTES" => self.partners.max_body_bytes = parse(name, value, "a number of bytes")?,
+            "CUSTOS_PARTNERS_MAX_RECORDS" => self.partners.max_records = parse(name, value, "a number of records")?,
+            "CUSTOS_PARTNERS_AGGREGATION_K" => self.partners.aggregation.k = parse(name, value, "a number of people")?,
+            "CUSTOS_PARTNERS_AGGREGATION_EPSILON_BUDGET" => {
+                self.partners.aggregation.epsilon_budget = parse(name, value, "a number")?
+            }
             "CUSTOS_JOBS_WORKERS" => self.jobs.workers = parse(name, value, "a number of workers")?,
             "CUSTOS_JOBS_POLL_INTERVAL_MS" => {
                 self.jobs.poll_interval_ms = parse(name, value, "a number of milliseconds")?
@@ -279,6 +329,10 @@ impl Settings {
             "CUSTOS_LIMITS_ACCOUNTS_PER_MINUTE" => self.limits.accounts_per_minute = parse(name, value, "a number")?,
             "CUSTOS_LIMITS_EVENTS_PER_MINUTE" => self.limits.events_per_minute = parse(name, value, "a number")?,
             "CUSTOS_LIMITS_RIGHTS_PER_MINUTE" => self.limits.rights_per_minute = parse(name, value, "a number")?,
+            "CUSTOS_OUTBOUND_ALLOW_PRIVATE_DESTINATIONS" => {
+                self.outbound.allow_private_destinations = parse(name, value, "true or false")?
+            }
+            "CUSTOS_OUTBOUND_CA_FILE" => self.outbound.ca_file = Some(PathBuf::from(value)),
             // Read elsewhere, or by the test harness.
             CONFIG_VAR | "CUSTOS_TEST_POSTGRES_URL" | "CUSTOS_REQUIRE_POSTGRES" => {}
             _ => return Ok(false),

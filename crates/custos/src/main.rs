@@ -11,6 +11,7 @@ mod cli;
 mod config;
 mod governance;
 mod keys;
+mod partners;
 mod pii;
 mod policy;
 mod rights;
@@ -54,6 +55,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Holds(_)
         | Command::Breach(_)
         | Command::Legal(_)
+        | Command::Partners(_)
         | Command::Pii(_) => None,
     };
     match &cli.command {
@@ -116,6 +118,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), None)?;
             init_logging(&settings, &unknown)?;
             runtime()?.block_on(governance::legal(&settings, command))
+        }
+        Command::Partners(command) => {
+            let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), None)?;
+            init_logging(&settings, &unknown)?;
+            runtime()?.block_on(partners::run(&settings, command))
         }
         Command::Pii(_) => unreachable!("`custos pii` runs from main, for its exit status"),
         Command::Migrate(_) => {

@@ -13,7 +13,14 @@ pub(crate) async fn run(settings: &Settings, command: &RightsCommand) -> anyhow:
     let policy = crate::policy::load(settings.policy.as_deref())?;
     let (vault, _) = crate::keys::open_vault(settings).await?;
     // The same services `custos serve` runs, without the server.
-    let rights = custos_server::AppState::new(store.clone(), vault, policy).rights;
+    let rights = custos_server::AppState::new(store.clone(), vault, policy)
+        .with_outbound(&settings.outbound.load()?)
+        .context("the configuration's [outbound] section")?
+        .rights;
+    let operator = || {
+        let name = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+        Actor::Staff { id: format!("cli:{name}"), role: StaffRole::Dpo, purposes: vec![] }
+    };
     let now = jiff::Timestamp::now();
     match command {
         RightsCommand::List { limit } => {
@@ -41,10 +48,16 @@ pub(crate) async fn run(settings: &Settings, command: &RightsCommand) -> anyhow:
             println!("{}", serde_json::to_string_pretty(&shown)?);
         }
         RightsCommand::Extend { id, months, reason } => {
-            let operator = std::env::var("USER").unwrap_or_else(|_| "operator".into());
-            let actor = Actor::Staff { id: format!("cli:{operator}"), role: StaffRole::Dpo, purposes: vec![] };
-            let r = rights.extend(&actor, *id, *months, reason).await.context("cannot extend")?;
+            let r = rights.extend(&operator(), *id, *months, reason).await.context("cannot extend")?;
             println!("{} is now due {}; the person will be told why", r.id, r.due_at.strftime("%Y-%m-%d"));
+        }
+        RightsCommand::Deny { id, reason } => {
+            let r = rights.deny(&operator(), *id, reason).await.context("cannot deny")?;
+            println!("{} is denied; the person will be told why and where to complain", r.id);
+        }
+        RightsCommand::Run { id } => {
+            let r = rights.run_now(*id).await.context("cannot carry it out")?;
+            println!("{} is {}; steps done: {}", r.id, r.state, r.steps.join(", "));
         }
     }
     store.close().await;

@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use custos_engine::campaigns::CampaignFanout;
+use custos_engine::drp::DrpCallbacks;
 use custos_engine::jobs::JobRunner;
 use custos_engine::mail::{MailJob, Mailer};
+use custos_engine::partners::PartnerTermination;
 use custos_engine::rights::{RightsExecution, RightsMail, RightsSweep};
 use custos_server::AppState;
 use custos_store::Store;
@@ -34,8 +36,9 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
             settings.bind
         )
     })?;
-    let store = storage::open(&settings).await?;
+    // The keys first: a missing master key is refused before the database is touched.
     let (vault, keys) = crate::keys::open_vault(&settings).await?;
+    let store = storage::open(&settings).await?;
     let (version, _) = custos_engine::policy::publish(&store, &policy, jiff::Timestamp::now()).await?;
     let address = listener.local_addr().context("cannot read the listening address")?;
     let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
@@ -44,8 +47,11 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         .with_limits(settings.limits)
         .with_banner(&settings.banner)
         .map_err(|e| anyhow::anyhow!("the configuration's [banner] section: {e}"))?
+        .with_outbound(&settings.outbound.load()?)
+        .map_err(|e| anyhow::anyhow!("the configuration's [outbound] section: {e}"))?
         .with_drp(&settings.drp)
-        .map_err(|e| anyhow::anyhow!("the configuration's [drp] section: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("the configuration's [drp] section: {e}"))?
+        .with_partners(settings.partners.clone());
     if let Some(geo) = geo {
         state.analytics.set_geo(geo);
     }
@@ -60,12 +66,24 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         policy = %format!("{} ({})", version.short(), version.label),
         "custos listening on http://{address}"
     );
+    // A fresh installation has no staff: a one-time link creates the first admin.
+    if let Some(token) = state.staff.setup_token().await? {
+        tracing::warn!(
+            "no staff yet: open {public_url}/admin/setup/{token} to create the first admin of the console \
+             (the link works once, for 24 hours; a restart makes a new one)"
+        );
+    }
     if settings.mail.url.is_none() {
         tracing::info!(dir = %settings.data_dir.join("mail").display(), "no SMTP settings: mail is written as .eml files");
     }
 
     let records = state.records.clone();
     let rights = state.rights.clone();
+    let partners = state.partners.clone();
+    let callbacks = match (&state.drp, &state.outbound) {
+        (Some(drp), Some(outbound)) => Some((drp.clone(), outbound.clone())),
+        _ => None,
+    };
     // Today's sweep of rights requests (each run queues the next day's).
     custos_engine::rights::schedule_sweep(&store, jiff::Timestamp::now()).await?;
     // Today's retention sweep (each run queues the next day's).
@@ -73,7 +91,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     let governance = state.governance.clone();
     let mut workers = custos_server::workers::spawn(
         |n| {
-            job_runner(store.clone(), n)
+            let runner = job_runner(store.clone(), n)
                 .register(MailJob::new(records.clone(), mailer.clone()))
                 .register(CampaignFanout::new(store.clone(), records.vault().clone(), &public_url))
                 .register(RightsExecution::new(rights.clone()))
@@ -85,6 +103,11 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
                     Some(mailer.clone()),
                     Arc::new(custos_engine::SystemClock),
                 ))
+                .register(PartnerTermination::new(partners.clone()));
+            match &callbacks {
+                Some((drp, outbound)) => runner.register(DrpCallbacks::new(drp.clone(), outbound.clone())),
+                None => runner,
+            }
         },
         settings.jobs.workers,
         Duration::from_millis(settings.jobs.poll_interval_ms.max(10)),

@@ -28,6 +28,17 @@ fn assert_one_line_error(output: &Output, needles: &[&str]) {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// Checks that a command failed with exit code 1 and an `error: ` line containing each of
+/// `needles` (warnings may come before it).
+fn assert_error_line(output: &Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "exit code; stderr: {stderr}");
+    assert!(
+        stderr.lines().any(|l| l.starts_with("error: ") && needles.iter().all(|n| l.contains(n))),
+        "no error line with {needles:?}: {stderr}"
+    );
+}
+
 /// A running `custos serve` and the address it listens on.
 struct Server {
     child: Child,
@@ -178,10 +189,21 @@ fn migrate_applies_once_then_reports_up_to_date() {
     let dir = tempfile::tempdir().expect("tempdir");
     let first = run(&mut custos(dir.path(), &["migrate"]));
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-    assert_eq!(
-        String::from_utf8_lossy(&first.stdout),
-        "applied migration 0001 foundation\napplied migration 0002 policy_versions\napplied migration 0003 subject_state\napplied migration 0004 service_tokens\napplied migration 0005 consent_details\napplied migration 0006 events\napplied migration 0007 accounts\napplied migration 0008 consent_resets\napplied migration 0009 campaigns\napplied migration 0010 rights_requests\napplied migration 0012 governance\n"
-    );
+    // Every migration file of the SQLite backend, in order, each applied once.
+    let sql = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../custos-store/migrations/sqlite");
+    let mut files: Vec<String> = std::fs::read_dir(&sql)
+        .expect("the migrations directory")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|name| name.strip_suffix(".sql").map(str::to_owned))
+        .collect();
+    files.sort();
+    let expected: String = files
+        .iter()
+        .filter_map(|f| f.split_once('_'))
+        .map(|(version, name)| format!("applied migration {version} {name}\n"))
+        .collect();
+    assert!(expected.contains("0001 foundation"), "{expected}");
+    assert_eq!(String::from_utf8_lossy(&first.stdout), expected);
     let second = run(&mut custos(dir.path(), &["migrate"]));
     assert!(String::from_utf8_lossy(&second.stdout).contains("is up to date"));
 }
@@ -212,43 +234,100 @@ fn an_unreadable_geo_database_is_one_clear_line() {
     assert_one_line_error(&output, &["cannot read the geo-location database geo.mmdb", "CUSTOS_GEOIP_DB"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rights_request_is_mailed_listed_shown_and_extended_from_the_command_line() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(dir.path(), &[("CUSTOS_JOBS_POLL_INTERVAL_MS", "100")]);
+/// Runs `custos ARGS` in `dir`, which must succeed; returns what it printed.
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let output = run(&mut custos(dir, args));
+    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Makes a rights request of `kind` for `email` to `server`; returns its id.
+async fn ask(server: &Server, kind: &str, email: &str) -> String {
     let response = reqwest::Client::new()
         .post(format!("http://{}/v1/rights-requests", server.addr))
-        .json(&serde_json::json!({"kind": "access", "email": "ada@example.org"}))
+        .json(&serde_json::json!({"kind": kind, "email": email}))
         .send()
         .await
         .expect("request");
     assert_eq!(response.status(), 202);
     let body: serde_json::Value = response.json().await.expect("json");
-    let id = body["id"].as_str().expect("id").to_owned();
-    // Without SMTP settings the code is written as an .eml file under ./data/mail.
-    let mail_dir = dir.path().join("data/mail");
-    let mut code_mail = None;
+    body["id"].as_str().expect("id").to_owned()
+}
+
+/// The first mail written under `dir`/data/mail that contains `needle`, waiting for it.
+async fn mailed(dir: &Path, needle: &str) -> String {
+    let mail_dir = dir.join("data/mail");
     for _ in 0..100 {
-        code_mail = std::fs::read_dir(&mail_dir)
+        let found = std::fs::read_dir(&mail_dir)
             .into_iter()
             .flatten()
             .filter_map(Result::ok)
             .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-            .find(|text| text.contains("Your code"));
-        if code_mail.is_some() {
-            break;
+            .find(|text| text.contains(needle));
+        if let Some(found) = found {
+            return found;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(code_mail.expect("the code was mailed").contains("ada@example.org"));
+    panic!("no mail with `{needle}`");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_is_denied_or_carried_out_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &[("CUSTOS_JOBS_POLL_INTERVAL_MS", "100")]);
+    let to_run = ask(&server, "access", "ada@example.org").await;
+    let to_deny = ask(&server, "erasure", "bob@example.org").await;
+    let code = {
+        let mail = mailed(dir.path(), &to_run).await;
+        mail.lines().find_map(|l| l.strip_prefix("Your code: ")).expect("a code").trim().to_owned()
+    };
+    assert_eq!(server.terminate().0, Some(0));
+
+    // No workers: the verified request waits until it is run from the command line.
+    let server = Server::start(dir.path(), &[("CUSTOS_JOBS_WORKERS", "0")]);
+    let verified = reqwest::Client::new()
+        .post(format!("http://{}/v1/rights-requests/{to_run}/verify", server.addr))
+        .json(&serde_json::json!({"code": code}))
+        .send()
+        .await
+        .expect("verify");
+    assert_eq!(verified.status(), 200);
+    assert_eq!(server.terminate().0, Some(0));
+    let shown: serde_json::Value = serde_json::from_str(&ok(dir.path(), &["rights", "show", &to_run])).expect("json");
+    assert_eq!(shown["state"], "verified");
+    let ran = ok(dir.path(), &["rights", "run", &to_run]);
+    assert!(ran.contains("is fulfilled") && ran.contains("collect, notify"), "{ran}");
+    let early = run(&mut custos(dir.path(), &["rights", "run", &to_deny]));
+    assert_error_line(&early, &["only a verified request"]);
+
+    let denied =
+        ok(dir.path(), &["rights", "deny", &to_deny, "--reason", "The same erasure was asked ten times today."]);
+    assert!(denied.contains("is denied"), "{denied}");
+    let again = run(&mut custos(dir.path(), &["rights", "deny", &to_deny, "--reason", "x"]));
+    assert_error_line(&again, &["denied", "closed"]);
+    let shown: serde_json::Value = serde_json::from_str(&ok(dir.path(), &["rights", "show", &to_deny])).expect("json");
+    assert_eq!((shown["state"].as_str(), shown["closed_at"].is_string()), (Some("denied"), true), "{shown}");
+
+    // A worker mails the person the reason and where to complain.
+    let server = Server::start(dir.path(), &[("CUSTOS_JOBS_POLL_INTERVAL_MS", "100")]);
+    let mail = mailed(dir.path(), "We cannot act on your erasure request").await;
+    assert!(mail.contains("ten times today") && mail.contains("complain"), "{mail}");
+    assert_eq!(server.terminate().0, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rights_request_is_mailed_listed_shown_and_extended_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &[("CUSTOS_JOBS_POLL_INTERVAL_MS", "100")]);
+    let id = ask(&server, "access", "ada@example.org").await;
+    // Without SMTP settings the code is written as an .eml file under ./data/mail.
+    let code_mail = mailed(dir.path(), "Your code").await;
+    assert!(code_mail.contains("ada@example.org"));
     let (code, logs) = server.terminate();
     assert_eq!(code, Some(0), "{logs:?}");
 
-    let ok = |args: &[&str]| {
-        let output = run(&mut custos(dir.path(), args));
-        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
+    let ok = |args: &[&str]| ok(dir.path(), args);
     let listed = ok(&["rights", "list"]);
     assert!(listed.lines().any(|l| l.starts_with(&id) && l.contains("\taccess\tunverified\t")), "{listed}");
     let extended = ok(&["rights", "extend", &id, "--months", "2", "--reason", "We received many requests."]);
@@ -258,6 +337,5 @@ async fn a_rights_request_is_mailed_listed_shown_and_extended_from_the_command_l
     assert!(!shown.to_string().contains("ada@example.org"), "no personal data shown: {shown}");
     let again = run(&mut custos(dir.path(), &["rights", "extend", &id, "--months", "1", "--reason", "x"]));
     assert_eq!(again.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&again.stderr);
-    assert!(stderr.lines().any(|l| l.starts_with("error: ") && l.contains("extended already")), "{stderr}");
+    assert_error_line(&again, &["extended already"]);
 }

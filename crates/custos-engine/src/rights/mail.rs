@@ -41,6 +41,18 @@ impl RightsMail {
                     request.extension_reason.as_deref().unwrap_or("")
                 ),
             ),
+            MailMessage::Denied => {
+                let authority = &self.rights.policy.controller.supervisory_authority;
+                let reason = request.outcome.as_ref().and_then(|o| o["denied"]["reason"].as_str()).unwrap_or("");
+                (
+                    format!("We cannot act on your {kind} request"),
+                    format!(
+                        "We decided not to act on your {kind} request, because: {reason}\n\n\
+                         If you disagree, you may complain to {} ({}) or go to court.\n\nStatus: {status}\n",
+                        authority.name, authority.website
+                    ),
+                )
+            }
             MailMessage::Done => (
                 format!("Your {kind} request is done"),
                 match (request.subject_id, kind.as_str()) {
@@ -55,8 +67,9 @@ impl RightsMail {
                     ),
                     (Some(_), "portability") => format!(
                         "Your data is ready to take elsewhere: what you gave us under your consent or our contract, \
-                         as JSON (its schema is described inside) and CSV, in one zip file.\n\n\
+                         as JSON (its schema is described inside) and CSV, in one zip file.\n\n{}\
                          Download it within 7 days:\n{status}/package?token={}\n\nStatus: {status}\n",
+                        transmission(request.outcome.as_ref()),
                         self.rights.package_token(request.id)
                     ),
                     (Some(_), "rectification") => {
@@ -134,9 +147,23 @@ impl JobHandler for RightsMail {
             .body(body)
             .map_err(|e| JobError::Permanent(format!("cannot build the mail: {e}")))?;
         self.mailer.send(message).await.map_err(|e| JobError::Retry(crate::mail::without_addresses(&e.to_string())))?;
-        if matches!(payload.message, MailMessage::Done) {
+        if matches!(payload.message, MailMessage::Done | MailMessage::Denied) {
             self.rights.forget_address(id).await.map_err(retry)?;
         }
         Ok(())
+    }
+}
+
+/// What the person is told of the transfer they asked for, if any.
+fn transmission(outcome: Option<&serde_json::Value>) -> String {
+    let Some(sent) = outcome.map(|o| &o["transmit"]).filter(|t| t.is_object()) else { return String::new() };
+    let host = sent["host"].as_str().unwrap_or("the address you gave");
+    if sent["sent"].as_bool() == Some(true) {
+        format!("As you asked, we sent it to {host}.\n\n")
+    } else {
+        let why = sent["why"].as_str().unwrap_or("it could not be delivered");
+        format!(
+            "We could not send it to {host} as you asked ({why}); you can download it and hand it over yourself.\n\n"
+        )
     }
 }

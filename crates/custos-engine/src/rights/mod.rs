@@ -16,12 +16,17 @@
 //! days; see [`crate::access`]), rectification (the corrected values replace the old ones,
 //! whose rows are deleted), erasure, restriction, portability (the data the person gave
 //! under consent or contract, as JSON and CSV, through the same kind of link), objection
-//! and withdrawal of consent. After a rectification, erasure or restriction, every recipient
-//! the disclosure log says received the person's data is sent an Art. 19 notice through
-//! the job runner ([`crate::governance::notices`]). An erasure stops short of what a legal
-//! hold in force covers: that is kept, restricted, and the person is told the legal ground
-//! ([`crate::governance::holds::erase_respecting_holds`]). Not yet done: portability does
-//! not send the data straight to another controller.
+//! and withdrawal of consent. A portability request may name the HTTPS endpoint of another
+//! controller: the package is sent there too ([`crate::outbound`]; an unreachable
+//! destination is tried again for [`TRANSMIT_ATTEMPTS`] attempts, a refusal is recorded),
+//! and the person is told which. After a rectification, erasure or restriction, every
+//! recipient the disclosure log says received the person's data is sent an Art. 19 notice
+//! through the job runner ([`crate::governance::notices`]). An erasure stops short of what a
+//! legal hold in force covers: that is kept, restricted, and the person is told the legal
+//! ground ([`crate::governance::holds::erase_respecting_holds`]).
+//!
+//! A request made by an authorized agent that gave a status callback is announced to it at
+//! each change (verified, extended, fulfilled, expired) through the job runner.
 //!
 //! The person hears of each stage by mail ([`RightsMail`]), sent to the address they gave,
 //! which is kept sealed under the request's own data key.
@@ -94,6 +99,10 @@ pub struct NewRightsRequest {
     /// For a rectification: the corrected values.
     #[serde(default)]
     pub corrections: Vec<Correction>,
+    /// For a portability request: the HTTPS endpoint of the controller the person wants
+    /// their data sent to (Art. 20(2)); they get the download link as well.
+    #[serde(default)]
+    pub transmit_to: Option<String>,
     /// The authorized agent that made it, set by custos (never read from a body).
     #[serde(skip)]
     pub agent: Option<AgentLink>,
@@ -106,6 +115,19 @@ pub struct AgentLink {
     pub agent_id: String,
     /// The agent's own reference.
     pub agent_request_id: Option<String>,
+    /// Where the agent asked to be told of status changes.
+    pub status_callback: Option<String>,
+}
+
+/// What a request asks in detail, kept sealed under the request's key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct RequestDetails {
+    /// A rectification's corrected values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    corrections: Vec<Correction>,
+    /// A portability request's destination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    transmit_to: Option<String>,
 }
 
 /// A corrected value: it replaces every value the person has in `category`.
@@ -120,6 +142,13 @@ pub struct Correction {
 
 /// Corrections one request may carry at most.
 const MAX_CORRECTIONS: usize = 20;
+
+/// The job kind that tells an authorized agent of a status change.
+pub const CALLBACK_KIND: &str = "drp.callback";
+/// Attempts of a request's execution during which an unreachable portability destination
+/// is tried again (about 40 minutes with the default back-off); after them the request is
+/// completed with the download link alone, and the person is told.
+pub const TRANSMIT_ATTEMPTS: u32 = 10;
 
 /// Why a request operation was refused.
 #[derive(Debug, thiserror::Error)]
@@ -164,6 +193,9 @@ pub enum RightsError {
     /// The vault failed.
     #[error(transparent)]
     Vault(#[from] crate::vault::VaultAccessError),
+    /// A call to another party did not complete; it is tried again.
+    #[error("{0}")]
+    Outbound(String),
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> RightsError {
@@ -205,6 +237,8 @@ pub struct Rights {
     policy: Arc<Policy>,
     auditor: Auditor,
     clock: Arc<dyn Clock>,
+    /// For portability transfers; checks agents' callback addresses too.
+    outbound: Option<crate::outbound::Outbound>,
     /// The legal holds an erasure must respect.
     holds: crate::governance::holds::Holds,
 }
@@ -225,6 +259,8 @@ enum MailMessage {
     Extended,
     /// The request was carried out.
     Done,
+    /// Staff refused to act on it, for the reason in the request's outcome.
+    Denied,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -250,8 +286,25 @@ impl Rights {
             consents,
             policy,
             clock,
+            outbound: None,
             holds,
         }
+    }
+
+    /// Sends portability packages to the controllers people name through `outbound`
+    /// (without it, such requests are refused at intake).
+    pub fn with_outbound(mut self, outbound: crate::outbound::Outbound) -> Self {
+        self.outbound = Some(outbound);
+        self
+    }
+
+    /// Checks an address custos is asked to call later (a transfer's destination, an
+    /// agent's callback) the way the call will check it.
+    pub fn check_destination(&self, field: &'static str, address: &str) -> Result<(), RightsError> {
+        let Some(outbound) = &self.outbound else {
+            return Err(invalid(field, "this custos makes no outbound calls ([outbound] is not set up)"));
+        };
+        outbound.check(address).map(|_| ()).map_err(|e| invalid(field, e.to_string()))
     }
 
     fn vault(&self) -> &Arc<Vault> {
@@ -293,6 +346,16 @@ impl Rights {
             }
         };
         self.check_corrections(new)?;
+        if let Some(to) = &new.transmit_to {
+            if new.kind != "portability" {
+                return Err(invalid("transmit_to", "a destination is given only with a portability request"));
+            }
+            self.check_destination("transmit_to", to)?;
+        }
+        if let Some(callback) = new.agent.as_ref().and_then(|a| a.status_callback.as_deref()) {
+            self.check_destination("status_callback", callback)?;
+        }
+        let details = RequestDetails { corrections: new.corrections.clone(), transmit_to: new.transmit_to.clone() };
         let index =
             self.vault().blind_index(IdentifierKind::Email, &new.email).map_err(|e| invalid("email", e.to_string()))?;
         let now = self.clock.now();
@@ -309,10 +372,10 @@ impl Rights {
             state: "unverified".into(),
             email_index: index.0.to_vec(),
             sealed_email: Vault::seal(&key, TABLE, id, owner, new.email.trim().as_bytes()),
-            sealed_details: if new.corrections.is_empty() {
+            sealed_details: if details == RequestDetails::default() {
                 None
             } else {
-                let details = serde_json::to_vec(&new.corrections).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let details = serde_json::to_vec(&details).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 Some(Vault::seal(&key, "rights_details", id, owner, &details))
             },
             subject_id: None,
@@ -328,6 +391,7 @@ impl Rights {
             closed_at: None,
             agent_id: new.agent.as_ref().map(|a| a.agent_id.clone()),
             agent_request_id: new.agent.as_ref().and_then(|a| a.agent_request_id.clone()),
+            status_callback: new.agent.as_ref().and_then(|a| a.status_callback.clone()),
         };
         self.store.create_rights_request(&request).await?;
         let sealed_code = Vault::seal(&key, "rights_mail", id, owner, code.as_bytes());
@@ -407,6 +471,7 @@ impl Rights {
             });
         }
         self.audit(&Actor::System, "rights.verify", &request, serde_json::json!({})).await?;
+        self.announce(&request, "verified").await?;
         if AUTOMATED.contains(&request.kind.as_str()) {
             self.store
                 .enqueue_job(&NewJob {
@@ -460,6 +525,7 @@ impl Rights {
         }
         self.mail(id, MailMessage::Extended, "extended").await?;
         self.audit(actor, "rights.extend", &request, serde_json::json!({"months": months})).await?;
+        self.announce(&request, "extended").await?;
         Ok(request)
     }
 
@@ -512,6 +578,50 @@ impl Rights {
         self.forget_address(request.id).await?;
         self.audit(&Actor::System, "rights.revoke", &revoked, serde_json::json!({"agent": revoked.agent_id})).await?;
         Ok(revoked)
+    }
+
+    /// Refuses a request that is not being carried out yet, for `reason` (Art. 12(5): the
+    /// request is manifestly unfounded or excessive; Art. 12(6): the person's identity
+    /// cannot be confirmed). The person is mailed the reason and where to complain (Art.
+    /// 12(4)); an agent that asked for callbacks is told.
+    pub async fn deny(&self, actor: &Actor, id: Uuid, reason: &str) -> Result<RightsRequest, RightsError> {
+        let mut request = self.store.rights_request(id).await?.ok_or(RightsError::NotFound(id))?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.len() > 1000 {
+            return Err(invalid("reason", "give the reason the person will be told, in 1 to 1000 bytes"));
+        }
+        if !matches!(request.state.as_str(), "unverified" | "verified") {
+            let message = if request.state == "in_progress" { "it is being carried out" } else { "it is closed" };
+            return Err(RightsError::WrongState { state: request.state, message: message.into() });
+        }
+        let state = request.state.clone();
+        request.state = "denied".into();
+        request.closed_at = Some(self.clock.now());
+        request.code_hash = None;
+        request.code_expires_at = None;
+        request.outcome = Some(serde_json::json!({"denied": {"reason": reason, "by": actor.audit_name()}}));
+        if !self.store.update_rights_request(&request, &state).await? {
+            return Err(RightsError::WrongState { state, message: "it changed meanwhile; try again".into() });
+        }
+        self.mail(id, MailMessage::Denied, "denied").await?;
+        self.audit(actor, "rights.deny", &request, serde_json::json!({})).await?;
+        self.announce(&request, "denied").await?;
+        Ok(request)
+    }
+
+    /// Carries out a verified request now, in this process, instead of waiting for a
+    /// worker (the same steps, recorded the same way: a worker that picks up the queued
+    /// job afterwards finds nothing left to do).
+    pub async fn run_now(&self, id: Uuid) -> Result<RightsRequest, RightsError> {
+        let request = self.get(id).await?;
+        if !matches!(request.state.as_str(), "verified" | "in_progress") {
+            return Err(RightsError::WrongState {
+                state: request.state,
+                message: "only a verified request can be carried out".into(),
+            });
+        }
+        self.execute(id, 1).await.map_err(|e| RightsError::Outbound(e.to_string()))?;
+        self.get(id).await
     }
 
     /// A request by id.
@@ -572,14 +682,84 @@ impl Rights {
         Ok(expires)
     }
 
-    /// The corrections of a rectification, opened with the request's key.
-    async fn corrections(&self, request: &RightsRequest) -> Result<Vec<Correction>, RightsError> {
-        let Some(sealed) = &request.sealed_details else { return Ok(Vec::new()) };
+    /// What the request asks in detail, opened with the request's key.
+    async fn details(&self, request: &RightsRequest) -> Result<RequestDetails, RightsError> {
+        let Some(sealed) = &request.sealed_details else { return Ok(RequestDetails::default()) };
         let owner = SubjectId(request.id);
         let key = self.vault().data_key(owner).await?;
         let details = Vault::open_value(&key, "rights_details", request.id, owner, sealed)
             .map_err(|_| StoreError::Corrupt(format!("the details of request {} do not open", request.id)))?;
-        serde_json::from_slice(&details).map_err(|e| RightsError::Store(StoreError::Corrupt(e.to_string())))
+        let corrupt = |e: serde_json::Error| RightsError::Store(StoreError::Corrupt(e.to_string()));
+        // Requests made before destinations existed kept their corrections as a bare list.
+        if details.first() == Some(&b'[') {
+            return Ok(RequestDetails {
+                corrections: serde_json::from_slice(&details).map_err(corrupt)?,
+                transmit_to: None,
+            });
+        }
+        serde_json::from_slice(&details).map_err(corrupt)
+    }
+
+    /// Sends the portability package of `request` to the destination the person named;
+    /// returns what happened, naming the destination's host only. An unreachable
+    /// destination is an error (the step is tried again) during the first
+    /// [`TRANSMIT_ATTEMPTS`] attempts, then recorded as not sent.
+    async fn transmit(&self, request: &RightsRequest, attempt: u32) -> Result<serde_json::Value, RightsError> {
+        let Some(to) = self.details(request).await?.transmit_to else {
+            return Ok(serde_json::Value::Null);
+        };
+        let host = url::Url::parse(&to).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+        let not_sent = |why: String| Ok(serde_json::json!({"sent": false, "host": host, "why": why}));
+        let Some(outbound) = &self.outbound else {
+            return not_sent("this custos makes no outbound calls".into());
+        };
+        let (subject, sealed, _) = self
+            .store
+            .rights_package(request.id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("request {} has no package to send", request.id)))?;
+        let key = self.vault().data_key(subject).await?;
+        let zip = Vault::open_value(&key, "rights_packages", request.id, subject, &sealed)
+            .map_err(|_| StoreError::Corrupt(format!("the package of request {} does not open", request.id)))?;
+        let headers = [
+            ("x-custos-request-id", request.id.to_string()),
+            ("content-disposition", "attachment; filename=\"portable-data.zip\"".to_owned()),
+        ];
+        let retry_or = |why: String| -> Result<serde_json::Value, RightsError> {
+            if attempt < TRANSMIT_ATTEMPTS {
+                Err(RightsError::Outbound(format!("sending to {host}: {why}")))
+            } else {
+                not_sent(format!("{why} (gave up after {attempt} attempts)"))
+            }
+        };
+        match outbound.post(&to, "application/zip", &headers, zip.to_vec()).await {
+            Ok(answer) if answer.accepted() => {
+                Ok(serde_json::json!({"sent": true, "host": host, "status": answer.status, "bytes": zip.len()}))
+            }
+            Ok(answer) if answer.transient() => retry_or(format!("answered {}", answer.status)),
+            Ok(answer) => not_sent(format!("the destination refused it with status {}", answer.status)),
+            Err(crate::outbound::OutboundError::Transport(why)) => retry_or(why),
+            Err(other) => not_sent(other.to_string()),
+        }
+    }
+
+    /// Tells the agent that made `request`, if it asked for callbacks, of its status now
+    /// (through the job runner; once per `change`).
+    async fn announce(&self, request: &RightsRequest, change: &str) -> Result<(), StoreError> {
+        if request.status_callback.is_none() {
+            return Ok(());
+        }
+        self.store
+            .enqueue_job(&NewJob {
+                kind: CALLBACK_KIND.into(),
+                payload: serde_json::json!({"request_id": request.id, "state": request.state}),
+                idempotency_key: Some(format!("{}:callback:{change}", request.id)),
+                priority: 1,
+                run_at: self.clock.now(),
+                max_attempts: 12,
+            })
+            .await?;
+        Ok(())
     }
 
     /// Replaces every value `subject` has in the correction's category by the corrected
@@ -630,7 +810,7 @@ impl Rights {
     }
 
     /// Carries out the next steps of a verified request; see [`RightsExecution`].
-    async fn execute(&self, id: Uuid) -> Result<(), JobError> {
+    async fn execute(&self, id: Uuid, attempt: u32) -> Result<(), JobError> {
         let retry = |e: StoreError| JobError::Retry(e.to_string());
         let Some(mut request) = self.store.rights_request(id).await.map_err(retry)? else {
             return Err(JobError::Permanent(format!("no rights request {id}")));
@@ -648,7 +828,7 @@ impl Rights {
         let steps: &[&str] = match request.kind.as_str() {
             "access" => &["collect", "notify"],
             "rectification" => &["rectify", "recipients", "notify"],
-            "portability" => &["export", "notify"],
+            "portability" => &["export", "transmit", "notify"],
             "erasure" => &["erase", "recipients", "notify"],
             "restriction" => &["restrict", "recipients", "notify"],
             "objection" => &["object", "notify"],
@@ -660,7 +840,7 @@ impl Rights {
             if request.steps.iter().any(|s| s == step) {
                 continue;
             }
-            let result = self.step(&request, step).await.map_err(|e| JobError::Retry(e.to_string()))?;
+            let result = self.step(&request, step, attempt).await.map_err(|e| JobError::Retry(e.to_string()))?;
             if !result.is_null() {
                 outcome[*step] = result;
             }
@@ -674,12 +854,13 @@ impl Rights {
         request.closed_at = Some(self.clock.now());
         if self.store.update_rights_request(&request, "in_progress").await.map_err(retry)? {
             self.audit(&Actor::System, "rights.fulfil", &request, outcome).await.map_err(retry)?;
+            self.announce(&request, "fulfilled").await.map_err(retry)?;
         }
         Ok(())
     }
 
     /// One step; returns what it did, as JSON without personal data.
-    async fn step(&self, request: &RightsRequest, step: &str) -> Result<serde_json::Value, RightsError> {
+    async fn step(&self, request: &RightsRequest, step: &str, attempt: u32) -> Result<serde_json::Value, RightsError> {
         let now = self.clock.now();
         let Some(subject) = request.subject_id else {
             // Nothing is held under the address: there is nothing to act on.
@@ -713,8 +894,9 @@ impl Rights {
                 let expires = self.keep_package(request.id, subject, &zip).await?;
                 serde_json::json!({"records": records, "link_expires_at": expires})
             }
+            "transmit" => self.transmit(request, attempt).await?,
             "rectify" => {
-                let corrections = self.corrections(request).await?;
+                let corrections = self.details(request).await?.corrections;
                 let mut done = Vec::new();
                 for c in &corrections {
                     done.push(self.rectify(subject, c).await?);
@@ -812,6 +994,6 @@ impl JobHandler for RightsExecution {
             .as_str()
             .and_then(|s| s.parse::<Uuid>().ok())
             .ok_or_else(|| JobError::Permanent("malformed rights job".into()))?;
-        self.rights.execute(id).await
+        self.rights.execute(id, job.attempts).await
     }
 }

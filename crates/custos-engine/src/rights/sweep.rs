@@ -39,6 +39,7 @@ impl Rights {
                 if self.store.update_rights_request(&request, "unverified").await? {
                     self.forget_address(request.id).await?;
                     self.audit(&Actor::System, "rights.expire", &request, serde_json::json!({})).await?;
+                    self.announce(&request, "expired").await?;
                     report.expired += 1;
                 }
                 continue;

@@ -39,17 +39,33 @@ impl TestApp {
     /// Starts custos on `db` with a token granted `purposes` and the public endpoints
     /// limited to `limits`.
     pub async fn spawn_with_limits(db: &TestDb, purposes: &[&str], limits: custos_server::RateLimits) -> Self {
+        Self::spawn_with(db, purposes, |state| state.with_limits(limits)).await
+    }
+
+    /// Starts custos on `db` with a token granted `purposes`, its state set up by
+    /// `configure`.
+    pub async fn spawn_with(db: &TestDb, purposes: &[&str], configure: impl FnOnce(AppState) -> AppState) -> Self {
         let store = db.store().await;
         let policy = Policy::example();
         let purposes: Vec<String> = purposes.iter().map(|p| (*p).to_owned()).collect();
         let (_, token) = custos_engine::tokens::issue(&store, &policy, "test", &purposes, jiff::Timestamp::now())
             .await
             .expect("token");
-        let state = AppState::new(store.clone(), vault(db).await, policy).with_limits(limits);
+        let state = configure(AppState::new(store.clone(), vault(db).await, policy));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         tokio::spawn(custos_server::serve(listener, custos_server::app(state.clone()), std::future::pending()));
         Self { base, token, client: reqwest::Client::new(), store, state }
+    }
+
+    /// Outbound settings for tests: loopback destinations allowed, the test CA trusted
+    /// (see [`custos_testkit::https::HttpsSink`]).
+    pub fn outbound_to_loopback() -> custos_engine::outbound::OutboundSettings {
+        custos_engine::outbound::OutboundSettings {
+            allow_private_destinations: true,
+            extra_roots_pem: Some(custos_testkit::https::TEST_CA_PEM.to_vec()),
+            timeout: std::time::Duration::from_secs(10),
+        }
     }
 
     /// POSTs JSON with the token; returns the status and the JSON body.

@@ -14,8 +14,10 @@ use sqlx::{Postgres, Transaction};
 use crate::campaigns::campaign_store;
 use crate::governance::governance_store;
 use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
+use crate::partners::partner_store;
 use crate::portable::{portable_keystore, portable_store};
 use crate::rights::rights_store;
+use crate::staff::staff_store;
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
 
 /// The PostgreSQL migrations, in order.
@@ -117,6 +119,8 @@ portable_store!(PgStore, Postgres);
 campaign_store!(PgStore, Postgres);
 rights_store!(PgStore, Postgres);
 governance_store!(PgStore, Postgres);
+staff_store!(PgStore, Postgres);
+partner_store!(PgStore, Postgres);
 portable_keystore!(PgStore, Postgres);
 
 #[async_trait]

@@ -15,8 +15,10 @@ use sqlx::{Sqlite, SqliteConnection, Transaction};
 use crate::campaigns::campaign_store;
 use crate::governance::governance_store;
 use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
+use crate::partners::partner_store;
 use crate::portable::{portable_keystore, portable_store};
 use crate::rights::rights_store;
+use crate::staff::staff_store;
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
 
 /// The SQLite migrations, in order.
@@ -153,6 +155,8 @@ portable_store!(SqliteStore, Sqlite);
 campaign_store!(SqliteStore, Sqlite);
 rights_store!(SqliteStore, Sqlite);
 governance_store!(SqliteStore, Sqlite);
+staff_store!(SqliteStore, Sqlite);
+partner_store!(SqliteStore, Sqlite);
 portable_keystore!(SqliteStore, Sqlite);
 
 #[async_trait]

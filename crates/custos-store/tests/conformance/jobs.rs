@@ -13,6 +13,7 @@ on_both_backends!(
     claims_follow_priority_then_time,
     only_the_claim_holder_finishes_a_job,
     failures_retry_then_die,
+    a_dead_job_can_be_given_fresh_attempts,
     an_expired_lease_is_claimed_again,
     concurrent_claimers_never_share_a_job,
 );
@@ -98,6 +99,19 @@ async fn failures_retry_then_die(store: Arc<dyn Store>, _db: &TestDb) {
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].last_error.as_deref(), Some("smtp refused again"));
     assert_eq!(store.claim_job("w", at(1_000_000), at(2_000_000)).await.expect("claim"), None, "dead jobs stay dead");
+}
+
+async fn a_dead_job_can_be_given_fresh_attempts(store: Arc<dyn Store>, _db: &TestDb) {
+    let id = store.enqueue_job(&NewJob { max_attempts: 1, ..job("mail", 0) }).await.expect("enqueue").id();
+    assert!(!store.retry_dead_job(id, at(5)).await.expect("retry"), "only a dead job is retried");
+    store.claim_job("w", at(0), at(100)).await.expect("claim").expect("due");
+    assert!(store.fail_job(id, "w", "smtp refused", &JobFailure::Dead, at(1)).await.expect("fail"));
+    assert!(store.retry_dead_job(id, at(10)).await.expect("retry"));
+    let revived = store.job(id).await.expect("read").expect("exists");
+    assert_eq!((revived.state, revived.attempts, revived.run_at), (JobState::Pending, 0, at(10)));
+    assert_eq!(revived.last_error.as_deref(), Some("smtp refused"), "the last error stays until the next attempt");
+    assert!(!store.retry_dead_job(id, at(11)).await.expect("again"), "it is pending now");
+    assert!(store.claim_job("w", at(10), at(100)).await.expect("claim").is_some(), "and runs again");
 }
 
 async fn an_expired_lease_is_claimed_again(store: Arc<dyn Store>, _db: &TestDb) {

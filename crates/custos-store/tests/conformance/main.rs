@@ -10,9 +10,11 @@ mod governance;
 mod jobs;
 mod keys;
 mod migrations;
+mod partners;
 mod policy_versions;
 mod records;
 mod rights;
+mod staff;
 mod subject_state;
 mod subjects;
 

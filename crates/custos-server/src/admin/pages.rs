@@ -1,0 +1,481 @@
+//! The console's pages and actions. Access is decided before a handler runs (see the
+//! module above); handlers only do their work.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Extension, Form, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{MethodRouter, get, post};
+use custos_engine::gate::StaffRole;
+use custos_engine::rights::RightsError;
+use custos_engine::staff::StaffError;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::chart::{Group, Series, grouped_bars};
+use super::{AdminContext, Session};
+use crate::{ApiError, AppState};
+
+/// The handler of a route of [`super::ROUTES`].
+pub(super) fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
+    match (method, path) {
+        ("GET", "/admin") => get(dashboard),
+        ("POST", "/admin/logout") => post(logout),
+        ("GET", "/admin/rights") => get(rights_queue),
+        ("POST", "/admin/rights/{id}/extend") => post(extend),
+        ("POST", "/admin/rights/{id}/deny") => post(deny),
+        ("GET", "/admin/staff") => get(staff_page),
+        ("POST", "/admin/staff") => post(add_staff),
+        ("GET", "/admin/audit") => get(super::oversight::audit),
+        ("POST", "/admin/audit/verify") => post(super::oversight::verify_audit),
+        ("GET", "/admin/jobs") => get(super::oversight::jobs),
+        ("POST", "/admin/jobs/{id}/retry") => post(super::oversight::retry_job),
+        ("GET", "/admin/subjects") => get(super::oversight::subject),
+        // A route in the table without a handler is a bug: it answers 404 for everyone, and
+        // the route-walk test names it.
+        _ => get(super::unknown).post(super::unknown),
+    }
+}
+
+/// The signed-in member of staff, as the layout shows them.
+pub(super) struct Who {
+    pub(super) username: String,
+    pub(super) role: &'static str,
+    pub(super) admin: bool,
+    pub(super) personal: bool,
+    pub(super) audit: bool,
+    pub(super) csrf: String,
+}
+
+impl From<&Session> for Who {
+    fn from(s: &Session) -> Self {
+        Self {
+            username: s.who.username.clone(),
+            role: s.who.role.as_str(),
+            admin: s.who.role == StaffRole::Admin,
+            personal: super::PERSONAL.contains(&s.who.role),
+            audit: super::AUDIT.contains(&s.who.role),
+            csrf: s.csrf.clone(),
+        }
+    }
+}
+
+pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => ApiError::internal(anyhow::anyhow!("cannot render a console page: {e}")).into_response(),
+    }
+}
+
+fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+// Sign-in and setup.
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+struct LoginPage {
+    controller: String,
+    who: Option<Who>,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+pub(super) async fn login_page(State(state): State<AppState>) -> Response {
+    let page = LoginPage { controller: state.policy.controller.name.clone(), who: None, error: None, notice: None };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+pub(super) struct Credentials {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub(super) async fn login(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AdminContext>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Form(form): Form<Credentials>,
+) -> Result<Response, ApiError> {
+    state.limiters.accounts.check(peer.ip(), "console sign-ins")?;
+    match ctx.staff.login(&form.username, &form.password).await {
+        Ok((_, token)) => Ok(with_cookie(see_other("/admin"), ctx.cookie(Some(&token)))),
+        Err(StaffError::BadCredentials) => {
+            let page = LoginPage {
+                controller: state.policy.controller.name.clone(),
+                who: None,
+                error: Some("Wrong username or password.".into()),
+                notice: None,
+            };
+            Ok(render(StatusCode::UNAUTHORIZED, &page))
+        }
+        Err(e) => Err(staff_error(e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/setup.html")]
+struct SetupPage {
+    controller: String,
+    who: Option<Who>,
+    error: Option<String>,
+    notice: Option<String>,
+    token: String,
+}
+
+pub(super) async fn setup_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let token: String = token.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    let page =
+        SetupPage { controller: state.policy.controller.name.clone(), who: None, error: None, notice: None, token };
+    render(StatusCode::OK, &page)
+}
+
+pub(super) async fn setup(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AdminContext>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    Form(form): Form<Credentials>,
+) -> Result<Response, ApiError> {
+    state.limiters.accounts.check(peer.ip(), "console sign-ins")?;
+    match ctx.staff.complete_setup(&token, &form.username, &form.password).await {
+        Ok(session) => Ok(with_cookie(see_other("/admin"), ctx.cookie(Some(&session)))),
+        Err(StaffError::Invalid { message, field }) => {
+            let token: String = token.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+            let page = SetupPage {
+                controller: state.policy.controller.name.clone(),
+                who: None,
+                error: Some(format!("{field}: {message}")),
+                notice: None,
+                token,
+            };
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(staff_error(e)),
+    }
+}
+
+async fn logout(Extension(ctx): Extension<AdminContext>, Extension(session): Extension<Session>) -> Response {
+    let _ = ctx.staff.logout(&session.token).await;
+    with_cookie(see_other("/admin/login"), ctx.cookie(None))
+}
+
+fn with_cookie(mut response: Response, cookie: HeaderValue) -> Response {
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response
+}
+
+pub(super) async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../templates/admin/admin.css"),
+    )
+        .into_response()
+}
+
+// The dashboard.
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct Dashboard {
+    controller: String,
+    who: Option<Who>,
+    error: Option<String>,
+    notice: Option<String>,
+    open: usize,
+    due_soon: usize,
+    overdue: usize,
+    extended: u64,
+    chart: String,
+}
+
+/// The states a chart bar counts, and what it calls them.
+const STATE_SERIES: &[(&str, &[&str], &str)] = &[
+    ("awaiting the person", &["unverified"], "#9e9e9e"),
+    ("in hand", &["verified", "in_progress"], "#0b4fa8"),
+    ("fulfilled", &["fulfilled"], "#2e7d32"),
+    ("refused, expired or revoked", &["denied", "expired", "revoked"], "#8b0000"),
+];
+
+async fn dashboard(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Result<Response, ApiError> {
+    let now = jiff::Timestamp::now();
+    let open = state.rights.queue(10_000).await.map_err(crate::rights::error)?;
+    let week = 7 * 24 * 3600;
+    let overdue = open.iter().filter(|r| r.due_at <= now).count();
+    let due_soon = open.iter().filter(|r| r.due_at > now && r.due_at.duration_since(now).as_secs() < week).count();
+    let counts = state.store.rights_request_counts().await?;
+    let extended = counts.iter().filter(|c| c.extended).map(|c| c.count).sum();
+    let mut series: Vec<Series> =
+        STATE_SERIES.iter().map(|(name, _, colour)| Series { name, colour }).collect::<Vec<_>>();
+    series.push(Series { name: "extended", colour: "#e37400" });
+    let groups: Vec<Group> = custos_engine::rights::KINDS
+        .iter()
+        .map(|kind| {
+            let of_kind = counts.iter().filter(|c| c.kind == *kind);
+            let mut values: Vec<u64> = STATE_SERIES
+                .iter()
+                .map(|(_, states, _)| {
+                    of_kind.clone().filter(|c| states.contains(&c.state.as_str())).map(|c| c.count).sum()
+                })
+                .collect();
+            values.push(of_kind.filter(|c| c.extended).map(|c| c.count).sum());
+            Group { label: (*kind).to_owned(), values }
+        })
+        .collect();
+    let page = Dashboard {
+        controller: state.policy.controller.name.clone(),
+        who: Some(Who::from(&session)),
+        error: None,
+        notice: None,
+        open: open.len(),
+        due_soon,
+        overdue,
+        extended,
+        chart: grouped_bars("Rights requests by kind and state", &series, &groups),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+// The rights-request queue.
+
+struct QueueRow {
+    id: Uuid,
+    kind: String,
+    state: String,
+    received: String,
+    due: String,
+    overdue: bool,
+    due_soon: bool,
+    extension_reason: Option<String>,
+    extendable: bool,
+    deniable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/rights.html")]
+struct QueuePage {
+    controller: String,
+    who: Option<Who>,
+    error: Option<String>,
+    notice: Option<String>,
+    rows: Vec<QueueRow>,
+    decide: bool,
+    csrf: String,
+}
+
+async fn queue_page(
+    state: &AppState,
+    session: &Session,
+    status: StatusCode,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Result<Response, ApiError> {
+    let now = jiff::Timestamp::now();
+    let day = |t: jiff::Timestamp| t.strftime("%Y-%m-%d").to_string();
+    let rows = state
+        .rights
+        .queue(1_000)
+        .await
+        .map_err(crate::rights::error)?
+        .into_iter()
+        .map(|r| QueueRow {
+            id: r.id,
+            kind: r.kind.clone(),
+            state: r.state.replace('_', " "),
+            received: day(r.received_at),
+            due: day(r.due_at),
+            overdue: r.due_at <= now,
+            due_soon: r.due_at.duration_since(now).as_secs() < 7 * 24 * 3600,
+            extendable: r.extension_reason.is_none()
+                && now < custos_engine::rights::due_date(r.received_at, 1)
+                && !matches!(r.state.as_str(), "fulfilled" | "denied" | "expired" | "revoked"),
+            deniable: matches!(r.state.as_str(), "unverified" | "verified"),
+            extension_reason: r.extension_reason,
+        })
+        .collect();
+    let page = QueuePage {
+        controller: state.policy.controller.name.clone(),
+        who: Some(Who::from(session)),
+        error,
+        notice,
+        rows,
+        decide: super::DECIDE.contains(&session.who.role),
+        csrf: session.csrf.clone(),
+    };
+    Ok(render(status, &page))
+}
+
+async fn rights_queue(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Result<Response, ApiError> {
+    queue_page(&state, &session, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+struct ExtendForm {
+    #[serde(default)]
+    months: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn extend(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(id): Path<Uuid>,
+    Form(form): Form<ExtendForm>,
+) -> Result<Response, ApiError> {
+    let months: i8 = form.months.trim().parse().unwrap_or(0);
+    match state.rights.extend(&session.who.actor(), id, months, &form.reason).await {
+        Ok(r) => {
+            let notice =
+                format!("{} is now due {}; the person is being told why.", r.id, r.due_at.strftime("%Y-%m-%d"));
+            queue_page(&state, &session, StatusCode::OK, None, Some(notice)).await
+        }
+        Err(e) => decision_failed(&state, &session, e).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct DenyForm {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn deny(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(id): Path<Uuid>,
+    Form(form): Form<DenyForm>,
+) -> Result<Response, ApiError> {
+    match state.rights.deny(&session.who.actor(), id, &form.reason).await {
+        Ok(r) => {
+            let notice = format!("{} is refused; the person is being told why and where to complain.", r.id);
+            queue_page(&state, &session, StatusCode::OK, None, Some(notice)).await
+        }
+        Err(e) => decision_failed(&state, &session, e).await,
+    }
+}
+
+/// The queue again with what went wrong, for the mistakes a person can mend.
+async fn decision_failed(state: &AppState, session: &Session, e: RightsError) -> Result<Response, ApiError> {
+    let status = match &e {
+        RightsError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        RightsError::WrongState { .. } => StatusCode::CONFLICT,
+        RightsError::NotFound(_) => StatusCode::NOT_FOUND,
+        _ => return Err(crate::rights::error(e)),
+    };
+    queue_page(state, session, status, Some(e.to_string()), None).await
+}
+
+// Staff.
+
+struct MemberRow {
+    username: String,
+    role: String,
+    since: String,
+    disabled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/staff.html")]
+struct StaffPage {
+    controller: String,
+    who: Option<Who>,
+    error: Option<String>,
+    notice: Option<String>,
+    members: Vec<MemberRow>,
+    csrf: String,
+}
+
+async fn staff_listing(
+    state: &AppState,
+    ctx: &AdminContext,
+    session: &Session,
+    status: StatusCode,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Result<Response, ApiError> {
+    let members = ctx
+        .staff
+        .list()
+        .await
+        .map_err(staff_error)?
+        .into_iter()
+        .map(|m| MemberRow {
+            username: m.username,
+            role: m.role,
+            since: m.created_at.strftime("%Y-%m-%d").to_string(),
+            disabled: m.disabled_at.is_some(),
+        })
+        .collect();
+    let page = StaffPage {
+        controller: state.policy.controller.name.clone(),
+        who: Some(Who::from(session)),
+        error,
+        notice,
+        members,
+        csrf: session.csrf.clone(),
+    };
+    Ok(render(status, &page))
+}
+
+async fn staff_page(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AdminContext>,
+    Extension(session): Extension<Session>,
+) -> Result<Response, ApiError> {
+    staff_listing(&state, &ctx, &session, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+struct NewMember {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn add_staff(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AdminContext>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<NewMember>,
+) -> Result<Response, ApiError> {
+    let Some(role) = custos_engine::staff::role(&form.role) else {
+        let error = "role: choose admin, dpo, support or auditor".to_owned();
+        return staff_listing(&state, &ctx, &session, StatusCode::UNPROCESSABLE_ENTITY, Some(error), None).await;
+    };
+    match ctx.staff.add(&session.who, &form.username, role, &form.password).await {
+        Ok(()) => {
+            let notice = format!("{} can now sign in as {}.", form.username.trim(), role.as_str());
+            staff_listing(&state, &ctx, &session, StatusCode::OK, None, Some(notice)).await
+        }
+        Err(e @ (StaffError::Invalid { .. } | StaffError::Taken)) => {
+            staff_listing(&state, &ctx, &session, StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string()), None).await
+        }
+        Err(e) => Err(staff_error(e)),
+    }
+}
+
+fn staff_error(e: StaffError) -> ApiError {
+    match e {
+        StaffError::Invalid { field, message } => ApiError::invalid("invalid_value", message).with_field(field),
+        StaffError::BadCredentials => ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", e.to_string()),
+        StaffError::BadToken => ApiError::new(StatusCode::UNAUTHORIZED, "bad_token", e.to_string()),
+        StaffError::Taken => ApiError::conflict("taken", e.to_string()).with_field("username"),
+        StaffError::Store(e) => e.into(),
+    }
+}

@@ -1,0 +1,399 @@
+//! The partner API (seed 3) over HTTP.
+//!
+//! For staff, with a service token for the partner-relationship purpose (like the other
+//! management routes):
+//! - `POST /v1/partners`: `{name, country, role, contact_email, contact_name?}` registers one;
+//! - `GET /v1/partners`, `GET /v1/partners/{id}`: the register (keys without secrets);
+//! - `POST /v1/partners/{id}/keys`: `{scopes?}` issues a key, shown once;
+//! - `DELETE /v1/partners/{id}/keys/{key}`, `POST /v1/partners/{id}/keys/{key}/rotate`;
+//! - `PUT /v1/partners/{id}/transfers`: `{allow_transfers_outside_eea, consent_reference, consent_date}`;
+//! - `POST /v1/partners/{id}/subprocessors`: `{name, country, activity, consent_reference, consent_date}`;
+//! - `POST /v1/partners/{id}/terminate`: ends the contract; the data is deleted by a job.
+//!
+//! For partners, with their key (`Authorization: Bearer cpk_…`):
+//! - `POST /v1/partner/records[?mode=quarantine]`: a batch as `application/json` (an
+//!   array), `application/x-ndjson` or `text/csv`, with an optional `Idempotency-Key`;
+//! - `GET /v1/partner/records?pseudonym=P[&after=ID&limit=N]`: the partner's own records;
+//! - `DELETE /v1/partner/records?pseudonym=P` or `?all=true`.
+//!
+//! A batch holding PII is answered 422 `pii_detected` with `rejected`: one entry per
+//! finding (record, line, field, type, masked span). The body is read frame by frame and
+//! refused with 413 as soon as it passes the configured size.
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use custos_engine::partners::batch::BatchFormat;
+use custos_engine::partners::{
+    NewSubProcessor, PartnerCaller, PartnerError, TransferConsent, UploadRequest, uploads::MAX_READ,
+};
+use custos_store::{Partner, PartnerKey, SubProcessor};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::auth::Service;
+use crate::{ApiError, ApiJson, AppState};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/partners", post(register).get(list))
+        .route("/v1/partners/{id}", get(show))
+        .route("/v1/partners/{id}/keys", post(create_key))
+        .route("/v1/partners/{id}/keys/{key}", delete(revoke_key))
+        .route("/v1/partners/{id}/keys/{key}/rotate", post(rotate_key))
+        .route("/v1/partners/{id}/transfers", put(transfers))
+        .route("/v1/partners/{id}/subprocessors", post(add_subprocessor))
+        .route("/v1/partners/{id}/terminate", post(terminate))
+        .route("/v1/partner/records", post(upload).get(read).delete(remove))
+}
+
+/// A request from a partner, authenticated by its key.
+pub(crate) struct PartnerAuth(PartnerCaller);
+
+impl FromRequestParts<AppState> for PartnerAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or_default();
+        state.partners.authenticate(bearer).await.map(PartnerAuth).map_err(|e| error(e).0)
+    }
+}
+
+/// A partner error as an API error, or (for PII findings) a full response.
+pub(crate) struct Refusal(ApiError, Option<Response>);
+
+fn error(e: PartnerError) -> Refusal {
+    let api = match e {
+        PartnerError::Invalid { code, field, message } => ApiError::invalid(code, message).with_field(field),
+        PartnerError::Batch(b) => {
+            let field = b.field.clone();
+            let mut api = ApiError::bad_request(b.code, b.message);
+            if let Some(f) = field {
+                api = api.with_field(f);
+            }
+            api
+        }
+        PartnerError::PiiDetected { rejected, findings } => {
+            let message = format!(
+                "{rejected} record(s) hold personal data; partners may hand in only pseudonymised data, so nothing was \
+                 stored. Remove the fields listed in `rejected`, or send with ?mode=quarantine to store the clean records"
+            );
+            let body = json!({
+                "error": {"code": "pii_detected", "message": message},
+                "records_rejected": rejected,
+                "rejected": findings,
+            });
+            let response = (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
+            return Refusal(ApiError::invalid("pii_detected", "personal data found"), Some(response));
+        }
+        e @ PartnerError::IdempotencyKeyReused(_) => {
+            ApiError::invalid("idempotency_key_reused", e.to_string()).with_field("Idempotency-Key")
+        }
+        e @ PartnerError::Unauthenticated => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string()).with_field("Authorization")
+        }
+        PartnerError::Forbidden { code, message } => ApiError::new(StatusCode::FORBIDDEN, code, message),
+        PartnerError::Refused { rule, message } => ApiError::invalid(rule, message),
+        e @ PartnerError::NotFound(_) => ApiError::not_found("not_found", e.to_string()),
+        e @ PartnerError::BudgetSpent { .. } => {
+            ApiError::new(StatusCode::FORBIDDEN, "privacy_budget_spent", e.to_string())
+        }
+        PartnerError::Access(custos_engine::records::AccessError::Denied { rule, reason }) => {
+            ApiError::new(StatusCode::FORBIDDEN, rule.code(), reason)
+        }
+        PartnerError::Access(custos_engine::records::AccessError::Invalid { field, message }) => {
+            ApiError::invalid("invalid_value", message).with_field(field)
+        }
+        PartnerError::Access(e) => ApiError::internal(e),
+        PartnerError::Vault(e) => ApiError::internal(e),
+        PartnerError::Store(e) => e.into(),
+    };
+    Refusal(api, None)
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self.1 {
+            Some(response) => response,
+            None => self.0.into_response(),
+        }
+    }
+}
+
+impl From<PartnerError> for Refusal {
+    fn from(e: PartnerError) -> Self {
+        error(e)
+    }
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        Refusal(e, None)
+    }
+}
+
+pub(crate) fn partner_json(p: &Partner) -> Value {
+    json!({
+        "id": p.id,
+        "name": p.name,
+        "country": p.country,
+        "role": p.role,
+        "contract_status": p.contract_status,
+        "contact_subject": p.contact_subject,
+        "allow_transfers_outside_eea": p.transfers_outside_eea,
+        "transfer_consent_reference": p.transfer_consent_ref,
+        "transfer_consent_date": p.transfer_consent_date,
+        "created_at": p.created_at,
+        "terminated_at": p.terminated_at,
+        "termination_report": p.termination_report,
+        "custos_role": "processor",
+    })
+}
+
+fn key_json(k: &PartnerKey) -> Value {
+    json!({"id": k.id, "scopes": k.scopes, "created_at": k.created_at, "revoked_at": k.revoked_at})
+}
+
+fn sub_json(s: &SubProcessor) -> Value {
+    json!({
+        "id": s.id, "name": s.name, "country": s.country, "activity": s.activity,
+        "consent_reference": s.consent_ref, "consent_date": s.consent_date, "created_at": s.created_at,
+    })
+}
+
+async fn register(
+    State(state): State<AppState>,
+    Service(actor): Service,
+    ApiJson(new): ApiJson<custos_engine::partners::NewPartner>,
+) -> Result<(StatusCode, Json<Value>), Refusal> {
+    let partner = state.partners.register(&actor, &new).await?;
+    Ok((StatusCode::CREATED, Json(partner_json(&partner))))
+}
+
+async fn list(State(state): State<AppState>, Service(actor): Service) -> Result<Json<Value>, Refusal> {
+    let partners = state.partners.list(&actor).await?;
+    Ok(Json(json!({"partners": partners.iter().map(partner_json).collect::<Vec<_>>()})))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Service(actor): Service,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Value>, Refusal> {
+    let (partner, keys, subs) = state.partners.get(&actor, id).await?;
+    let mut body = partner_json(&partner);
+    body["keys"] = keys.iter().map(key_json).collect();
+    body["subprocessors"] = subs.iter().map(sub_json).collect();
+    Ok(Json(body))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewKey {
+    #[serde(default)]
+    scopes: Vec<String>,
+}
+
+fn issued(key: &PartnerKey, text: String) -> Json<Value> {
+    let mut body = key_json(key);
+    body["key"] = json!(text);
+    body["note"] = json!("the key is shown once; store it as a secret");
+    Json(body)
+}
+
+async fn create_key(
+    State(state): State<AppState>,
+    Service(actor): Service,
+    Path(id): Path<Uuid>,
+    ApiJson(new): ApiJson<NewKey>,
+) -> Result<(StatusCode, Json<Value>), Refusal> {
+    let (key, text) = state.partners.create_key(&actor, id, &new.scopes).await?;
+    Ok((StatusCode::CREATED, issued(&key, text)))
+}
+
+async fn revoke_key(
+    State(state): State<AppState>,
+    Service(actor): Service,
+    Path((id, key)): Path<(Uuid, String)>,
+) -> Result<StatusCode, Refusal> {
+    state.partners.revoke_key(&actor, id, &key).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rotate_key(
+    State(state): State<AppState>,
+    Service(actor): Service,
+    Path((id, key)): Path<(Uuid, String)>,
+) -> Result<(StatusCode, Json<Value>), Refusal> {
+    let (key, text) = state.partners.rotate_key(&actor, id, &key).await?;
+    Ok((StatusCode::CREATED, issued(&key, text)))
+}
+
+async fn transfers(
+    State(state): State<AppState>,
+    Service(actor): Service,
+    Path(id): Path<Uuid>,
+    ApiJson(answer): ApiJson<TransferConsent>,
+) -> Result<Json<Value>, Refusal> {
+    Ok(Json(partner_json(&state.partners.set_transfer_consent(&actor, id, &answer).await?)))
+}
+
+async fn add_subprocessor(
+    State(state): State<AppState>,
+    Service(actor): Service,
+    Path(id): Path<Uuid>,
+    ApiJson(new): ApiJson<NewSubProcessor>,
+) -> Result<(StatusCode, Json<Value>), Refusal> {
+    let sub = state.partners.add_subprocessor(&actor, id, &new).await?;
+    Ok((StatusCode::CREATED, Json(sub_json(&sub))))
+}
+
+async fn terminate(
+    State(state): State<AppState>,
+    Service(actor): Service,
+    Path(id): Path<Uuid>,
+) -> Result<(StatusCode, Json<Value>), Refusal> {
+    let partner = state.partners.terminate(&actor, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(partner_json(&partner))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadParams {
+    #[serde(default)]
+    mode: Option<String>,
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    PartnerAuth(caller): PartnerAuth,
+    Query(params): Query<UploadParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Refusal> {
+    let quarantine = match params.mode.as_deref() {
+        None | Some("reject") => false,
+        Some("quarantine") => true,
+        Some(_) => {
+            return Err(ApiError::bad_request("invalid_mode", "mode is `reject` (the default) or `quarantine`")
+                .with_field("mode")
+                .into());
+        }
+    };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let Some(format) = BatchFormat::from_content_type(content_type) else {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_batch_format",
+            "send the batch as application/json (an array of objects), application/x-ndjson or text/csv",
+        )
+        .with_field("Content-Type")
+        .into());
+    };
+    let idempotency_key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| {
+                    ApiError::bad_request("invalid_idempotency_key", "the idempotency key is printable ASCII")
+                        .with_field("Idempotency-Key")
+                })?
+                .to_owned(),
+        ),
+    };
+    let body = read_limited(body, state.partners.settings().max_body_bytes).await?;
+    let answer = state.partners.upload(&caller, UploadRequest { format, body, quarantine, idempotency_key }).await?;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::CREATED);
+    let mut response = (status, Json(answer.body)).into_response();
+    if answer.replayed {
+        response.headers_mut().insert("idempotent-replayed", header::HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// The body, read frame by frame; refused as soon as it passes `max` bytes.
+async fn read_limited(body: Body, max: usize) -> Result<Vec<u8>, ApiError> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            ApiError::bad_request("unreadable_body", format!("the request body could not be read: {e}"))
+        })?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > max {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "batch_too_large",
+                    format!("a batch is at most {max} bytes; split it"),
+                ));
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadParams {
+    #[serde(default)]
+    pseudonym: Option<String>,
+    #[serde(default)]
+    after: Option<Uuid>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+async fn read(
+    State(state): State<AppState>,
+    PartnerAuth(caller): PartnerAuth,
+    Query(params): Query<ReadParams>,
+) -> Result<Json<Value>, Refusal> {
+    let limit = params.limit.unwrap_or(MAX_READ);
+    let records = state.partners.read(&caller, params.pseudonym.as_deref(), params.after, limit).await?;
+    let next =
+        records.last().and_then(|r| r.get("id").cloned()).filter(|_| records.len() as u32 >= limit.clamp(1, MAX_READ));
+    Ok(Json(json!({"records": records, "next_after": next})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteParams {
+    #[serde(default)]
+    pseudonym: Option<String>,
+    #[serde(default)]
+    all: Option<bool>,
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    PartnerAuth(caller): PartnerAuth,
+    Query(params): Query<DeleteParams>,
+) -> Result<Json<Value>, Refusal> {
+    let pseudonym = match (&params.pseudonym, params.all) {
+        (Some(p), None | Some(false)) => Some(p.as_str()),
+        (None, Some(true)) => None,
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_value",
+                "name what to delete: ?pseudonym=P for one person's records, or ?all=true for every record",
+            )
+            .with_field("pseudonym")
+            .into());
+        }
+    };
+    let deleted = state.partners.delete(&caller, pseudonym).await?;
+    Ok(Json(json!({"deleted": deleted})))
+}

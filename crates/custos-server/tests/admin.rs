@@ -1,0 +1,296 @@
+//! The admin console over real HTTP: the first admin from the one-time link, staff of each
+//! role, and a walk over every console route for anonymous callers and every role; a DPO
+//! extends a deadline and sees it on the dashboard.
+
+mod common;
+
+use common::TestApp;
+use custos_engine::gate::StaffRole;
+use custos_server::admin::ROUTES;
+use custos_testkit::TestDb;
+use serde_json::json;
+
+/// A browser-like client for the console: no redirects followed, cookies by hand.
+struct Console {
+    client: reqwest::Client,
+    base: String,
+}
+
+/// A signed-in member of staff: their cookie and the CSRF token of their forms.
+#[derive(Clone)]
+struct Signed {
+    cookie: String,
+    csrf: String,
+}
+
+impl Console {
+    fn new(app: &TestApp) -> Self {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { client, base: app.base.clone() }
+    }
+
+    async fn get(&self, path: &str, who: Option<&Signed>) -> reqwest::Response {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(who) = who {
+            request = request.header("cookie", &who.cookie);
+        }
+        request.send().await.expect("get")
+    }
+
+    async fn post(&self, path: &str, who: Option<&Signed>, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self.client.post(format!("{}{path}", self.base)).form(form);
+        if let Some(who) = who {
+            request = request.header("cookie", &who.cookie);
+        }
+        request.send().await.expect("post")
+    }
+
+    /// The session cookie a response sets.
+    fn cookie_of(response: &reqwest::Response) -> Option<String> {
+        let set = response.headers().get("set-cookie")?.to_str().ok()?;
+        let pair = set.split(';').next()?.trim().to_owned();
+        (pair != "custos_admin=").then_some(pair)
+    }
+
+    /// Signs in and reads the CSRF token from the dashboard.
+    async fn sign_in(&self, username: &str, password: &str) -> Signed {
+        let r = self.post("/admin/login", None, &[("username", username), ("password", password)]).await;
+        assert_eq!(r.status(), 303, "{username} signs in");
+        let cookie = Self::cookie_of(&r).expect("a session cookie");
+        self.signed(cookie).await
+    }
+
+    async fn signed(&self, cookie: String) -> Signed {
+        let page = self.get("/admin", Some(&Signed { cookie: cookie.clone(), csrf: String::new() })).await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.expect("html");
+        let csrf = html
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a csrf field")
+            .to_owned();
+        Signed { cookie, csrf }
+    }
+}
+
+fn role_name(role: StaffRole) -> &'static str {
+    role.as_str()
+}
+
+/// A fresh app with an admin made from the setup link, one member of staff per role, and
+/// one open rights request; returns the console, the signed-in staff and the request id.
+async fn staffed(db: &TestDb) -> (TestApp, Console, Vec<(StaffRole, Signed)>, String) {
+    let app = TestApp::spawn(db, &["marketing"]).await;
+    let console = Console::new(&app);
+    let token = app.state.staff.setup_token().await.expect("setup").expect("a link on a fresh installation");
+    assert_eq!(console.get(&format!("/admin/setup/{token}"), None).await.status(), 200);
+    let r = console
+        .post(&format!("/admin/setup/{token}"), None, &[("username", "root"), ("password", "correct horse battery")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let root = console.signed(Console::cookie_of(&r).expect("cookie")).await;
+    let again = console
+        .post(&format!("/admin/setup/{token}"), None, &[("username", "eve"), ("password", "correct horse battery")])
+        .await;
+    assert_eq!(again.status(), 401, "the link works once");
+    assert!(app.state.staff.setup_token().await.expect("setup").is_none(), "no new link once staff exist");
+
+    let mut staff = vec![(StaffRole::Admin, root.clone())];
+    for role in [StaffRole::Dpo, StaffRole::Support, StaffRole::Auditor] {
+        let name = role_name(role);
+        let r = console
+            .post(
+                "/admin/staff",
+                Some(&root),
+                &[("csrf", &root.csrf), ("username", name), ("role", name), ("password", "a long enough password")],
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{name} added");
+        staff.push((role, console.sign_in(name, "a long enough password").await));
+    }
+    let (status, body) = app.post("/v1/rights-requests", &json!({"kind": "access", "email": "ada@example.org"})).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_str().expect("id").to_owned();
+    (app, console, staff, id)
+}
+
+fn form_for(path: &str) -> Vec<(&'static str, &'static str)> {
+    match path {
+        "/admin/rights/{id}/extend" => vec![("months", "1"), ("reason", "We need to collect records from a supplier.")],
+        "/admin/rights/{id}/deny" => vec![("reason", "")],
+        "/admin/staff" => vec![("username", "new.member"), ("role", "auditor"), ("password", "x")],
+        _ => vec![],
+    }
+}
+
+#[tokio::test]
+async fn every_console_route_refuses_anonymous_and_underprivileged_staff() {
+    let db = TestDb::from_env().await;
+    let (_app, console, staff, id) = staffed(&db).await;
+    // Log-outs last: they end the session they are sent with.
+    let mut routes: Vec<_> = ROUTES.iter().collect();
+    routes.sort_by_key(|r| r.path == "/admin/logout");
+    for route in routes {
+        let path = route.path.replace("{id}", &id);
+        let fields = form_for(route.path);
+        let anonymous = match route.method {
+            "GET" => console.get(&path, None).await,
+            _ => console.post(&path, None, &fields).await,
+        };
+        let expected = if route.method == "GET" { 303 } else { 401 };
+        assert_eq!(anonymous.status(), expected, "anonymous {} {path}", route.method);
+        assert!(anonymous.headers().contains_key("content-security-policy"), "{path}");
+        for (role, who) in &staff {
+            let allowed = route.roles.contains(role);
+            let response = match route.method {
+                "GET" => console.get(&path, Some(who)).await,
+                _ => {
+                    // Without the session's CSRF token a form is refused, whoever sends it.
+                    let forged = console.post(&path, Some(who), &fields).await;
+                    assert_eq!(forged.status(), 403, "{} {path} as {} without csrf", route.method, role_name(*role));
+                    let mut with = vec![("csrf", who.csrf.as_str())];
+                    with.extend(fields.iter().copied());
+                    console.post(&path, Some(who), &with).await
+                }
+            };
+            let status = response.status().as_u16();
+            let csp =
+                response.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            assert!(csp.is_some_and(|c| c.contains("default-src 'none'") && c.contains("frame-ancestors 'none'")));
+            if allowed {
+                assert!(
+                    ![401, 403, 404].contains(&status),
+                    "{} {path} as {}: {status}",
+                    route.method,
+                    role_name(*role)
+                );
+            } else {
+                assert_eq!(status, 403, "{} {path} as {}", route.method, role_name(*role));
+            }
+        }
+    }
+    // Paths the table does not name are unknown to staff, and invisible to anyone else.
+    assert_eq!(console.get("/admin/secret-page", None).await.status(), 303);
+    let root = console.sign_in("root", "correct horse battery").await;
+    assert_eq!(console.get("/admin/secret-page", Some(&root)).await.status(), 404);
+    assert_eq!(console.get("/admin/rights", Some(&staff[1].1)).await.status(), 303, "signed out by the walk");
+}
+
+#[tokio::test]
+async fn a_dpo_signs_in_extends_a_deadline_and_sees_it_on_the_dashboard() {
+    let db = TestDb::from_env().await;
+    let (app, console, staff, id) = staffed(&db).await;
+    let wrong = console.post("/admin/login", None, &[("username", "dpo"), ("password", "not the password")]).await;
+    assert_eq!(wrong.status(), 401);
+    assert!(Console::cookie_of(&wrong).is_none(), "no session for a wrong password");
+    let nobody = console.post("/admin/login", None, &[("username", "nobody"), ("password", "not the password")]).await;
+    assert_eq!(nobody.status(), 401, "an unknown name is answered like a wrong password");
+
+    let dpo = &staff.iter().find(|(r, _)| *r == StaffRole::Dpo).expect("dpo").1;
+    let queue = console.get("/admin/rights", Some(dpo)).await.text().await.expect("html");
+    assert!(queue.contains(&id) && !queue.contains("ada@example.org"), "the queue names the request, not the person");
+    let extend = format!("/admin/rights/{id}/extend");
+    let r = console
+        .post(&extend, Some(dpo), &[("csrf", &dpo.csrf), ("months", "2"), ("reason", "Records are with a supplier.")])
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.expect("html").contains("is now due"));
+    let request = app.state.rights.get(id.parse().expect("uuid")).await.expect("request");
+    assert_eq!(request.extension_reason.as_deref(), Some("Records are with a supplier."));
+    let twice = console.post(&extend, Some(dpo), &[("csrf", &dpo.csrf), ("months", "1"), ("reason", "again")]).await;
+    assert_eq!(twice.status(), 409, "a deadline is extended once");
+
+    let dashboard = console.get("/admin", Some(dpo)).await.text().await.expect("html");
+    assert!(dashboard.contains(r#"data-series="extended" data-group="access" data-value="1""#), "{dashboard}");
+    assert!(dashboard.contains(r#"<dd id="extended-count">1</dd>"#), "{dashboard}");
+
+    // Signing out ends the session on the server, not only in the browser.
+    let out = console.post("/admin/logout", Some(dpo), &[("csrf", &dpo.csrf)]).await;
+    assert_eq!(out.status(), 303);
+    assert_eq!(console.get("/admin", Some(dpo)).await.status(), 303, "the old cookie no longer works");
+}
+
+#[tokio::test]
+async fn a_person_is_shown_only_for_a_stated_purpose_and_the_look_is_audited() {
+    let db = TestDb::from_env().await;
+    let (app, console, staff, _) = staffed(&db).await;
+    let r = app
+        .client
+        .post(format!("{}/v1/forms/signup", app.base))
+        .json(&json!({"name": "Ada Lovelace", "email": "ada@example.org", "consents": ["marketing"]}))
+        .send()
+        .await
+        .expect("signup");
+    assert_eq!(r.status(), 201);
+    let who = |role: StaffRole| &staff.iter().find(|(r, _)| *r == role).expect("role").1;
+
+    let page = console.get("/admin/subjects?who=ada%40example.org", Some(who(StaffRole::Dpo))).await;
+    assert_eq!(page.status(), 422, "no purpose, nothing shown");
+    assert!(!page.text().await.expect("html").contains("Ada Lovelace"));
+    let page = console.get("/admin/subjects?who=ada%40example.org&purpose=marketing", Some(who(StaffRole::Dpo))).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.expect("html").contains("Ada Lovelace"), "the DPO sees the data marketing holds");
+    let refused =
+        console.get("/admin/subjects?who=ada%40example.org&purpose=marketing", Some(who(StaffRole::Support))).await;
+    assert_eq!(refused.status(), 403, "support reads only for purposes assigned to them");
+    assert!(!refused.text().await.expect("html").contains("Ada Lovelace"));
+    let unknown =
+        console.get("/admin/subjects?who=zed%40example.org&purpose=marketing", Some(who(StaffRole::Dpo))).await;
+    assert_eq!(unknown.status(), 404);
+
+    let entries = custos_engine::audit::export(&app.store, 0, 10_000).await.expect("audit");
+    let reads: Vec<_> = entries.iter().filter(|e| e.entry.action == "record.read").collect();
+    assert!(reads.iter().any(|e| e.entry.actor == "staff:dpo:dpo" && e.entry.purpose.as_deref() == Some("marketing")));
+    assert!(
+        entries.iter().any(|e| e.entry.actor == "staff:support:support" && e.entry.detail["outcome"] == "denied"),
+        "the refused look is audited too"
+    );
+
+    // The audit log shows it, and verifies.
+    let auditor = who(StaffRole::Auditor);
+    let log = console.get("/admin/audit", Some(auditor)).await.text().await.expect("html");
+    assert!(log.contains("record.read") && !log.contains("ada@example.org"), "the log holds no personal data");
+    let verified = console.post("/admin/audit/verify", Some(auditor), &[("csrf", &auditor.csrf)]).await;
+    assert_eq!(verified.status(), 200);
+    assert!(verified.text().await.expect("html").contains("The chain is intact"));
+}
+
+#[tokio::test]
+async fn an_admin_retries_a_dead_job() {
+    let db = TestDb::from_env().await;
+    let (app, console, staff, _) = staffed(&db).await;
+    let now = jiff::Timestamp::now();
+    let id = app
+        .store
+        .enqueue_job(&custos_store::NewJob {
+            kind: "mail.send".into(),
+            payload: json!({}),
+            idempotency_key: None,
+            // Ahead of the rights request's mail, so that the claim below takes this job.
+            priority: 100,
+            run_at: now,
+            max_attempts: 1,
+        })
+        .await
+        .expect("enqueue")
+        .id();
+    app.store
+        .claim_job("w", now, now.checked_add(jiff::SignedDuration::from_mins(1)).expect("t"))
+        .await
+        .expect("claim");
+    assert!(
+        app.store
+            .fail_job(id, "w", "the mail server refused", &custos_store::JobFailure::Dead, now)
+            .await
+            .expect("dead")
+    );
+    let admin = &staff[0].1;
+    let page = console.get("/admin/jobs", Some(admin)).await.text().await.expect("html");
+    assert!(page.contains(&format!("job-{id}")) && page.contains("the mail server refused"), "{page}");
+    let retried = console.post(&format!("/admin/jobs/{id}/retry"), Some(admin), &[("csrf", &admin.csrf)]).await;
+    assert_eq!(retried.status(), 200);
+    assert_eq!(app.store.job(id).await.expect("job").expect("exists").state, custos_store::JobState::Pending);
+    let again = console.post(&format!("/admin/jobs/{id}/retry"), Some(admin), &[("csrf", &admin.csrf)]).await;
+    assert_eq!(again.status(), 409, "only a dead job is retried");
+}

@@ -1,0 +1,23 @@
+-- Staff of the operator who use the admin console (not data subjects): a login name, a
+-- role from the gate's roles, the password only as an Argon2id hash.
+CREATE TABLE staff (
+    staff_id      BLOB    NOT NULL PRIMARY KEY,
+    username      TEXT    NOT NULL UNIQUE,
+    role          TEXT    NOT NULL CHECK (role IN ('admin', 'dpo', 'support', 'auditor')),
+    password_hash TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL,
+    disabled_at   INTEGER
+) WITHOUT ROWID;
+
+-- Console sessions and the one-time link that creates the first admin: hashes only.
+CREATE TABLE staff_sessions (
+    token_hash BLOB    NOT NULL PRIMARY KEY,
+    staff_id   BLOB    NOT NULL REFERENCES staff (staff_id) ON DELETE CASCADE,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX staff_sessions_staff ON staff_sessions (staff_id);
+
+CREATE TABLE staff_setup (
+    token_hash BLOB    NOT NULL PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
