@@ -538,7 +538,12 @@ impl AffectedPartners for Acme {
         Ok(if n == 0 {
             vec![]
         } else {
-            vec![AffectedPartner { id: "acme".into(), contact: Some("security@acme.example".into()), subjects: n }]
+            vec![AffectedPartner {
+                id: "acme".into(),
+                contact: Some("security@acme.example".into()),
+                contact_subject: None,
+                records: n as u64,
+            }]
         })
     }
 }
@@ -595,7 +600,12 @@ async fn the_breach_window_names_exactly_the_affected_subjects_and_partners(stor
     assert_eq!((by(gus).records, by(gus).accesses), (0, 1), "Gus is found through the audit log only");
     assert_eq!(
         affected.partners,
-        vec![AffectedPartner { id: "acme".into(), contact: Some("security@acme.example".into()), subjects: 1 }]
+        vec![AffectedPartner {
+            id: "acme".into(),
+            contact: Some("security@acme.example".into()),
+            contact_subject: None,
+            records: 1
+        }]
     );
     f.runner.run_pending().await.expect("run");
     let notices = f.store.notices_for(breach.id).await.expect("notices");

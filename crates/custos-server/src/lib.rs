@@ -209,10 +209,11 @@ impl AppState {
             custos_engine::partners::PartnerSettings::default(),
             Arc::new(SystemClock),
         ));
-        let governance = Arc::new(custos_engine::governance::Governance::new(
+        let governance = Arc::new(custos_engine::governance::Governance::with_partners(
             records.clone(),
             policy.clone(),
             Arc::new(SystemClock),
+            Arc::new(custos_engine::governance::breach::PartnerData::new(partners.clone(), &policy)),
         ));
         let public_url = "http://127.0.0.1:8080".to_owned();
         let accounts =

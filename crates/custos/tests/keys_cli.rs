@@ -52,18 +52,17 @@ fn tokens_audit_and_rotation_from_the_command_line() {
     assert_eq!(again.status.code(), Some(1), "a key file is never overwritten");
 }
 
-#[tokio::test]
-async fn postgres_needs_an_explicit_master_key() {
+#[test]
+fn postgres_needs_an_explicit_master_key() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // A database of the test's own: `serve` migrates before it looks for the key, and the
-    // server's shared database must not be left at this branch's schema.
-    let db = custos_testkit::TestDb::postgres().await;
-    let url = db.as_ref().map_or_else(|| "postgres://127.0.0.1:1/x".to_owned(), |db| db.url().expose().to_owned());
     let out = Command::new(env!("CARGO_BIN_EXE_custos"))
         .args(["serve", "--bind", "127.0.0.1:0"])
         .current_dir(dir.path())
         .env_clear()
-        .env("CUSTOS_DATABASE_URL", url)
+        .env(
+            "CUSTOS_DATABASE_URL",
+            std::env::var("CUSTOS_TEST_POSTGRES_URL").unwrap_or("postgres://127.0.0.1:1/x".into()),
+        )
         .env("CUSTOS_DATABASE_CONNECT_TIMEOUT_SECS", "2")
         .stdin(Stdio::null())
         .output()

@@ -91,10 +91,61 @@ pub struct AffectedSubject {
 pub struct AffectedPartner {
     /// The partner's id.
     pub id: String,
-    /// Where its notice goes, if it has a contact.
+    /// An address its notice is mailed to, if it has one in clear.
     pub contact: Option<String>,
-    /// How many of the affected people are its end users.
-    pub subjects: usize,
+    /// Its contact person as a subject (sealed address), mailed through the gate.
+    pub contact_subject: Option<SubjectId>,
+    /// How many of its records (or end users) the breach concerns.
+    pub records: u64,
+}
+
+/// The partners a breach concerns, from the partners module: when the breach touches a
+/// category of a purpose custos processes for partners (role `processor`), every partner
+/// custos holds records for. Partner records carry no collection time that the window
+/// could be checked against, so every partner holding data counts.
+pub struct PartnerData {
+    partners: Arc<crate::partners::Partners>,
+    categories: Vec<String>,
+}
+
+impl PartnerData {
+    /// Partners as `partners` holds them, under `policy`.
+    pub fn new(partners: Arc<crate::partners::Partners>, policy: &custos_policy::Policy) -> Self {
+        let categories = policy
+            .purposes
+            .iter()
+            .filter(|p| p.role == custos_policy::Role::Processor)
+            .flat_map(|p| p.categories.iter().cloned())
+            .collect();
+        Self { partners, categories }
+    }
+}
+
+#[async_trait]
+impl AffectedPartners for PartnerData {
+    async fn affected_partners(
+        &self,
+        breach: &Breach,
+        _: &[AffectedSubject],
+    ) -> Result<Vec<AffectedPartner>, StoreError> {
+        if !breach.categories.iter().any(|c| self.categories.contains(c)) {
+            return Ok(Vec::new());
+        }
+        let holding = self.partners.partners_holding_data().await.map_err(|e| match e {
+            crate::partners::PartnerError::Store(e) => e,
+            other => StoreError::Unavailable(other.to_string()),
+        })?;
+        Ok(holding
+            .into_iter()
+            .filter(|h| h.records > 0)
+            .map(|h| AffectedPartner {
+                id: h.partner_id.to_string(),
+                contact: None,
+                contact_subject: h.contact_subject,
+                records: h.records,
+            })
+            .collect())
+    }
 }
 
 /// Finds the partners a breach affects. The seam for the partners module: custos has no
@@ -241,31 +292,59 @@ impl Breaches {
         for partner in &affected.partners {
             let body = format!(
                 "We detected on {} a personal data breach that concerns data we process for you.\n\n\
-                 Nature: {}\nData categories: {}\nExposure window: {} to {}\nYour end users concerned: {}\n\
+                 Nature: {}\nData categories: {}\nExposure window: {} to {}\nYour records concerned: {}\n\
                  Measures: {}\nLikely consequences: {}\n\nOur reference: {}\n",
                 breach.detected_at.strftime("%Y-%m-%d %H:%M UTC"),
                 breach.nature,
                 breach.categories.join(", "),
                 breach.window_start,
                 breach.window_end,
-                partner.subjects,
+                partner.records,
                 breach.measures,
                 breach.consequences,
                 breach.id,
             );
-            let notice = GovernanceNotice {
+            let mut notice = GovernanceNotice {
                 id: Uuid::now_v7(),
                 kind: "breach_partner".into(),
                 addressee: partner.id.clone(),
                 contact: partner.contact.clone(),
                 subject_id: None,
                 reference: breach.id,
-                body,
+                body: body.clone(),
                 created_at: now,
                 sent_at: None,
                 channel: None,
             };
-            super::notices::queue(&self.cx.store, &notice, now).await?;
+            // A contact person known as a subject is mailed through the gate, for a purpose
+            // that may write to partner contacts; the notice records it as handed to mail.
+            let purpose = self.cx.policy.purposes.iter().find(|p| {
+                p.subjects.contains(&custos_policy::SubjectKind::PartnerContact)
+                    && p.categories.iter().any(|c| c == "user.contact.email")
+                    && matches!(p.legal_basis, LegalBasis::LegalObligation | LegalBasis::Contract)
+            });
+            if let (Some(contact), Some(purpose)) = (partner.contact_subject, purpose) {
+                notice.sent_at = Some(now);
+                notice.channel = Some("mail".into());
+                if self.cx.store.put_notice(&notice).await? {
+                    let mail = MailRequest {
+                        subject_id: contact,
+                        purpose: purpose.id.clone(),
+                        subject_line: "A personal data breach concerning your data".into(),
+                        body,
+                        unsubscribe: None,
+                        campaign: None,
+                    };
+                    crate::mail::enqueue(
+                        &self.cx.store,
+                        &mail,
+                        Some(format!("breach:{}:partner:{}", breach.id, partner.id)),
+                    )
+                    .await?;
+                }
+            } else {
+                super::notices::queue(&self.cx.store, &notice, now).await?;
+            }
         }
         Ok(breach)
     }
