@@ -10,10 +10,11 @@
 //!   history is concerned, everyone with website events by then;
 //! - from the audit log: everyone whose data in those categories was read, written or
 //!   disclosed during the window (which also finds data deleted since);
-//! - and the partners concerned, through the [`AffectedPartners`] seam: custos has no
-//!   partners module yet, so [`NoPartners`] finds none; the partners module (issue 8)
-//!   implements the trait and is passed to [`super::Governance::with_partners`]. Affected
-//!   partners are sent a notice through the job runner as soon as the breach is opened.
+//! - and the partners concerned, through the [`AffectedPartners`] seam: [`PartnerData`]
+//!   names every partner custos holds records for when the breach touches a category it
+//!   processes for partners ([`NoPartners`] names none, for a custos without partners).
+//!   Affected partners are sent a notice through the job runner as soon as the breach is
+//!   opened.
 //!
 //! The Art. 33(3) notification is drafted from that ([`Breaches::draft`]); the 72 hours run
 //! from detection ([`deadline`]); a notification after them needs the reasons for the delay.
