@@ -135,15 +135,8 @@ fn a_malformed_database_url_is_one_clear_line() {
 #[test]
 fn an_unreachable_database_is_one_clear_line() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // PostgreSQL needs a master key and, to be quiet about it, a key store of its own:
-    // serve opens both before the database.
-    let key = dir.path().join("master.key");
-    assert!(run(&mut custos(dir.path(), &["keys", "generate", key.to_str().expect("utf-8")])).status.success());
-    let keystore = format!("sqlite://{}", dir.path().join("keys.db").display());
     // Port 1 on loopback: nothing listens there.
     let output = run(custos(dir.path(), &["serve", "--bind", "127.0.0.1:0"])
-        .env("CUSTOS_MASTER_KEY_FILE", &key)
-        .env("CUSTOS_KEYSTORE_URL", &keystore)
         .env("CUSTOS_DATABASE_URL", "postgres://custos:topsecret@127.0.0.1:1/custos")
         .env("CUSTOS_DATABASE_CONNECT_TIMEOUT_SECS", "3"));
     assert_one_line_error(
