@@ -42,7 +42,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/accounts/password-reset/confirm", post(reset))
 }
 
-fn account_error(e: AccountError) -> ApiError {
+pub(crate) fn account_error(e: AccountError) -> ApiError {
     match e {
         AccountError::Invalid { field, message } => {
             ApiError::invalid("invalid_field", format!("{field}: {message}")).with_field(field)
@@ -59,7 +59,7 @@ fn account_error(e: AccountError) -> ApiError {
 }
 
 /// The session token in the request's cookie.
-fn session_token(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -74,7 +74,7 @@ async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<SubjectId, A
     state.accounts.session(&token).await.map_err(account_error)
 }
 
-fn cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
+pub(crate) fn cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!("{COOKIE}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax{secure}"))
         .unwrap_or_else(|_| HeaderValue::from_static("custos_session=; Max-Age=0; Path=/"))

@@ -117,7 +117,7 @@ fn may_see(actor: &Actor, purpose: &str) -> bool {
     }
 }
 
-fn consent_error(err: ConsentError) -> ApiError {
+pub(crate) fn consent_error(err: ConsentError) -> ApiError {
     match err {
         ConsentError::Invalid { field, message } => {
             ApiError::invalid("invalid_value", format!("{field}: {message}")).with_field(field)

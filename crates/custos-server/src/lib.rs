@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+mod account_pages;
 mod accounts;
 pub mod admin;
 mod aggregates;
@@ -18,6 +19,7 @@ mod analytics;
 mod auth;
 mod banner;
 mod banner_text;
+mod branding;
 mod campaigns;
 mod consents;
 mod disclosures;
@@ -56,6 +58,7 @@ use custos_store::Store;
 
 pub use crate::banner::Banner;
 pub use crate::banner_text::{BannerError, BannerSettings, CategoryText, StringOverrides};
+pub use crate::branding::{Branding, BrandingError, BrandingSettings};
 pub use crate::drp::DrpSettings;
 pub use crate::error::{ApiError, ErrorBody};
 pub use crate::extract::ApiJson;
@@ -100,6 +103,8 @@ pub struct AppState {
     pub outbound: Option<custos_engine::outbound::Outbound>,
     /// The address people reach custos at, for links in mail.
     pub public_url: String,
+    /// How the privacy center looks.
+    pub branding: Arc<Branding>,
     /// Requests per network on the public endpoints.
     pub(crate) limiters: Arc<limits::Limiters>,
     /// The Prometheus registry and the server's own metrics.
@@ -120,6 +125,13 @@ impl AppState {
             Arc::new(SystemClock),
         ));
         self
+    }
+
+    /// Sets the privacy center's name, logo and colour; an error names the
+    /// `[privacy_center]` setting that cannot be used.
+    pub fn with_branding(mut self, settings: &BrandingSettings) -> Result<Self, BrandingError> {
+        self.branding = Arc::new(Branding::from_settings(&self.policy.controller.name, settings)?);
+        Ok(self)
     }
 
     /// Sets the banner's wording; an error names the `[banner]` setting that cannot be used.
@@ -198,6 +210,7 @@ impl AppState {
             .inspect_err(|e| tracing::warn!(error = %e, "outbound calls are off"))
             .ok();
         let rights = rights_with(&records, &consents, &policy, outbound.clone());
+        let branding = Arc::new(Branding::plain(&policy.controller.name));
         let staff =
             Arc::new(custos_engine::staff::Staff::new(store.clone(), records.auditor().clone(), Arc::new(SystemClock)));
         let campaigns =
@@ -235,6 +248,7 @@ impl AppState {
             partners,
             drp: None,
             outbound,
+            branding,
             public_url,
             limiters: Arc::new(limits::Limiters::new(RateLimits::default())),
             metrics: Arc::new(Metrics::new()),
@@ -277,6 +291,7 @@ pub fn routes() -> Router<AppState> {
         .merge(disclosures::routes())
         .merge(registers::routes())
         .merge(admin::routes())
+        .merge(account_pages::routes())
         .merge(partners::routes())
         .merge(aggregates::routes())
 }

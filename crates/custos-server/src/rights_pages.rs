@@ -54,7 +54,7 @@ fn page(state: &AppState, status: StatusCode, request: Option<&RightsRequest>, e
     let day = |t: jiff::Timestamp| t.strftime("%Y-%m-%d").to_string();
     let page = Page {
         title: if request.is_some() { "Your request".into() } else { "Your rights over your data".into() },
-        controller: state.policy.controller.name.clone(),
+        controller: state.branding.name.clone(),
         error,
         request: request.map(|r| Shown {
             id: r.id,

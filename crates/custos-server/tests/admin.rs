@@ -117,6 +117,11 @@ async fn staffed(db: &TestDb) -> (TestApp, Console, Vec<(StaffRole, Signed)>, St
 
 fn form_for(path: &str) -> Vec<(&'static str, &'static str)> {
     match path {
+        "/admin/partners" => {
+            vec![("name", "Acme Ads"), ("country", "DE"), ("role", "advertiser"), ("contact_email", "ops@acme.example")]
+        }
+        "/admin/partners/{id}/keys" => vec![("scope", "records:read")],
+        "/admin/partners/{id}/terminate" => vec![("confirm", "Walk Partner")],
         "/admin/rights/{id}/extend" => vec![("months", "1"), ("reason", "We need to collect records from a supplier.")],
         "/admin/rights/{id}/deny" => vec![("reason", "")],
         "/admin/staff" => vec![("username", "new.member"), ("role", "auditor"), ("password", "x")],
@@ -127,12 +132,35 @@ fn form_for(path: &str) -> Vec<(&'static str, &'static str)> {
 #[tokio::test]
 async fn every_console_route_refuses_anonymous_and_underprivileged_staff() {
     let db = TestDb::from_env().await;
-    let (_app, console, staff, id) = staffed(&db).await;
-    // Log-outs last: they end the session they are sent with.
+    let (app, console, staff, id) = staffed(&db).await;
+    let actor = custos_engine::gate::Actor::System;
+    let partner = app
+        .state
+        .partners
+        .register(
+            &actor,
+            &custos_engine::partners::NewPartner {
+                name: "Walk Partner".into(),
+                country: "FR".into(),
+                role: "publisher".into(),
+                contact_email: "ops@walk.example".into(),
+                contact_name: None,
+            },
+        )
+        .await
+        .expect("partner");
+    let (key, _) = app.state.partners.create_key(&actor, partner.id, &[]).await.expect("key");
+    // What ends something goes last: a terminated contract takes no new keys, and a
+    // log-out ends the session it is sent with.
     let mut routes: Vec<_> = ROUTES.iter().collect();
-    routes.sort_by_key(|r| r.path == "/admin/logout");
+    routes.sort_by_key(|r| (r.path == "/admin/logout", r.path.ends_with("/terminate")));
     for route in routes {
-        let path = route.path.replace("{id}", &id);
+        let concrete = match route.path {
+            p if p.starts_with("/admin/partners/") => p.replace("{id}", &partner.id.to_string()),
+            p if p.starts_with("/admin/jobs/") => p.replace("{id}", "1"),
+            p => p.replace("{id}", &id),
+        };
+        let path = concrete.replace("{key}", &key.id);
         let fields = form_for(route.path);
         let anonymous = match route.method {
             "GET" => console.get(&path, None).await,
@@ -204,6 +232,22 @@ async fn a_dpo_signs_in_extends_a_deadline_and_sees_it_on_the_dashboard() {
     let dashboard = console.get("/admin", Some(dpo)).await.text().await.expect("html");
     assert!(dashboard.contains(r#"data-series="extended" data-group="access" data-value="1""#), "{dashboard}");
     assert!(dashboard.contains(r#"<dd id="extended-count">1</dd>"#), "{dashboard}");
+    assert!(dashboard.contains(r#"<span id="events-total">0</span>"#), "{dashboard}");
+    assert!(dashboard.contains(r#"id="rate-marketing">no decisions"#), "{dashboard}");
+    let r = app
+        .client
+        .post(format!("{}/v1/forms/signup", app.base))
+        .json(&json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}))
+        .send()
+        .await
+        .expect("signup");
+    assert_eq!(r.status(), 201);
+    let dashboard = console.get("/admin", Some(dpo)).await.text().await.expect("html");
+    assert!(dashboard.contains(r#"id="rate-marketing">100% of 1 decisions granted"#), "{dashboard}");
+    assert!(
+        dashboard.contains(r#"data-series="marketing""#) && dashboard.contains(r#"data-value="100""#),
+        "{dashboard}"
+    );
 
     // Signing out ends the session on the server, not only in the browser.
     let out = console.post("/admin/logout", Some(dpo), &[("csrf", &dpo.csrf)]).await;
@@ -293,4 +337,99 @@ async fn an_admin_retries_a_dead_job() {
     assert_eq!(app.store.job(id).await.expect("job").expect("exists").state, custos_store::JobState::Pending);
     let again = console.post(&format!("/admin/jobs/{id}/retry"), Some(admin), &[("csrf", &admin.csrf)]).await;
     assert_eq!(again.status(), 409, "only a dead job is retried");
+}
+
+#[tokio::test]
+async fn staff_register_a_partner_give_it_a_key_once_and_end_its_contract() {
+    let db = TestDb::from_env().await;
+    let (app, console, staff, _) = staffed(&db).await;
+    let (root, dpo) = (&staff[0].1, &staff[1].1);
+    let refused = console
+        .post(
+            "/admin/partners",
+            Some(root),
+            &[
+                ("csrf", &root.csrf),
+                ("name", "Acme Ads"),
+                ("country", "de"),
+                ("role", "advertiser"),
+                ("contact_email", "ops@acme.example"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 403, "an admin never writes personal data, a contact's address included");
+    let admin = dpo;
+    let r = console
+        .post(
+            "/admin/partners",
+            Some(admin),
+            &[
+                ("csrf", &admin.csrf),
+                ("name", "Acme Ads"),
+                ("country", "de"),
+                ("role", "advertiser"),
+                ("contact_email", "ops@acme.example"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.expect("html");
+    assert!(page.contains("Acme Ads is registered."), "{page}");
+    let partner = app.state.partners.list(&custos_engine::gate::Actor::System).await.expect("list")[0].clone();
+    let base = format!("/admin/partners/{}", partner.id);
+    let made = console
+        .post(
+            &format!("{base}/keys"),
+            Some(admin),
+            &[("csrf", &admin.csrf), ("scope", "records:write"), ("scope", "records:read")],
+        )
+        .await
+        .text()
+        .await
+        .expect("html");
+    let key =
+        made.split("<code id=\"new-key\">").nth(1).and_then(|r| r.split('<').next()).expect("the key, once").to_owned();
+    assert!(key.starts_with("cpk_"), "{key}");
+    let again = console.get(&base, Some(admin)).await.text().await.expect("html");
+    assert!(!again.contains(&key), "the key is shown once");
+    let secret = key.rsplit('_').next().expect("secret");
+    assert!(!again.contains(secret), "not even its secret part");
+
+    let upload = |key: String| {
+        let client = app.client.clone();
+        let url = format!("{}/v1/partner/records", app.base);
+        async move {
+            client
+                .post(url)
+                .bearer_auth(key)
+                .header("content-type", "application/x-ndjson")
+                .body("{\"pseudonym\":\"5f0c6a1e9b7d4c2a\",\"country\":\"DE\",\"amount\":12.5}\n")
+                .send()
+                .await
+                .expect("upload")
+                .status()
+                .as_u16()
+        }
+    };
+    assert!((200..300).contains(&upload(key.clone()).await), "the key works");
+    let key_id = key.strip_prefix("cpk_").and_then(|rest| rest.split('_').next()).expect("id").to_owned();
+    let revoked = console.post(&format!("{base}/keys/{key_id}/revoke"), Some(admin), &[("csrf", &admin.csrf)]).await;
+    assert_eq!(revoked.status(), 200, "revoked");
+    assert_eq!(upload(key).await, 401, "a revoked key no longer works");
+    let twice = console.post(&format!("{base}/keys/{key_id}/revoke"), Some(admin), &[("csrf", &admin.csrf)]).await;
+    assert_eq!(twice.status(), 409, "revoked already");
+
+    let wrong =
+        console.post(&format!("{base}/terminate"), Some(admin), &[("csrf", &admin.csrf), ("confirm", "Acme")]).await;
+    assert_eq!(wrong.status(), 422, "the name must be typed to confirm");
+    let ended = console
+        .post(&format!("{base}/terminate"), Some(admin), &[("csrf", &admin.csrf), ("confirm", "Acme Ads")])
+        .await;
+    assert_eq!(ended.status(), 200);
+    let status =
+        app.state.partners.list(&custos_engine::gate::Actor::System).await.expect("list")[0].contract_status.clone();
+    assert!(status == "terminating" || status == "terminated", "{status}");
+    let no_key =
+        console.post(&format!("{base}/keys"), Some(admin), &[("csrf", &admin.csrf), ("scope", "records:read")]).await;
+    assert_eq!(no_key.status(), 409, "a terminated contract gets no keys");
 }

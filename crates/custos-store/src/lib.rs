@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod activity;
 mod audit;
 mod campaigns;
 mod error;
@@ -47,6 +48,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use crate::accounts::{Account, AccountStore};
+pub use crate::activity::{ActivityStore, ConsentDay};
 pub use crate::audit::{AuditEntry, AuditStore, GENESIS_HASH, NewAuditEntry, audit_hash};
 pub use crate::campaigns::{Campaign, CampaignStore};
 pub use crate::error::StoreError;
@@ -89,6 +91,7 @@ pub trait Store:
     + RightsStore
     + GovernanceStore
     + StaffStore
+    + ActivityStore
     + PartnerStore
     + Send
     + Sync

@@ -48,6 +48,8 @@ pub(crate) struct Settings {
     pub(crate) outbound: OutboundSettings,
     /// The partner API: upload limits and aggregation rules.
     pub(crate) partners: custos_engine::partners::PartnerSettings,
+    /// The privacy center's name, logo and colour.
+    pub(crate) privacy_center: custos_server::BrandingSettings,
 }
 
 /// The `[outbound]` section: calls to agents' status callbacks and to the controllers
@@ -190,6 +192,7 @@ impl Default for Settings {
             drp: custos_server::DrpSettings::default(),
             outbound: OutboundSettings::default(),
             partners: custos_engine::partners::PartnerSettings::default(),
+            privacy_center: custos_server::BrandingSettings::default(),
         }
     }
 }

@@ -36,9 +36,8 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
             settings.bind
         )
     })?;
-    // The keys first: a missing master key is refused before the database is touched.
-    let (vault, keys) = crate::keys::open_vault(&settings).await?;
     let store = storage::open(&settings).await?;
+    let (vault, keys) = crate::keys::open_vault(&settings).await?;
     let (version, _) = custos_engine::policy::publish(&store, &policy, jiff::Timestamp::now()).await?;
     let address = listener.local_addr().context("cannot read the listening address")?;
     let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
@@ -47,6 +46,8 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         .with_limits(settings.limits)
         .with_banner(&settings.banner)
         .map_err(|e| anyhow::anyhow!("the configuration's [banner] section: {e}"))?
+        .with_branding(&settings.privacy_center)
+        .map_err(|e| anyhow::anyhow!("the configuration's [privacy_center] section: {e}"))?
         .with_outbound(&settings.outbound.load()?)
         .map_err(|e| anyhow::anyhow!("the configuration's [outbound] section: {e}"))?
         .with_drp(&settings.drp)

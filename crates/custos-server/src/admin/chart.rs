@@ -82,6 +82,96 @@ pub(crate) fn grouped_bars(title: &str, series: &[Series], groups: &[Group]) -> 
     svg
 }
 
+/// One line of a line chart: a value (0 to `max`) per x position, `None` where there is
+/// nothing to plot.
+#[derive(Debug, Clone)]
+pub(crate) struct Line {
+    pub(crate) name: String,
+    pub(crate) colour: &'static str,
+    pub(crate) values: Vec<Option<f64>>,
+}
+
+/// A line chart titled `title` over `labels` (one per x position, every `label_every`th
+/// shown), values from 0 to `max` written with `unit`. Each point carries `data-series`,
+/// `data-x` and `data-value`.
+pub(crate) fn lines(
+    title: &str,
+    labels: &[String],
+    label_every: usize,
+    lines: &[Line],
+    max: f64,
+    unit: &str,
+) -> String {
+    const STEP: f64 = 24.0;
+    const HEIGHT: f64 = 140.0;
+    const TOP: f64 = 24.0;
+    const LEFT: f64 = 44.0;
+    let width = LEFT + STEP * labels.len().max(1) as f64 + 10.0;
+    let total = TOP + HEIGHT + 30.0 + 18.0 * lines.len() as f64;
+    let max = if max > 0.0 { max } else { 1.0 };
+    let y = |v: f64| TOP + HEIGHT - (v.clamp(0.0, max) / max) * HEIGHT;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {total}" width="{width}" height="{total}" class="chart" aria-label="{}">"#,
+        escape(title)
+    );
+    let _ = write!(svg, "<title>{}</title>", escape(title));
+    let _ = write!(svg, r##"<line x1="{LEFT}" y1="{b}" x2="{width}" y2="{b}" stroke="#555"/>"##, b = TOP + HEIGHT);
+    let _ = write!(svg, r##"<text x="2" y="{}" font-size="11" fill="#333">{}{unit}</text>"##, TOP + 4.0, max);
+    let _ = write!(svg, r##"<text x="2" y="{}" font-size="11" fill="#333">0{unit}</text>"##, TOP + HEIGHT);
+    for (i, label) in labels.iter().enumerate() {
+        if label_every > 0 && i % label_every == 0 {
+            let _ = write!(
+                svg,
+                r##"<text x="{}" y="{}" font-size="10" fill="#222">{}</text>"##,
+                LEFT + STEP * i as f64,
+                TOP + HEIGHT + 14.0,
+                escape(label)
+            );
+        }
+    }
+    for (n, line) in lines.iter().enumerate() {
+        let points: Vec<(usize, f64)> = line.values.iter().enumerate().filter_map(|(i, v)| v.map(|v| (i, v))).collect();
+        let path: Vec<String> =
+            points.iter().map(|(i, v)| format!("{:.1},{:.1}", LEFT + STEP * *i as f64 + STEP / 2.0, y(*v))).collect();
+        if path.len() > 1 {
+            let _ = write!(
+                svg,
+                r#"<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>"#,
+                line.colour,
+                path.join(" ")
+            );
+        }
+        for (i, v) in &points {
+            let _ = write!(
+                svg,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}" data-series="{}" data-x="{}" data-value="{}"><title>{}, {}: {}{unit}</title></circle>"#,
+                LEFT + STEP * *i as f64 + STEP / 2.0,
+                y(*v),
+                line.colour,
+                escape(&line.name),
+                escape(&labels[*i]),
+                v,
+                escape(&line.name),
+                escape(&labels[*i]),
+                v
+            );
+        }
+        let ly = TOP + HEIGHT + 30.0 + 18.0 * n as f64;
+        let _ = write!(
+            svg,
+            r##"<rect x="{LEFT}" y="{}" width="10" height="10" fill="{}"/><text x="{}" y="{ly}" font-size="12" fill="#222">{}</text>"##,
+            ly - 10.0,
+            line.colour,
+            LEFT + 16.0,
+            escape(&line.name)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +192,15 @@ mod tests {
         // The tallest bar fills the plot; the others are in proportion.
         assert!(svg.contains(r##"height="160" fill="#2e7d32""##), "{svg}");
         assert!(svg.contains(r##"height="80" fill="#0b4fa8""##), "{svg}");
+    }
+
+    #[test]
+    fn lines_skip_days_without_figures() {
+        let labels: Vec<String> = ["06-01", "06-02", "06-03"].iter().map(|s| (*s).to_owned()).collect();
+        let line = Line { name: "analytics".into(), colour: "#0b4fa8", values: vec![Some(50.0), None, Some(100.0)] };
+        let svg = lines("Grant rate", &labels, 1, &[line], 100.0, "%");
+        assert_eq!(svg.matches("<circle").count(), 2, "no point where nothing was decided");
+        assert!(svg.contains(r#"data-series="analytics" data-x="06-03" data-value="100""#), "{svg}");
+        assert!(svg.contains("<polyline"));
     }
 }

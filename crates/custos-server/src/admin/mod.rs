@@ -32,6 +32,7 @@ use crate::AppState;
 mod chart;
 mod oversight;
 mod pages;
+mod partners;
 
 /// The console's session cookie.
 pub(crate) const COOKIE: &str = "custos_admin";
@@ -46,6 +47,13 @@ const DECIDE: &[StaffRole] = &[StaffRole::Admin, StaffRole::Dpo];
 const ADMIN: &[StaffRole] = &[StaffRole::Admin];
 /// Who reads the audit log and the registers (no personal data in them).
 const AUDIT: &[StaffRole] = &[StaffRole::Admin, StaffRole::Dpo, StaffRole::Auditor];
+/// Who sees the partner register.
+const PARTNERS: &[StaffRole] = &[StaffRole::Admin, StaffRole::Dpo, StaffRole::Support];
+/// Who issues and revokes partners' keys and ends their contracts.
+const MANAGE: &[StaffRole] = &[StaffRole::Admin, StaffRole::Dpo];
+/// Who registers a partner: its contact person's address is personal data, which the
+/// gate lets the DPO write but not an admin.
+const REGISTER: &[StaffRole] = &[StaffRole::Dpo];
 /// Who may look at a person's data, for a purpose the gate then checks.
 const PERSONAL: &[StaffRole] = &[StaffRole::Dpo, StaffRole::Support];
 
@@ -74,6 +82,12 @@ pub const ROUTES: &[AdminRoute] = &[
     AdminRoute { method: "GET", path: "/admin/jobs", roles: ADMIN },
     AdminRoute { method: "POST", path: "/admin/jobs/{id}/retry", roles: ADMIN },
     AdminRoute { method: "GET", path: "/admin/subjects", roles: PERSONAL },
+    AdminRoute { method: "GET", path: "/admin/partners", roles: PARTNERS },
+    AdminRoute { method: "POST", path: "/admin/partners", roles: REGISTER },
+    AdminRoute { method: "GET", path: "/admin/partners/{id}", roles: PARTNERS },
+    AdminRoute { method: "POST", path: "/admin/partners/{id}/keys", roles: MANAGE },
+    AdminRoute { method: "POST", path: "/admin/partners/{id}/keys/{key}/revoke", roles: MANAGE },
+    AdminRoute { method: "POST", path: "/admin/partners/{id}/terminate", roles: MANAGE },
 ];
 
 /// What the console's layers need, put in every request's extensions by [`crate::finish`].

@@ -14,7 +14,7 @@ use custos_engine::staff::StaffError;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::chart::{Group, Series, grouped_bars};
+use super::chart::{Group, Line, Series, grouped_bars, lines};
 use super::{AdminContext, Session};
 use crate::{ApiError, AppState};
 
@@ -33,6 +33,12 @@ pub(super) fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("GET", "/admin/jobs") => get(super::oversight::jobs),
         ("POST", "/admin/jobs/{id}/retry") => post(super::oversight::retry_job),
         ("GET", "/admin/subjects") => get(super::oversight::subject),
+        ("GET", "/admin/partners") => get(super::partners::list),
+        ("POST", "/admin/partners") => post(super::partners::register),
+        ("GET", "/admin/partners/{id}") => get(super::partners::detail),
+        ("POST", "/admin/partners/{id}/keys") => post(super::partners::create_key),
+        ("POST", "/admin/partners/{id}/keys/{key}/revoke") => post(super::partners::revoke_key),
+        ("POST", "/admin/partners/{id}/terminate") => post(super::partners::terminate),
         // A route in the table without a handler is a bug: it answers 404 for everyone, and
         // the route-walk test names it.
         _ => get(super::unknown).post(super::unknown),
@@ -46,6 +52,7 @@ pub(super) struct Who {
     pub(super) admin: bool,
     pub(super) personal: bool,
     pub(super) audit: bool,
+    pub(super) partners: bool,
     pub(super) csrf: String,
 }
 
@@ -57,6 +64,7 @@ impl From<&Session> for Who {
             admin: s.who.role == StaffRole::Admin,
             personal: super::PERSONAL.contains(&s.who.role),
             audit: super::AUDIT.contains(&s.who.role),
+            partners: super::PARTNERS.contains(&s.who.role),
             csrf: s.csrf.clone(),
         }
     }
@@ -193,6 +201,10 @@ struct Dashboard {
     overdue: usize,
     extended: u64,
     chart: String,
+    consent_chart: String,
+    consent_rates: Vec<(String, String)>,
+    ingest_chart: String,
+    events_total: u64,
 }
 
 /// The states a chart bar counts, and what it calls them.
@@ -231,6 +243,7 @@ async fn dashboard(
             Group { label: (*kind).to_owned(), values }
         })
         .collect();
+    let activity = Activity::last_days(&state, now, 30).await?;
     let page = Dashboard {
         controller: state.policy.controller.name.clone(),
         who: Some(Who::from(&session)),
@@ -241,8 +254,105 @@ async fn dashboard(
         overdue,
         extended,
         chart: grouped_bars("Rights requests by kind and state", &series, &groups),
+        consent_chart: activity.consent_chart(),
+        consent_rates: activity.consent_rates(),
+        ingest_chart: activity.ingest_chart(),
+        events_total: activity.events.iter().sum(),
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// Consent decisions and website events over the last days, for the dashboard.
+struct Activity {
+    labels: Vec<String>,
+    /// Per consent purpose: (granted, withdrawn) per day.
+    consents: Vec<(String, Vec<(u64, u64)>)>,
+    events: Vec<u64>,
+}
+
+/// Colours for the consent purposes' lines, in turn.
+const LINE_COLOURS: &[&str] = &["#0b4fa8", "#e37400", "#2e7d32", "#8b0000", "#6a1b9a", "#00838f"];
+
+impl Activity {
+    async fn last_days(state: &AppState, now: jiff::Timestamp, days: i64) -> Result<Self, ApiError> {
+        const DAY_MS: i64 = 86_400_000;
+        let today = now.as_millisecond().div_euclid(DAY_MS);
+        let first = today - (days - 1);
+        let from = jiff::Timestamp::from_millisecond(first * DAY_MS).unwrap_or(now);
+        let to = jiff::Timestamp::from_millisecond((today + 1) * DAY_MS).unwrap_or(now);
+        let labels = (first..=today)
+            .map(|d| {
+                jiff::Timestamp::from_millisecond(d * DAY_MS)
+                    .map(|t| t.strftime("%m-%d").to_string())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let index = |day: i64| usize::try_from(day - first).ok().filter(|i| *i < days as usize);
+        let mut consents: Vec<(String, Vec<(u64, u64)>)> = state
+            .policy
+            .purposes
+            .iter()
+            .filter(|p| p.legal_basis == custos_policy::LegalBasis::Consent)
+            .map(|p| (p.id.clone(), vec![(0, 0); days as usize]))
+            .collect();
+        for d in state.store.consents_per_day(from, to).await? {
+            if let (Some(i), Some((_, per_day))) = (index(d.day), consents.iter_mut().find(|(p, _)| *p == d.purpose)) {
+                per_day[i].0 += d.granted;
+                per_day[i].1 += d.withdrawn;
+            }
+        }
+        let mut events = vec![0; days as usize];
+        for (day, n) in state.store.events_per_day(from, to).await? {
+            if let Some(i) = index(day) {
+                events[i] += n;
+            }
+        }
+        Ok(Self { labels, consents, events })
+    }
+
+    /// The share of decisions that were grants, per purpose and day.
+    fn consent_chart(&self) -> String {
+        let lines_: Vec<Line> = self
+            .consents
+            .iter()
+            .zip(LINE_COLOURS.iter().cycle())
+            .map(|((purpose, per_day), colour)| Line {
+                name: purpose.clone(),
+                colour,
+                values: per_day
+                    .iter()
+                    .map(|(g, w)| (g + w > 0).then(|| (100.0 * *g as f64 / (g + w) as f64).round()))
+                    .collect(),
+            })
+            .collect();
+        lines("Share of consent decisions that were grants, per purpose and day", &self.labels, 5, &lines_, 100.0, "%")
+    }
+
+    /// Each purpose's grant rate over the whole period.
+    fn consent_rates(&self) -> Vec<(String, String)> {
+        self.consents
+            .iter()
+            .map(|(purpose, per_day)| {
+                let (g, w) = per_day.iter().fold((0, 0), |(a, b), (g, w)| (a + g, b + w));
+                let rate = if g + w == 0 {
+                    "no decisions".to_owned()
+                } else {
+                    format!("{}% of {} decisions granted", (100.0 * g as f64 / (g + w) as f64).round(), g + w)
+                };
+                (purpose.clone(), rate)
+            })
+            .collect()
+    }
+
+    fn ingest_chart(&self) -> String {
+        let groups: Vec<Group> = self
+            .labels
+            .iter()
+            .zip(&self.events)
+            .map(|(label, n)| Group { label: label.clone(), values: vec![*n] })
+            .collect();
+        grouped_bars("Website events per day", &[Series { name: "events", colour: "#0b4fa8" }], &groups)
+    }
 }
 
 // The rights-request queue.

@@ -11,6 +11,7 @@ use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
+use crate::activity::activity_store;
 use crate::campaigns::campaign_store;
 use crate::governance::governance_store;
 use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
@@ -120,6 +121,7 @@ campaign_store!(PgStore, Postgres);
 rights_store!(PgStore, Postgres);
 governance_store!(PgStore, Postgres);
 staff_store!(PgStore, Postgres);
+activity_store!(PgStore, Postgres);
 partner_store!(PgStore, Postgres);
 portable_keystore!(PgStore, Postgres);
 

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
+use crate::activity::activity_store;
 use crate::campaigns::campaign_store;
 use crate::governance::governance_store;
 use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
@@ -156,6 +157,7 @@ campaign_store!(SqliteStore, Sqlite);
 rights_store!(SqliteStore, Sqlite);
 governance_store!(SqliteStore, Sqlite);
 staff_store!(SqliteStore, Sqlite);
+activity_store!(SqliteStore, Sqlite);
 partner_store!(SqliteStore, Sqlite);
 portable_keystore!(SqliteStore, Sqlite);
 

@@ -3,6 +3,7 @@
 //! Every test runs twice, as `<area>::sqlite::<name>` and `<area>::postgres::<name>`; the
 //! PostgreSQL run needs `CUSTOS_TEST_POSTGRES_URL` (see the `custos-testkit` crate).
 
+mod activity;
 mod audit;
 mod campaigns;
 mod events;
