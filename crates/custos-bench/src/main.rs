@@ -19,11 +19,15 @@
 //! - `pii`: the PII detector on a generated, labelled corpus: MB/s on one core and
 //!   record-level recall and precision (targets ≥ 50 MB/s, ≥ 0.98, ≥ 0.95).
 //!
+//! `custos-bench report --input results.jsonl --out docs` turns the JSON lines of earlier
+//! runs into `docs/PERFORMANCE.md` with an SVG chart per scenario and backend.
+//!
 //! Figures are measured, never asserted: CI runs each scenario at a tiny `--size` only to
 //! show that it still works.
 
 mod consent;
 mod ingest;
+mod performance;
 mod pii;
 mod report;
 mod rights;
@@ -44,6 +48,12 @@ struct Cli {
     /// SQLite in a temporary directory otherwise.
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
+    /// For `report`: the JSON lines of earlier runs (`-` for standard input).
+    #[arg(long, value_name = "FILE", default_value = "-")]
+    input: String,
+    /// For `report`: the directory PERFORMANCE.md and perf/*.svg are written to.
+    #[arg(long, value_name = "DIR", default_value = "docs")]
+    out: std::path::PathBuf,
 }
 
 /// The scenarios.
@@ -65,6 +75,8 @@ enum Scenario {
     Rights,
     /// The PII detector: throughput, recall and precision on a labelled corpus.
     Pii,
+    /// Writes PERFORMANCE.md and its charts from the JSON lines of earlier runs.
+    Report,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -82,6 +94,17 @@ fn main() -> anyhow::Result<()> {
         Scenario::Consent => runtime()?.block_on(consent::run(cli.size.unwrap_or(50_000), cli.postgres.as_deref()))?,
         Scenario::Rights => runtime()?.block_on(rights::run(cli.size.unwrap_or(1_000_000), cli.postgres.as_deref()))?,
         Scenario::Pii => pii::run(cli.size.unwrap_or(20_000)),
+        Scenario::Report => {
+            let input = if cli.input == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(&cli.input).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", cli.input))?
+            };
+            let date = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+            let runs = performance::write(&input, &cli.out, &date)?;
+            eprintln!("wrote {} from {runs} run(s)", cli.out.join("PERFORMANCE.md").display());
+            return Ok(());
+        }
     };
     println!("{}", report.to_json());
     Ok(())

@@ -117,7 +117,13 @@ async fn measure(background: u64, postgres: Option<&str>, end_to_end: bool) -> a
     let (records, rights, policy) = (state.records.clone(), state.rights.clone(), state.policy.clone());
     let now = jiff::Timestamp::now();
 
-    // Other people: consenting visitors with 1,000 events each.
+    // Other people: consenting visitors with 1,000 events each. Loading millions of events
+    // takes minutes: a progress bar on standard error says how far it is (hidden when
+    // standard error is not a terminal).
+    let progress = indicatif::ProgressBar::new(background).with_style(
+        indicatif::ProgressStyle::with_template("loading {pos}/{len} events [{bar:40}] {per_sec}, {eta} left")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     let mut loaded = 0u64;
     while loaded < background {
         let subject = NewSubject { id: SubjectId::new(), kind: SubjectKind::Visitor, created_at: now };
@@ -125,7 +131,9 @@ async fn measure(background: u64, postgres: Option<&str>, end_to_end: bool) -> a
         let n = (background - loaded).min(OWN_EVENTS as u64) as usize;
         store.insert_events(&events_of(subject.id, n, now)).await?;
         loaded += n as u64;
+        progress.set_position(loaded);
     }
+    progress.finish_and_clear();
 
     // The people measured, and those who send requests end to end.
     let person = |n: usize| format!("person{n}@example.org");

@@ -211,8 +211,12 @@ impl AppState {
             .ok();
         let rights = rights_with(&records, &consents, &policy, outbound.clone());
         let branding = Arc::new(Branding::plain(&policy.controller.name));
-        let staff =
-            Arc::new(custos_engine::staff::Staff::new(store.clone(), records.auditor().clone(), Arc::new(SystemClock)));
+        let staff = Arc::new(custos_engine::staff::Staff::new(
+            store.clone(),
+            records.vault().clone(),
+            records.auditor().clone(),
+            Arc::new(SystemClock),
+        ));
         let campaigns =
             Arc::new(Campaigns::new(store.clone(), policy.clone(), records.auditor().clone(), Arc::new(SystemClock)));
         let collect = Arc::new(Collect::new(records.clone(), consents.clone(), policy.clone(), forms::MAX_ATTACHMENT));

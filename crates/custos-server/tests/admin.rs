@@ -121,6 +121,8 @@ fn form_for(path: &str) -> Vec<(&'static str, &'static str)> {
             vec![("name", "Acme Ads"), ("country", "DE"), ("role", "advertiser"), ("contact_email", "ops@acme.example")]
         }
         "/admin/partners/{id}/keys" => vec![("scope", "records:read")],
+        "/admin/account/password" => vec![("current", "not my password"), ("new", "whatever whatever")],
+        "/admin/staff/{username}/purposes" => vec![("purpose", "support")],
         "/admin/partners/{id}/terminate" => vec![("confirm", "Walk Partner")],
         "/admin/rights/{id}/extend" => vec![("months", "1"), ("reason", "We need to collect records from a supplier.")],
         "/admin/rights/{id}/deny" => vec![("reason", "")],
@@ -153,14 +155,28 @@ async fn every_console_route_refuses_anonymous_and_underprivileged_staff() {
     // What ends something goes last: a terminated contract takes no new keys, and a
     // log-out ends the session it is sent with.
     let mut routes: Vec<_> = ROUTES.iter().collect();
-    routes.sort_by_key(|r| (r.path == "/admin/logout", r.path.ends_with("/terminate")));
+    routes.sort_by_key(|r| (r.path == "/admin/logout", r.path.ends_with("/terminate") || r.path.ends_with("/disable")));
+    let root_session = staff[0].1.clone();
+    let r = console
+        .post(
+            "/admin/staff",
+            Some(&root_session),
+            &[
+                ("csrf", &root_session.csrf),
+                ("username", "walk.target"),
+                ("role", "support"),
+                ("password", "a long enough password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
     for route in routes {
         let concrete = match route.path {
             p if p.starts_with("/admin/partners/") => p.replace("{id}", &partner.id.to_string()),
             p if p.starts_with("/admin/jobs/") => p.replace("{id}", "1"),
             p => p.replace("{id}", &id),
         };
-        let path = concrete.replace("{key}", &key.id);
+        let path = concrete.replace("{key}", &key.id).replace("{username}", "walk.target");
         let fields = form_for(route.path);
         let anonymous = match route.method {
             "GET" => console.get(&path, None).await,
@@ -279,6 +295,23 @@ async fn a_person_is_shown_only_for_a_stated_purpose_and_the_look_is_audited() {
         console.get("/admin/subjects?who=ada%40example.org&purpose=marketing", Some(who(StaffRole::Support))).await;
     assert_eq!(refused.status(), 403, "support reads only for purposes assigned to them");
     assert!(!refused.text().await.expect("html").contains("Ada Lovelace"));
+    // Once an admin assigns support the marketing purpose, the gate lets them look for it.
+    let root = who(StaffRole::Admin);
+    let bad = console
+        .post("/admin/staff/support/purposes", Some(root), &[("csrf", &root.csrf), ("purpose", "astrology")])
+        .await;
+    assert_eq!(bad.status(), 422, "only the policy's purposes");
+    let assigned = console
+        .post("/admin/staff/support/purposes", Some(root), &[("csrf", &root.csrf), ("purpose", "marketing")])
+        .await;
+    assert_eq!(assigned.status(), 200);
+    let allowed =
+        console.get("/admin/subjects?who=ada%40example.org&purpose=marketing", Some(who(StaffRole::Support))).await;
+    assert_eq!(allowed.status(), 200);
+    assert!(allowed.text().await.expect("html").contains("Ada Lovelace"));
+    let other =
+        console.get("/admin/subjects?who=ada%40example.org&purpose=account", Some(who(StaffRole::Support))).await;
+    assert_eq!(other.status(), 403, "but for no other purpose");
     let unknown =
         console.get("/admin/subjects?who=zed%40example.org&purpose=marketing", Some(who(StaffRole::Dpo))).await;
     assert_eq!(unknown.status(), 404);
@@ -432,4 +465,85 @@ async fn staff_register_a_partner_give_it_a_key_once_and_end_its_contract() {
     let no_key =
         console.post(&format!("{base}/keys"), Some(admin), &[("csrf", &admin.csrf), ("scope", "records:read")]).await;
     assert_eq!(no_key.status(), 409, "a terminated contract gets no keys");
+}
+
+#[tokio::test]
+async fn a_one_time_code_becomes_the_second_factor_and_works_once() {
+    let db = TestDb::from_env().await;
+    let (_app, console, staff, _) = staffed(&db).await;
+    let auditor = &staff[3].1;
+    let started = console.post("/admin/account/totp", Some(auditor), &[("csrf", &auditor.csrf)]).await;
+    assert_eq!(started.status(), 200);
+    let page = started.text().await.expect("html");
+    let secret =
+        page.split("<code id=\"totp-secret\">").nth(1).and_then(|r| r.split('<').next()).expect("secret").to_owned();
+    assert!(page.contains("otpauth://totp/"), "an address for the app");
+    let now = jiff::Timestamp::now().as_second() as u64;
+    let code_at = |secs: u64| custos_engine::staff::totp_code(&secret, secs).expect("code");
+    let wrong = if code_at(now) == "000000" { "111111" } else { "000000" };
+    let refused =
+        console.post("/admin/account/totp/confirm", Some(auditor), &[("csrf", &auditor.csrf), ("code", wrong)]).await;
+    assert_eq!(refused.status(), 422, "a wrong code does not turn it on");
+    let confirmed = console
+        .post("/admin/account/totp/confirm", Some(auditor), &[("csrf", &auditor.csrf), ("code", &code_at(now))])
+        .await;
+    assert_eq!(confirmed.status(), 200);
+    assert!(
+        console.get("/admin/account", Some(auditor)).await.text().await.expect("html").contains("and a one-time code")
+    );
+
+    let sign_in = |code: Option<String>| {
+        let console = &console;
+        async move {
+            let mut form = vec![("username", "auditor".to_owned()), ("password", "a long enough password".to_owned())];
+            if let Some(code) = code {
+                form.push(("code", code));
+            }
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            console.post("/admin/login", None, &form).await.status().as_u16()
+        }
+    };
+    assert_eq!(sign_in(None).await, 401, "the password alone no longer signs in");
+    assert_eq!(sign_in(Some(code_at(now))).await, 401, "the code used to confirm does not work again");
+    let next = code_at(now + 30);
+    assert_eq!(sign_in(Some(next.clone())).await, 303, "the next code signs in");
+    assert_eq!(sign_in(Some(next)).await, 401, "and only once");
+}
+
+#[tokio::test]
+async fn a_disabled_member_is_signed_out_and_a_new_password_ends_old_sessions() {
+    let db = TestDb::from_env().await;
+    let (_app, console, staff, _) = staffed(&db).await;
+    let (root, support) = (&staff[0].1, &staff[2].1);
+    let yourself = console.post("/admin/staff/root/disable", Some(root), &[("csrf", &root.csrf)]).await;
+    assert_eq!(yourself.status(), 422, "nobody disables themselves");
+    let disabled = console.post("/admin/staff/support/disable", Some(root), &[("csrf", &root.csrf)]).await;
+    assert_eq!(disabled.status(), 200);
+    assert!(disabled.text().await.expect("html").contains("support can no longer sign in"));
+    assert_eq!(console.get("/admin", Some(support)).await.status(), 303, "their session ended");
+    let again =
+        console.post("/admin/login", None, &[("username", "support"), ("password", "a long enough password")]).await;
+    assert_eq!(again.status(), 401, "and they cannot sign in");
+
+    let dpo = &staff[1].1;
+    let wrong = console
+        .post(
+            "/admin/account/password",
+            Some(dpo),
+            &[("csrf", &dpo.csrf), ("current", "nope"), ("new", "another long passphrase")],
+        )
+        .await;
+    assert_eq!(wrong.status(), 422, "the current password is checked");
+    let changed = console
+        .post(
+            "/admin/account/password",
+            Some(dpo),
+            &[("csrf", &dpo.csrf), ("current", "a long enough password"), ("new", "another long passphrase")],
+        )
+        .await;
+    assert_eq!(changed.status(), 303);
+    assert_eq!(console.get("/admin", Some(dpo)).await.status(), 303, "the old session ended");
+    let old = console.post("/admin/login", None, &[("username", "dpo"), ("password", "a long enough password")]).await;
+    assert_eq!(old.status(), 401);
+    console.sign_in("dpo", "another long passphrase").await;
 }

@@ -103,6 +103,16 @@ macro_rules! main_migrations {
                 name: "staff",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0014_staff.sql")),
             },
+            $crate::migrate::Migration {
+                version: 15,
+                name: "staff_totp",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0015_staff_totp.sql")),
+            },
+            $crate::migrate::Migration {
+                version: 16,
+                name: "staff_purposes",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0016_staff_purposes.sql")),
+            },
         ]
     };
 }

@@ -169,6 +169,11 @@ row_reader! {
             password_hash: row.try_get("password_hash")?,
             created_at: from_millis(row.try_get("created_at")?)?,
             disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(from_millis).transpose()?,
+            totp_sealed: row.try_get("totp_sealed")?,
+            totp_pending: row.try_get("totp_pending")?,
+            totp_last_step: row.try_get("totp_last_step")?,
+            purposes: serde_json::from_str(&row.try_get::<String, _>("purposes")?)
+                .map_err(|e| StoreError::Corrupt(format!("staff purposes: {e}")))?,
         })
     }
 }

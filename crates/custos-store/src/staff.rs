@@ -22,6 +22,15 @@ pub struct StaffMember {
     pub created_at: Timestamp,
     /// When it was disabled, if it was: it can no longer sign in.
     pub disabled_at: Option<Timestamp>,
+    /// The one-time-password secret in use, sealed; `None` when sign-in takes a password
+    /// alone.
+    pub totp_sealed: Option<Vec<u8>>,
+    /// A secret being set up, sealed, until its first code is entered.
+    pub totp_pending: Option<Vec<u8>>,
+    /// The last time step a code was accepted for.
+    pub totp_last_step: Option<i64>,
+    /// For a support agent: the purposes they work for.
+    pub purposes: Vec<String>,
 }
 
 /// Staff accounts and sessions.
@@ -57,6 +66,26 @@ pub trait StaffStore {
     /// Keeps the one-time setup link (replacing any earlier one).
     async fn put_staff_setup(&self, token_hash: &[u8; 32], expires_at: Timestamp) -> Result<(), StoreError>;
 
+    /// Disables a member of staff at `at`: they can no longer sign in, and their sessions
+    /// stop working; false when there is no such active member.
+    async fn disable_staff(&self, username: &str, at: Timestamp) -> Result<bool, StoreError>;
+
+    /// Replaces a member's password hash and ends every session of theirs.
+    async fn set_staff_password(&self, staff: Uuid, password_hash: &str) -> Result<(), StoreError>;
+
+    /// Sets the purposes a member works for; false when there is no such member.
+    async fn set_staff_purposes(&self, username: &str, purposes: &[String]) -> Result<bool, StoreError>;
+
+    /// Keeps a secret being set up (or forgets it, with `None`).
+    async fn set_staff_totp_pending(&self, staff: Uuid, sealed: Option<&[u8]>) -> Result<(), StoreError>;
+
+    /// Puts the secret being set up in use; false when none is being set up.
+    async fn enable_staff_totp(&self, staff: Uuid, step: i64) -> Result<bool, StoreError>;
+
+    /// Records that a code of time step `step` was used; false when that step or a later
+    /// one was used already (a replayed code).
+    async fn use_staff_totp_step(&self, staff: Uuid, step: i64) -> Result<bool, StoreError>;
+
     /// Uses up the setup link and adds `first` in the same transaction, if the link is
     /// valid at `now` and no member of staff exists yet; false otherwise.
     async fn complete_staff_setup(
@@ -74,8 +103,8 @@ macro_rules! staff_store {
         impl $crate::StaffStore for $store {
             async fn create_staff(&self, m: &$crate::StaffMember) -> Result<(), $crate::StoreError> {
                 sqlx::query::<$db>(
-                    "INSERT INTO staff (staff_id, username, role, password_hash, created_at, disabled_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO staff (staff_id, username, role, password_hash, created_at, disabled_at, purposes) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(m.id)
                 .bind(&m.username)
@@ -83,6 +112,7 @@ macro_rules! staff_store {
                 .bind(&m.password_hash)
                 .bind($crate::time::to_millis(m.created_at))
                 .bind(m.disabled_at.map($crate::time::to_millis))
+                .bind(serde_json::to_string(&m.purposes).map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?)
                 .execute(&self.pool)
                 .await
                 .map_err(|e| $crate::error::conflict_on_unique(e, || format!("username `{}` is taken", m.username)))?;
@@ -148,6 +178,86 @@ macro_rules! staff_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(())
+            }
+
+            async fn disable_staff(&self, username: &str, at: jiff::Timestamp) -> Result<bool, $crate::StoreError> {
+                let done =
+                    sqlx::query::<$db>("UPDATE staff SET disabled_at = $2 WHERE username = $1 AND disabled_at IS NULL")
+                        .bind(username)
+                        .bind($crate::time::to_millis(at))
+                        .execute(&self.pool)
+                        .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_staff_password(
+                &self,
+                staff: uuid::Uuid,
+                password_hash: &str,
+            ) -> Result<(), $crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query::<$db>("UPDATE staff SET password_hash = $2 WHERE staff_id = $1")
+                    .bind(staff)
+                    .bind(password_hash)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query::<$db>("DELETE FROM staff_sessions WHERE staff_id = $1")
+                    .bind(staff)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn set_staff_purposes(
+                &self,
+                username: &str,
+                purposes: &[String],
+            ) -> Result<bool, $crate::StoreError> {
+                let list = serde_json::to_string(purposes).map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                let done = sqlx::query::<$db>("UPDATE staff SET purposes = $2 WHERE username = $1")
+                    .bind(username)
+                    .bind(list)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_staff_totp_pending(
+                &self,
+                staff: uuid::Uuid,
+                sealed: Option<&[u8]>,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query::<$db>("UPDATE staff SET totp_pending = $2 WHERE staff_id = $1")
+                    .bind(staff)
+                    .bind(sealed)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn enable_staff_totp(&self, staff: uuid::Uuid, step: i64) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query::<$db>(
+                    "UPDATE staff SET totp_sealed = totp_pending, totp_pending = NULL, totp_last_step = $2 \
+                     WHERE staff_id = $1 AND totp_pending IS NOT NULL",
+                )
+                .bind(staff)
+                .bind(step)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn use_staff_totp_step(&self, staff: uuid::Uuid, step: i64) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query::<$db>(
+                    "UPDATE staff SET totp_last_step = $2 \
+                     WHERE staff_id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+                )
+                .bind(staff)
+                .bind(step)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn put_staff_setup(

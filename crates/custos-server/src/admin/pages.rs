@@ -23,11 +23,17 @@ pub(super) fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
     match (method, path) {
         ("GET", "/admin") => get(dashboard),
         ("POST", "/admin/logout") => post(logout),
+        ("GET", "/admin/account") => get(my_account),
+        ("POST", "/admin/account/totp") => post(start_totp),
+        ("POST", "/admin/account/totp/confirm") => post(confirm_totp),
+        ("POST", "/admin/account/password") => post(change_password),
         ("GET", "/admin/rights") => get(rights_queue),
         ("POST", "/admin/rights/{id}/extend") => post(extend),
         ("POST", "/admin/rights/{id}/deny") => post(deny),
         ("GET", "/admin/staff") => get(staff_page),
         ("POST", "/admin/staff") => post(add_staff),
+        ("POST", "/admin/staff/{username}/disable") => post(disable_staff),
+        ("POST", "/admin/staff/{username}/purposes") => post(assign_purposes),
         ("GET", "/admin/audit") => get(super::oversight::audit),
         ("POST", "/admin/audit/verify") => post(super::oversight::verify_audit),
         ("GET", "/admin/jobs") => get(super::oversight::jobs),
@@ -103,6 +109,8 @@ pub(super) struct Credentials {
     username: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    code: String,
 }
 
 pub(super) async fn login(
@@ -112,13 +120,14 @@ pub(super) async fn login(
     Form(form): Form<Credentials>,
 ) -> Result<Response, ApiError> {
     state.limiters.accounts.check(peer.ip(), "console sign-ins")?;
-    match ctx.staff.login(&form.username, &form.password).await {
+    let code = Some(form.code.trim()).filter(|c| !c.is_empty());
+    match ctx.staff.login(&form.username, &form.password, code).await {
         Ok((_, token)) => Ok(with_cookie(see_other("/admin"), ctx.cookie(Some(&token)))),
         Err(StaffError::BadCredentials) => {
             let page = LoginPage {
                 controller: state.policy.controller.name.clone(),
                 who: None,
-                error: Some("Wrong username or password.".into()),
+                error: Some("Wrong username, password or code.".into()),
                 notice: None,
             };
             Ok(render(StatusCode::UNAUTHORIZED, &page))
@@ -164,6 +173,153 @@ pub(super) async fn setup(
                 token,
             };
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(staff_error(e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/me.html")]
+struct MePage {
+    controller: String,
+    who: Option<Who>,
+    error: Option<String>,
+    notice: Option<String>,
+    csrf: String,
+    enabled: bool,
+    setup: Option<(String, String)>,
+}
+
+async fn me_page(
+    state: &AppState,
+    ctx: &AdminContext,
+    session: &Session,
+    status: StatusCode,
+    setup: Option<(String, String)>,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Result<Response, ApiError> {
+    let enabled = ctx.staff.has_totp(&session.who).await.map_err(staff_error)?;
+    let page = MePage {
+        controller: state.policy.controller.name.clone(),
+        who: Some(Who::from(session)),
+        error,
+        notice,
+        csrf: session.csrf.clone(),
+        enabled,
+        setup,
+    };
+    Ok(render(status, &page))
+}
+
+async fn my_account(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AdminContext>,
+    Extension(session): Extension<Session>,
+) -> Result<Response, ApiError> {
+    me_page(&state, &ctx, &session, StatusCode::OK, None, None, None).await
+}
+
+async fn start_totp(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AdminContext>,
+    Extension(session): Extension<Session>,
+) -> Result<Response, ApiError> {
+    let issuer = format!("custos {}", state.policy.controller.name.replace(':', " "));
+    let setup = ctx.staff.start_totp(&session.who, &issuer).await.map_err(staff_error)?;
+    me_page(&state, &ctx, &session, StatusCode::OK, Some(setup), None, None).await
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+async fn confirm_totp(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AdminContext>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, ApiError> {
+    match ctx.staff.confirm_totp(&session.who, &form.code).await {
+        Ok(()) => {
+            let notice = "From now on, signing in asks for a code from your app.".to_owned();
+            me_page(&state, &ctx, &session, StatusCode::OK, None, None, Some(notice)).await
+        }
+        Err(StaffError::Invalid { field, message }) => {
+            let error = format!("{field}: {message}");
+            me_page(&state, &ctx, &session, StatusCode::UNPROCESSABLE_ENTITY, None, Some(error), None).await
+        }
+        Err(e) => Err(staff_error(e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AdminContext>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, ApiError> {
+    match ctx.staff.change_password(&session.who, &form.current, &form.new).await {
+        // Every session ended, this one too: sign in again.
+        Ok(()) => Ok(with_cookie(see_other("/admin/login"), ctx.cookie(None))),
+        Err(StaffError::Invalid { field, message }) => {
+            let error = format!("{field}: {message}");
+            me_page(&state, &ctx, &session, StatusCode::UNPROCESSABLE_ENTITY, None, Some(error), None).await
+        }
+        Err(e) => Err(staff_error(e)),
+    }
+}
+
+async fn assign_purposes(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AdminContext>,
+    Extension(session): Extension<Session>,
+    Path(username): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    // Checkboxes repeat their name, which a struct form cannot take.
+    let purposes: Vec<String> =
+        form_urlencoded::parse(&body).filter(|(k, _)| k == "purpose").map(|(_, v)| v.into_owned()).collect();
+    let known: Vec<&str> = state.policy.purposes.iter().map(|p| p.id.as_str()).collect();
+    match ctx.staff.assign_purposes(&session.who, &username, &purposes, &known).await {
+        Ok(()) => {
+            let notice = format!(
+                "{username} works for: {}.",
+                if purposes.is_empty() { "nothing".into() } else { purposes.join(", ") }
+            );
+            staff_listing(&state, &ctx, &session, StatusCode::OK, None, Some(notice)).await
+        }
+        Err(StaffError::Invalid { field, message }) => {
+            let error = format!("{field}: {message}");
+            staff_listing(&state, &ctx, &session, StatusCode::UNPROCESSABLE_ENTITY, Some(error), None).await
+        }
+        Err(e) => Err(staff_error(e)),
+    }
+}
+
+async fn disable_staff(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<AdminContext>,
+    Extension(session): Extension<Session>,
+    Path(username): Path<String>,
+) -> Result<Response, ApiError> {
+    match ctx.staff.disable(&session.who, &username).await {
+        Ok(()) => {
+            let notice = format!("{username} can no longer sign in.");
+            staff_listing(&state, &ctx, &session, StatusCode::OK, None, Some(notice)).await
+        }
+        Err(StaffError::Invalid { message, .. }) => {
+            staff_listing(&state, &ctx, &session, StatusCode::UNPROCESSABLE_ENTITY, Some(message), None).await
         }
         Err(e) => Err(staff_error(e)),
     }
@@ -495,6 +651,9 @@ struct MemberRow {
     role: String,
     since: String,
     disabled: bool,
+    me: bool,
+    support: bool,
+    purposes: Vec<(String, bool)>,
 }
 
 #[derive(Template)]
@@ -523,10 +682,13 @@ async fn staff_listing(
         .map_err(staff_error)?
         .into_iter()
         .map(|m| MemberRow {
-            username: m.username,
+            support: m.role == "support",
             role: m.role,
             since: m.created_at.strftime("%Y-%m-%d").to_string(),
             disabled: m.disabled_at.is_some(),
+            me: m.username == session.who.username,
+            purposes: state.policy.purposes.iter().map(|p| (p.id.clone(), m.purposes.contains(&p.id))).collect(),
+            username: m.username,
         })
         .collect();
     let page = StaffPage {
