@@ -14,10 +14,11 @@
 //!   `POST /v1/legal-requests/{id}/disclosures` `{recipient, subjects, purpose, categories}`;
 //! - `GET /v1/retention/sweeps`: the latest retention sweeps and what each deleted.
 //!
-//! custos has no staff sign-in over HTTP yet (the admin console is issue 10): these routes
-//! take a service token that holds a purpose resting on a legal obligation or serving legal
-//! claims ([`Staff`]), such as the one a DPO's tool is issued. Every change is audited under
-//! the token's name; the register text names who acted.
+//! These JSON routes are for staff tools, not the admin console's signed-in pages (the
+//! console does not show the registers yet): they take a service token that holds a
+//! purpose resting on a legal obligation or serving legal claims ([`Staff`]), such as the
+//! one a DPO's tool is issued. Every change is audited under the token's name; the register
+//! text names who acted.
 
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
