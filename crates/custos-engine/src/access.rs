@@ -118,12 +118,29 @@ pub async fn package(
         .collect();
     let recipient_views: Vec<&custos_policy::render::RecipientView> =
         notice.recipients.iter().filter(|v| recipients.iter().any(|r| r.id == v.id)).collect();
-    let transfers: Vec<Value> = recipient_views
+    let mut transfers: Vec<Value> = recipient_views
         .iter()
         .zip(recipients.iter())
         .filter(|(_, r)| !custos_policy::countries::in_eea(&r.country))
         .map(|(v, r)| json!({"recipient": v.name, "country": r.country, "safeguard": v.safeguard}))
         .collect();
+    // Recipients actually disclosed to, from the disclosure log (Art. 15(1)(c), 15(2)).
+    let disclosures = store.disclosures_of(subject).await?;
+    let disclosed_to = crate::governance::disclose::disclosed_to(policy, &disclosures);
+    let disclosed_note = if disclosed_to.is_empty() {
+        "No disclosure of your data to a recipient is recorded."
+    } else {
+        "Each recipient your data was actually disclosed to, with its country and the safeguard of the transfer."
+    };
+    let interests = crate::governance::interests::assessments_for(policy, purposes.iter().map(String::as_str));
+    // Transfers that actually happened count too, even to a recipient the purposes above
+    // would not list.
+    for d in &disclosed_to {
+        let outside = d["country"].as_str().is_some_and(|c| !custos_policy::countries::in_eea(c));
+        if outside && !transfers.iter().any(|t| t["recipient"] == d["name"]) {
+            transfers.push(json!({"recipient": d["name"], "country": d["country"], "safeguard": d["safeguard"]}));
+        }
+    }
     let report = json!({
         "request_id": request_id,
         "generated_at": jiff::Timestamp::now(),
@@ -138,8 +155,8 @@ pub async fn package(
             "may_receive": recipient_views.iter().map(|r| json!({
                 "name": r.name, "role": r.role, "country": r.country, "safeguard": r.safeguard,
             })).collect::<Vec<_>>(),
-            "disclosed_to": [],
-            "note": "No disclosure of your data to a recipient is recorded.",
+            "disclosed_to": disclosed_to,
+            "note": disclosed_note,
         },
         "4_retention": purpose_views.iter().map(|p| json!({"purpose": p.name, "kept": p.retention})).collect::<Vec<_>>(),
         "5_rights": notice.rights.iter().map(|(right, what, how)| json!({"right": right, "what": what, "how": how})).collect::<Vec<_>>(),
@@ -147,6 +164,7 @@ pub async fn package(
         "7_sources": category_views.iter().map(|c| json!({"category": c.key, "source": c.source})).collect::<Vec<_>>(),
         "8_profiling": purpose_views.iter().filter_map(|p| p.profiling.as_ref().map(|text| json!({"purpose": p.name, "profiling": text}))).collect::<Vec<_>>(),
         "9_transfers": transfers,
+        "legitimate_interests": interests,
         "policy_version": policy.version().hash,
     });
 

@@ -269,26 +269,48 @@ impl Accounts {
     /// Closes the account: confirms by mail (sent now: after the erasure there is no address
     /// left to send to), then erases the person.
     pub async fn close(&self, subject: SubjectId) -> Result<(), AccountError> {
-        if let Some(mailer) = &self.mailer {
-            let email = self
+        let email = match &self.mailer {
+            Some(_) => self
                 .records
                 .read(&Actor::Subject(subject), subject, PURPOSE, &["user.contact.email"])
                 .await?
                 .pop()
-                .map(|v| String::from_utf8_lossy(&v.value).into_owned());
-            if let Some(email) = email
-                && let Ok(to) = email.parse()
-                && let Ok(message) = lettre::Message::builder()
-                    .from(mailer_from(mailer))
-                    .to(to)
-                    .subject("Your account is closed")
-                    .body("Your account is closed and your personal data has been erased.\n".to_owned())
-                && let Err(error) = mailer.send(message).await
-            {
-                tracing::warn!(%error, "the confirmation of a closed account could not be sent; the erasure goes on");
-            }
+                .map(|v| String::from_utf8_lossy(&v.value).into_owned()),
+            None => None,
+        };
+        // A legal hold keeps what it covers (restricted); everything else goes.
+        let holds = crate::governance::holds::Holds::new(
+            self.records.store().clone(),
+            self.records.policy().clone(),
+            self.records.auditor().clone(),
+            self.records.clock().clone(),
+        );
+        let erasure =
+            crate::governance::holds::erase_respecting_holds(&holds, &self.records, &Actor::Subject(subject), subject)
+                .await
+                .map_err(|e| match e {
+                    crate::governance::GovernanceError::Store(e) => AccountError::Store(e),
+                    crate::governance::GovernanceError::Access(e) => AccountError::Access(e),
+                    other => AccountError::Store(StoreError::Unavailable(other.to_string())),
+                })?;
+        let body = if erasure.holds.is_empty() {
+            "Your account is closed and your personal data has been erased.\n".to_owned()
+        } else {
+            let ground: Vec<&str> = erasure.holds.iter().map(|h| h.reason.as_str()).collect();
+            format!(
+                "Your account is closed and your personal data has been erased, except data we must keep because of: \
+                 {}. We keep it only stored (restricted) and erase it once that reason ends.\n",
+                ground.join("; ")
+            )
+        };
+        if let (Some(mailer), Some(email)) = (&self.mailer, email)
+            && let Ok(to) = email.parse()
+            && let Ok(message) =
+                lettre::Message::builder().from(mailer_from(mailer)).to(to).subject("Your account is closed").body(body)
+            && let Err(error) = mailer.send(message).await
+        {
+            tracing::warn!(%error, "the confirmation of a closed account could not be sent; the erasure is done");
         }
-        self.records.erase(&Actor::Subject(subject), subject).await?;
         Ok(())
     }
 

@@ -11,6 +11,8 @@
 //! - [`consent`]: the consent ledger.
 //! - [`drp`]: the Data Rights Protocol for authorized agents.
 //! - [`gate`]: the decision every read and write of personal data passes.
+//! - [`governance`]: retention and legal holds, disclosures and transfers, breaches, legal
+//!   requests, legitimate-interest assessments.
 //! - [`jobs`]: the durable background-work runner (mail, webhooks, sweeps…).
 //! - [`records`]: personal data in and out, through the gate, the vault and the audit log.
 //! - [`rights`]: rights requests: intake, verification by code, deadlines, execution.
@@ -36,6 +38,7 @@ pub mod collect;
 pub mod consent;
 pub mod drp;
 pub mod gate;
+pub mod governance;
 mod group_commit;
 pub mod jobs;
 pub mod mail;

@@ -112,6 +112,8 @@ pub struct Records {
     vault: Arc<Vault>,
     gate: Gate,
     clock: Arc<dyn Clock>,
+    /// The policy, for the retention of each value written.
+    policy: Arc<Policy>,
     /// The policy's version hash, computed once: hashing the policy costs microseconds.
     policy_version: String,
 }
@@ -129,7 +131,7 @@ impl Records {
         let gate = Gate::new(&policy);
         let auditor = audit::Auditor::spawn(store.clone(), vault.keys().clone());
         let policy_version = policy.version().hash;
-        Self { store, auditor, vault, gate, clock, policy_version }
+        Self { store, auditor, vault, gate, clock, policy, policy_version }
     }
 
     /// The store.
@@ -145,6 +147,16 @@ impl Records {
     /// The audit appender, to share with other modules.
     pub fn auditor(&self) -> &audit::Auditor {
         &self.auditor
+    }
+
+    /// The policy enforced.
+    pub fn policy(&self) -> &Arc<Policy> {
+        &self.policy
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// The gate in use.
@@ -199,7 +211,8 @@ impl Records {
             "subject.create",
             Some(subject),
             None,
-            json!({"outcome": "allowed", "records": ids.len(), "identifiers": indexes.len()}),
+            json!({"outcome": "allowed", "records": ids.len(), "identifiers": indexes.len(),
+                   "categories": values.iter().map(|v| v.category).collect::<Vec<_>>()}),
         )
         .await?;
         Ok((subject, ids))
@@ -367,7 +380,8 @@ impl Records {
                 policy_version: self.policy_version.clone(),
                 sealed,
                 created_at: now,
-                expires_at: None,
+                // The expiry index the retention sweep walks.
+                expires_at: crate::governance::retention::expiry(&self.policy, value.purpose, value.category, now),
             })
             .await?;
         Ok(record_id)

@@ -27,6 +27,8 @@ use serde_json::{Value, json};
 on_both_backends!(
     a_termination_interrupted_mid_way_resumes_deletes_everything_and_reports_once,
     aggregates_hide_small_and_single_partner_groups_and_spend_a_privacy_budget,
+    a_legal_hold_on_partner_data_stops_a_termination_until_released,
+    a_breach_of_partner_data_names_each_partner_holding_data_and_mails_its_contact,
 );
 
 struct Fixture {
@@ -202,4 +204,88 @@ async fn aggregates_hide_small_and_single_partner_groups_and_spend_a_privacy_bud
     f.partners.terminate(&staff(), b_id).await.expect("terminate");
     let answer = f.partners.aggregate(&service, &query).await.expect("aggregate");
     assert_eq!(answer["groups"], json!([]), "DE and FR are now A's alone or too small: {answer}");
+}
+
+async fn a_legal_hold_on_partner_data_stops_a_termination_until_released(store: Arc<dyn Store>, db: &TestDb) {
+    let f = Fixture::new(store, db, PartnerSettings::default()).await;
+    let (id, caller) = f.partner("Acme Ads", "grace@acme.example").await;
+    f.upload(&caller, &[json!({"pseudonym": "p01", "country": "DE"}), json!({"pseudonym": "p02", "country": "FR"})])
+        .await;
+    let holds = custos_engine::governance::holds::Holds::new(
+        f.store.clone(),
+        Arc::new(Policy::example()),
+        f.records.auditor().clone(),
+        Arc::new(SystemClock),
+    );
+    let hold = holds
+        .place(
+            &staff(),
+            &custos_engine::governance::holds::NewHold {
+                scope: "purpose".into(),
+                target: Some("partner-services".into()),
+                reason: "a court order to preserve the campaign data".into(),
+                placed_by: "dpo".into(),
+                until: None,
+            },
+        )
+        .await
+        .expect("hold");
+    f.partners.terminate(&staff(), id).await.expect("terminate");
+    let e = f.partners.finish_termination(id).await.expect_err("held");
+    assert!(matches!(e, PartnerError::Forbidden { code: "legal_hold", .. }), "{e}");
+    assert_eq!(f.store.count_partner_records(id).await.expect("count"), 2, "nothing deleted under the hold");
+    holds.release(&staff(), hold.id, "dpo", "the order was lifted").await.expect("release");
+    let done = f.partners.finish_termination(id).await.expect("finish");
+    assert_eq!(done.contract_status, "terminated");
+    assert_eq!(f.store.count_partner_records(id).await.expect("count"), 0);
+}
+
+async fn a_breach_of_partner_data_names_each_partner_holding_data_and_mails_its_contact(
+    store: Arc<dyn Store>,
+    db: &TestDb,
+) {
+    use custos_engine::governance::Governance;
+    use custos_engine::governance::breach::{NewBreach, PartnerData};
+    let f = Fixture::new(store, db, PartnerSettings::default()).await;
+    let (acme, caller) = f.partner("Acme Ads", "grace@acme.example").await;
+    f.upload(&caller, &[json!({"pseudonym": "p01", "country": "DE"}), json!({"pseudonym": "p02", "country": "FR"})])
+        .await;
+    let (_, _idle) = f.partner("Idle Media", "ops@idle.example").await;
+    let policy = Arc::new(Policy::example());
+    let gov = Governance::with_partners(
+        f.records.clone(),
+        policy.clone(),
+        Arc::new(SystemClock),
+        Arc::new(PartnerData::new(f.partners.clone(), &policy)),
+    );
+    let now = jiff::Timestamp::now();
+    let breach = |categories: &[&str]| NewBreach {
+        detected_at: None,
+        nature: "an exposed upload bucket".into(),
+        categories: categories.iter().map(|c| (*c).to_owned()).collect(),
+        systems: vec!["uploads".into()],
+        measures: "bucket closed".into(),
+        consequences: "pseudonyms exposed".into(),
+        keys_exposed: false,
+        window_start: now.checked_sub(jiff::SignedDuration::from_hours(2)).expect("time"),
+        window_end: now,
+        opened_by: "dpo".into(),
+    };
+    // A breach of other data concerns no partner.
+    let other = gov.breaches.open(&staff(), &breach(&["user.device.ip_address"])).await.expect("open");
+    assert!(gov.breaches.affected(other.id).await.expect("affected").partners.is_empty());
+    // A breach of partner data names the partner holding records (not the idle one) and
+    // mails its contact through the job runner.
+    let opened = gov.breaches.open(&staff(), &breach(&["user.unique_id.pseudonymous"])).await.expect("open");
+    let affected = gov.breaches.affected(opened.id).await.expect("affected");
+    assert_eq!(
+        affected.partners.iter().map(|p| (p.id.clone(), p.records)).collect::<Vec<_>>(),
+        vec![(acme.to_string(), 2)]
+    );
+    f.runner.run_pending().await.expect("run");
+    let mails: Vec<_> = f.smtp.delivered().into_iter().filter(|m| m.to == ["grace@acme.example"]).collect();
+    assert_eq!(mails.len(), 1, "one breach notice to the partner's contact");
+    assert!(mails[0].data.contains("an exposed upload bucket"), "{}", mails[0].data);
+    let notices = f.store.notices_for(opened.id).await.expect("notices");
+    assert_eq!((notices.len(), notices[0].channel.as_deref()), (1, Some("mail")));
 }

@@ -124,7 +124,7 @@ async fn an_erasure_request_erases_the_person_and_then_forgets_the_address(store
     assert!(f.store.subject(ada).await.expect("read").is_none());
     let done = f.rights.get(id).await.expect("get");
     assert_eq!(done.state, "fulfilled");
-    assert_eq!(done.steps, vec!["erase", "notify"]);
+    assert_eq!(done.steps, vec!["erase", "recipients", "notify"]);
     assert_eq!(done.outcome.as_ref().expect("outcome")["erase"]["rows_deleted"], true);
     assert!(done.email_index.is_empty(), "the address's blind index is gone");
     let mails = f.mails_to("ada@example.org");

@@ -472,6 +472,10 @@ pub struct Recipient {
     pub transfer: TransferMechanism,
     /// For the United States: certified under the Data Privacy Framework.
     pub dpf_certified: bool,
+    /// Where notices to the recipient go (Art. 19 notices of rectification, erasure and
+    /// restriction); without one, custos records each notice for staff to pass on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
 }
 
 /// The cookie categories a banner offers.

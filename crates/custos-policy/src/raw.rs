@@ -172,6 +172,7 @@ pub(crate) struct RawRecipient {
     pub(crate) transfer: Option<S>,
     #[serde(default)]
     pub(crate) dpf_certified: bool,
+    pub(crate) contact: Option<S>,
 }
 
 #[derive(Debug, Deserialize)]

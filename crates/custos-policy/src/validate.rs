@@ -609,6 +609,7 @@ impl Validator<'_, '_> {
             categories: recipient_categories,
             transfer: transfer.unwrap_or(TransferMechanism::Eea),
             dpf_certified: raw.dpf_certified,
+            contact: raw.contact.as_ref().map(|c| self.email(c)),
         }
     }
 

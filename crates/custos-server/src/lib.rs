@@ -22,6 +22,7 @@ mod banner_text;
 mod branding;
 mod campaigns;
 mod consents;
+mod disclosures;
 mod drp;
 mod error;
 mod extract;
@@ -31,6 +32,7 @@ mod limits;
 mod metrics;
 mod notice;
 mod partners;
+mod registers;
 mod rights;
 mod rights_pages;
 mod subjects;
@@ -89,6 +91,8 @@ pub struct AppState {
     pub campaigns: Arc<Campaigns>,
     /// Rights requests.
     pub rights: Arc<Rights>,
+    /// Governance: legal holds, retention, disclosures, breaches, legal requests.
+    pub governance: Arc<custos_engine::governance::Governance>,
     /// The operator's staff, who use the admin console.
     pub staff: Arc<custos_engine::staff::Staff>,
     /// Partners: keys, uploads, processor duties, aggregates.
@@ -222,6 +226,12 @@ impl AppState {
             custos_engine::partners::PartnerSettings::default(),
             Arc::new(SystemClock),
         ));
+        let governance = Arc::new(custos_engine::governance::Governance::with_partners(
+            records.clone(),
+            policy.clone(),
+            Arc::new(SystemClock),
+            Arc::new(custos_engine::governance::breach::PartnerData::new(partners.clone(), &policy)),
+        ));
         let public_url = "http://127.0.0.1:8080".to_owned();
         let accounts =
             Arc::new(Accounts::new(records.clone(), store.clone(), None, public_url.clone(), Arc::new(SystemClock)));
@@ -237,6 +247,7 @@ impl AppState {
             accounts,
             campaigns,
             rights,
+            governance,
             staff,
             partners,
             drp: None,
@@ -281,6 +292,8 @@ pub fn routes() -> Router<AppState> {
         .merge(rights_pages::routes())
         .merge(drp::routes())
         .merge(unsubscribe::routes())
+        .merge(disclosures::routes())
+        .merge(registers::routes())
         .merge(admin::routes())
         .merge(account_pages::routes())
         .merge(partners::routes())

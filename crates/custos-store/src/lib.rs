@@ -23,6 +23,7 @@ mod audit;
 mod campaigns;
 mod error;
 mod events;
+mod governance;
 mod jobs;
 mod keys;
 mod migrate;
@@ -52,6 +53,10 @@ pub use crate::audit::{AuditEntry, AuditStore, GENESIS_HASH, NewAuditEntry, audi
 pub use crate::campaigns::{Campaign, CampaignStore};
 pub use crate::error::StoreError;
 pub use crate::events::{EventStore, EventTotals, EventVisitor, StoredEvent};
+pub use crate::governance::{
+    Breach, Disclosure, ExpiredRecord, GovernanceNotice, GovernanceStore, LegalHold, LegalRequest, RetentionSweep,
+    SweepCursor,
+};
 pub use crate::jobs::{Enqueued, Job, JobCounts, JobFailure, JobState, JobStore, NewJob};
 pub use crate::keys::{DataKeyLookup, KeyStore, StoredDataKey, StoredSystemKey};
 pub use crate::migrate::AppliedMigration;
@@ -84,6 +89,7 @@ pub trait Store:
     + AccountStore
     + CampaignStore
     + RightsStore
+    + GovernanceStore
     + StaffStore
     + ActivityStore
     + PartnerStore

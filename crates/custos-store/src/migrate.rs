@@ -89,6 +89,11 @@ macro_rules! main_migrations {
                 sql: include_str!(concat!("../../migrations/", $dir, "/0011_partners.sql")),
             },
             $crate::migrate::Migration {
+                version: 12,
+                name: "governance",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0012_governance.sql")),
+            },
+            $crate::migrate::Migration {
                 version: 13,
                 name: "rights_callbacks",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0013_rights_callbacks.sql")),

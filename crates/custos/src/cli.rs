@@ -42,6 +42,18 @@ pub(crate) enum Command {
     /// The rights-request queue: list, show, extend a deadline.
     #[command(subcommand)]
     Rights(RightsCommand),
+    /// Retention: sweep what has expired (or count it with --dry-run), and past sweeps.
+    #[command(subcommand)]
+    Retention(crate::governance::RetentionCommand),
+    /// Legal holds: list, add, release.
+    #[command(subcommand)]
+    Holds(crate::governance::HoldsCommand),
+    /// The breach register: open, list, show, affected, draft, notify.
+    #[command(subcommand)]
+    Breach(crate::governance::BreachCommand),
+    /// Requests from authorities to disclose data: list, add, decide, show.
+    #[command(subcommand)]
+    Legal(crate::governance::LegalCommand),
     /// Partners: register them, issue and revoke their API keys, end their contracts.
     #[command(subcommand)]
     Partners(crate::partners::PartnersCommand),

@@ -9,6 +9,7 @@
 mod admin;
 mod cli;
 mod config;
+mod governance;
 mod keys;
 mod partners;
 mod pii;
@@ -50,6 +51,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Tokens(_)
         | Command::Audit(_)
         | Command::Rights(_)
+        | Command::Retention(_)
+        | Command::Holds(_)
+        | Command::Breach(_)
+        | Command::Legal(_)
         | Command::Partners(_)
         | Command::Pii(_) => None,
     };
@@ -93,6 +98,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), None)?;
             init_logging(&settings, &unknown)?;
             runtime()?.block_on(rights::run(&settings, command))
+        }
+        Command::Retention(command) => {
+            let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), None)?;
+            init_logging(&settings, &unknown)?;
+            runtime()?.block_on(governance::retention(&settings, command))
+        }
+        Command::Holds(command) => {
+            let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), None)?;
+            init_logging(&settings, &unknown)?;
+            runtime()?.block_on(governance::holds(&settings, command))
+        }
+        Command::Breach(command) => {
+            let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), None)?;
+            init_logging(&settings, &unknown)?;
+            runtime()?.block_on(governance::breach(&settings, command))
+        }
+        Command::Legal(command) => {
+            let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), None)?;
+            init_logging(&settings, &unknown)?;
+            runtime()?.block_on(governance::legal(&settings, command))
         }
         Command::Partners(command) => {
             let (settings, unknown) = Settings::load(cli.config.as_deref(), std::env::vars(), None)?;

@@ -87,6 +87,9 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     };
     // Today's sweep of rights requests (each run queues the next day's).
     custos_engine::rights::schedule_sweep(&store, jiff::Timestamp::now()).await?;
+    // Today's retention sweep (each run queues the next day's).
+    custos_engine::governance::retention::schedule_sweep(&store, jiff::Timestamp::now()).await?;
+    let governance = state.governance.clone();
     let mut workers = custos_server::workers::spawn(
         |n| {
             let runner = job_runner(store.clone(), n)
@@ -95,6 +98,12 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
                 .register(RightsExecution::new(rights.clone()))
                 .register(RightsMail::new(rights.clone(), mailer.clone(), &public_url))
                 .register(RightsSweep::new(rights.clone(), mailer.clone()))
+                .register(custos_engine::governance::retention::RetentionSweepJob::new(governance.retention.clone()))
+                .register(custos_engine::governance::notices::NoticeJob::new(
+                    store.clone(),
+                    Some(mailer.clone()),
+                    Arc::new(custos_engine::SystemClock),
+                ))
                 .register(PartnerTermination::new(partners.clone()));
             match &callbacks {
                 Some((drp, outbound)) => runner.register(DrpCallbacks::new(drp.clone(), outbound.clone())),

@@ -72,6 +72,18 @@ impl Partners {
                 });
             }
         }
+        // A legal hold on partner data (all data, the partners' purpose or one of its
+        // categories) stops the deletion: the job ends dead with the hold's reason, and
+        // staff give it fresh attempts once the hold is released.
+        if let Some(hold) = self.legal_hold().await? {
+            return Err(PartnerError::Forbidden {
+                code: "legal_hold",
+                message: format!(
+                    "legal hold {} keeps partner data ({}); release it, then retry the termination",
+                    hold.id, hold.reason
+                ),
+            });
+        }
         let store = self.records.store();
         // Keys again: one made between the termination and now must not outlive it.
         store.revoke_partner_keys(partner, self.clock.now()).await?;
@@ -125,6 +137,33 @@ impl Partners {
         p.termination_report = Some(report);
         store.update_partner(&p).await?;
         Ok(p)
+    }
+}
+
+impl Partners {
+    /// The legal hold in force on partner data, if any: one on everything, on the partners'
+    /// purpose, or on one of that purpose's categories (see [`crate::governance::holds`]).
+    async fn legal_hold(&self) -> Result<Option<custos_store::LegalHold>, PartnerError> {
+        let holds = crate::governance::holds::Holds::new(
+            self.records.store().clone(),
+            self.policy.clone(),
+            self.records.auditor().clone(),
+            self.clock.clone(),
+        );
+        let purpose = self.settings.purpose.as_str();
+        let categories: Vec<&str> =
+            self.policy.purpose(purpose).map(|p| p.categories.iter().map(String::as_str).collect()).unwrap_or_default();
+        let set = holds.in_force().await?;
+        Ok(set
+            .holds()
+            .iter()
+            .find(|h| match (h.scope.as_str(), h.target.as_deref()) {
+                ("all", _) => true,
+                ("purpose", Some(t)) => t == purpose,
+                ("category", Some(t)) => categories.contains(&t),
+                _ => false,
+            })
+            .cloned())
     }
 }
 

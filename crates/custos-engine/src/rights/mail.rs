@@ -78,7 +78,15 @@ impl RightsMail {
                         )
                     }
                     (Some(_), "erasure") => {
-                        format!("We erased the personal data we held about you.\n\nStatus: {status}\n")
+                        match request.outcome.as_ref().and_then(|o| o["erase"]["legal_hold"]["ground"].as_str()) {
+                            Some(ground) => format!(
+                                "We erased the personal data we held about you, except data we must keep because of: {ground}.\n\n\
+                             The law allows this (GDPR Art. 17(3)(b) and (e): a legal obligation, or establishing, exercising \
+                             or defending legal claims). We keep that data only stored: it is restricted and not otherwise \
+                             processed, and it is erased once the reason ends.\n\nStatus: {status}\n"
+                            ),
+                            None => format!("We erased the personal data we held about you.\n\nStatus: {status}\n"),
+                        }
                     }
                     (Some(_), "restriction") => format!(
                         "We restricted the processing of your data: we only store it now, unless you agree otherwise or it is needed for legal claims.\n\nStatus: {status}\n"

@@ -19,8 +19,11 @@
 //! and withdrawal of consent. A portability request may name the HTTPS endpoint of another
 //! controller: the package is sent there too ([`crate::outbound`]; an unreachable
 //! destination is tried again for [`TRANSMIT_ATTEMPTS`] attempts, a refusal is recorded),
-//! and the person is told which. Not yet done: telling recipients of a rectification,
-//! erasure or restriction (Art. 19) needs the disclosure log.
+//! and the person is told which. After a rectification, erasure or restriction, every
+//! recipient the disclosure log says received the person's data is sent an Art. 19 notice
+//! through the job runner ([`crate::governance::notices`]). An erasure stops short of what a
+//! legal hold in force covers: that is kept, restricted, and the person is told the legal
+//! ground ([`crate::governance::holds::erase_respecting_holds`]).
 //!
 //! A request made by an authorized agent that gave a status callback is announced to it at
 //! each change (verified, extended, fulfilled, expired) through the job runner.
@@ -236,6 +239,8 @@ pub struct Rights {
     clock: Arc<dyn Clock>,
     /// For portability transfers; checks agents' callback addresses too.
     outbound: Option<crate::outbound::Outbound>,
+    /// The legal holds an erasure must respect.
+    holds: crate::governance::holds::Holds,
 }
 
 impl std::fmt::Debug for Rights {
@@ -268,6 +273,12 @@ struct MailPayload {
 impl Rights {
     /// Rights requests on `store` under `policy`.
     pub fn new(records: Arc<Records>, consents: Arc<Consents>, policy: Arc<Policy>, clock: Arc<dyn Clock>) -> Self {
+        let holds = crate::governance::holds::Holds::new(
+            records.store().clone(),
+            policy.clone(),
+            records.auditor().clone(),
+            clock.clone(),
+        );
         Self {
             store: records.store().clone(),
             auditor: records.auditor().clone(),
@@ -276,6 +287,7 @@ impl Rights {
             policy,
             clock,
             outbound: None,
+            holds,
         }
     }
 
@@ -815,10 +827,10 @@ impl Rights {
         }
         let steps: &[&str] = match request.kind.as_str() {
             "access" => &["collect", "notify"],
-            "rectification" => &["rectify", "notify"],
+            "rectification" => &["rectify", "recipients", "notify"],
             "portability" => &["export", "transmit", "notify"],
-            "erasure" => &["erase", "notify"],
-            "restriction" => &["restrict", "notify"],
+            "erasure" => &["erase", "recipients", "notify"],
+            "restriction" => &["restrict", "recipients", "notify"],
             "objection" => &["object", "notify"],
             "withdrawal" => &["withdraw", "notify"],
             other => return Err(JobError::Permanent(format!("`{other}` requests are not carried out automatically"))),
@@ -892,12 +904,30 @@ impl Rights {
                 serde_json::json!(done)
             }
             "erase" => {
-                // Erasing again finds nothing: safe to repeat.
-                let erasure = self.records.erase(&Actor::System, subject).await.map_err(|e| match e {
-                    crate::records::AccessError::Store(e) => RightsError::Store(e),
+                // Erasing again finds nothing (or, under a hold, the same kept records): safe
+                // to repeat.
+                let erasure = crate::governance::holds::erase_respecting_holds(
+                    &self.holds,
+                    &self.records,
+                    &Actor::System,
+                    subject,
+                )
+                .await
+                .map_err(|e| match e {
+                    crate::governance::GovernanceError::Store(e) => RightsError::Store(e),
                     other => RightsError::Store(StoreError::Unavailable(other.to_string())),
                 })?;
-                serde_json::json!({"key_destroyed": erasure.key_destroyed, "rows_deleted": erasure.rows_deleted})
+                erasure.to_json()
+            }
+            "recipients" => {
+                use crate::governance::notices::{Change, notify_recipients};
+                let change = match request.kind.as_str() {
+                    "rectification" => Change::Rectified,
+                    "erasure" => Change::Erased,
+                    _ => Change::Restricted,
+                };
+                let told = notify_recipients(&self.store, &self.policy, now, request.id, subject, change).await?;
+                serde_json::json!({"notified": told})
             }
             "restrict" => {
                 self.store.set_restriction(subject, Some("the person asked for restriction (Art. 18)"), now).await?;

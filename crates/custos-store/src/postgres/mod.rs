@@ -13,6 +13,7 @@ use sqlx::{Postgres, Transaction};
 
 use crate::activity::activity_store;
 use crate::campaigns::campaign_store;
+use crate::governance::governance_store;
 use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
 use crate::partners::partner_store;
 use crate::portable::{portable_keystore, portable_store};
@@ -118,6 +119,7 @@ impl PgStore {
 portable_store!(PgStore, Postgres);
 campaign_store!(PgStore, Postgres);
 rights_store!(PgStore, Postgres);
+governance_store!(PgStore, Postgres);
 staff_store!(PgStore, Postgres);
 activity_store!(PgStore, Postgres);
 partner_store!(PgStore, Postgres);

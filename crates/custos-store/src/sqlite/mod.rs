@@ -14,6 +14,7 @@ use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use crate::activity::activity_store;
 use crate::campaigns::campaign_store;
+use crate::governance::governance_store;
 use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
 use crate::partners::partner_store;
 use crate::portable::{portable_keystore, portable_store};
@@ -154,6 +155,7 @@ impl SqliteStore {
 portable_store!(SqliteStore, Sqlite);
 campaign_store!(SqliteStore, Sqlite);
 rights_store!(SqliteStore, Sqlite);
+governance_store!(SqliteStore, Sqlite);
 staff_store!(SqliteStore, Sqlite);
 activity_store!(SqliteStore, Sqlite);
 partner_store!(SqliteStore, Sqlite);

@@ -7,6 +7,7 @@ mod activity;
 mod audit;
 mod campaigns;
 mod events;
+mod governance;
 mod jobs;
 mod keys;
 mod migrations;
