@@ -121,6 +121,19 @@ fn form_for(path: &str) -> Vec<(&'static str, &'static str)> {
             vec![("name", "Acme Ads"), ("country", "DE"), ("role", "advertiser"), ("contact_email", "ops@acme.example")]
         }
         "/admin/partners/{id}/keys" => vec![("scope", "records:read")],
+        "/admin/breaches" => vec![
+            ("nature", "A laptop was stolen"),
+            ("categories", "user.contact.email"),
+            ("systems", "crm"),
+            ("measures", "keys rotated"),
+            ("consequences", "phishing"),
+            ("window_start", "2026-11-01T00:00"),
+            ("window_end", "2026-11-02T00:00"),
+        ],
+        "/admin/holds" => vec![("scope", "all"), ("reason", "Tax audit: records kept for the authority")],
+        "/admin/holds/{id}/release" => vec![("reason", "the audit is over")],
+        "/admin/legal" => vec![("authority", "Police"), ("legal_basis", "StPO 95"), ("scope", "subject 0191")],
+        "/admin/legal/{id}/decide" => vec![("decision", "refused"), ("reason", "no court order")],
         "/admin/account/password" => vec![("current", "not my password"), ("new", "whatever whatever")],
         "/admin/staff/{username}/purposes" => vec![("purpose", "support")],
         "/admin/partners/{id}/terminate" => vec![("confirm", "Walk Partner")],
@@ -152,6 +165,60 @@ async fn every_console_route_refuses_anonymous_and_underprivileged_staff() {
         .await
         .expect("partner");
     let (key, _) = app.state.partners.create_key(&actor, partner.id, &[]).await.expect("key");
+    let now = jiff::Timestamp::now();
+    let breach = app
+        .state
+        .governance
+        .breaches
+        .open(
+            &actor,
+            &custos_engine::governance::breach::NewBreach {
+                detected_at: None,
+                nature: "Backup copied to a public bucket".into(),
+                categories: vec!["user.contact.email".into()],
+                systems: vec!["backups".into()],
+                measures: "bucket closed".into(),
+                consequences: "spam".into(),
+                keys_exposed: false,
+                window_start: now.checked_sub(jiff::SignedDuration::from_hours(2)).expect("t"),
+                window_end: now,
+                opened_by: "walk".into(),
+            },
+        )
+        .await
+        .expect("breach");
+    let hold = app
+        .state
+        .governance
+        .holds
+        .place(
+            &actor,
+            &custos_engine::governance::holds::NewHold {
+                scope: "purpose".into(),
+                target: Some("marketing".into()),
+                reason: "A claim is pending".into(),
+                placed_by: "walk".into(),
+                until: None,
+            },
+        )
+        .await
+        .expect("hold");
+    let legal = app
+        .state
+        .governance
+        .legal
+        .register(
+            &actor,
+            &custos_engine::governance::legal::NewLegalRequest {
+                authority: "Court".into(),
+                legal_basis: "ZPO 142".into(),
+                scope: "records of one subject".into(),
+                received_at: None,
+                recorded_by: "walk".into(),
+            },
+        )
+        .await
+        .expect("legal request");
     // What ends something goes last: a terminated contract takes no new keys, and a
     // log-out ends the session it is sent with.
     let mut routes: Vec<_> = ROUTES.iter().collect();
@@ -174,6 +241,9 @@ async fn every_console_route_refuses_anonymous_and_underprivileged_staff() {
         let concrete = match route.path {
             p if p.starts_with("/admin/partners/") => p.replace("{id}", &partner.id.to_string()),
             p if p.starts_with("/admin/jobs/") => p.replace("{id}", "1"),
+            p if p.starts_with("/admin/breaches/") => p.replace("{id}", &breach.id.to_string()),
+            p if p.starts_with("/admin/holds/") => p.replace("{id}", &hold.id.to_string()),
+            p if p.starts_with("/admin/legal/") => p.replace("{id}", &legal.id.to_string()),
             p => p.replace("{id}", &id),
         };
         let path = concrete.replace("{key}", &key.id).replace("{username}", "walk.target");
@@ -546,4 +616,123 @@ async fn a_disabled_member_is_signed_out_and_a_new_password_ends_old_sessions() 
     let old = console.post("/admin/login", None, &[("username", "dpo"), ("password", "a long enough password")]).await;
     assert_eq!(old.status(), 401);
     console.sign_in("dpo", "another long passphrase").await;
+}
+
+#[tokio::test]
+async fn a_breach_is_registered_its_clock_shown_and_the_authority_notification_recorded() {
+    let db = TestDb::from_env().await;
+    let (_app, console, staff, _) = staffed(&db).await;
+    let (dpo, auditor) = (&staff[1].1, &staff[3].1);
+    let bad = console
+        .post(
+            "/admin/breaches",
+            Some(dpo),
+            &[
+                ("csrf", &dpo.csrf),
+                ("nature", "x"),
+                ("categories", "user.contact.email"),
+                ("systems", "crm"),
+                ("measures", "m"),
+                ("consequences", "c"),
+                ("window_start", "yesterday"),
+                ("window_end", "2026-11-02T00:00"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 422, "a window that is not a time is named");
+    assert!(bad.text().await.expect("html").contains("window_start"));
+    let opened = console
+        .post(
+            "/admin/breaches",
+            Some(dpo),
+            &[
+                ("csrf", &dpo.csrf),
+                ("nature", "A laptop with an export was stolen"),
+                ("categories", "user.contact.email"),
+                ("systems", "crm"),
+                ("measures", "remote wipe, keys rotated"),
+                ("consequences", "phishing mails"),
+                ("window_start", "2026-11-01T00:00"),
+                ("window_end", "2026-11-02T00:00"),
+            ],
+        )
+        .await;
+    assert_eq!(opened.status(), 200);
+    let page = opened.text().await.expect("html");
+    assert!(page.contains("h left: tell the authority by"), "the 72-hour clock runs: {page}");
+    let id = page.split("/admin/breaches/").nth(1).and_then(|r| r.split('/').next()).expect("id").to_owned();
+    let register = console.get("/admin/breaches", Some(auditor)).await.text().await.expect("html");
+    assert!(register.contains("A laptop with an export was stolen"), "the auditor sees the register");
+    let detail = console.get(&format!("/admin/breaches/{id}"), Some(auditor)).await.text().await.expect("html");
+    assert!(detail.contains("class=\"draft\""), "with the Art. 33(3) draft");
+    assert!(!detail.contains("action=\"/admin/breaches/"), "but no actions for an auditor");
+    let notified =
+        console.post(&format!("/admin/breaches/{id}/notify-authority"), Some(dpo), &[("csrf", &dpo.csrf)]).await;
+    assert_eq!(notified.status(), 200);
+    assert!(notified.text().await.expect("html").contains("within 72 hours"));
+    let again =
+        console.post(&format!("/admin/breaches/{id}/notify-authority"), Some(dpo), &[("csrf", &dpo.csrf)]).await;
+    assert_eq!(again.status(), 409, "notified once");
+}
+
+#[tokio::test]
+async fn holds_and_legal_requests_are_kept_from_the_console() {
+    let db = TestDb::from_env().await;
+    let (app, console, staff, _) = staffed(&db).await;
+    let dpo = &staff[1].1;
+    let placed = console
+        .post(
+            "/admin/holds",
+            Some(dpo),
+            &[
+                ("csrf", &dpo.csrf),
+                ("scope", "purpose"),
+                ("target", "marketing"),
+                ("reason", "A claim by a customer is pending"),
+            ],
+        )
+        .await;
+    assert_eq!(placed.status(), 200);
+    assert!(placed.text().await.expect("html").contains("in force"));
+    let holds = app.state.governance.holds.list(false).await.expect("holds");
+    assert_eq!(holds.len(), 1);
+    let unknown_scope =
+        console.post("/admin/holds", Some(dpo), &[("csrf", &dpo.csrf), ("scope", "galaxy"), ("reason", "r")]).await;
+    assert_eq!(unknown_scope.status(), 422);
+    let released = console
+        .post(
+            &format!("/admin/holds/{}/release", holds[0].id),
+            Some(dpo),
+            &[("csrf", &dpo.csrf), ("reason", "The claim was settled")],
+        )
+        .await;
+    assert_eq!(released.status(), 200);
+    assert!(released.text().await.expect("html").contains("The claim was settled"));
+
+    let registered = console
+        .post(
+            "/admin/legal",
+            Some(dpo),
+            &[
+                ("csrf", &dpo.csrf),
+                ("authority", "Public prosecutor"),
+                ("legal_basis", "StPO 95"),
+                ("scope", "orders of one subject"),
+            ],
+        )
+        .await;
+    assert_eq!(registered.status(), 200);
+    let request = app.state.governance.legal.list(10).await.expect("list")[0].clone();
+    let decided = console
+        .post(
+            &format!("/admin/legal/{}/decide", request.id),
+            Some(dpo),
+            &[("csrf", &dpo.csrf), ("decision", "refused"), ("reason", "No court order was shown")],
+        )
+        .await;
+    assert_eq!(decided.status(), 200);
+    assert!(decided.text().await.expect("html").contains("refused by dpo: No court order was shown"));
+    let entries = custos_engine::audit::export(&app.store, 0, 10_000).await.expect("audit");
+    assert!(entries.iter().any(|e| e.entry.actor == "staff:dpo:dpo" && e.entry.action.contains("legal")), "audited");
+    assert_eq!(console.get("/admin/disclosures", Some(&staff[3].1)).await.status(), 200);
 }

@@ -33,6 +33,7 @@ mod chart;
 mod oversight;
 mod pages;
 mod partners;
+mod registers;
 
 /// The console's session cookie.
 pub(crate) const COOKIE: &str = "custos_admin";
@@ -88,6 +89,18 @@ pub const ROUTES: &[AdminRoute] = &[
     AdminRoute { method: "GET", path: "/admin/jobs", roles: ADMIN },
     AdminRoute { method: "POST", path: "/admin/jobs/{id}/retry", roles: ADMIN },
     AdminRoute { method: "GET", path: "/admin/subjects", roles: PERSONAL },
+    AdminRoute { method: "GET", path: "/admin/breaches", roles: AUDIT },
+    AdminRoute { method: "POST", path: "/admin/breaches", roles: DECIDE },
+    AdminRoute { method: "GET", path: "/admin/breaches/{id}", roles: AUDIT },
+    AdminRoute { method: "POST", path: "/admin/breaches/{id}/notify-authority", roles: DECIDE },
+    AdminRoute { method: "POST", path: "/admin/breaches/{id}/notify-people", roles: DECIDE },
+    AdminRoute { method: "GET", path: "/admin/holds", roles: AUDIT },
+    AdminRoute { method: "POST", path: "/admin/holds", roles: DECIDE },
+    AdminRoute { method: "POST", path: "/admin/holds/{id}/release", roles: DECIDE },
+    AdminRoute { method: "GET", path: "/admin/legal", roles: AUDIT },
+    AdminRoute { method: "POST", path: "/admin/legal", roles: DECIDE },
+    AdminRoute { method: "POST", path: "/admin/legal/{id}/decide", roles: DECIDE },
+    AdminRoute { method: "GET", path: "/admin/disclosures", roles: AUDIT },
     AdminRoute { method: "GET", path: "/admin/partners", roles: PARTNERS },
     AdminRoute { method: "POST", path: "/admin/partners", roles: REGISTER },
     AdminRoute { method: "GET", path: "/admin/partners/{id}", roles: PARTNERS },
