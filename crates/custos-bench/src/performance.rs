@@ -72,6 +72,8 @@ fn share(value: f64, op: &str, target: f64) -> f64 {
         "<=" if value > 0.0 => target / value,
         "<=" => f64::INFINITY,
         _ if target > 0.0 => value / target,
+        // A target of 0 (a margin that must not be negative) has no scale: met or not.
+        _ if value >= target => 1.0,
         _ => 0.0,
     };
     if share.is_finite() { share } else { 10.0 }
@@ -141,7 +143,7 @@ fn number(v: f64) -> String {
         let digits = whole.abs().to_string();
         let mut grouped = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);
@@ -225,6 +227,14 @@ pub(crate) fn write(input: &str, out: &Path, date: &str) -> anyhow::Result<usize
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_target_of_zero_is_just_met_or_not() {
+        assert_eq!(share(0.4, ">=", 0.0), 1.0);
+        assert_eq!(share(0.0, ">=", 0.0), 1.0);
+        assert_eq!(share(-0.1, ">=", 0.0), 0.0);
+        assert_eq!(share(3.0, ">=", 2.0), 1.5);
+    }
 
     #[test]
     fn the_report_names_every_figure_and_draws_each_target() {
