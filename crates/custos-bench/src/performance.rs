@@ -72,6 +72,8 @@ fn share(value: f64, op: &str, target: f64) -> f64 {
         "<=" if value > 0.0 => target / value,
         "<=" => f64::INFINITY,
         _ if target > 0.0 => value / target,
+        // A target of 0 (a margin that must not be negative) has no scale: met or not.
+        _ if value >= target => 1.0,
         _ => 0.0,
     };
     if share.is_finite() { share } else { 10.0 }
@@ -149,6 +151,10 @@ fn number(v: f64) -> String {
         if whole < 0 { format!("-{grouped}") } else { grouped }
     } else if v.fract() == 0.0 {
         format!("{v:.0}")
+    } else if v.abs() < 0.01 {
+        // Three significant digits, so that 0.00356 MB/s does not read as 0.004.
+        let decimals = (2 - v.abs().log10().floor() as i32).clamp(3, 9) as usize;
+        format!("{v:.decimals$}").trim_end_matches('0').trim_end_matches('.').to_owned()
     } else {
         format!("{v:.3}").trim_end_matches('0').trim_end_matches('.').to_owned()
     }
@@ -225,6 +231,22 @@ pub(crate) fn write(input: &str, out: &Path, date: &str) -> anyhow::Result<usize
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_figures_keep_three_significant_digits() {
+        assert_eq!(number(0.00356), "0.00356");
+        assert_eq!(number(0.0041), "0.0041");
+        assert_eq!(number(0.503), "0.503");
+        assert_eq!(number(22330.44), "22,330");
+    }
+
+    #[test]
+    fn a_target_of_zero_is_just_met_or_not() {
+        assert_eq!(share(0.4, ">=", 0.0), 1.0);
+        assert_eq!(share(0.0, ">=", 0.0), 1.0);
+        assert_eq!(share(-0.1, ">=", 0.0), 0.0);
+        assert_eq!(share(3.0, ">=", 2.0), 1.5);
+    }
 
     #[test]
     fn the_report_names_every_figure_and_draws_each_target() {

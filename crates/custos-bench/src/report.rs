@@ -21,6 +21,13 @@ impl Report {
         self
     }
 
+    /// Records a figure rounded to `decimals` places, for figures far below 1.
+    pub(crate) fn figure_decimals(&mut self, name: &str, value: f64, unit: &str, decimals: i32) -> &mut Self {
+        let scale = 10f64.powi(decimals);
+        self.figures.insert(name.into(), json!({"value": (value * scale).round() / scale, "unit": unit}));
+        self
+    }
+
     /// Records a target `figure op value` and whether it was met.
     pub(crate) fn target(&mut self, figure: &str, op: &str, value: f64) -> &mut Self {
         let actual = self.figures.get(figure).and_then(|f| f["value"].as_f64()).unwrap_or(f64::NAN);
