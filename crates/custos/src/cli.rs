@@ -97,6 +97,15 @@ pub(crate) enum RightsCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Verify a request on your authority, for a person whose identity you confirmed by
+    /// other means; it is then carried out like any verified request.
+    Approve {
+        /// The request's id.
+        id: uuid::Uuid,
+        /// How the person's identity was confirmed (recorded in the audit log).
+        #[arg(long)]
+        reason: String,
+    },
     /// Carry out a verified request now, in this process, instead of waiting for a worker.
     Run {
         /// The request's id.

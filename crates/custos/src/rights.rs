@@ -55,6 +55,10 @@ pub(crate) async fn run(settings: &Settings, command: &RightsCommand) -> anyhow:
             let r = rights.deny(&operator(), *id, reason).await.context("cannot deny")?;
             println!("{} is denied; the person will be told why and where to complain", r.id);
         }
+        RightsCommand::Approve { id, reason } => {
+            let r = rights.approve(&operator(), *id, reason).await.context("cannot approve")?;
+            println!("{} is verified on your authority and queued to be carried out", r.id);
+        }
         RightsCommand::Run { id } => {
             let r = rights.run_now(*id).await.context("cannot carry it out")?;
             println!("{} is {}; steps done: {}", r.id, r.state, r.steps.join(", "));

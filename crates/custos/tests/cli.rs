@@ -278,6 +278,7 @@ async fn a_request_is_denied_or_carried_out_from_the_command_line() {
     let server = Server::start(dir.path(), &[("CUSTOS_JOBS_POLL_INTERVAL_MS", "100")]);
     let to_run = ask(&server, "access", "ada@example.org").await;
     let to_deny = ask(&server, "erasure", "bob@example.org").await;
+    let to_approve = ask(&server, "access", "carol@example.org").await;
     let code = {
         let mail = mailed(dir.path(), &to_run).await;
         mail.lines().find_map(|l| l.strip_prefix("Your code: ")).expect("a code").trim().to_owned()
@@ -300,6 +301,8 @@ async fn a_request_is_denied_or_carried_out_from_the_command_line() {
     assert!(ran.contains("is fulfilled") && ran.contains("collect, notify"), "{ran}");
     let early = run(&mut custos(dir.path(), &["rights", "run", &to_deny]));
     assert_error_line(&early, &["only a verified request"]);
+    let approve = run(&mut custos(dir.path(), &["rights", "approve", &to_run, "--reason", "passport seen"]));
+    assert_error_line(&approve, &["only an unverified request"]);
 
     let denied =
         ok(dir.path(), &["rights", "deny", &to_deny, "--reason", "The same erasure was asked ten times today."]);
@@ -308,6 +311,13 @@ async fn a_request_is_denied_or_carried_out_from_the_command_line() {
     assert_error_line(&again, &["denied", "closed"]);
     let shown: serde_json::Value = serde_json::from_str(&ok(dir.path(), &["rights", "show", &to_deny])).expect("json");
     assert_eq!((shown["state"].as_str(), shown["closed_at"].is_string()), (Some("denied"), true), "{shown}");
+
+    // Staff who confirmed a person's identity by other means approve the request.
+    let approved = ok(dir.path(), &["rights", "approve", &to_approve, "--reason", "Passport seen at the counter"]);
+    assert!(approved.contains("is verified on your authority"), "{approved}");
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(dir.path(), &["rights", "show", &to_approve])).expect("json");
+    assert_eq!(shown["state"], "verified");
 
     // A worker mails the person the reason and where to complain.
     let server = Server::start(dir.path(), &[("CUSTOS_JOBS_POLL_INTERVAL_MS", "100")]);

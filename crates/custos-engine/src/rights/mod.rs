@@ -456,6 +456,37 @@ impl Rights {
                 RightsError::BadCode
             });
         }
+        self.accept(request, &Actor::System, "rights.verify", serde_json::json!({})).await
+    }
+
+    /// Verifies an unverified request on staff's authority, for a person whose identity
+    /// staff confirmed by other means (in person, by a signed letter); `how` says how, and
+    /// is audited with who approved.
+    pub async fn approve(&self, actor: &Actor, id: Uuid, how: &str) -> Result<RightsRequest, RightsError> {
+        let request = self.store.rights_request(id).await?.ok_or(RightsError::NotFound(id))?;
+        let how = how.trim();
+        if how.is_empty() || how.len() > 1000 {
+            return Err(invalid("reason", "say how the person's identity was confirmed, in 1 to 1000 bytes"));
+        }
+        if request.state != "unverified" {
+            return Err(RightsError::WrongState {
+                state: request.state,
+                message: "only an unverified request is approved".into(),
+            });
+        }
+        self.accept(request, actor, "rights.approve", serde_json::json!({"how": how})).await
+    }
+
+    /// Marks `request` verified, ties it to the person held under its address (if any) and
+    /// queues its execution.
+    async fn accept(
+        &self,
+        mut request: RightsRequest,
+        actor: &Actor,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<RightsRequest, RightsError> {
+        let (id, now) = (request.id, self.clock.now());
         let index = custos_store::BlindIndex(
             request.email_index.clone().try_into().map_err(|_| StoreError::Corrupt("email index length".into()))?,
         );
@@ -470,7 +501,7 @@ impl Rights {
                 message: "its code was already used".into(),
             });
         }
-        self.audit(&Actor::System, "rights.verify", &request, serde_json::json!({})).await?;
+        self.audit(actor, action, &request, detail).await?;
         self.announce(&request, "verified").await?;
         if AUTOMATED.contains(&request.kind.as_str()) {
             self.store
