@@ -37,6 +37,9 @@ const PEOPLE: usize = 20;
 const OWN_EVENTS: usize = 1_000;
 /// Requests sent end to end.
 const REQUESTS: usize = 200;
+/// Job workers carrying the requests out, as many as `custos serve` runs by default
+/// (`[jobs] workers`).
+const WORKERS: usize = 2;
 
 struct Measured {
     access_ms: Vec<f64>,
@@ -90,6 +93,7 @@ pub(crate) async fn run(size: u64, postgres: Option<&str>) -> anyhow::Result<Rep
         .note("people_measured", PEOPLE as u64)
         .note("events_per_person", OWN_EVENTS as u64)
         .note("requests_end_to_end", REQUESTS as u64)
+        .note("job_workers", WORKERS as u64)
         .figure("access_p50_ms", percentile(&a, 0.5), "ms")
         .figure("access_p99_ms", percentile(&a, 0.99), "ms")
         .figure("erasure_p50_ms", percentile(&e, 0.5), "ms")
@@ -179,9 +183,17 @@ async fn measure(background: u64, postgres: Option<&str>, end_to_end: bool) -> a
     let per_second = if end_to_end {
         let mail_dir = tempfile::tempdir()?;
         let mailer = Mailer::from_url(&format!("file://{}", mail_dir.path().display()), "privacy@shop.example")?;
-        let runner = JobRunner::new(store.clone())
-            .register(RightsExecution::new(rights.clone()))
-            .register(RightsMail::new(rights.clone(), mailer, "https://privacy.shop.example"));
+        let runners: Vec<Arc<JobRunner>> = (0..WORKERS)
+            .map(|n| {
+                Arc::new(
+                    JobRunner::new(store.clone())
+                        .with_worker_id(format!("bench-{n}"))
+                        .register(RightsExecution::new(rights.clone()))
+                        .register(RightsMail::new(rights.clone(), mailer.clone(), "https://privacy.shop.example")),
+                )
+            })
+            .collect();
+        let runner = runners[0].clone();
         let mut ids = Vec::new();
         for n in PEOPLE..PEOPLE + REQUESTS {
             let new = NewRightsRequest {
@@ -209,6 +221,15 @@ async fn measure(background: u64, postgres: Option<&str>, end_to_end: bool) -> a
         for id in &ids {
             let code = codes.get(&id.to_string()).ok_or_else(|| anyhow::anyhow!("no code mailed for {id}"))?;
             rights.verify(*id, code).await?;
+        }
+        // The workers take jobs from the one queue side by side, as `custos serve`'s do.
+        let mut working = Vec::new();
+        for r in &runners {
+            let r = r.clone();
+            working.push(tokio::spawn(async move { r.run_pending().await }));
+        }
+        for w in working {
+            w.await??;
         }
         runner.run_pending().await?;
         let seconds = started.elapsed().as_secs_f64();

@@ -867,17 +867,22 @@ impl Rights {
             other => return Err(JobError::Permanent(format!("`{other}` requests are not carried out automatically"))),
         };
         let mut outcome = request.outcome.clone().unwrap_or_else(|| serde_json::json!({}));
-        for step in steps {
+        let last = steps.len() - 1;
+        for (n, step) in steps.iter().enumerate() {
             if request.steps.iter().any(|s| s == step) {
                 continue;
             }
             let result = self.step(&request, step, attempt).await.map_err(|e| JobError::Retry(e.to_string()))?;
+            // A step that changed nothing is recorded with the next one: run again after a
+            // crash, it changes nothing again.
+            let effect = !(*step == "recipients" && result["notified"].as_array().is_some_and(Vec::is_empty));
             if !result.is_null() {
                 outcome[*step] = result;
             }
             request.steps.push((*step).to_owned());
             request.outcome = Some(outcome.clone());
-            if !self.store.update_rights_request(&request, "in_progress").await.map_err(retry)? {
+            // The last step is recorded together with the request's fulfilment, below.
+            if effect && n != last && !self.store.update_rights_request(&request, "in_progress").await.map_err(retry)? {
                 return Err(JobError::Retry("the request changed meanwhile".into()));
             }
         }
