@@ -98,7 +98,7 @@ fn chart(run: &Run) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {height}" width="{w}" height="{height}" font-family="sans-serif" font-size="12"><title>{} on {}: each figure against its target</title>"#,
         escape(&run.scenario),
         escape(&run.backend),
-        w = LEFT + WIDTH + 120.0
+        w = LEFT + WIDTH + 230.0
     );
     let target_x = LEFT + WIDTH / CAP;
     for (i, (name, (op, target, met))) in run.targets.iter().enumerate() {
@@ -117,11 +117,12 @@ fn chart(run: &Run) -> String {
         let unit = run.figures.get(name).map(|f| f.1.as_str()).unwrap_or("");
         let _ = write!(
             svg,
-            r##"<text x="{}" y="{}" fill="#222">{} {} ({op} {})</text>"##,
+            r##"<text x="{}" y="{}" fill="#222">{} {} ({} {})</text>"##,
             LEFT + WIDTH + 6.0,
             y + 13.0,
             number(value),
             escape(unit),
+            escape(op),
             number(*target)
         );
     }
@@ -267,6 +268,7 @@ mod tests {
         assert!(svg.contains(r#"data-figure="reads_per_s" data-share="1.250""#), "{svg}");
         let rights = std::fs::read_to_string(dir.path().join("perf/rights-sqlite.svg")).expect("svg");
         assert!(rights.contains(r#"data-share="2.000""#), "at most 20 ms, measured 10: twice as good: {rights}");
+        assert!(rights.contains("(&lt;= 20)") && !rights.contains("(<="), "the operator is escaped: {rights}");
         assert!(write("not json", dir.path(), "x").is_err());
     }
 }
