@@ -58,14 +58,20 @@ pub(crate) fn account_error(e: AccountError) -> ApiError {
     }
 }
 
-/// The session token in the request's cookie.
-pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
+/// The value of cookie `name` in the request, if it is set and not empty.
+pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(&format!("{COOKIE}=")).map(str::to_owned))
+        .find_map(|c| c.trim().strip_prefix(name).and_then(|rest| rest.strip_prefix('=')).map(str::to_owned))
+        .filter(|v| !v.is_empty())
+}
+
+/// The session token in the request's cookie.
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, COOKIE)
 }
 
 async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<SubjectId, ApiError> {

@@ -157,13 +157,7 @@ pub(crate) struct Session {
 
 /// The session token in the request's cookies.
 pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(&format!("{COOKIE}=")).map(str::to_owned))
-        .filter(|t| !t.is_empty())
+    crate::accounts::cookie_value(headers, COOKIE)
 }
 
 /// The console's routes.

@@ -30,6 +30,20 @@ fn refusal(e: &GovernanceError) -> Option<StatusCode> {
     }
 }
 
+/// What a page says after an action: its status, its error and its notice; a fault that
+/// no person can mend is an error response instead.
+type Said = (StatusCode, Option<String>, Option<String>);
+
+fn said<T>(result: Result<T, GovernanceError>, notice: impl FnOnce(T) -> String) -> Result<Said, ApiError> {
+    match result {
+        Ok(done) => Ok((StatusCode::OK, None, Some(notice(done)))),
+        Err(e) => match refusal(&e) {
+            Some(status) => Ok((status, Some(e.to_string()), None)),
+            None => Err(fault(e)),
+        },
+    }
+}
+
 fn fault(e: GovernanceError) -> ApiError {
     match e {
         GovernanceError::Store(e) => e.into(),
@@ -276,15 +290,9 @@ pub(super) async fn notify_authority(
     Form(form): Form<DelayForm>,
 ) -> Result<Response, ApiError> {
     let reason = Some(form.delay_reason.trim()).filter(|r| !r.is_empty());
-    match state.governance.breaches.notify_authority(&session.who.actor(), id, reason).await {
-        Ok(_) => {
-            breach_page(&state, &session, id, StatusCode::OK, None, Some("The notification is recorded.".into())).await
-        }
-        Err(e) => match refusal(&e) {
-            Some(status) => breach_page(&state, &session, id, status, Some(e.to_string()), None).await,
-            None => Err(fault(e)),
-        },
-    }
+    let result = state.governance.breaches.notify_authority(&session.who.actor(), id, reason).await;
+    let (status, error, notice) = said(result, |_| "The notification is recorded.".into())?;
+    breach_page(&state, &session, id, status, error, notice).await
 }
 
 pub(super) async fn notify_people(
@@ -292,16 +300,9 @@ pub(super) async fn notify_people(
     Extension(session): Extension<Session>,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
-    match state.governance.breaches.notify_people(&session.who.actor(), id).await {
-        Ok(n) => {
-            let notice = format!("{n} notice(s) queued; nobody is mailed twice.");
-            breach_page(&state, &session, id, StatusCode::OK, None, Some(notice)).await
-        }
-        Err(e) => match refusal(&e) {
-            Some(status) => breach_page(&state, &session, id, status, Some(e.to_string()), None).await,
-            None => Err(fault(e)),
-        },
-    }
+    let result = state.governance.breaches.notify_people(&session.who.actor(), id).await;
+    let (status, error, notice) = said(result, |n| format!("{n} notice(s) queued; nobody is mailed twice."))?;
+    breach_page(&state, &session, id, status, error, notice).await
 }
 
 // Legal holds.
@@ -412,13 +413,9 @@ pub(super) async fn place_hold(
         placed_by: session.who.username.clone(),
         until,
     };
-    match state.governance.holds.place(&session.who.actor(), &new).await {
-        Ok(_) => holds_page(&state, &session, StatusCode::OK, None, Some("The hold is in force.".into())).await,
-        Err(e) => match refusal(&e) {
-            Some(status) => holds_page(&state, &session, status, Some(e.to_string()), None).await,
-            None => Err(fault(e)),
-        },
-    }
+    let result = state.governance.holds.place(&session.who.actor(), &new).await;
+    let (status, error, notice) = said(result, |_| "The hold is in force.".into())?;
+    holds_page(&state, &session, status, error, notice).await
 }
 
 #[derive(Deserialize)]
@@ -433,13 +430,9 @@ pub(super) async fn release_hold(
     Path(id): Path<Uuid>,
     Form(form): Form<ReleaseForm>,
 ) -> Result<Response, ApiError> {
-    match state.governance.holds.release(&session.who.actor(), id, &session.who.username, &form.reason).await {
-        Ok(_) => holds_page(&state, &session, StatusCode::OK, None, Some("The hold is released.".into())).await,
-        Err(e) => match refusal(&e) {
-            Some(status) => holds_page(&state, &session, status, Some(e.to_string()), None).await,
-            None => Err(fault(e)),
-        },
-    }
+    let result = state.governance.holds.release(&session.who.actor(), id, &session.who.username, &form.reason).await;
+    let (status, error, notice) = said(result, |_| "The hold is released.".into())?;
+    holds_page(&state, &session, status, error, notice).await
 }
 
 // Legal requests.
@@ -533,13 +526,9 @@ pub(super) async fn register_legal(
         received_at: None,
         recorded_by: session.who.username.clone(),
     };
-    match state.governance.legal.register(&session.who.actor(), &new).await {
-        Ok(_) => legal_page(&state, &session, StatusCode::OK, None, Some("The request is registered.".into())).await,
-        Err(e) => match refusal(&e) {
-            Some(status) => legal_page(&state, &session, status, Some(e.to_string()), None).await,
-            None => Err(fault(e)),
-        },
-    }
+    let result = state.governance.legal.register(&session.who.actor(), &new).await;
+    let (status, error, notice) = said(result, |_| "The request is registered.".into())?;
+    legal_page(&state, &session, status, error, notice).await
 }
 
 #[derive(Deserialize)]
@@ -557,13 +546,9 @@ pub(super) async fn decide_legal(
     Form(form): Form<DecideForm>,
 ) -> Result<Response, ApiError> {
     let decision = Decision { decision: form.decision, decided_by: session.who.username.clone(), reason: form.reason };
-    match state.governance.legal.decide(&session.who.actor(), id, &decision).await {
-        Ok(_) => legal_page(&state, &session, StatusCode::OK, None, Some("The decision is recorded.".into())).await,
-        Err(e) => match refusal(&e) {
-            Some(status) => legal_page(&state, &session, status, Some(e.to_string()), None).await,
-            None => Err(fault(e)),
-        },
-    }
+    let result = state.governance.legal.decide(&session.who.actor(), id, &decision).await;
+    let (status, error, notice) = said(result, |_| "The decision is recorded.".into())?;
+    legal_page(&state, &session, status, error, notice).await
 }
 
 // Disclosures.
