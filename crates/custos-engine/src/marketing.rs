@@ -46,9 +46,7 @@ pub fn verify(vault: &Vault, token: &str) -> Result<(SubjectId, String), Unsubsc
     };
     let subject: uuid::Uuid = subject.parse().map_err(|_| UnsubscribeError::BadLink)?;
     let expected = base64url(&vault.mac(CONTEXT, format!("{subject}:{purpose}").as_bytes()));
-    let same =
-        expected.len() == mac.len() && expected.bytes().zip(mac.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-    if !same {
+    if !crate::tokens::constant_time_eq(expected.as_bytes(), mac.as_bytes()) {
         return Err(UnsubscribeError::BadLink);
     }
     Ok((SubjectId(subject), purpose.to_owned()))

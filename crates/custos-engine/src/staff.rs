@@ -399,7 +399,7 @@ fn matching_step(secret: &[u8], code: &str, now_secs: u64) -> Option<i64> {
     // Every candidate is computed and compared, so timing does not tell which matched.
     for step in [now.saturating_sub(1), now, now + 1] {
         let expected = totp.generate(step * TOTP_STEP);
-        let same = expected.bytes().zip(code.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        let same = crate::tokens::constant_time_eq(expected.as_bytes(), code.as_bytes());
         if same && found.is_none() {
             found = i64::try_from(step).ok();
         }

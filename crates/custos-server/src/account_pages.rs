@@ -184,9 +184,7 @@ async fn form_user(state: &AppState, headers: &HeaderMap, sent: &str) -> Result<
         return Err(render(state, StatusCode::UNAUTHORIZED, None, Some("Please sign in again.".into()), None));
     };
     let expected = csrf(state, &token);
-    let same =
-        expected.len() == sent.len() && expected.bytes().zip(sent.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
-    if !same {
+    if !custos_engine::tokens::constant_time_eq(expected.as_bytes(), sent.as_bytes()) {
         let error = ApiError::new(
             StatusCode::FORBIDDEN,
             "csrf",

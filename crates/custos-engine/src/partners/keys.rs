@@ -63,7 +63,7 @@ pub(crate) fn parse(presented: &str) -> Option<(&str, &str)> {
 /// Whether `secret` is the stored key's secret and the key is live; constant time in the secret.
 pub(crate) fn matches(key: &PartnerKey, secret: &str) -> bool {
     let presented: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-    let same = presented.iter().zip(&key.key_hash).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+    let same = crate::tokens::constant_time_eq(&presented, &key.key_hash);
     same && key.revoked_at.is_none()
 }
 

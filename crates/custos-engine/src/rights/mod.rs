@@ -219,10 +219,6 @@ fn code_hash(request: Uuid, code: &str) -> Vec<u8> {
     hash.finalize().to_vec()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// An eight-digit code.
 fn new_code() -> String {
     let n = u32::from_le_bytes(crate::tokens::random_bytes::<4>()) % 100_000_000;
@@ -446,7 +442,7 @@ impl Rights {
             return Err(RightsError::CodeExpired);
         }
         let expected = request.code_hash.clone().unwrap_or_default();
-        if !constant_time_eq(&code_hash(id, code.trim()), &expected) {
+        if !crate::tokens::constant_time_eq(&code_hash(id, code.trim()), &expected) {
             request.code_attempts += 1;
             self.store.update_rights_request(&request, "unverified").await?;
             self.audit(&Actor::System, "rights.verify_failed", &request, serde_json::json!({})).await?;
@@ -568,7 +564,7 @@ impl Rights {
 
     /// The zip of an access request, for whoever holds its link; audited.
     pub async fn download(&self, id: Uuid, token: &str) -> Result<Vec<u8>, RightsError> {
-        if !constant_time_eq(self.package_token(id).as_bytes(), token.as_bytes()) {
+        if !crate::tokens::constant_time_eq(self.package_token(id).as_bytes(), token.as_bytes()) {
             return Err(RightsError::BadLink);
         }
         let (subject, sealed, expires) = self.store.rights_package(id).await?.ok_or(RightsError::BadLink)?;

@@ -233,7 +233,7 @@ async fn allow(roles: &'static [StaffRole], req: Request, next: Next) -> Respons
             .into_response();
     };
     let sent = form_urlencoded::parse(&bytes).find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned());
-    if !sent.is_some_and(|t| constant_time_eq(t.as_bytes(), session.csrf.as_bytes())) {
+    if !sent.is_some_and(|t| custos_engine::tokens::constant_time_eq(t.as_bytes(), session.csrf.as_bytes())) {
         return crate::ApiError::new(
             StatusCode::FORBIDDEN,
             "csrf",
@@ -243,10 +243,6 @@ async fn allow(roles: &'static [StaffRole], req: Request, next: Next) -> Respons
         .into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The console's security headers, on every console response.

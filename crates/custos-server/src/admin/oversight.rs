@@ -10,7 +10,7 @@ use custos_store::{IdentifierKind, JobState, SubjectId};
 use serde::Deserialize;
 
 use super::Session;
-use super::pages::{Who, render};
+use super::pages::{Frame, render};
 use crate::{ApiError, AppState};
 
 /// Audit entries a page shows.
@@ -29,10 +29,7 @@ struct EntryRow {
 #[derive(Template)]
 #[template(path = "admin/audit.html")]
 struct AuditPage {
-    controller: String,
-    who: Option<Who>,
-    error: Option<String>,
-    notice: Option<String>,
+    frame: Frame,
     csrf: String,
     entries: Vec<EntryRow>,
     first: i64,
@@ -69,10 +66,7 @@ async fn audit_page(
         .collect();
     let (first, last) = (rows.first().map_or(0, |r| r.seq), rows.last().map_or(0, |r| r.seq));
     let page = AuditPage {
-        controller: state.policy.controller.name.clone(),
-        who: Some(Who::from(session)),
-        error: None,
-        notice: None,
+        frame: Frame::signed(state, session, None, None),
         csrf: session.csrf.clone(),
         next: (rows.len() as u32 == PAGE).then_some(last),
         entries: rows,
@@ -121,10 +115,7 @@ struct DeadRow {
 #[derive(Template)]
 #[template(path = "admin/jobs.html")]
 struct JobsPage {
-    controller: String,
-    who: Option<Who>,
-    error: Option<String>,
-    notice: Option<String>,
+    frame: Frame,
     csrf: String,
     counts: Vec<(&'static str, u64)>,
     dead: Vec<DeadRow>,
@@ -152,10 +143,7 @@ async fn jobs_page(
         })
         .collect();
     let page = JobsPage {
-        controller: state.policy.controller.name.clone(),
-        who: Some(Who::from(session)),
-        error,
-        notice,
+        frame: Frame::signed(state, session, error, notice),
         csrf: session.csrf.clone(),
         counts: JobState::ALL.iter().map(|s| (s.as_str(), counts.get(*s))).collect(),
         dead,
@@ -206,10 +194,7 @@ struct DataRow {
 #[derive(Template)]
 #[template(path = "admin/subjects.html")]
 struct SubjectPage {
-    controller: String,
-    who: Option<Who>,
-    error: Option<String>,
-    notice: Option<String>,
+    frame: Frame,
     purposes: Vec<(String, String)>,
     who_asked: String,
     purpose_asked: String,
@@ -232,10 +217,7 @@ pub(super) async fn subject(
 ) -> Result<Response, ApiError> {
     let purposes = state.policy.purposes.iter().map(|p| (p.id.clone(), format!("{} ({})", p.name, p.id))).collect();
     let mut page = SubjectPage {
-        controller: state.policy.controller.name.clone(),
-        who: Some(Who::from(&session)),
-        error: None,
-        notice: None,
+        frame: Frame::signed(&state, &session, None, None),
         purposes,
         who_asked: look.who.trim().to_owned(),
         purpose_asked: look.purpose.trim().to_owned(),
@@ -246,7 +228,7 @@ pub(super) async fn subject(
         return Ok(render(StatusCode::OK, &page));
     }
     let Some(purpose) = state.policy.purpose(&page.purpose_asked) else {
-        page.error = Some("purpose: choose why you look before anything is shown".into());
+        page.frame.error = Some("purpose: choose why you look before anything is shown".into());
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
     let found = match page.who_asked.parse::<uuid::Uuid>() {
@@ -254,7 +236,7 @@ pub(super) async fn subject(
         Err(_) => state.records.find(IdentifierKind::Email, &page.who_asked).await.unwrap_or(None),
     };
     let Some(subject) = found else {
-        page.error = Some("No person is held under this id or address.".into());
+        page.frame.error = Some("No person is held under this id or address.".into());
         return Ok(render(StatusCode::NOT_FOUND, &page));
     };
     let categories: Vec<&str> = purpose.categories.iter().map(String::as_str).collect();
@@ -276,7 +258,7 @@ pub(super) async fn subject(
             Ok(render(StatusCode::OK, &page))
         }
         Err(AccessError::Denied { rule, reason }) => {
-            page.error = Some(format!("The gate refuses ({rule}): {reason}"));
+            page.frame.error = Some(format!("The gate refuses ({rule}): {reason}"));
             Ok(render(StatusCode::FORBIDDEN, &page))
         }
         Err(other) => Err(crate::subjects::access_error(other)),

@@ -74,6 +74,27 @@ pub(super) struct Who {
     pub(super) csrf: String,
 }
 
+/// What every console page shows around its content (`admin/base.html`): the operator's
+/// name, who is signed in, and what the last action said.
+pub(super) struct Frame {
+    pub(super) controller: String,
+    pub(super) who: Option<Who>,
+    pub(super) error: Option<String>,
+    pub(super) notice: Option<String>,
+}
+
+impl Frame {
+    /// The frame of a signed-in page.
+    pub(super) fn signed(state: &AppState, session: &Session, error: Option<String>, notice: Option<String>) -> Self {
+        Self { controller: state.policy.controller.name.clone(), who: Some(Who::from(session)), error, notice }
+    }
+
+    /// The frame of the sign-in and setup pages.
+    pub(super) fn anonymous(state: &AppState, error: Option<String>) -> Self {
+        Self { controller: state.policy.controller.name.clone(), who: None, error, notice: None }
+    }
+}
+
 impl From<&Session> for Who {
     fn from(s: &Session) -> Self {
         Self {
@@ -104,14 +125,11 @@ fn see_other(to: &str) -> Response {
 #[derive(Template)]
 #[template(path = "admin/login.html")]
 struct LoginPage {
-    controller: String,
-    who: Option<Who>,
-    error: Option<String>,
-    notice: Option<String>,
+    frame: Frame,
 }
 
 pub(super) async fn login_page(State(state): State<AppState>) -> Response {
-    let page = LoginPage { controller: state.policy.controller.name.clone(), who: None, error: None, notice: None };
+    let page = LoginPage { frame: Frame::anonymous(&state, None) };
     render(StatusCode::OK, &page)
 }
 
@@ -136,12 +154,7 @@ pub(super) async fn login(
     match ctx.staff.login(&form.username, &form.password, code).await {
         Ok((_, token)) => Ok(with_cookie(see_other("/admin"), ctx.cookie(Some(&token)))),
         Err(StaffError::BadCredentials) => {
-            let page = LoginPage {
-                controller: state.policy.controller.name.clone(),
-                who: None,
-                error: Some("Wrong username, password or code.".into()),
-                notice: None,
-            };
+            let page = LoginPage { frame: Frame::anonymous(&state, Some("Wrong username, password or code.".into())) };
             Ok(render(StatusCode::UNAUTHORIZED, &page))
         }
         Err(e) => Err(staff_error(e)),
@@ -151,17 +164,13 @@ pub(super) async fn login(
 #[derive(Template)]
 #[template(path = "admin/setup.html")]
 struct SetupPage {
-    controller: String,
-    who: Option<Who>,
-    error: Option<String>,
-    notice: Option<String>,
+    frame: Frame,
     token: String,
 }
 
 pub(super) async fn setup_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let token: String = token.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
-    let page =
-        SetupPage { controller: state.policy.controller.name.clone(), who: None, error: None, notice: None, token };
+    let page = SetupPage { frame: Frame::anonymous(&state, None), token };
     render(StatusCode::OK, &page)
 }
 
@@ -177,13 +186,7 @@ pub(super) async fn setup(
         Ok(session) => Ok(with_cookie(see_other("/admin"), ctx.cookie(Some(&session)))),
         Err(StaffError::Invalid { message, field }) => {
             let token: String = token.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
-            let page = SetupPage {
-                controller: state.policy.controller.name.clone(),
-                who: None,
-                error: Some(format!("{field}: {message}")),
-                notice: None,
-                token,
-            };
+            let page = SetupPage { frame: Frame::anonymous(&state, Some(format!("{field}: {message}"))), token };
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
         Err(e) => Err(staff_error(e)),
@@ -193,10 +196,7 @@ pub(super) async fn setup(
 #[derive(Template)]
 #[template(path = "admin/me.html")]
 struct MePage {
-    controller: String,
-    who: Option<Who>,
-    error: Option<String>,
-    notice: Option<String>,
+    frame: Frame,
     csrf: String,
     enabled: bool,
     setup: Option<(String, String)>,
@@ -212,15 +212,8 @@ async fn me_page(
     notice: Option<String>,
 ) -> Result<Response, ApiError> {
     let enabled = ctx.staff.has_totp(&session.who).await.map_err(staff_error)?;
-    let page = MePage {
-        controller: state.policy.controller.name.clone(),
-        who: Some(Who::from(session)),
-        error,
-        notice,
-        csrf: session.csrf.clone(),
-        enabled,
-        setup,
-    };
+    let page =
+        MePage { frame: Frame::signed(state, session, error, notice), csrf: session.csrf.clone(), enabled, setup };
     Ok(render(status, &page))
 }
 
@@ -360,10 +353,7 @@ pub(super) async fn stylesheet() -> Response {
 #[derive(Template)]
 #[template(path = "admin/dashboard.html")]
 struct Dashboard {
-    controller: String,
-    who: Option<Who>,
-    error: Option<String>,
-    notice: Option<String>,
+    frame: Frame,
     open: usize,
     due_soon: usize,
     overdue: usize,
@@ -413,10 +403,7 @@ async fn dashboard(
         .collect();
     let activity = Activity::last_days(&state, now, 30).await?;
     let page = Dashboard {
-        controller: state.policy.controller.name.clone(),
-        who: Some(Who::from(&session)),
-        error: None,
-        notice: None,
+        frame: Frame::signed(&state, &session, None, None),
         open: open.len(),
         due_soon,
         overdue,
@@ -541,10 +528,7 @@ struct QueueRow {
 #[derive(Template)]
 #[template(path = "admin/rights.html")]
 struct QueuePage {
-    controller: String,
-    who: Option<Who>,
-    error: Option<String>,
-    notice: Option<String>,
+    frame: Frame,
     rows: Vec<QueueRow>,
     decide: bool,
     csrf: String,
@@ -581,10 +565,7 @@ async fn queue_page(
         })
         .collect();
     let page = QueuePage {
-        controller: state.policy.controller.name.clone(),
-        who: Some(Who::from(session)),
-        error,
-        notice,
+        frame: Frame::signed(state, session, error, notice),
         rows,
         decide: super::DECIDE.contains(&session.who.role),
         csrf: session.csrf.clone(),
@@ -671,10 +652,7 @@ struct MemberRow {
 #[derive(Template)]
 #[template(path = "admin/staff.html")]
 struct StaffPage {
-    controller: String,
-    who: Option<Who>,
-    error: Option<String>,
-    notice: Option<String>,
+    frame: Frame,
     members: Vec<MemberRow>,
     csrf: String,
 }
@@ -703,14 +681,7 @@ async fn staff_listing(
             username: m.username,
         })
         .collect();
-    let page = StaffPage {
-        controller: state.policy.controller.name.clone(),
-        who: Some(Who::from(session)),
-        error,
-        notice,
-        members,
-        csrf: session.csrf.clone(),
-    };
+    let page = StaffPage { frame: Frame::signed(state, session, error, notice), members, csrf: session.csrf.clone() };
     Ok(render(status, &page))
 }
 

@@ -9,7 +9,7 @@ use custos_engine::partners::{NewPartner, PartnerError};
 use uuid::Uuid;
 
 use super::Session;
-use super::pages::{Who, render};
+use super::pages::{Frame, render};
 use crate::{ApiError, AppState};
 
 struct PartnerRow {
@@ -25,10 +25,7 @@ struct PartnerRow {
 #[derive(Template)]
 #[template(path = "admin/partners.html")]
 struct PartnersPage {
-    controller: String,
-    who: Option<Who>,
-    error: Option<String>,
-    notice: Option<String>,
+    frame: Frame,
     csrf: String,
     partners: Vec<PartnerRow>,
     register: bool,
@@ -83,10 +80,7 @@ async fn list_page(
         })
         .collect();
     let page = PartnersPage {
-        controller: state.policy.controller.name.clone(),
-        who: Some(Who::from(session)),
-        error,
-        notice,
+        frame: Frame::signed(state, session, error, notice),
         csrf: session.csrf.clone(),
         partners,
         register: super::REGISTER.contains(&session.who.role),
@@ -151,10 +145,7 @@ struct KeyRow {
 #[derive(Template)]
 #[template(path = "admin/partner.html")]
 struct PartnerPage {
-    controller: String,
-    who: Option<Who>,
-    error: Option<String>,
-    notice: Option<String>,
+    frame: Frame,
     csrf: String,
     id: Uuid,
     name: String,
@@ -188,10 +179,7 @@ async fn detail_page(
         Err(e) => return Err(fault(e)),
     };
     let page = PartnerPage {
-        controller: state.policy.controller.name.clone(),
-        who: Some(Who::from(session)),
-        error,
-        notice,
+        frame: Frame::signed(state, session, error, notice),
         csrf: session.csrf.clone(),
         id,
         active: partner.contract_status == "active",

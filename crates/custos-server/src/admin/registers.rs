@@ -13,7 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::Session;
-use super::pages::{Who, render};
+use super::pages::{Frame, render};
 use crate::{ApiError, AppState};
 
 fn stamp(t: jiff::Timestamp) -> String {
@@ -79,10 +79,7 @@ struct BreachRow {
 #[derive(Template)]
 #[template(path = "admin/breaches.html")]
 struct BreachesPage {
-    controller: String,
-    who: Option<Who>,
-    error: Option<String>,
-    notice: Option<String>,
+    frame: Frame,
     csrf: String,
     rows: Vec<BreachRow>,
     decide: bool,
@@ -112,10 +109,7 @@ async fn breaches_page(
         })
         .collect();
     let page = BreachesPage {
-        controller: state.policy.controller.name.clone(),
-        who: Some(Who::from(session)),
-        error,
-        notice: None,
+        frame: Frame::signed(state, session, error, None),
         csrf: session.csrf.clone(),
         rows,
         decide: super::DECIDE.contains(&session.who.role),
@@ -205,10 +199,7 @@ pub(super) async fn open_breach(
 #[derive(Template)]
 #[template(path = "admin/breach.html")]
 struct BreachPage {
-    controller: String,
-    who: Option<Who>,
-    error: Option<String>,
-    notice: Option<String>,
+    frame: Frame,
     csrf: String,
     id: Uuid,
     detected: String,
@@ -246,10 +237,7 @@ async fn breach_page(
     let draft = breaches.draft(id).await.map_err(fault)?;
     let (clock, overdue) = clock(&b);
     let page = BreachPage {
-        controller: state.policy.controller.name.clone(),
-        who: Some(Who::from(session)),
-        error,
-        notice,
+        frame: Frame::signed(state, session, error, notice),
         csrf: session.csrf.clone(),
         id,
         detected: stamp(b.detected_at),
@@ -320,10 +308,7 @@ struct HoldRow {
 #[derive(Template)]
 #[template(path = "admin/holds.html")]
 struct HoldsPage {
-    controller: String,
-    who: Option<Who>,
-    error: Option<String>,
-    notice: Option<String>,
+    frame: Frame,
     csrf: String,
     rows: Vec<HoldRow>,
     decide: bool,
@@ -361,10 +346,7 @@ async fn holds_page(
         })
         .collect();
     let page = HoldsPage {
-        controller: state.policy.controller.name.clone(),
-        who: Some(Who::from(session)),
-        error,
-        notice,
+        frame: Frame::signed(state, session, error, notice),
         csrf: session.csrf.clone(),
         rows,
         decide: super::DECIDE.contains(&session.who.role),
@@ -451,10 +433,7 @@ struct LegalRow {
 #[derive(Template)]
 #[template(path = "admin/legal.html")]
 struct LegalPage {
-    controller: String,
-    who: Option<Who>,
-    error: Option<String>,
-    notice: Option<String>,
+    frame: Frame,
     csrf: String,
     rows: Vec<LegalRow>,
     decide: bool,
@@ -486,10 +465,7 @@ async fn legal_page(
         });
     }
     let page = LegalPage {
-        controller: state.policy.controller.name.clone(),
-        who: Some(Who::from(session)),
-        error,
-        notice,
+        frame: Frame::signed(state, session, error, notice),
         csrf: session.csrf.clone(),
         rows,
         decide: super::DECIDE.contains(&session.who.role),
@@ -567,10 +543,7 @@ struct DisclosureRow {
 #[derive(Template)]
 #[template(path = "admin/disclosures.html")]
 struct DisclosuresPage {
-    controller: String,
-    who: Option<Who>,
-    error: Option<String>,
-    notice: Option<String>,
+    frame: Frame,
     rows: Vec<DisclosureRow>,
 }
 
@@ -595,12 +568,6 @@ pub(super) async fn disclosures(
             actor: d.actor,
         })
         .collect();
-    let page = DisclosuresPage {
-        controller: state.policy.controller.name.clone(),
-        who: Some(Who::from(&session)),
-        error: None,
-        notice: None,
-        rows,
-    };
+    let page = DisclosuresPage { frame: Frame::signed(&state, &session, None, None), rows };
     Ok(render(StatusCode::OK, &page))
 }
