@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod account_pages;
+mod cookie_pages;
 mod accounts;
 pub mod admin;
 mod aggregates;
@@ -296,6 +297,7 @@ pub fn routes() -> Router<AppState> {
         .merge(registers::routes())
         .merge(admin::routes())
         .merge(account_pages::routes())
+        .merge(cookie_pages::routes())
         .merge(partners::routes())
         .merge(aggregates::routes())
 }

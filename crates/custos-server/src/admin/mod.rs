@@ -80,6 +80,7 @@ pub const ROUTES: &[AdminRoute] = &[
     AdminRoute { method: "GET", path: "/admin/rights", roles: QUEUE },
     AdminRoute { method: "POST", path: "/admin/rights/{id}/extend", roles: DECIDE },
     AdminRoute { method: "POST", path: "/admin/rights/{id}/deny", roles: DECIDE },
+    AdminRoute { method: "POST", path: "/admin/rights/{id}/lift", roles: DECIDE },
     AdminRoute { method: "GET", path: "/admin/staff", roles: ADMIN },
     AdminRoute { method: "POST", path: "/admin/staff", roles: ADMIN },
     AdminRoute { method: "POST", path: "/admin/staff/{username}/disable", roles: ADMIN },
