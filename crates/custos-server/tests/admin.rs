@@ -791,3 +791,45 @@ async fn a_dpo_lifts_a_restriction_and_the_person_is_told_first() {
     let page = console.get("/admin/rights", Some(dpo)).await.text().await.expect("html");
     assert!(page.contains("lifted on"), "{page}");
 }
+
+#[tokio::test]
+async fn the_consents_page_counts_decisions_per_purpose_and_method_without_naming_anyone() {
+    let db = TestDb::from_env().await;
+    let (app, console, staff, _) = staffed(&db).await;
+    let r = app
+        .client
+        .post(format!("{}/v1/forms/signup", app.base))
+        .json(&json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}))
+        .send()
+        .await
+        .expect("signup");
+    assert_eq!(r.status(), 201);
+    for (visitor, granted, method) in
+        [("visitor-0000000000000001", true, "banner"), ("visitor-0000000000000002", false, "gpc")]
+    {
+        let r = app
+            .client
+            .post(format!("{}/v1/banner/consent", app.base))
+            .json(&json!({"visitor_id": visitor, "choices": {"analytics": granted}, "method": method}))
+            .send()
+            .await
+            .expect("banner");
+        assert_eq!(r.status(), 202);
+    }
+    let auditor = &staff.iter().find(|(r, _)| *r == StaffRole::Auditor).expect("auditor").1;
+    let page = console.get("/admin/consents", Some(auditor)).await.text().await.expect("html");
+    let row = |id: &str| {
+        let start = page.find(&format!(r#"<tr id="purpose-{id}">"#)).unwrap_or_else(|| panic!("{id}: {page}"));
+        page[start..].split("</tr>").next().expect("row").to_owned()
+    };
+    let marketing = row("marketing");
+    assert!(marketing.contains(r#"<td class="live">1</td>"#) && marketing.contains(r#"<td class="granted">1</td>"#));
+    let analytics = row("analytics");
+    assert!(analytics.contains(r#"<td class="live">1</td>"#), "{analytics}");
+    assert!(analytics.contains(r#"<td class="withdrawn">1</td>"#) && analytics.contains("50%"), "{analytics}");
+    assert!(page.contains(r#"id="method-analytics-gpc""#) && page.contains(r#"id="method-marketing-form""#));
+    assert!(page.contains(r#"data-series="granted" data-group="marketing" data-value="1""#), "{page}");
+    assert!(!page.contains("ada@example.org") && !page.contains("visitor-0000"), "no one is named");
+    let support = &staff.iter().find(|(r, _)| *r == StaffRole::Support).expect("support").1;
+    assert_eq!(console.get("/admin/consents", Some(support)).await.status(), 403);
+}

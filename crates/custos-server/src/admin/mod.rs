@@ -30,6 +30,7 @@ use custos_engine::vault::Vault;
 use crate::AppState;
 
 mod chart;
+mod consents;
 mod oversight;
 mod pages;
 mod partners;
@@ -85,6 +86,7 @@ pub const ROUTES: &[AdminRoute] = &[
     AdminRoute { method: "POST", path: "/admin/staff", roles: ADMIN },
     AdminRoute { method: "POST", path: "/admin/staff/{username}/disable", roles: ADMIN },
     AdminRoute { method: "POST", path: "/admin/staff/{username}/purposes", roles: ADMIN },
+    AdminRoute { method: "GET", path: "/admin/consents", roles: AUDIT },
     AdminRoute { method: "GET", path: "/admin/audit", roles: AUDIT },
     AdminRoute { method: "POST", path: "/admin/audit/verify", roles: AUDIT },
     AdminRoute { method: "GET", path: "/admin/jobs", roles: ADMIN },

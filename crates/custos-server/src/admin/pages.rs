@@ -35,6 +35,7 @@ pub(super) fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("POST", "/admin/staff") => post(add_staff),
         ("POST", "/admin/staff/{username}/disable") => post(disable_staff),
         ("POST", "/admin/staff/{username}/purposes") => post(assign_purposes),
+        ("GET", "/admin/consents") => get(super::consents::consents),
         ("GET", "/admin/audit") => get(super::oversight::audit),
         ("POST", "/admin/audit/verify") => post(super::oversight::verify_audit),
         ("GET", "/admin/jobs") => get(super::oversight::jobs),
