@@ -554,3 +554,94 @@ async fn a_staff_member_signs_in_extends_a_deadline_and_sees_it_on_the_dashboard
     assert_eq!(browser.script("return document.getElementById('extended-count').textContent").await, json!("1"));
     browser.assert_page_fine("the dashboard after the extension").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_console_page_and_privacy_center_page_loads_clean() {
+    if !browser_available() {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["marketing"]).await;
+    let (status, body) = app.post("/v1/rights-requests", &json!({"kind": "access", "email": "bob@example.org"})).await;
+    assert_eq!(status, 202, "{body}");
+    let request = body["id"].as_str().expect("id").to_owned();
+    let staff = &app.state.staff;
+    let token = staff.setup_token().await.expect("setup").expect("a first-admin link");
+    let admin_session = staff.complete_setup(&token, "root", "a passphrase long enough").await.expect("setup");
+    let admin = staff.session(&admin_session).await.expect("session");
+    staff
+        .add(&admin, "dpo.anna", custos_engine::gate::StaffRole::Dpo, "another long passphrase")
+        .await
+        .expect("add the dpo");
+    let (_, dpo_session) = staff.login("dpo.anna", "another long passphrase", None).await.expect("dpo login");
+    let actor = custos_engine::gate::Actor::System;
+    let partner = app
+        .state
+        .partners
+        .register(
+            &actor,
+            &custos_engine::partners::NewPartner {
+                name: "Page Partner".into(),
+                country: "FR".into(),
+                role: "publisher".into(),
+                contact_email: "ops@page.example".into(),
+                contact_name: None,
+            },
+        )
+        .await
+        .expect("partner");
+    let now = jiff::Timestamp::now();
+    let breach = app
+        .state
+        .governance
+        .breaches
+        .open(
+            &actor,
+            &custos_engine::governance::breach::NewBreach {
+                detected_at: None,
+                nature: "Backup copied to a public bucket".into(),
+                categories: vec!["user.contact.email".into()],
+                systems: vec!["backups".into()],
+                measures: "bucket closed".into(),
+                consequences: "spam".into(),
+                keys_exposed: false,
+                window_start: now.checked_sub(jiff::SignedDuration::from_hours(2)).expect("t"),
+                window_end: now,
+                opened_by: "pages".into(),
+            },
+        )
+        .await
+        .expect("breach");
+
+    let browser = Browser::start(false).await;
+    // Every public page of the privacy center.
+    for path in ["/privacy", "/privacy/cookies", "/rights", &format!("/rights/{request}"), "/account", "/demo"] {
+        browser.goto(&format!("{}{path}", app.base)).await;
+        browser.assert_page_fine(path).await;
+    }
+    // Every page of the console, as the role that may see it.
+    browser.goto(&format!("{}/admin/login", app.base)).await;
+    let mut seen = Vec::new();
+    for (role, session) in [(custos_engine::gate::StaffRole::Admin, &admin_session), (custos_engine::gate::StaffRole::Dpo, &dpo_session)] {
+        browser.command("cookie", json!({"cookie": {"name": "custos_admin", "value": session, "path": "/admin"}})).await;
+        for route in custos_server::admin::ROUTES.iter().filter(|r| r.method == "GET" && r.roles.contains(&role)) {
+            if seen.contains(&route.path) {
+                continue;
+            }
+            let path = route
+                .path
+                .replace("/partners/{id}", &format!("/partners/{}", partner.id))
+                .replace("/breaches/{id}", &format!("/breaches/{}", breach.id));
+            assert!(!path.contains('{'), "a console page with an id this test does not fill: {path}");
+            browser.goto(&format!("{}{path}", app.base)).await;
+            let landed = browser.script("return location.pathname").await;
+            assert_eq!(landed, json!(path), "{path} as {role:?} stays on the page (no sign-in redirect)");
+            browser.assert_page_fine(&path).await;
+            seen.push(route.path);
+        }
+    }
+    let every: Vec<&str> = custos_server::admin::ROUTES.iter().filter(|r| r.method == "GET").map(|r| r.path).collect();
+    let missed: Vec<&&str> = every.iter().filter(|p| !seen.contains(p)).collect();
+    assert!(missed.is_empty(), "console pages no role here could open: {missed:?}");
+}
