@@ -86,7 +86,7 @@ end
 }
 
 /// Requests per second `wrk` measured with `script`, or `None` without wrk or on errors.
-fn wrk(url: &str, script: &str, seconds: u64) -> Option<f64> {
+pub(crate) fn wrk(url: &str, script: &str, seconds: u64) -> Option<f64> {
     let file = tempfile::NamedTempFile::new().ok()?;
     std::fs::write(file.path(), script).ok()?;
     let output = std::process::Command::new("wrk")
