@@ -22,6 +22,8 @@
 //!   `--with-presidio`, Microsoft Presidio on a sample of the same corpus in the same run
 //!   (installed into a venv under `~/.cache/custos-bench` from PyPI on first use; targets
 //!   ≥ 1,000× its throughput, and higher recall and precision).
+//! - `banner`: custos.js gzipped (target ≤ 10 KB) and, in headless Chromium, when the
+//!   banner is interactive on a fresh load of /demo (p95 ≤ 200 ms on loopback);
 //! - `memory`: the resident memory of a real `custos serve` (the binary next to this one)
 //!   over a store of `size` people, idle, during gated reads and during ingest (target
 //!   ≤ 200 MB);
@@ -32,6 +34,7 @@
 //! Figures are measured, never asserted: CI runs each scenario at a tiny `--size` only to
 //! show that it still works.
 
+mod banner;
 mod consent;
 mod gate_http;
 mod ingest;
@@ -96,6 +99,8 @@ enum Scenario {
     Rights,
     /// The PII detector: throughput, recall and precision on a labelled corpus.
     Pii,
+    /// custos.js: its gzipped size, and when the banner is interactive in headless Chromium.
+    Banner,
     /// The RSS of a real `custos serve` over a store of `size` people, idle and under load.
     Memory,
     /// Writes PERFORMANCE.md and its charts from the JSON lines of earlier runs.
@@ -121,6 +126,7 @@ fn main() -> anyhow::Result<()> {
         Scenario::Ingest => runtime()?.block_on(ingest::run(cli.size.unwrap_or(50_000), cli.postgres.as_deref()))?,
         Scenario::Consent => runtime()?.block_on(consent::run(cli.size.unwrap_or(50_000), cli.postgres.as_deref()))?,
         Scenario::Rights => runtime()?.block_on(rights::run(cli.size.unwrap_or(1_000_000), cli.postgres.as_deref()))?,
+        Scenario::Banner => runtime()?.block_on(banner::run(cli.size.unwrap_or(50)))?,
         Scenario::Memory => runtime()?.block_on(memory::run(cli.size.unwrap_or(1_000_000), cli.postgres.as_deref()))?,
         Scenario::Pii => {
             let presidio = cli.with_presidio.then_some(pii::PresidioOptions {

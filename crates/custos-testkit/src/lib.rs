@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod browser;
 pub mod https;
 pub mod mmdb;
 pub mod smtp;
