@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, State};
+use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::cookie_value;
 use crate::branding::Branding;
+use crate::i18n::Strings;
 use crate::{ApiError, AppState};
 
 /// The cookie custos.js keeps the choice in.
@@ -88,6 +89,8 @@ struct Row {
 #[template(path = "cookies.html")]
 struct Page {
     brand: Branding,
+    t: Strings,
+    here: &'static str,
     rows: Vec<Row>,
     chosen: bool,
     gpc: bool,
@@ -123,7 +126,10 @@ fn random_hex() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-fn page_for(state: &AppState, headers: &HeaderMap, csrf: String) -> Page {
+/// The page for a request: `lang` is a `?lang=` pick; also returns the language cookie to
+/// set when there is one.
+fn page_for(state: &AppState, headers: &HeaderMap, lang: Option<&str>, csrf: String) -> (Page, Option<HeaderValue>) {
+    let (t, lang_cookie) = state.branding.catalog.pick(lang, headers);
     let current = stored(headers);
     let rows = state
         .banner
@@ -136,22 +142,35 @@ fn page_for(state: &AppState, headers: &HeaderMap, csrf: String) -> Page {
             Row { id: c.id, name: c.name, description: c.description, granted, changed }
         })
         .collect();
-    Page {
+    let page = Page {
         brand: (*state.branding).clone(),
+        t,
+        here: "/privacy/cookies",
         rows,
         chosen: current.is_some(),
         gpc: headers.get("sec-gpc").is_some_and(|v| v.as_bytes().trim_ascii() == b"1"),
         csrf,
         error: None,
         notice: None,
-    }
+    };
+    (page, lang_cookie)
 }
 
-async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
+#[derive(Debug, Deserialize)]
+struct LangQuery {
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+async fn show(State(state): State<AppState>, headers: HeaderMap, Query(lang): Query<LangQuery>) -> Response {
     let csrf = random_hex();
     let secure = state.public_url.starts_with("https://");
-    let cookie = set_cookie(CSRF_COOKIE, &csrf, 3600, secure, "; SameSite=Strict; HttpOnly");
-    render(StatusCode::OK, &page_for(&state, &headers, csrf.clone()), cookie)
+    let (page, lang_cookie) = page_for(&state, &headers, lang.lang.as_deref(), csrf.clone());
+    let mut response = render(StatusCode::OK, &page, set_cookie(CSRF_COOKIE, &csrf, 3600, secure, "; SameSite=Strict; HttpOnly"));
+    if let Some(cookie) = lang_cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 async fn save(
@@ -165,8 +184,8 @@ async fn save(
     let token = field("csrf").unwrap_or("");
     let expected = cookie_value(&headers, CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty() || !custos_engine::tokens::constant_time_eq(token.as_bytes(), expected.as_bytes()) {
-        let mut page = page_for(&state, &headers, expected);
-        page.error = Some("This form expired or did not come from this page: reload the page and choose again.".into());
+        let (mut page, _) = page_for(&state, &headers, None, expected);
+        page.error = Some(page.t.t("cookies.expired").to_owned());
         return Ok(render(StatusCode::FORBIDDEN, &page, None));
     }
     let offered = state.banner.offered();
@@ -206,13 +225,21 @@ async fn save(
     let json = serde_json::to_string(&saved).map_err(ApiError::internal)?;
     let encoded: String = form_urlencoded::byte_serialize(json.as_bytes()).collect();
     let secure = state.public_url.starts_with("https://");
-    let mut page = page_for(&state, &HeaderMap::new(), expected);
+    // The page as it now stands: the new choice, in the visitor's language.
+    let mut shown = HeaderMap::new();
+    for name in [header::ACCEPT_LANGUAGE, header::COOKIE] {
+        if let Some(value) = headers.get(&name) {
+            shown.insert(name, value.clone());
+        }
+    }
+    let (mut page, _) = page_for(&state, &shown, None, expected);
     for row in &mut page.rows {
         row.granted = choices.get(row.id).copied().unwrap_or(false);
+        row.changed = false;
     }
     page.chosen = true;
     page.gpc = headers.get("sec-gpc").is_some_and(|v| v.as_bytes().trim_ascii() == b"1");
-    page.notice = Some("Your choices are saved. You can change them here at any time.".into());
+    page.notice = Some(page.t.t("cookies.saved").to_owned());
     let mut response = render(StatusCode::OK, &page, None);
     let analytics = choices.get("analytics").copied().unwrap_or(false);
     let cookies = [

@@ -21,6 +21,7 @@ mod auth;
 mod banner;
 mod banner_text;
 mod branding;
+pub mod i18n;
 mod campaigns;
 mod consents;
 mod disclosures;
