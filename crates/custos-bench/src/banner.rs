@@ -105,7 +105,11 @@ async fn page_loads(base: &str, loads: u64) -> anyhow::Result<(Vec<f64>, Vec<f64
             loaded.push(dcl);
         }
         // The next load starts with no choice stored.
-        browser.script("document.cookie.split('; ').forEach(c => document.cookie = c.split('=')[0] + '=; Max-Age=0; Path=/')").await;
+        browser
+            .script(
+                "document.cookie.split('; ').forEach(c => document.cookie = c.split('=')[0] + '=; Max-Age=0; Path=/')",
+            )
+            .await;
     }
     Ok((banner, loaded))
 }

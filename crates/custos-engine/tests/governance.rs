@@ -807,7 +807,10 @@ async fn a_restriction_is_lifted_only_after_the_person_is_told(store: Arc<dyn St
     let f = Fixture::new(store, db).await;
     let dpo = Actor::Staff { id: "dpo".into(), role: custos_engine::gate::StaffRole::Dpo, purposes: vec![] };
     let bob = f
-        .person("bob@example.org", &[("support", "user.name", "Bob"), ("support", "user.contact.email", "bob@example.org")])
+        .person(
+            "bob@example.org",
+            &[("support", "user.name", "Bob"), ("support", "user.contact.email", "bob@example.org")],
+        )
         .await;
     // Eve's address is only a way to find her: no record of hers holds it to write to.
     let eve = f.person("eve@example.org", &[("support", "user.name", "Eve")]).await;
@@ -876,11 +879,8 @@ async fn a_restriction_is_lifted_only_after_the_person_is_told(store: Arc<dyn St
     assert_eq!(notices.iter().map(|n| n.addressee.as_str()).collect::<Vec<_>>(), vec!["support-desk"]);
     assert!(notices[0].body.contains("released from the restriction") && notices[0].sent_at.is_some());
     let audit = f.store.audit_entries(0, 1000).await.expect("audit");
-    let actions: Vec<&str> = audit
-        .iter()
-        .map(|e| e.entry.action.as_str())
-        .filter(|a| a.starts_with("rights.lift"))
-        .collect();
+    let actions: Vec<&str> =
+        audit.iter().map(|e| e.entry.action.as_str()).filter(|a| a.starts_with("rights.lift")).collect();
     assert_eq!(actions, vec!["rights.lift_announce", "rights.lift_notify", "rights.lift"]);
     // Running the job again changes nothing and tells no one twice.
     f.clock.advance(DAY);

@@ -186,9 +186,15 @@ async fn login(
             response.headers_mut().insert(header::SET_COOKIE, cookie(&token, 14 * 24 * 3600, secure));
             Ok(response)
         }
-        Err(AccountError::BadCredentials) => {
-            Ok(render(&state, &headers, None, StatusCode::UNAUTHORIZED, None, Some("account.wrong_password".into()), None))
-        }
+        Err(AccountError::BadCredentials) => Ok(render(
+            &state,
+            &headers,
+            None,
+            StatusCode::UNAUTHORIZED,
+            None,
+            Some("account.wrong_password".into()),
+            None,
+        )),
         Err(e) => Err(account_error(e)),
     }
 }
@@ -202,7 +208,15 @@ struct Csrf {
 /// The signed-in user of a form, once its CSRF token is checked.
 async fn form_user(state: &AppState, headers: &HeaderMap, sent: &str) -> Result<(SubjectId, String), Response> {
     let Some((subject, token)) = session(state, headers).await else {
-        return Err(render(state, headers, None, StatusCode::UNAUTHORIZED, None, Some("account.sign_in_again".into()), None));
+        return Err(render(
+            state,
+            headers,
+            None,
+            StatusCode::UNAUTHORIZED,
+            None,
+            Some("account.sign_in_again".into()),
+            None,
+        ));
     };
     let expected = csrf(state, &token);
     if !custos_engine::tokens::constant_time_eq(expected.as_bytes(), sent.as_bytes()) {

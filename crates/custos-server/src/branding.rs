@@ -53,7 +53,12 @@ pub struct Branding {
 impl Branding {
     /// The defaults for `controller`.
     pub fn plain(controller: &str) -> Self {
-        Self { name: controller.to_owned(), logo_url: None, accent: "#1a1a1a".into(), catalog: Arc::new(Catalog::builtin()) }
+        Self {
+            name: controller.to_owned(),
+            logo_url: None,
+            accent: "#1a1a1a".into(),
+            catalog: Arc::new(Catalog::builtin()),
+        }
     }
 
     /// `settings` checked, over the defaults for `controller`.
@@ -87,7 +92,8 @@ impl Branding {
             branding.accent = colour.to_ascii_lowercase();
         }
         if settings.default_language.is_some() || !settings.strings.is_empty() {
-            branding.catalog = Arc::new(Catalog::with_settings(settings.default_language.as_deref(), &settings.strings)?);
+            branding.catalog =
+                Arc::new(Catalog::with_settings(settings.default_language.as_deref(), &settings.strings)?);
         }
         Ok(branding)
     }

@@ -166,7 +166,8 @@ async fn show(State(state): State<AppState>, headers: HeaderMap, Query(lang): Qu
     let csrf = random_hex();
     let secure = state.public_url.starts_with("https://");
     let (page, lang_cookie) = page_for(&state, &headers, lang.lang.as_deref(), csrf.clone());
-    let mut response = render(StatusCode::OK, &page, set_cookie(CSRF_COOKIE, &csrf, 3600, secure, "; SameSite=Strict; HttpOnly"));
+    let mut response =
+        render(StatusCode::OK, &page, set_cookie(CSRF_COOKIE, &csrf, 3600, secure, "; SameSite=Strict; HttpOnly"));
     if let Some(cookie) = lang_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
@@ -195,22 +196,29 @@ async fn save(
             Some("accept") => true,
             Some("reject") => false,
             Some(other) => {
-                return Err(ApiError::invalid("invalid_value", format!("`all` must be accept or reject, not `{other}`"))
-                    .with_field("all"));
+                return Err(ApiError::invalid(
+                    "invalid_value",
+                    format!("`all` must be accept or reject, not `{other}`"),
+                )
+                .with_field("all"));
             }
             None => field(&format!("category_{}", c.id)).is_some(),
         };
         choices.insert(c.id.to_owned(), granted);
     }
-    if let Some((name, _)) = fields.iter().find(|(k, _)| {
-        k.strip_prefix("category_").is_some_and(|id| !offered.iter().any(|c| c.id == id))
-    }) {
-        return Err(ApiError::invalid("invalid_value", format!("no cookie category is called `{name}`")).with_field(name));
+    if let Some((name, _)) =
+        fields.iter().find(|(k, _)| k.strip_prefix("category_").is_some_and(|id| !offered.iter().any(|c| c.id == id)))
+    {
+        return Err(
+            ApiError::invalid("invalid_value", format!("no cookie category is called `{name}`")).with_field(name)
+        );
     }
     let previous = stored(&headers);
     let visitor = cookie_value(&headers, VISITOR_COOKIE)
         .or_else(|| previous.as_ref().map(|s| s.id.clone()))
-        .filter(|id| (16..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .filter(|id| {
+            (16..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
         .unwrap_or_else(random_hex);
     let text_version = state.banner.text_version().to_owned();
     crate::banner::record_choices(&state, &visitor, &choices, "form", &text_version, peer.ip()).await?;

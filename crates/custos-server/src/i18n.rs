@@ -56,11 +56,7 @@ pub(crate) struct Strings {
 impl Strings {
     /// The text of `key`.
     pub(crate) fn t<'a>(&'a self, key: &'a str) -> &'a str {
-        self.language
-            .strings
-            .get(key)
-            .or_else(|| self.english.strings.get(key))
-            .map_or(key, String::as_str)
+        self.language.strings.get(key).or_else(|| self.english.strings.get(key)).map_or(key, String::as_str)
     }
 
     /// The language's tag, for `<html lang>`.
@@ -139,7 +135,9 @@ impl Catalog {
                 if !english_keys.contains(key) {
                     return Err(BrandingError {
                         field: "strings",
-                        message: format!("strings.{tag}: no string is called `{key}` (see crates/custos-server/i18n/en.toml)"),
+                        message: format!(
+                            "strings.{tag}: no string is called `{key}` (see crates/custos-server/i18n/en.toml)"
+                        ),
                     });
                 }
                 language.strings.insert(key.clone(), text.clone());
@@ -149,7 +147,10 @@ impl Catalog {
         if !languages.contains_key(&default) {
             return Err(BrandingError {
                 field: "default_language",
-                message: format!("`{default}` is not one of {}", languages.keys().cloned().collect::<Vec<_>>().join(", ")),
+                message: format!(
+                    "`{default}` is not one of {}",
+                    languages.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
             });
         }
         Ok(Self { languages: languages.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(), default })
@@ -192,9 +193,8 @@ impl Catalog {
             .filter_map(|(i, part)| {
                 let mut bits = part.split(';');
                 let tag = bits.next()?.trim();
-                let q = bits
-                    .find_map(|b| b.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
-                    .unwrap_or(1.0);
+                let q =
+                    bits.find_map(|b| b.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
                 (q > 0.0).then_some((q, i, tag))
             })
             .collect();
@@ -213,8 +213,10 @@ mod tests {
         let english = parse("en", BUILTIN[0].1).expect("en");
         for (tag, text) in BUILTIN {
             let language = parse(tag, text).unwrap_or_else(|e| panic!("{e}"));
-            let mut missing: Vec<&String> = english.strings.keys().filter(|k| !language.strings.contains_key(*k)).collect();
-            let mut extra: Vec<&String> = language.strings.keys().filter(|k| !english.strings.contains_key(*k)).collect();
+            let mut missing: Vec<&String> =
+                english.strings.keys().filter(|k| !language.strings.contains_key(*k)).collect();
+            let mut extra: Vec<&String> =
+                language.strings.keys().filter(|k| !english.strings.contains_key(*k)).collect();
             missing.sort();
             extra.sort();
             assert!(missing.is_empty() && extra.is_empty(), "{tag}: missing {missing:?}, unknown {extra:?}");

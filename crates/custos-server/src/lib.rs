@@ -12,7 +12,6 @@
 #![forbid(unsafe_code)]
 
 mod account_pages;
-mod cookie_pages;
 mod accounts;
 pub mod admin;
 mod aggregates;
@@ -21,15 +20,16 @@ mod auth;
 mod banner;
 mod banner_text;
 mod branding;
-pub mod i18n;
 mod campaigns;
 mod consents;
+mod cookie_pages;
 mod disclosures;
 mod drp;
 mod error;
 mod extract;
 mod forms;
 mod health;
+pub mod i18n;
 mod limits;
 mod metrics;
 mod notice;

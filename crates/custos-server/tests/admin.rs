@@ -769,7 +769,11 @@ async fn a_dpo_lifts_a_restriction_and_the_person_is_told_first() {
     let bad = console.post(&lift, Some(dpo), &[("csrf", &dpo.csrf), ("reason", "done"), ("days", "365")]).await;
     assert_eq!(bad.status(), 422, "days out of range");
     let r = console
-        .post(&lift, Some(dpo), &[("csrf", &dpo.csrf), ("reason", "We checked your address: it is right."), ("days", "0")])
+        .post(
+            &lift,
+            Some(dpo),
+            &[("csrf", &dpo.csrf), ("reason", "We checked your address: it is right."), ("days", "0")],
+        )
         .await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.expect("html").contains("is being told first"));
@@ -778,8 +782,8 @@ async fn a_dpo_lifts_a_restriction_and_the_person_is_told_first() {
     assert!(page.contains("the person is being told") && !page.contains(&format!(r#"action="{lift}""#)), "{page}");
 
     let smtp = custos_testkit::smtp::SmtpSink::start().await;
-    let mailer =
-        custos_engine::mail::Mailer::from_url(&format!("smtp://{}", smtp.addr), "privacy@shop.example").expect("mailer");
+    let mailer = custos_engine::mail::Mailer::from_url(&format!("smtp://{}", smtp.addr), "privacy@shop.example")
+        .expect("mailer");
     custos_engine::jobs::JobRunner::new(app.store.clone())
         .register(custos_engine::rights::LiftJob::new(app.state.rights.clone(), mailer, &app.base))
         .run_pending()

@@ -453,8 +453,12 @@ async fn every_console_page_and_privacy_center_page_loads_clean() {
     // Every page of the console, as the role that may see it.
     browser.goto(&format!("{}/admin/login", app.base)).await;
     let mut seen = Vec::new();
-    for (role, session) in [(custos_engine::gate::StaffRole::Admin, &admin_session), (custos_engine::gate::StaffRole::Dpo, &dpo_session)] {
-        browser.command("cookie", json!({"cookie": {"name": "custos_admin", "value": session, "path": "/admin"}})).await;
+    for (role, session) in
+        [(custos_engine::gate::StaffRole::Admin, &admin_session), (custos_engine::gate::StaffRole::Dpo, &dpo_session)]
+    {
+        browser
+            .command("cookie", json!({"cookie": {"name": "custos_admin", "value": session, "path": "/admin"}}))
+            .await;
         for route in custos_server::admin::ROUTES.iter().filter(|r| r.method == "GET" && r.roles.contains(&role)) {
             if seen.contains(&route.path) {
                 continue;

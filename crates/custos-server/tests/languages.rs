@@ -16,12 +16,8 @@ async fn html(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (String, V
     }
     let response = request.send().await.expect("get");
     assert_eq!(response.status(), 200, "{path}");
-    let cookies = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok().map(str::to_owned))
-        .collect();
+    let cookies =
+        response.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect();
     (response.text().await.expect("html"), cookies)
 }
 

@@ -77,7 +77,8 @@ pub(crate) async fn run(settings: &Settings, command: &RightsCommand) -> anyhow:
         }
         RightsCommand::Lift { id, reason, days } => {
             let r = rights.lift_restriction(&operator(), *id, reason, Some(*days)).await.context("cannot lift")?;
-            let effective = custos_engine::rights::Lift::of(&r).map(|l| l.effective_at.strftime("%Y-%m-%d").to_string());
+            let effective =
+                custos_engine::rights::Lift::of(&r).map(|l| l.effective_at.strftime("%Y-%m-%d").to_string());
             println!(
                 "{}: the person will be told first; the restriction ends on {} (once they were told)",
                 r.id,

@@ -99,7 +99,8 @@ impl Rights {
             return Err(wrong(&request, "nothing was held about the person, so nothing was restricted"));
         };
         if let Some(lift) = Lift::of(&request) {
-            let message = if lift.lifted_at.is_some() { "it was lifted already" } else { "a lift is already under way" };
+            let message =
+                if lift.lifted_at.is_some() { "it was lifted already" } else { "a lift is already under way" };
             return Err(wrong(&request, message));
         }
         if !self.store.restricted(subject).await? {

@@ -83,6 +83,7 @@ pub(super) async fn consents(
         &[Series { name: "granted", colour: "#2e7d32" }, Series { name: "withdrawn", colour: "#b00020" }],
         &groups,
     );
-    let page = ConsentsPage { frame: Frame::signed(&state, &session, None, None), rows, chart, window_days: WINDOW_DAYS };
+    let page =
+        ConsentsPage { frame: Frame::signed(&state, &session, None, None), rows, chart, window_days: WINDOW_DAYS };
     Ok(render(StatusCode::OK, &page))
 }
