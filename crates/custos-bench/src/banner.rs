@@ -8,31 +8,16 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 
-use custos_engine::vault::{Keyring, Vault};
-use custos_policy::Policy;
-use custos_server::{AppState, RateLimits};
-use custos_store::ConnectOptions;
 use custos_testkit::browser::{Browser, CHROMEDRIVER, CHROMIUM};
-use custos_vault::MasterKey;
 use serde_json::json;
 
 use crate::report::Report;
-use crate::scenarios::scratch;
+use crate::served::Served;
 
 pub(crate) async fn run(size: u64) -> anyhow::Result<Report> {
-    let db = scratch(None).await?;
-    let store = custos_store::connect(&db.url, &ConnectOptions::default()).await?;
-    let keys = custos_store::connect_keys(&db.url, &ConnectOptions::default()).await?;
-    let vault = Arc::new(Vault::open(Keyring::new(MasterKey::generate()), keys.clone()).await?);
-    let app = custos_server::app(AppState::new(store.clone(), vault, Policy::example()).with_limits(RateLimits::off()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(custos_server::serve(listener, app, async move {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(None, &[]).await?;
+    let base = served.base.clone();
 
     let script = reqwest::get(format!("{base}/custos.js")).await?.error_for_status()?.bytes().await?;
     let mut gzip = Command::new("gzip").arg("-9c").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
@@ -57,11 +42,7 @@ pub(crate) async fn run(size: u64) -> anyhow::Result<Report> {
     } else {
         report.note("browser", format!("{CHROMIUM} or {CHROMEDRIVER} is missing: no timing"));
     }
-    let _ = stop.send(());
-    let _ = server.await;
-    store.close().await;
-    keys.close_keys().await;
-    db.finish().await?;
+    served.finish().await?;
     Ok(report)
 }
 

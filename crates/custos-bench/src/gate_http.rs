@@ -3,38 +3,19 @@
 //! decided by the gate, opened from the vault and audited, as the operator's services read.
 //! Target ≥ 10,000 reads/s. The load comes from `wrk` in its own process when installed.
 
-use std::sync::Arc;
 use std::time::Instant;
-
-use custos_engine::vault::{Keyring, Vault};
-use custos_policy::Policy;
-use custos_server::{AppState, RateLimits};
-use custos_store::ConnectOptions;
-use custos_vault::MasterKey;
 
 use crate::consent::wrk;
 use crate::report::Report;
-use crate::scenarios::scratch;
+use crate::served::Served;
 
 const CONNECTIONS: u64 = 64;
 
 /// Runs the in-process gate half, then the HTTP half, into one report.
 pub(crate) async fn run(size: u64, postgres: Option<&str>) -> anyhow::Result<Report> {
     let mut report = crate::scenarios::gate(size);
-    let db = scratch(postgres).await?;
-    let store = custos_store::connect(&db.url, &ConnectOptions { max_connections: 8, ..Default::default() }).await?;
-    let keys = custos_store::connect_keys(&db.url, &ConnectOptions::default()).await?;
-    let vault = Arc::new(Vault::open(Keyring::new(MasterKey::generate()), keys.clone()).await?);
-    let policy = Policy::example();
-    let (_, token) =
-        custos_engine::tokens::issue(&store, &policy, "bench", &["support".into()], jiff::Timestamp::now()).await?;
-    let app = custos_server::app(AppState::new(store.clone(), vault, policy).with_limits(RateLimits::off()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(custos_server::serve(listener, app, async move {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(postgres, &["support"]).await?;
+    let (base, token) = (served.base.clone(), served.token.clone());
 
     let client = reqwest::Client::new();
     let created: serde_json::Value = client
@@ -62,11 +43,7 @@ pub(crate) async fn run(size: u64, postgres: Option<&str>) -> anyhow::Result<Rep
         None => (in_process(&client, &url, &token, (size / 100).max(CONNECTIONS)).await?, "in-process client"),
     };
 
-    let _ = stop.send(());
-    let _ = server.await;
-    store.close().await;
-    keys.close_keys().await;
-    db.finish().await?;
+    served.finish().await?;
     report
         .note("backend", if postgres.is_some() { "postgres" } else { "sqlite" })
         .note("http_connections", CONNECTIONS)

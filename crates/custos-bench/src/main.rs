@@ -45,6 +45,7 @@ mod presidio;
 mod report;
 mod rights;
 mod scenarios;
+mod served;
 
 use clap::{Parser, ValueEnum};
 
