@@ -386,7 +386,7 @@ async fn a_staff_member_signs_in_extends_a_deadline_and_sees_it_on_the_dashboard
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_console_page_and_privacy_center_page_loads_clean() {
+async fn every_console_page_and_privacy_center_page_loads_clean_and_accessible() {
     if !browser_available() {
         return;
     }
@@ -445,10 +445,18 @@ async fn every_console_page_and_privacy_center_page_loads_clean() {
         .expect("breach");
 
     let browser = Browser::start(false).await;
-    // Every public page of the privacy center.
+    let axe = Browser::axe_source();
+    let mut inaccessible = Vec::new();
+    // Every public page of the privacy center, in English and in German.
     for path in ["/privacy", "/privacy/cookies", "/rights", &format!("/rights/{request}"), "/account", "/demo"] {
-        browser.goto(&format!("{}{path}", app.base)).await;
-        browser.assert_page_fine(path).await;
+        for lang in ["en", "de"] {
+            browser.goto(&format!("{}{path}?lang={lang}", app.base)).await;
+            if let Some(axe) = &axe {
+                inaccessible
+                    .extend(browser.accessibility_violations(axe).await.into_iter().map(|v| format!("{path}: {v}")));
+            }
+            browser.assert_page_fine(path).await;
+        }
     }
     // Every page of the console, as the role that may see it.
     browser.goto(&format!("{}/admin/login", app.base)).await;
@@ -471,6 +479,10 @@ async fn every_console_page_and_privacy_center_page_loads_clean() {
             browser.goto(&format!("{}{path}", app.base)).await;
             let landed = browser.script("return location.pathname").await;
             assert_eq!(landed, json!(path), "{path} as {role:?} stays on the page (no sign-in redirect)");
+            if let Some(axe) = &axe {
+                inaccessible
+                    .extend(browser.accessibility_violations(axe).await.into_iter().map(|v| format!("{path}: {v}")));
+            }
             browser.assert_page_fine(&path).await;
             seen.push(route.path);
         }
@@ -478,4 +490,5 @@ async fn every_console_page_and_privacy_center_page_loads_clean() {
     let every: Vec<&str> = custos_server::admin::ROUTES.iter().filter(|r| r.method == "GET").map(|r| r.path).collect();
     let missed: Vec<&&str> = every.iter().filter(|p| !seen.contains(p)).collect();
     assert!(missed.is_empty(), "console pages no role here could open: {missed:?}");
+    assert!(inaccessible.is_empty(), "WCAG 2.1 A/AA violations (axe-core):\n{}", inaccessible.join("\n"));
 }

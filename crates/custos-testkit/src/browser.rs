@@ -180,6 +180,39 @@ impl Browser {
         let all = self.script("return document.cookie").await;
         all.as_str()?.split("; ").find_map(|c| c.strip_prefix(&format!("{name}=")).map(|v| v.to_owned()))
     }
+    /// The WCAG 2 A and AA rules the current page breaks, by axe-core (`axe_js`: the
+    /// source of `axe.min.js`), one line per rule with the elements that break it.
+    pub async fn accessibility_violations(&self, axe_js: &str) -> Vec<String> {
+        let run = format!(
+            "{axe_js}\n;const done = arguments[arguments.length - 1];\
+             axe.run(document, {{runOnly: {{type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}}})\
+             .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + \
+             v.nodes.map(n => n.target.join(' ')).join(', '))))\
+             .catch(e => done(['axe failed: ' + e]));"
+        );
+        let found = self.command("execute/async", json!({"script": run, "args": []})).await;
+        match found.as_array() {
+            Some(list) => list.iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect(),
+            None => vec![format!("axe did not run: {found}")],
+        }
+    }
+
+    /// Where axe-core's `axe.min.js` is, from `CUSTOS_AXE_JS`; `None` without it, unless
+    /// `CUSTOS_REQUIRE_BROWSER=1`, which makes it required (as in CI, which installs it
+    /// from the npm registry).
+    pub fn axe_source() -> Option<String> {
+        match std::env::var("CUSTOS_AXE_JS") {
+            Ok(path) => Some(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("CUSTOS_AXE_JS={path}: {e}"))),
+            Err(_) => {
+                assert!(
+                    std::env::var("CUSTOS_REQUIRE_BROWSER").as_deref() != Ok("1"),
+                    "CUSTOS_REQUIRE_BROWSER=1 but CUSTOS_AXE_JS does not name axe-core's axe.min.js (npm install axe-core)"
+                );
+                eprintln!("accessibility checks skipped: set CUSTOS_AXE_JS to axe-core's axe.min.js");
+                None
+            }
+        }
+    }
 }
 
 impl Drop for Browser {
