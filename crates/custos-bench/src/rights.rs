@@ -198,6 +198,7 @@ async fn measure(background: u64, postgres: Option<&str>, end_to_end: bool) -> a
         for n in PEOPLE..PEOPLE + REQUESTS {
             let new = NewRightsRequest {
                 transmit_to: None,
+                language: None,
                 kind: "erasure".into(),
                 email: person(n),
                 purpose: None,

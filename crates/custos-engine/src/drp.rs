@@ -211,6 +211,7 @@ impl Drp {
             purpose: None,
             corrections: Vec::new(),
             transmit_to: None,
+            language: None,
             agent: Some(AgentLink {
                 agent_id: agent.to_owned(),
                 agent_request_id: claims["agent-request-id"].as_str().map(str::to_owned),

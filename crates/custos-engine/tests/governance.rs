@@ -167,6 +167,7 @@ impl Fixture {
             purpose: None,
             corrections,
             transmit_to: None,
+            language: None,
             agent: None,
         };
         let request = self.rights.submit(&new, "form").await.expect("submit");

@@ -86,6 +86,7 @@ impl Fixture {
     async fn submit(&self, kind: &str, email: &str) -> uuid::Uuid {
         let new = NewRightsRequest {
             transmit_to: None,
+            language: None,
             kind: kind.into(),
             email: email.into(),
             purpose: None,
@@ -146,6 +147,7 @@ async fn an_unknown_address_is_answered_like_a_known_one(store: Arc<dyn Store>, 
         .submit(
             &NewRightsRequest {
                 transmit_to: None,
+                language: None,
                 kind: "access".into(),
                 email: "ada@example.org".into(),
                 purpose: None,
@@ -161,6 +163,7 @@ async fn an_unknown_address_is_answered_like_a_known_one(store: Arc<dyn Store>, 
         .submit(
             &NewRightsRequest {
                 transmit_to: None,
+                language: None,
                 kind: "access".into(),
                 email: "nobody@example.org".into(),
                 purpose: None,
@@ -352,6 +355,7 @@ async fn a_rectification_replaces_the_old_values_and_deletes_them(store: Arc<dyn
     let ada = f.person("ada@example.org").await;
     let bad = NewRightsRequest {
         transmit_to: None,
+        language: None,
         kind: "rectification".into(),
         email: "ada@example.org".into(),
         purpose: None,
@@ -362,6 +366,7 @@ async fn a_rectification_replaces_the_old_values_and_deletes_them(store: Arc<dyn
     assert!(matches!(e, RightsError::Invalid { field: "corrections", .. }), "{e}");
     let new = NewRightsRequest {
         transmit_to: None,
+        language: None,
         kind: "rectification".into(),
         email: "ada@example.org".into(),
         purpose: None,

@@ -124,12 +124,15 @@ async fn submit(
 ) -> Result<Response, ApiError> {
     state.limiters.rights.check(peer.ip(), "rights requests and verifications")?;
     let transmit_to = Some(form.transmit_to.trim().to_owned()).filter(|t| !t.is_empty());
+    // Mails about the request speak the language the page spoke.
+    let language = Some(state.branding.catalog.pick(None, &headers).0.lang().to_owned());
     let new = NewRightsRequest {
         kind: form.kind,
         email: form.email,
         purpose: None,
         corrections: Vec::new(),
         transmit_to,
+        language,
         agent: None,
     };
     match state.rights.submit(&new, "form").await {

@@ -78,3 +78,48 @@ async fn the_operator_sets_the_default_language_and_replaces_strings() {
     let error = custos_server::i18n::Catalog::with_settings(None, &unknown).expect_err("no Portuguese");
     assert!(error.to_string().contains("`pt`"), "{error}");
 }
+
+#[tokio::test]
+async fn mails_about_a_request_speak_the_language_it_was_made_in() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["marketing"]).await;
+    let smtp = custos_testkit::smtp::SmtpSink::start().await;
+    let mailer = custos_engine::mail::Mailer::from_url(&format!("smtp://{}", smtp.addr), "privacy@shop.example")
+        .expect("mailer");
+    let runner = custos_engine::jobs::JobRunner::new(app.store.clone())
+        .register(custos_engine::rights::RightsMail::new(app.state.rights.clone(), mailer, &app.base));
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+
+    // The form on a German page.
+    let posted = no_redirects
+        .post(format!("{}/rights", app.base))
+        .header("accept-language", "de-DE")
+        .form(&[("kind", "erasure"), ("email", "ada@example.org")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(posted.status(), 303);
+    // The API, asking for French.
+    let (status, body) = app
+        .post(
+            "/v1/rights-requests",
+            &serde_json::json!({"kind": "access", "email": "bob@example.org", "language": "fr-CH"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let (status, body) = app
+        .post(
+            "/v1/rights-requests",
+            &serde_json::json!({"kind": "access", "email": "eve@example.org", "language": "not a tag"}),
+        )
+        .await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("language")), "{body}");
+    runner.run_pending().await.expect("run");
+
+    let mail = |to: &str| smtp.delivered().into_iter().find(|d| d.to == [to]).map(|d| d.text()).expect("a mail");
+    let german = mail("ada@example.org");
+    assert!(german.contains("Ihr Code: ") && german.contains("Löschung"), "{german}");
+    let french = mail("bob@example.org");
+    assert!(french.contains("Votre code : ") && french.contains("accès"), "{french}");
+    assert_eq!(smtp.delivered().len(), 2, "nothing for the refused request");
+}

@@ -59,6 +59,8 @@ pub struct RightsRequest {
     pub agent_request_id: Option<String>,
     /// Where the agent asked to be told of status changes (https).
     pub status_callback: Option<String>,
+    /// The language the request was made in (`de`); mails about it speak it.
+    pub language: Option<String>,
 }
 
 /// How many requests of one kind are in one state, extended or not.
@@ -131,8 +133,8 @@ macro_rules! rights_store {
                 sqlx::query::<$db>(
                     "INSERT INTO rights_requests (request_id, kind, purpose, channel, state, email_index, sealed_email, \
                      subject_id, received_at, due_at, extension_reason, code_hash, code_expires_at, code_attempts, \
-                     verified_at, steps, outcome, closed_at, sealed_details, agent_id, agent_request_id, status_callback) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+                     verified_at, steps, outcome, closed_at, sealed_details, agent_id, agent_request_id, status_callback, language) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
                 )
                 .bind(r.id)
                 .bind(&r.kind)
@@ -156,6 +158,7 @@ macro_rules! rights_store {
                 .bind(&r.agent_id)
                 .bind(&r.agent_request_id)
                 .bind(&r.status_callback)
+                .bind(&r.language)
                 .execute(&self.pool)
                 .await
                 .map_err(|e| $crate::error::conflict_on_unique(e, || format!("rights request {} exists", r.id)))?;

@@ -155,6 +155,7 @@ row_reader! {
             agent_id: row.try_get("agent_id")?,
             agent_request_id: row.try_get("agent_request_id")?,
             status_callback: row.try_get("status_callback")?,
+            language: row.try_get("language")?,
         })
     }
 }

@@ -230,25 +230,23 @@ impl LiftJob {
             return Ok(false);
         };
         let authority = &self.rights.policy.controller.supervisory_authority;
-        let body = format!(
-            "You asked us to restrict the processing of your data, and we did: since then we have only stored it.\n\n\
-             We have decided to lift that restriction on {}, because: {}\n\n\
-             From that day we may again process your data for the purposes our privacy notice names. If you \
-             disagree, answer this mail before that day, or object to the processing; you may also complain to \
-             {} ({}) or go to court.\n\nStatus: {}/v1/rights-requests/{}\nReference: {}\n",
-            lift.effective_at.strftime("%Y-%m-%d"),
-            lift.reason,
-            authority.name,
-            authority.website,
-            self.public_url,
-            request.id,
-            request.id,
-        );
+        let w = super::wording::for_language(request.language.as_deref());
+        let (day, id) = (lift.effective_at.strftime("%Y-%m-%d").to_string(), request.id.to_string());
+        let status = format!("{}/v1/rights-requests/{id}", self.public_url);
+        let args = [
+            ("day", day.as_str()),
+            ("reason", &lift.reason),
+            ("authority", &authority.name),
+            ("website", &authority.website),
+            ("status", &status),
+            ("id", &id),
+        ];
+        let body = w.text("lift.body", &args);
         let to = address.parse().map_err(|_| JobError::Permanent("the stored address is not valid for mail".into()))?;
         let message = Message::builder()
             .from(self.mailer.from().clone())
             .to(to)
-            .subject("We will lift the restriction of your data")
+            .subject(w.text("lift.subject", &args))
             .message_id(Some(format!("<lift-{}@custos>", lift.id)))
             .header(ContentType::TEXT_PLAIN)
             .body(body)

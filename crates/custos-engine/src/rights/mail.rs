@@ -15,90 +15,61 @@ impl RightsMail {
         Self { rights, mailer, public_url: public_url.trim_end_matches('/').to_owned() }
     }
 
+    /// The subject line and body of `message` about `request`, in the request's language.
     fn text(&self, request: &RightsRequest, message: &MailMessage, code: Option<&str>) -> (String, String) {
-        let kind = &request.kind;
+        let w = super::wording::for_language(request.language.as_deref());
+        let kind = w.kind(&request.kind);
         let status = format!("{}/v1/rights-requests/{}", self.public_url, request.id);
+        let id = request.id.to_string();
+        let authority = &self.rights.policy.controller.supervisory_authority;
         match message {
-            MailMessage::Code { .. } => (
-                format!("Your code for your {kind} request"),
-                format!(
-                    "Someone, we hope you, asked us to act on the right of {kind} for this address.\n\n\
-                     Your code: {}\n\nEnter it here: {}/rights/{}\n\n\
-                     It works for 30 minutes. If you did not ask, ignore this mail: nothing happens.\n\n\
-                     Reference: {}\n",
-                    code.unwrap_or(""),
-                    self.public_url,
-                    request.id,
-                    request.id
-                ),
-            ),
-            MailMessage::Extended => (
-                format!("We need more time for your {kind} request"),
-                format!(
-                    "We will answer your {kind} request by {} instead of one month after we received it, because: {}\n\n\
-                     Status: {status}\n",
-                    request.due_at.strftime("%Y-%m-%d"),
-                    request.extension_reason.as_deref().unwrap_or("")
-                ),
-            ),
-            MailMessage::Denied => {
-                let authority = &self.rights.policy.controller.supervisory_authority;
-                let reason = request.outcome.as_ref().and_then(|o| o["denied"]["reason"].as_str()).unwrap_or("");
-                (
-                    format!("We cannot act on your {kind} request"),
-                    format!(
-                        "We decided not to act on your {kind} request, because: {reason}\n\n\
-                         If you disagree, you may complain to {} ({}) or go to court.\n\nStatus: {status}\n",
-                        authority.name, authority.website
-                    ),
-                )
+            MailMessage::Code { .. } => {
+                let link = format!("{}/rights/{}", self.public_url, request.id);
+                let args = [("kind", kind.as_str()), ("code", code.unwrap_or("")), ("link", &link), ("id", &id)];
+                (w.text("code.subject", &args), w.text("code.body", &args))
             }
-            MailMessage::Done => (
-                format!("Your {kind} request is done"),
-                match (request.subject_id, kind.as_str()) {
-                    (None, _) => format!(
-                        "We looked: we hold no personal data under this address, so there was nothing to act on.\n\nStatus: {status}\n"
-                    ),
-                    (Some(_), "access") => format!(
-                        "Your copy is ready: what we hold about you, why, who may receive it, how long we keep it \
-                         and your rights, with the data itself as JSON and CSV, in one zip file.\n\n\
-                         Download it within 7 days:\n{status}/package?token={}\n\nStatus: {status}\n",
-                        self.rights.package_token(request.id)
-                    ),
-                    (Some(_), "portability") => format!(
-                        "Your data is ready to take elsewhere: what you gave us under your consent or our contract, \
-                         as JSON (its schema is described inside) and CSV, in one zip file.\n\n{}\
-                         Download it within 7 days:\n{status}/package?token={}\n\nStatus: {status}\n",
-                        transmission(request.outcome.as_ref()),
-                        self.rights.package_token(request.id)
-                    ),
-                    (Some(_), "rectification") => {
-                        format!(
-                            "We corrected your data as you asked; the old values are deleted.\n\nStatus: {status}\n"
-                        )
-                    }
-                    (Some(_), "erasure") => {
-                        match request.outcome.as_ref().and_then(|o| o["erase"]["legal_hold"]["ground"].as_str()) {
-                            Some(ground) => format!(
-                                "We erased the personal data we held about you, except data we must keep because of: {ground}.\n\n\
-                             The law allows this (GDPR Art. 17(3)(b) and (e): a legal obligation, or establishing, exercising \
-                             or defending legal claims). We keep that data only stored: it is restricted and not otherwise \
-                             processed, and it is erased once the reason ends.\n\nStatus: {status}\n"
-                            ),
-                            None => format!("We erased the personal data we held about you.\n\nStatus: {status}\n"),
-                        }
-                    }
-                    (Some(_), "restriction") => format!(
-                        "We restricted the processing of your data: we only store it now, unless you agree otherwise or it is needed for legal claims.\n\nStatus: {status}\n"
-                    ),
-                    (Some(_), "objection") => format!(
-                        "We recorded your objection and stopped the processing it concerns.\n\nStatus: {status}\n"
-                    ),
-                    (Some(_), _) => format!(
-                        "We recorded the withdrawal of your consent. Processing before it stays lawful.\n\nStatus: {status}\n"
-                    ),
-                },
-            ),
+            MailMessage::Extended => {
+                let due = request.due_at.strftime("%Y-%m-%d").to_string();
+                let reason = request.extension_reason.as_deref().unwrap_or("");
+                let args = [("kind", kind.as_str()), ("due", &due), ("reason", reason), ("status", &status)];
+                (w.text("extended.subject", &args), w.text("extended.body", &args))
+            }
+            MailMessage::Denied => {
+                let reason = request.outcome.as_ref().and_then(|o| o["denied"]["reason"].as_str()).unwrap_or("");
+                let args = [
+                    ("kind", kind.as_str()),
+                    ("reason", reason),
+                    ("authority", &authority.name),
+                    ("website", &authority.website),
+                    ("status", &status),
+                ];
+                (w.text("denied.subject", &args), w.text("denied.body", &args))
+            }
+            MailMessage::Done => {
+                let link = format!("{status}/package?token={}", self.rights.package_token(request.id));
+                let transmission = transmission(w, request.outcome.as_ref());
+                let ground =
+                    request.outcome.as_ref().and_then(|o| o["erase"]["legal_hold"]["ground"].as_str()).unwrap_or("");
+                let key = match (request.subject_id, request.kind.as_str()) {
+                    (None, _) => "done.nothing_held",
+                    (Some(_), "access") => "done.access",
+                    (Some(_), "portability") => "done.portability",
+                    (Some(_), "rectification") => "done.rectification",
+                    (Some(_), "erasure") if !ground.is_empty() => "done.erasure_held",
+                    (Some(_), "erasure") => "done.erasure",
+                    (Some(_), "restriction") => "done.restriction",
+                    (Some(_), "objection") => "done.objection",
+                    (Some(_), _) => "done.withdrawal",
+                };
+                let args = [
+                    ("kind", kind.as_str()),
+                    ("status", &status),
+                    ("link", &link),
+                    ("transmission", &transmission),
+                    ("ground", ground),
+                ];
+                (w.text("done.subject", &args), w.text(key, &args))
+            }
         }
     }
 }
@@ -155,15 +126,13 @@ impl JobHandler for RightsMail {
 }
 
 /// What the person is told of the transfer they asked for, if any.
-fn transmission(outcome: Option<&serde_json::Value>) -> String {
+fn transmission(w: &super::wording::Wording, outcome: Option<&serde_json::Value>) -> String {
     let Some(sent) = outcome.map(|o| &o["transmit"]).filter(|t| t.is_object()) else { return String::new() };
-    let host = sent["host"].as_str().unwrap_or("the address you gave");
+    let host = sent["host"].as_str().unwrap_or("?");
     if sent["sent"].as_bool() == Some(true) {
-        format!("As you asked, we sent it to {host}.\n\n")
+        w.text("done.sent", &[("host", host)])
     } else {
-        let why = sent["why"].as_str().unwrap_or("it could not be delivered");
-        format!(
-            "We could not send it to {host} as you asked ({why}); you can download it and hand it over yourself.\n\n"
-        )
+        let why = sent["why"].as_str().unwrap_or("?");
+        w.text("done.not_sent", &[("host", host), ("why", why)])
     }
 }

@@ -58,6 +58,7 @@ use crate::vault::Vault;
 mod lift;
 mod mail;
 mod sweep;
+pub mod wording;
 
 pub use lift::{DEFAULT_NOTICE_DAYS, LIFT_KIND, Lift, LiftJob, MAX_NOTICE_DAYS, MIN_NOTICE_DAYS};
 pub use mail::RightsMail;
@@ -108,6 +109,10 @@ pub struct NewRightsRequest {
     /// their data sent to (Art. 20(2)); they get the download link as well.
     #[serde(default)]
     pub transmit_to: Option<String>,
+    /// The language to write to the person in (`de`); English when absent or when custos
+    /// has no wording in it ([`wording::LANGUAGES`]).
+    #[serde(default)]
+    pub language: Option<String>,
     /// The authorized agent that made it, set by custos (never read from a body).
     #[serde(skip)]
     pub agent: Option<AgentLink>,
@@ -359,6 +364,13 @@ impl Rights {
         let details = RequestDetails { corrections: new.corrections.clone(), transmit_to: new.transmit_to.clone() };
         let index =
             self.vault().blind_index(IdentifierKind::Email, &new.email).map_err(|e| invalid("email", e.to_string()))?;
+        let language = match new.language.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+            None => None,
+            Some(tag) => Some(
+                wording::primary_tag(tag)
+                    .ok_or_else(|| invalid("language", "give a language tag such as de or fr-CH"))?,
+            ),
+        };
         let now = self.clock.now();
         let id = Uuid::now_v7();
         // The request's own key: destroying it later makes the sealed address unreadable.
@@ -393,6 +405,7 @@ impl Rights {
             agent_id: new.agent.as_ref().map(|a| a.agent_id.clone()),
             agent_request_id: new.agent.as_ref().and_then(|a| a.agent_request_id.clone()),
             status_callback: new.agent.as_ref().and_then(|a| a.status_callback.clone()),
+            language,
         };
         self.store.create_rights_request(&request).await?;
         let sealed_code = Vault::seal(&key, "rights_mail", id, owner, code.as_bytes());

@@ -31,6 +31,7 @@ fn request(due_ms: i64) -> RightsRequest {
         agent_id: Some("AGENT_A".into()),
         agent_request_id: Some("a-1".into()),
         status_callback: Some("https://agent.example/callback".into()),
+        language: Some("de".into()),
     }
 }
 
