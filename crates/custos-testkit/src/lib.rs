@@ -72,6 +72,14 @@ impl TestDb {
         Self { url, keys_url, _dir: Some(dir), drop_on_exit: None }
     }
 
+    /// A SQLite database (and key store) in `dir`, which the caller keeps, such as a
+    /// small file system of the test's own.
+    pub fn sqlite_in(dir: &std::path::Path) -> Self {
+        let url = DatabaseUrl::sqlite_file(&dir.join("custos.db"));
+        let keys_url = DatabaseUrl::sqlite_file(&dir.join("keys.db"));
+        Self { url, keys_url, _dir: None, drop_on_exit: None }
+    }
+
     /// A fresh PostgreSQL database, or `None` when PostgreSQL tests are not asked for.
     ///
     /// Panics when `CUSTOS_REQUIRE_POSTGRES=1` and the server is not set or not reachable.

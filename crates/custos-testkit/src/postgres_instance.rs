@@ -21,7 +21,8 @@ pub struct PostgresInstance {
 impl PostgresInstance {
     /// Makes and starts a cluster, or says why it cannot (no binaries, no `postgres` user).
     pub fn start() -> Result<Self, String> {
-        let bin = Self::binaries().ok_or("no /usr/lib/postgresql/*/bin/initdb: install the Debian package postgresql")?;
+        let bin =
+            Self::binaries().ok_or("no /usr/lib/postgresql/*/bin/initdb: install the Debian package postgresql")?;
         let as_postgres = is_root();
         let dir = tempfile::Builder::new().prefix("custos-pg-").tempdir().map_err(|e| e.to_string())?;
         if as_postgres {
@@ -30,10 +31,8 @@ impl PostgresInstance {
                 return Err("cannot give the cluster directory to the postgres user".into());
             }
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
+        let port =
+            std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
         let instance = Self { bin, dir, port, as_postgres };
         let data = instance.data_dir();
         let init = instance.run("initdb", &["--auth=trust", "--username=postgres", "--no-sync", "-D", &data])?;
@@ -51,9 +50,8 @@ impl PostgresInstance {
             .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
             .filter(|bin| bin.join("initdb").is_file())
             .collect();
-        found.sort_by_key(|p| {
-            p.parent().and_then(|v| v.file_name()?.to_str()?.parse::<u32>().ok()).unwrap_or_default()
-        });
+        found
+            .sort_by_key(|p| p.parent().and_then(|v| v.file_name()?.to_str()?.parse::<u32>().ok()).unwrap_or_default());
         found.pop()
     }
 
@@ -82,7 +80,8 @@ impl PostgresInstance {
             self.dir.path().display()
         );
         let log = self.dir.path().join("server.log").display().to_string();
-        let started = self.run("pg_ctl", &["-D", &self.data_dir(), "-o", &options, "-l", &log, "-w", "-t", "60", "start"])?;
+        let started =
+            self.run("pg_ctl", &["-D", &self.data_dir(), "-o", &options, "-l", &log, "-w", "-t", "60", "start"])?;
         if !started.status.success() {
             let log = std::fs::read_to_string(&log).unwrap_or_default();
             return Err(format!("pg_ctl start failed: {}{log}", String::from_utf8_lossy(&started.stderr)));

@@ -133,6 +133,29 @@ impl Process {
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().expect("logs").clone()
     }
+
+    /// The distinct internal errors logged so far (what a 500 hid from the caller).
+    pub fn internal_errors(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .logs()
+            .into_iter()
+            .filter(|l| l.contains("internal error"))
+            .map(|l| l.split("internal error").nth(1).unwrap_or_default().chars().take(300).collect())
+            .collect();
+        lines.sort();
+        lines.dedup();
+        lines
+    }
+}
+
+impl Drop for Process {
+    /// A test that fails leaves no server behind.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 /// Every write custos acknowledged (2xx), and every failure by its kind.
@@ -488,7 +511,8 @@ pub async fn check(
         let unique: HashSet<&String> = list.iter().collect();
         assert_eq!(unique.len(), list.len(), "a step recorded twice: {steps}");
     }
-    let fulfilled = db.text_counts("SELECT state, COUNT(*) FROM rights_requests WHERE state = 'fulfilled' GROUP BY state").await;
+    let fulfilled =
+        db.text_counts("SELECT state, COUNT(*) FROM rights_requests WHERE state = 'fulfilled' GROUP BY state").await;
 
     // The database itself, and the audit chain across every kill.
     if db.url().sqlite_path().is_some() {
