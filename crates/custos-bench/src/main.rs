@@ -22,6 +22,10 @@
 //!   (installed into a venv under `~/.cache/custos-bench` from PyPI on first use; targets
 //!   ≥ 1,000× its throughput, and higher recall and precision).
 //!
+//! - `soak`: page views, gated reads, rights requests and partner uploads mixed on loopback
+//!   for `--seconds` (default 600), with throughput, p99, errors and RSS over time
+//!   (targets: zero errors; RSS over the last minute within 10 % of the RSS after warm-up).
+//!
 //! `custos-bench report --input results.jsonl --out docs` turns the JSON lines of earlier
 //! runs into `docs/PERFORMANCE.md` with an SVG chart per scenario and backend.
 //!
@@ -36,6 +40,7 @@ mod presidio;
 mod report;
 mod rights;
 mod scenarios;
+mod soak;
 
 use clap::{Parser, ValueEnum};
 
@@ -63,6 +68,9 @@ struct Cli {
     /// least this.
     #[arg(long, value_name = "SCORE", default_value_t = 0.5)]
     presidio_threshold: f64,
+    /// For `soak`: how long to run, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    seconds: u64,
     /// For `report`: the JSON lines of earlier runs (`-` for standard input).
     #[arg(long, value_name = "FILE", default_value = "-")]
     input: String,
@@ -90,6 +98,8 @@ enum Scenario {
     Rights,
     /// The PII detector: throughput, recall and precision on a labelled corpus.
     Pii,
+    /// A long mixed load: throughput, p99, errors and memory over time.
+    Soak,
     /// Writes PERFORMANCE.md and its charts from the JSON lines of earlier runs.
     Report,
 }
@@ -111,6 +121,9 @@ fn main() -> anyhow::Result<()> {
         Scenario::Ingest => runtime()?.block_on(ingest::run(cli.size.unwrap_or(50_000), cli.postgres.as_deref()))?,
         Scenario::Consent => runtime()?.block_on(consent::run(cli.size.unwrap_or(50_000), cli.postgres.as_deref()))?,
         Scenario::Rights => runtime()?.block_on(rights::run(cli.size.unwrap_or(1_000_000), cli.postgres.as_deref()))?,
+        Scenario::Soak => {
+            runtime()?.block_on(soak::run(cli.size.unwrap_or(1_000), cli.seconds, cli.postgres.as_deref()))?
+        }
         Scenario::Pii => {
             let presidio = cli.with_presidio.then_some(pii::PresidioOptions {
                 records: cli.presidio_records as usize,

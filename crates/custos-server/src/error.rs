@@ -180,6 +180,12 @@ mod tests {
                 "database_unavailable",
             ),
             (StoreError::Corrupt("bad row".into()), StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            (StoreError::Database(sqlx::Error::PoolTimedOut), StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            (
+                StoreError::Database(sqlx::Error::Protocol("connection closed mid-answer".into())),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+            ),
         ];
         for (err, status, code) in cases {
             let api = ApiError::from(err);
