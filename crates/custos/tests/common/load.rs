@@ -405,6 +405,8 @@ pub struct Checked {
     pub fulfilled: usize,
     /// Mails written.
     pub mails: usize,
+    /// Jobs that ran more than once (taken over after a kill, or retried), by kind.
+    pub jobs_run_again: Vec<(String, i64)>,
 }
 
 /// Checks, against the running `process`, that every acknowledged write of `ledger` is
@@ -522,7 +524,9 @@ pub async fn check(
     let audit = installation.ok(&["audit", "verify"]);
     assert!(audit.contains("intact"), "{audit}");
 
+    let jobs_run_again = db.text_counts("SELECT kind, COUNT(*) FROM jobs WHERE attempts > 1 GROUP BY kind").await;
     Checked {
+        jobs_run_again,
         events_stored: stored.len(),
         fulfilled: fulfilled.first().map_or(0, |(_, n)| *n as usize),
         mails: mails.len(),
