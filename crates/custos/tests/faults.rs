@@ -127,6 +127,7 @@ async fn postgres_restarted_under_load_answers_503_and_loses_nothing() {
     let ready = reqwest::get(format!("{}/readyz", process.base())).await.expect("readyz");
     assert_eq!(ready.status(), 503, "not ready while the database is down");
     postgres.start_again().expect("PostgreSQL starts again");
+    let restarted = Instant::now();
     eprintln!("PostgreSQL was down for {:?}; failures meanwhile: {during:?}", down.elapsed());
     assert!(during.get("503 database_unavailable").is_some_and(|n| *n > 0), "503 while down: {during:?}");
 
@@ -134,10 +135,10 @@ async fn postgres_restarted_under_load_answers_503_and_loses_nothing() {
     let acknowledged = || load.ledger.events.lock().expect("events").len();
     let before = acknowledged();
     assert!(until(Duration::from_secs(20), || acknowledged() > before + 20).await, "writes resume");
-    let back = Instant::now();
+    eprintln!("20 more page views acknowledged {:?} after PostgreSQL was back", restarted.elapsed());
     tokio::time::sleep(Duration::from_secs(1)).await;
     let ledger = load.finish().await;
-    eprintln!("writes resumed {:?} after the restart; {}", back.elapsed(), ledger.summary());
+    eprintln!("{}", ledger.summary());
     let failures = ledger.failures.lock().expect("failures").clone();
     let unexpected: Vec<_> = failures
         .keys()
