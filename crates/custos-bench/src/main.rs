@@ -27,6 +27,9 @@
 //! - `memory`: the resident memory of a real `custos serve` (the binary next to this one)
 //!   over a store of `size` people, idle, during gated reads and during ingest (target
 //!   ≤ 200 MB);
+//! - `soak`: page views, gated reads, rights requests and partner uploads mixed on loopback
+//!   for `--seconds` (default 600), with throughput, p99, errors and RSS over time
+//!   (targets: zero errors; RSS over the last minute within 10 % of the RSS after warm-up).
 //!
 //! `custos-bench report --input results.jsonl --out docs` turns the JSON lines of earlier
 //! runs into `docs/PERFORMANCE.md` with an SVG chart per scenario and backend.
@@ -46,6 +49,7 @@ mod report;
 mod rights;
 mod scenarios;
 mod served;
+mod soak;
 
 use clap::{Parser, ValueEnum};
 
@@ -73,6 +77,9 @@ struct Cli {
     /// least this.
     #[arg(long, value_name = "SCORE", default_value_t = 0.5)]
     presidio_threshold: f64,
+    /// For `soak`: how long to run, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    seconds: u64,
     /// For `report`: the JSON lines of earlier runs (`-` for standard input).
     #[arg(long, value_name = "FILE", default_value = "-")]
     input: String,
@@ -104,6 +111,8 @@ enum Scenario {
     Banner,
     /// The RSS of a real `custos serve` over a store of `size` people, idle and under load.
     Memory,
+    /// A long mixed load: throughput, p99, errors and memory over time.
+    Soak,
     /// Writes PERFORMANCE.md and its charts from the JSON lines of earlier runs.
     Report,
 }
@@ -129,6 +138,9 @@ fn main() -> anyhow::Result<()> {
         Scenario::Rights => runtime()?.block_on(rights::run(cli.size.unwrap_or(1_000_000), cli.postgres.as_deref()))?,
         Scenario::Banner => runtime()?.block_on(banner::run(cli.size.unwrap_or(50)))?,
         Scenario::Memory => runtime()?.block_on(memory::run(cli.size.unwrap_or(1_000_000), cli.postgres.as_deref()))?,
+        Scenario::Soak => {
+            runtime()?.block_on(soak::run(cli.size.unwrap_or(1_000), cli.seconds, cli.postgres.as_deref()))?
+        }
         Scenario::Pii => {
             let presidio = cli.with_presidio.then_some(pii::PresidioOptions {
                 records: cli.presidio_records as usize,

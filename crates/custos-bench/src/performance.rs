@@ -44,7 +44,9 @@ impl Run {
         let notes = v["run"]
             .as_object()
             .map(|n| {
+                // Series over time (the soak's timeline) stay in the JSON, out of the table.
                 n.iter()
+                    .filter(|(_, v)| !v.is_array())
                     .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
                     .collect()
             })

@@ -15,7 +15,7 @@ use custos_store::{Enqueued, Job, NewJob, Store, StoreError, SubjectId};
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 
 use crate::gate::{Actor, Rule};
@@ -41,7 +41,7 @@ pub enum MailError {
 #[derive(Debug, Clone)]
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Files(AsyncFileTransport<Tokio1Executor>, std::path::PathBuf),
+    Files(std::path::PathBuf),
 }
 
 /// Sends mail over SMTP or into `.eml` files.
@@ -58,7 +58,7 @@ impl Mailer {
         let from: Mailbox = from.parse().map_err(|e| MailError::Config(format!("sender `{from}`: {e}")))?;
         if let Some(dir) = url.strip_prefix("file://") {
             // The directory is made at the first mail, not here: settings are checked first.
-            return Ok(Self { transport: Transport::Files(AsyncFileTransport::new(dir), dir.into()), from });
+            return Ok(Self { transport: Transport::Files(dir.into()), from });
         }
         let parsed = url::Url::parse(url).map_err(|e| MailError::Config(format!("mail URL: {e}")))?;
         let host = parsed.host_str().ok_or_else(|| MailError::Config("the mail URL names no host".into()))?;
@@ -92,14 +92,29 @@ impl Mailer {
     pub async fn send(&self, message: Message) -> Result<(), MailError> {
         match &self.transport {
             Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| MailError::Send(e.to_string())),
-            Transport::Files(files, dir) => {
-                tokio::fs::create_dir_all(dir)
-                    .await
-                    .map_err(|e| MailError::Send(format!("mail directory {}: {e}", dir.display())))?;
-                files.send(message).await.map(|_| ()).map_err(|e| MailError::Send(e.to_string()))
-            }
+            Transport::Files(dir) => write_eml(dir, &message).await,
         }
     }
+}
+
+/// Writes `message` as `<Message-ID>.eml` in `dir`, through a hidden temporary file renamed
+/// into place. A job run again after a crash (its mail written, its completion not yet
+/// recorded) writes the same file again instead of a second mail: the file transport is
+/// idempotent per message id, as a receiving server is expected to be. (lettre's own file
+/// transport names each file with a fresh random id, which would duplicate the mail.)
+async fn write_eml(dir: &std::path::Path, message: &Message) -> Result<(), MailError> {
+    let failed = |e: std::io::Error| MailError::Send(format!("mail directory {}: {e}", dir.display()));
+    tokio::fs::create_dir_all(dir).await.map_err(failed)?;
+    let name = message
+        .headers()
+        .get_raw("Message-ID")
+        .map(|id| id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '@' | '_')).collect())
+        .filter(|id: &String| !id.is_empty())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let path = dir.join(format!("{name}.eml"));
+    let temporary = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    tokio::fs::write(&temporary, message.formatted()).await.map_err(failed)?;
+    tokio::fs::rename(&temporary, &path).await.map_err(failed)
 }
 
 /// A mail to queue; holds no personal data.

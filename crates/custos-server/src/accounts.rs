@@ -54,7 +54,7 @@ pub(crate) fn account_error(e: AccountError) -> ApiError {
             ApiError::new(StatusCode::FORBIDDEN, rule.code(), reason)
         }
         AccountError::Access(AccessError::Store(e)) | AccountError::Store(e) => e.into(),
-        AccountError::Access(other) => ApiError::internal(other),
+        AccountError::Access(other) => crate::error::access_failure(other),
     }
 }
 

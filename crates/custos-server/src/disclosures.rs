@@ -58,7 +58,7 @@ pub(crate) fn error(e: GovernanceError) -> ApiError {
         GovernanceError::Access(AccessError::NoSubject(id)) => {
             ApiError::not_found("no_such_subject", format!("no subject {id}"))
         }
-        GovernanceError::Access(other) => ApiError::internal(other),
+        GovernanceError::Access(other) => crate::error::access_failure(other),
         GovernanceError::Store(e) => e.into(),
     }
 }

@@ -103,12 +103,42 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::NotFound(what) => ApiError::not_found("not_found", format!("{what} does not exist")),
             StoreError::Conflict(what) => ApiError::conflict("conflict", what),
+            err if err.is_storage_full() => {
+                tracing::error!(error = %err, "the database's disk is full");
+                ApiError::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "storage_full",
+                    "the database's disk is full, so nothing was stored; try again once the operator has freed space",
+                )
+            }
             err if err.is_unavailable() => {
                 tracing::warn!(error = %err, "database unavailable");
                 ApiError::unavailable("database_unavailable", "the database is not reachable; try again shortly")
             }
             err => ApiError::internal(err),
         }
+    }
+}
+
+impl From<custos_engine::vault::VaultAccessError> for ApiError {
+    /// A key store that is down or full is answered like the store (503, 507); any other
+    /// vault failure is internal.
+    fn from(err: custos_engine::vault::VaultAccessError) -> Self {
+        match err {
+            custos_engine::vault::VaultAccessError::Store(e) => e.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// A records failure that the caller cannot act on: the store's or key store's outages
+/// keep their status (503, 507), anything else is internal. Handlers map the failures the
+/// caller can act on (denied, invalid, no subject) first.
+pub(crate) fn access_failure(err: custos_engine::records::AccessError) -> ApiError {
+    match err {
+        custos_engine::records::AccessError::Store(e) => e.into(),
+        custos_engine::records::AccessError::Vault(e) => e.into(),
+        other => ApiError::internal(other),
     }
 }
 
@@ -150,6 +180,12 @@ mod tests {
                 "database_unavailable",
             ),
             (StoreError::Corrupt("bad row".into()), StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            (StoreError::Database(sqlx::Error::PoolTimedOut), StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            (
+                StoreError::Database(sqlx::Error::Protocol("connection closed mid-answer".into())),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+            ),
         ];
         for (err, status, code) in cases {
             let api = ApiError::from(err);

@@ -166,7 +166,8 @@ fn form_error(e: FormError) -> ApiError {
             ApiError::invalid("invalid_field", message).with_field(field)
         }
         FormError::Access(AccessError::Store(e)) => e.into(),
-        FormError::Access(other) => ApiError::internal(other),
+        FormError::Access(other) => crate::error::access_failure(other),
+        FormError::Consent(custos_engine::consent::ConsentError::Store(e)) => e.into(),
         FormError::Consent(e) => ApiError::internal(e),
     }
 }

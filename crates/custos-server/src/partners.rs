@@ -115,8 +115,8 @@ fn error(e: PartnerError) -> Refusal {
         PartnerError::Access(custos_engine::records::AccessError::Invalid { field, message }) => {
             ApiError::invalid("invalid_value", message).with_field(field)
         }
-        PartnerError::Access(e) => ApiError::internal(e),
-        PartnerError::Vault(e) => ApiError::internal(e),
+        PartnerError::Access(e) => crate::error::access_failure(e),
+        PartnerError::Vault(e) => e.into(),
         PartnerError::Store(e) => e.into(),
     };
     Refusal(api, None)

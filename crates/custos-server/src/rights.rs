@@ -47,7 +47,7 @@ pub(crate) fn error(e: RightsError) -> ApiError {
         RightsError::LinkExpired => ApiError::new(StatusCode::GONE, "link_expired", e.to_string()),
         RightsError::WrongState { .. } => ApiError::new(StatusCode::CONFLICT, "wrong_state", e.to_string()),
         RightsError::Store(e) => e.into(),
-        RightsError::Vault(e) => ApiError::internal(e),
+        RightsError::Vault(e) => e.into(),
         RightsError::Outbound(_) => ApiError::new(StatusCode::BAD_GATEWAY, "outbound_failed", e.to_string()),
     }
 }

@@ -157,7 +157,7 @@ pub(crate) fn access_error(err: AccessError) -> ApiError {
         AccessError::Vault(VaultAccessError::Erased { subject, .. }) => {
             ApiError::new(StatusCode::GONE, "subject_erased", format!("subject {subject} is erased"))
         }
-        AccessError::Vault(other) => ApiError::internal(other),
+        AccessError::Vault(other) => other.into(),
         AccessError::Store(e) => e.into(),
     }
 }

@@ -45,14 +45,37 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// True when the database is unreachable or overloaded rather than the request bad.
+    /// True when the database is unreachable, restarting or overloaded rather than the
+    /// request bad: PostgreSQL's connection errors (SQLSTATE class 08), shutdown and
+    /// crash recovery (57P01–57P03), too many connections (53300), and a connection lost
+    /// mid-answer.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Connect { .. }
-                | StoreError::Unavailable(_)
-                | StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed)
-        )
+        match self {
+            StoreError::Connect { .. } | StoreError::Unavailable(_) => true,
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::Io(_)
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::Protocol(_),
+            ) => true,
+            StoreError::Database(sqlx::Error::Database(db)) => db.code().is_some_and(|code| {
+                code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+            }),
+            _ => false,
+        }
+    }
+
+    /// True when the database's disk is full: SQLite's `SQLITE_FULL` (primary result code
+    /// 13; SQLite reports extended codes, and PostgreSQL's are five characters),
+    /// PostgreSQL's `disk_full` (53100). Reads still work; writes resume once space is freed.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => db.code().is_some_and(|code| {
+                code == "53100" || (code.len() < 5 && code.parse::<i64>().is_ok_and(|c| c & 0xff == 13))
+            }),
+            _ => false,
+        }
     }
 }
 

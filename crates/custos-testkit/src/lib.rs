@@ -11,13 +11,16 @@
 //! Every test owns its database, so tests run in parallel without sharing state.
 //!
 //! [`smtp::SmtpSink`] and [`https::HttpsSink`] are real mail and HTTPS servers on loopback
-//! that keep what they receive; [`mmdb`] builds small MaxMind-format databases.
+//! that keep what they receive; [`mmdb`] builds small MaxMind-format databases;
+//! [`postgres_instance::PostgresInstance`] is a PostgreSQL server of the test's own, to stop
+//! and start without touching the shared one.
 
 #![forbid(unsafe_code)]
 
 pub mod browser;
 pub mod https;
 pub mod mmdb;
+pub mod postgres_instance;
 pub mod smtp;
 
 use std::str::FromStr;
@@ -70,6 +73,14 @@ impl TestDb {
         Self { url, keys_url, _dir: Some(dir), drop_on_exit: None }
     }
 
+    /// A SQLite database (and key store) in `dir`, which the caller keeps, such as a
+    /// small file system of the test's own.
+    pub fn sqlite_in(dir: &std::path::Path) -> Self {
+        let url = DatabaseUrl::sqlite_file(&dir.join("custos.db"));
+        let keys_url = DatabaseUrl::sqlite_file(&dir.join("keys.db"));
+        Self { url, keys_url, _dir: None, drop_on_exit: None }
+    }
+
     /// A fresh PostgreSQL database, or `None` when PostgreSQL tests are not asked for.
     ///
     /// Panics when `CUSTOS_REQUIRE_POSTGRES=1` and the server is not set or not reachable.
@@ -80,8 +91,24 @@ impl TestDb {
             eprintln!("skipped: {POSTGRES_URL_VAR} is not set");
             return None;
         };
-        let admin = PgConnectOptions::from_str(&admin_url)
-            .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is not a PostgreSQL URL: {e}"));
+        match Self::create_on(&admin_url).await {
+            Ok(db) => Some(db),
+            Err(why) => {
+                assert!(
+                    !required,
+                    "{REQUIRE_POSTGRES_VAR}=1 but PostgreSQL at {POSTGRES_URL_VAR} is unreachable: {why}"
+                );
+                eprintln!("skipped: PostgreSQL is unreachable: {why}");
+                None
+            }
+        }
+    }
+
+    /// Fresh databases (main and key store) on the PostgreSQL server at `admin_url`, such
+    /// as a [`postgres_instance::PostgresInstance`] of the test's own.
+    pub async fn create_on(admin_url: &str) -> Result<Self, String> {
+        let admin = PgConnectOptions::from_str(admin_url)
+            .unwrap_or_else(|e| panic!("{admin_url} is not a PostgreSQL URL: {e}"));
         let name = format!("custos_test_{}", uuid::Uuid::new_v4().simple());
         let keys_name = format!("{name}_keys");
         let created = async {
@@ -93,25 +120,15 @@ impl TestDb {
         };
         match tokio::time::timeout(Duration::from_secs(30), created).await {
             Ok(Ok(())) => {}
-            outcome => {
-                let why = match outcome {
-                    Ok(Err(e)) => e.to_string(),
-                    _ => "timed out".to_owned(),
-                };
-                assert!(
-                    !required,
-                    "{REQUIRE_POSTGRES_VAR}=1 but PostgreSQL at {POSTGRES_URL_VAR} is unreachable: {why}"
-                );
-                eprintln!("skipped: PostgreSQL is unreachable: {why}");
-                return None;
-            }
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => return Err("timed out".to_owned()),
         }
         let with_path = |db: &str| {
-            let mut url = url::Url::parse(&admin_url).expect("a PostgreSQL URL");
+            let mut url = url::Url::parse(admin_url).expect("a PostgreSQL URL");
             url.set_path(db);
             DatabaseUrl::from_str(url.as_str()).expect("a valid database URL")
         };
-        Some(Self {
+        Ok(Self {
             url: with_path(&name),
             keys_url: with_path(&keys_name),
             _dir: None,
@@ -195,6 +212,26 @@ impl TestDb {
                 let mut conn = PgConnection::connect(self.url.expose()).await.expect("connect");
                 sqlx::Executor::execute(&mut conn, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
                 conn.close().await.expect("close");
+            }
+        }
+    }
+
+    /// Rows of `sql` on the main database, a text and a count each (such as `SELECT path,
+    /// COUNT(*) FROM … GROUP BY path`): for tests that check what was stored, and how often.
+    pub async fn text_counts(&self, sql: &str) -> Vec<(String, i64)> {
+        match self.url.sqlite_path() {
+            Some(path) => {
+                let mut conn =
+                    sqlx::sqlite::SqliteConnection::connect(&format!("sqlite://{path}")).await.expect("open");
+                let rows = sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                conn.close().await.expect("close");
+                rows
+            }
+            None => {
+                let mut conn = PgConnection::connect(self.url.expose()).await.expect("connect");
+                let rows = sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                conn.close().await.expect("close");
+                rows
             }
         }
     }

@@ -66,11 +66,15 @@ impl SmtpSink {
         let delivered = Arc::new(Mutex::new(Vec::new()));
         let store = delivered.clone();
         let task = tokio::spawn(async move {
+            // The sessions live in this task's set: stopping the server ends them too, as
+            // a server going down would, instead of leaving open connections working.
+            let mut sessions = tokio::task::JoinSet::new();
             while let Ok((socket, _)) = listener.accept().await {
                 let store = store.clone();
-                tokio::spawn(async move {
+                sessions.spawn(async move {
                     let _ = session(socket, store).await;
                 });
+                while sessions.try_join_next().is_some() {}
             }
         });
         Self { addr, delivered, task }
@@ -81,10 +85,19 @@ impl SmtpSink {
         self.delivered.lock().map(|d| d.clone()).unwrap_or_default()
     }
 
-    /// Stops listening (connections are refused until a new server starts on the port).
+    /// Stops listening and drops every open session (connections are refused until a new
+    /// server starts on the port).
     pub fn stop(self) -> Vec<Delivered> {
         self.task.abort();
         self.delivered()
+    }
+
+    /// Stops like [`SmtpSink::stop`] and waits until the port is closed, so that a new
+    /// server can start on it at once with [`SmtpSink::start_on`].
+    pub async fn shut_down(self) -> Vec<Delivered> {
+        self.task.abort();
+        let _ = self.task.await;
+        self.delivered.lock().map(|d| d.clone()).unwrap_or_default()
     }
 }
 

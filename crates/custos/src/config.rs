@@ -171,6 +171,11 @@ pub(crate) struct JobSettings {
     pub(crate) workers: usize,
     /// How often an idle worker looks for due jobs, in milliseconds.
     pub(crate) poll_interval_ms: u64,
+    /// How long a claimed job is a worker's alone, in seconds: a worker that dies mid-job
+    /// (a crash, a kill) leaves it to be run again by another once this has passed.
+    pub(crate) lease_secs: u64,
+    /// The wait before a failed job's first retry, in milliseconds; it doubles each time.
+    pub(crate) retry_base_ms: u64,
 }
 
 impl Default for Settings {
@@ -211,7 +216,7 @@ impl Default for LogSettings {
 
 impl Default for JobSettings {
     fn default() -> Self {
-        Self { workers: 2, poll_interval_ms: 1_000 }
+        Self { workers: 2, poll_interval_ms: 1_000, lease_secs: 300, retry_base_ms: 5_000 }
     }
 }
 
@@ -327,6 +332,8 @@ impl Settings {
             "CUSTOS_JOBS_POLL_INTERVAL_MS" => {
                 self.jobs.poll_interval_ms = parse(name, value, "a number of milliseconds")?
             }
+            "CUSTOS_JOBS_LEASE_SECS" => self.jobs.lease_secs = parse(name, value, "a number of seconds")?,
+            "CUSTOS_JOBS_RETRY_BASE_MS" => self.jobs.retry_base_ms = parse(name, value, "a number of milliseconds")?,
             "CUSTOS_LIMITS_FORMS_PER_MINUTE" => self.limits.forms_per_minute = parse(name, value, "a number")?,
             "CUSTOS_LIMITS_BANNER_PER_MINUTE" => self.limits.banner_per_minute = parse(name, value, "a number")?,
             "CUSTOS_LIMITS_ACCOUNTS_PER_MINUTE" => self.limits.accounts_per_minute = parse(name, value, "a number")?,

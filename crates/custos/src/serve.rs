@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use custos_engine::campaigns::CampaignFanout;
 use custos_engine::drp::DrpCallbacks;
-use custos_engine::jobs::JobRunner;
+use custos_engine::jobs::{JobRunner, RetryPolicy};
 use custos_engine::mail::{MailJob, Mailer};
 use custos_engine::partners::PartnerTermination;
 use custos_engine::rights::{RightsExecution, RightsMail, RightsSweep};
@@ -87,12 +87,15 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     };
     // Today's sweep of rights requests (each run queues the next day's).
     custos_engine::rights::schedule_sweep(&store, jiff::Timestamp::now()).await?;
+    // Verified requests whose execution a crash kept from being queued.
+    let resumed = state.rights.resume_verified().await?;
+    tracing::debug!(resumed, "verified rights requests checked for a queued execution");
     // Today's retention sweep (each run queues the next day's).
     custos_engine::governance::retention::schedule_sweep(&store, jiff::Timestamp::now()).await?;
     let governance = state.governance.clone();
     let mut workers = custos_server::workers::spawn(
         |n| {
-            let runner = job_runner(store.clone(), n)
+            let runner = job_runner(store.clone(), n, &settings.jobs)
                 .register(MailJob::new(records.clone(), mailer.clone()))
                 .register(CampaignFanout::new(store.clone(), records.vault().clone(), &public_url))
                 .register(RightsExecution::new(rights.clone()))
@@ -155,9 +158,15 @@ fn mailer(settings: &Settings, policy: &custos_policy::Policy) -> anyhow::Result
 }
 
 /// One job runner. Handlers are registered here as the modules that need them land.
-fn job_runner(store: Arc<dyn Store>, n: usize) -> JobRunner {
+fn job_runner(store: Arc<dyn Store>, n: usize, jobs: &crate::config::JobSettings) -> JobRunner {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "custos".into());
-    JobRunner::new(store).with_worker_id(format!("{host}-{}-{n}", std::process::id()))
+    JobRunner::new(store)
+        .with_worker_id(format!("{host}-{}-{n}", std::process::id()))
+        .with_lease(Duration::from_secs(jobs.lease_secs.max(1)))
+        .with_retry_policy(RetryPolicy {
+            base: Duration::from_millis(jobs.retry_base_ms.max(10)),
+            ..RetryPolicy::default()
+        })
 }
 
 /// SIGINT and SIGTERM, listened for from the moment they are installed.

@@ -169,7 +169,7 @@ fn an_unknown_config_key_is_one_clear_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("custos.toml"), "# settings\n[jobs]\nworkerz = 4\n").expect("write");
     let output = run(&mut custos(dir.path(), &["serve", "--bind", "127.0.0.1:0"]));
-    assert_one_line_error(&output, &["custos.toml:3:1", "unknown field `workerz`", "expected `workers`"]);
+    assert_one_line_error(&output, &["custos.toml:3:1", "unknown field `workerz`", "`workers`"]);
 }
 
 #[test]

@@ -518,18 +518,45 @@ impl Rights {
         self.audit(actor, action, &request, detail).await?;
         self.announce(&request, "verified").await?;
         if AUTOMATED.contains(&request.kind.as_str()) {
-            self.store
-                .enqueue_job(&NewJob {
-                    kind: EXECUTE_KIND.into(),
-                    payload: serde_json::json!({"request_id": id}),
-                    idempotency_key: Some(id.to_string()),
-                    priority: 1,
-                    run_at: now,
-                    max_attempts: 20,
-                })
-                .await?;
+            self.queue_execution(id, now).await?;
         }
         Ok(request)
+    }
+
+    /// Queues the execution of request `id`; the idempotency key makes a second call a
+    /// no-op.
+    async fn queue_execution(&self, id: Uuid, now: jiff::Timestamp) -> Result<(), StoreError> {
+        self.store
+            .enqueue_job(&NewJob {
+                kind: EXECUTE_KIND.into(),
+                payload: serde_json::json!({"request_id": id}),
+                idempotency_key: Some(id.to_string()),
+                priority: 1,
+                run_at: now,
+                max_attempts: 20,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Queues again the execution of every verified request carried out automatically.
+    /// A request is marked verified before its execution is queued (two writes): a process
+    /// killed between them leaves a verified request with no job, which nothing else would
+    /// ever run, and its code is used up. `custos serve` calls this at start; for a request
+    /// whose job exists (queued, running or done) the idempotency key makes it a no-op.
+    /// Returns how many verified requests were looked at.
+    pub async fn resume_verified(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let mut resumed = 0;
+        for request in self.store.open_rights_requests(u32::MAX).await? {
+            if matches!(request.state.as_str(), "verified" | "in_progress")
+                && AUTOMATED.contains(&request.kind.as_str())
+            {
+                self.queue_execution(request.id, now).await?;
+                resumed += 1;
+            }
+        }
+        Ok(resumed)
     }
 
     /// Extends the deadline by `months` (1 or 2) for `reason`; allowed once, within the

@@ -89,6 +89,19 @@ impl SqliteStore {
         let max_connections = options.max_connections.max(1);
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
+            // A COMMIT that fails (the disk full: SQLite then rolls the transaction back
+            // itself) leaves sqlx counting a transaction that no longer exists, and every
+            // later BEGIN on that connection fails. Such a connection is closed instead of
+            // handed out again; the ping first lets a rollback still queued on it run.
+            .before_acquire(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    if conn.is_in_transaction() {
+                        conn.ping().await?;
+                    }
+                    Ok(!conn.is_in_transaction())
+                })
+            })
             .acquire_timeout(options.connect_timeout)
             .connect_with(connect)
             .await

@@ -2,6 +2,8 @@
 //! `CUSTOS_*` settings.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod load;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
