@@ -113,6 +113,11 @@ macro_rules! main_migrations {
                 name: "staff_purposes",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0016_staff_purposes.sql")),
             },
+            $crate::migrate::Migration {
+                version: 17,
+                name: "inbox",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0017_inbox.sql")),
+            },
         ]
     };
 }
