@@ -536,3 +536,60 @@ async fn register_partner(app: &TestApp, name: &str) -> uuid::Uuid {
     assert_eq!(status, 201, "{body}");
     body["id"].as_str().expect("id").parse().expect("uuid")
 }
+
+#[tokio::test]
+async fn a_written_withdrawal_of_marketing_consent_by_mail_takes_effect_once_verified() {
+    let db = TestDb::from_env().await;
+    let Some(m) = Mailbox::start(&db).await else { return };
+    signup(&m.app, "Ada", "ada@example.org").await;
+    let subject = m.app.state.records.find(custos_store::IdentifierKind::Email, "ada@example.org").await.expect("find");
+    let subject = subject.expect("held");
+    assert!(m.app.store.live_consents(subject).await.expect("consents").contains(&"marketing".to_owned()));
+    let taken = m
+        .mail(&mail(
+            "ada@example.org",
+            "w1@example.org",
+            "Marketing",
+            "I withdraw my consent to your marketing emails.",
+        ))
+        .await;
+    let [Received::Thread { request: Some(id), .. }] = taken.as_slice() else { panic!("{taken:?}") };
+    let request = m.app.state.rights.get(*id).await.expect("request");
+    assert_eq!((request.kind.as_str(), request.purpose.as_deref()), ("withdrawal", Some("marketing")));
+    m.runner.run_pending().await.expect("run");
+    let (status, _) = verify(&m.app, &id.to_string(), &code(&m.to("ada@example.org"))).await;
+    assert_eq!(status, 200);
+    m.runner.run_pending().await.expect("run");
+    assert!(
+        !m.app.store.live_consents(subject).await.expect("consents").contains(&"marketing".to_owned()),
+        "withdrawn"
+    );
+    assert!(m.to("ada@example.org").iter().any(|d| text(d).contains("We recorded the withdrawal")));
+}
+
+#[tokio::test]
+async fn the_legitimate_interest_assessment_is_answered_by_mail() {
+    let db = TestDb::from_env().await;
+    let Some(m) = Mailbox::start(&db).await else { return };
+    let taken = m
+        .mail(&mail(
+            "carla@example.it",
+            "li@example.it",
+            "Legittimo interesse",
+            "Buongiorno, vorrei ricevere la valutazione del vostro legittimo interesse e il bilanciamento.",
+        ))
+        .await;
+    let [Received::Thread { request: None, state, .. }] = taken.as_slice() else { panic!("{taken:?}") };
+    assert_eq!(state, "answered", "no verification: the assessment holds no personal data");
+    m.runner.run_pending().await.expect("run");
+    let mails = m.to("carla@example.it");
+    let policy = custos_policy::Policy::example();
+    let li = policy.purposes.iter().find(|p| p.legitimate_interest.is_some()).expect("an LI purpose");
+    let balancing = li.legitimate_interest.as_ref().expect("assessment").balancing.clone();
+    let start: String = balancing.chars().take(30).collect();
+    assert!(
+        mails.iter().any(|d| text(d).replace("\r\n", " ").replace('\n', " ").contains(&start)),
+        "the assessment is sent: {mails:?}"
+    );
+    assert_eq!(mails.len(), 2, "an acknowledgement and the assessments");
+}
