@@ -185,8 +185,13 @@ async fn an_erasure_request_by_mail_ends_with_the_data_erased_and_the_confirmati
     let done = m.to("ada@example.org");
     assert!(done.iter().any(|d| text(d).contains("We erased the personal data")), "the confirmation is sent");
 
-    // The mail is kept sealed with its request; nothing of it in clear.
+    // The mail was kept sealed with its request, nothing of it in clear; once the person
+    // is told, its key is gone with the request's.
     let stored = m.app.store.inbox_messages(*thread).await.expect("messages");
+    let staff = Actor::Staff { id: "dpo-1".into(), role: StaffRole::Dpo, purposes: Vec::new() };
+    assert!(m.app.state.inbox.read(&staff, *thread).await.is_err(), "the thread cannot be opened any more");
+    let t = m.app.store.inbox_thread(*thread).await.expect("thread").expect("kept");
+    assert_eq!((t.state.as_str(), t.request_id), ("closed", Some(request.id)));
     assert_eq!(stored.iter().map(|s| s.direction.as_str()).collect::<Vec<_>>(), ["in", "out"]);
     for s in &stored {
         let sealed = String::from_utf8_lossy(&s.sealed);

@@ -20,7 +20,8 @@
 //!   recorded, and the person told.
 //!
 //! Every mail, in and out, is kept whole, sealed under the thread's own data key; the
-//! deadline runs from the first mail's arrival. Staff read threads in the console, triage
+//! deadline runs from the first mail's arrival. Once the person is told the outcome of
+//! the request, the thread's key is destroyed with the request's ([`forget_thread_of`]). Staff read threads in the console, triage
 //! them into requests, and answer in the thread ([`reply`]).
 
 use std::sync::Arc;
@@ -619,6 +620,26 @@ impl Inbox {
     pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }
+}
+
+/// Forgets the mail thread a rights request came from, once the person has been told its
+/// outcome (as the request forgets their address): the thread's key is destroyed, so its
+/// mails and sender cannot be opened from any copy, and the thread is closed. What remains
+/// says when it came and what it became, not who wrote what.
+pub async fn forget_thread_of(
+    store: &Arc<dyn Store>,
+    vault: &Vault,
+    request: Uuid,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let Some(mut thread) = store.inbox_thread_of_request(request).await? else { return Ok(()) };
+    vault.shred(SubjectId(thread.id), now).await?;
+    if thread.state != "closed" {
+        thread.state = "closed".into();
+        thread.updated_at = now;
+        store.update_inbox_thread(&thread).await?;
+    }
+    Ok(())
 }
 
 /// The thread references (`[ref:<uuid>]`, or a bare id) in a subject line.
