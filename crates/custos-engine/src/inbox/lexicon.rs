@@ -1,4 +1,4 @@
-//! The words the classifier of privacy mail reads ([`super::classify`]): per language, its
+//! The words the classifier of privacy mail reads ([`mod@super::classify`]): per language, its
 //! stop words (to tell the language) and phrases with a weight for each intent.
 //!
 //! A phrase is a few words matched in order, with up to two other words between them

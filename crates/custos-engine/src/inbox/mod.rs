@@ -8,7 +8,7 @@
 //! - a mail already stored (same Message-ID) is not taken twice;
 //! - a reply (In-Reply-To/References naming a mail of a thread, or the thread's reference
 //!   in the subject) from the thread's own sender joins that thread;
-//! - any other mail starts a thread. [`classify`] reads what it asks. When sure enough, a
+//! - any other mail starts a thread. [`mod@classify`] reads what it asks. When sure enough, a
 //!   rights request is made for the From address through [`crate::rights`], so the person
 //!   gets the usual code by mail: nothing is done or disclosed before whoever holds that
 //!   address enters it, and a forged sender gets nothing. A request for the
