@@ -62,10 +62,14 @@ async fn serve_reads_the_mailbox_and_listens_for_mail_as_configured() {
     let mail_url = format!("smtp://{}", sink.addr);
     let imap_port = dovecot.port.to_string();
     let listen = format!("127.0.0.1:{smtp_port}");
+    let key_file = dir.path().join("master.key");
+    let generated = common::run(&mut custos(dir.path(), &["keys", "generate", key_file.to_str().expect("utf-8")]));
+    assert!(generated.status.success());
     let mut child = custos(dir.path(), &["serve", "--bind", "127.0.0.1:0"])
         .envs([
             ("CUSTOS_DATABASE_URL", db.url().expose()),
             ("CUSTOS_KEYSTORE_URL", db.keys_url().expose()),
+            ("CUSTOS_MASTER_KEY_FILE", key_file.to_str().expect("utf-8")),
             ("CUSTOS_MAIL_URL", &mail_url),
             ("CUSTOS_JOBS_POLL_INTERVAL_MS", "50"),
             ("CUSTOS_INBOX_IMAP_HOST", "127.0.0.1"),
