@@ -5,7 +5,9 @@
 //! accents and cut into words. Its language is the one whose stop words it uses most
 //! ([`super::lexicon`]). Every phrase of every lexicon that occurs adds its weight to its
 //! intent, at full weight in the detected language and at half weight in the others (a
-//! German writer may say "newsletter"). The best intent wins; the confidence grows with
+//! German writer may say "newsletter"). A clear erasure takes in a withdrawal or an
+//! objection beside it (erasing ends that processing too). The best intent wins; the
+//! confidence grows with
 //! its score and with its lead over the runner-up, so a mail that names two rights
 //! equally, or none clearly, falls below [`THRESHOLD`] and goes to staff.
 
@@ -15,6 +17,15 @@ use super::lexicon::LEXICONS;
 
 /// Below this confidence a mail goes to staff for triage.
 pub const THRESHOLD: f32 = 0.5;
+
+/// A score that names a right clearly (one strong phrase).
+const STRONG: f32 = 1.5;
+
+/// Rights that include others: erasing a person's data ends whatever processing a
+/// withdrawal or an objection would stop, so a mail that clearly asks for erasure and also
+/// withdraws or objects is an erasure (Art. 17(1)(b), (c) and (d)).
+const COVERS: &[(Intent, &[Intent])] =
+    &[(Intent::Erasure, &[Intent::Withdrawal, Intent::Objection, Intent::ObjectionMarketing])];
 
 /// What a mail can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -109,6 +120,14 @@ pub fn classify(text: &str) -> Classification {
         }
     }
     let marketing = scores[Intent::ObjectionMarketing as usize] > 0.0;
+    for (wide, narrower) in COVERS {
+        if scores[*wide as usize] >= STRONG {
+            for narrow in *narrower {
+                scores[*wide as usize] += scores[*narrow as usize];
+                scores[*narrow as usize] = 0.0;
+            }
+        }
+    }
     let mut ranked: Vec<(Intent, f32)> = Intent::ALL.into_iter().zip(scores).collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     let (best, top) = ranked[0];
@@ -326,6 +345,16 @@ mod tests {
             sure("Con la presente revoco il mio consenso al trattamento dei dati."),
             (Some(Intent::Withdrawal), "it")
         );
+    }
+
+    #[test]
+    fn an_erasure_covers_the_withdrawal_or_objection_beside_it() {
+        assert_eq!(
+            sure("Hiermit widerrufe ich meine Einwilligung und bitte Sie, meine Daten zu löschen."),
+            (Some(Intent::Erasure), "de")
+        );
+        assert_eq!(sure("Unsubscribe me from everything and erase my account, thanks."), (Some(Intent::Erasure), "en"));
+        assert_eq!(sure("Je retire mon consentement : merci d'effacer mes données."), (Some(Intent::Erasure), "fr"));
     }
 
     #[test]
