@@ -598,3 +598,94 @@ async fn the_legitimate_interest_assessment_is_answered_by_mail() {
     );
     assert_eq!(mails.len(), 2, "an acknowledgement and the assessments");
 }
+
+/// A console session: its cookie and CSRF token.
+struct ConsoleSession {
+    client: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+impl ConsoleSession {
+    /// The first admin (from the setup link) adds a DPO, who signs in.
+    async fn dpo(app: &TestApp) -> Self {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let base = app.base.clone();
+        let token = app.state.staff.setup_token().await.expect("setup").expect("a link");
+        let cookie_of = |r: &reqwest::Response| -> String {
+            let set = r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("a cookie");
+            set.split(';').next().expect("pair").to_owned()
+        };
+        let form = [("username", "root"), ("password", "correct horse battery")];
+        let r = client.post(format!("{base}/admin/setup/{token}")).form(&form).send().await.expect("setup");
+        let root = Self::with_cookie(client.clone(), &base, cookie_of(&r)).await;
+        let add = [
+            ("csrf", root.csrf.as_str()),
+            ("username", "dpo"),
+            ("role", "dpo"),
+            ("password", "a long enough password"),
+        ];
+        assert_eq!(root.post("/admin/staff", &add).await.status(), 200);
+        let login = [("username", "dpo"), ("password", "a long enough password")];
+        let r = client.post(format!("{base}/admin/login")).form(&login).send().await.expect("login");
+        assert_eq!(r.status(), 303);
+        Self::with_cookie(client, &base, cookie_of(&r)).await
+    }
+
+    async fn with_cookie(client: reqwest::Client, base: &str, cookie: String) -> Self {
+        let mut session = Self { client, base: base.to_owned(), cookie, csrf: String::new() };
+        let html = session.get("/admin").await.1;
+        session.csrf =
+            html.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).expect("csrf").into();
+        session
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let r =
+            self.client.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.expect("get");
+        (r.status().as_u16(), r.text().await.expect("html"))
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let r = self.client.post(format!("{}{path}", self.base)).header("cookie", &self.cookie).form(form);
+        r.send().await.expect("post")
+    }
+}
+
+#[tokio::test]
+async fn staff_read_the_original_in_the_console_triage_it_and_answer_in_the_thread() {
+    let db = TestDb::from_env().await;
+    let Some(m) = Mailbox::start(&db).await else { return };
+    let taken = m
+        .mail(&mail("eve@example.org", "c1@example.org", "A question", "Hello, what is going on with my order 4711?"))
+        .await;
+    let [Received::Thread { thread, state, .. }] = taken.as_slice() else { panic!("{taken:?}") };
+    assert_eq!(state, "triage");
+    let dpo = ConsoleSession::dpo(&m.app).await;
+    let (status, queue) = dpo.get("/admin/inbox").await;
+    assert_eq!(status, 200);
+    assert!(queue.contains(&thread.to_string()) && queue.contains("triage"), "{queue}");
+    assert!(!queue.contains("eve@example.org"), "the queue shows no personal data");
+    let (status, page) = dpo.get(&format!("/admin/inbox/{thread}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("eve@example.org") && page.contains("order 4711"), "the original is shown");
+
+    let bad = dpo.post(&format!("/admin/inbox/{thread}/triage"), &[("csrf", &dpo.csrf), ("intent", "deletion")]).await;
+    assert_eq!(bad.status(), 422);
+    let made = dpo.post(&format!("/admin/inbox/{thread}/triage"), &[("csrf", &dpo.csrf), ("intent", "access")]).await;
+    assert_eq!(made.status(), 200);
+    let t = m.app.store.inbox_thread(*thread).await.expect("thread").expect("stored");
+    let request = m.app.state.rights.get(t.request_id.expect("a request")).await.expect("request");
+    assert_eq!((request.kind.as_str(), request.received_at), ("access", t.received_at));
+    let answer = [("csrf", dpo.csrf.as_str()), ("text", "We look into order 4711 and your data.")];
+    assert_eq!(dpo.post(&format!("/admin/inbox/{thread}/answer"), &answer).await.status(), 200);
+    m.runner.run_pending().await.expect("run");
+    let sent = m.to("eve@example.org").into_iter().find(|d| text(d).contains("We look into order 4711")).expect("sent");
+    assert_eq!(header(&sent, "In-Reply-To").as_deref(), Some("<c1@example.org>"));
+    let audit = m.app.store.audit_entries(0, 1000).await.expect("audit");
+    assert!(
+        audit.iter().any(|e| e.entry.action == "inbox.read" && e.entry.actor.contains("dpo")),
+        "reading is audited"
+    );
+}
