@@ -170,6 +170,7 @@ async fn an_erasure_request_by_mail_ends_with_the_data_erased_and_the_confirmati
     let mails = m.to("ada@example.org");
     let ack = mails.iter().find(|d| d.data.contains("Our reference")).expect("an acknowledgement");
     assert_eq!(header(ack, "In-Reply-To").as_deref(), Some("<m1@example.org>"), "in the thread");
+    assert_eq!(header(ack, "Auto-Submitted").as_deref(), Some("auto-replied"), "no auto-reply loops");
     assert!(header(ack, "Subject").is_some_and(|s| s.contains(&thread.to_string())), "the reference in the subject");
     let ack_text = text(ack);
     assert!(ack_text.contains(&request.id.to_string()) && ack_text.contains("/rights/"), "{ack_text}");
@@ -192,6 +193,11 @@ async fn an_erasure_request_by_mail_ends_with_the_data_erased_and_the_confirmati
     assert!(m.app.state.inbox.read(&staff, *thread).await.is_err(), "the thread cannot be opened any more");
     let t = m.app.store.inbox_thread(*thread).await.expect("thread").expect("kept");
     assert_eq!((t.state.as_str(), t.request_id), ("closed", Some(request.id)));
+    let again = mail("ada@example.org", "m9@example.org", &format!("Re: [ref:{thread}]"), "One more thing.");
+    assert!(
+        matches!(m.mail(&again).await.as_slice(), [Received::Thread { thread: t, .. }] if t != thread),
+        "a reply to a forgotten thread starts a new one"
+    );
     assert_eq!(stored.iter().map(|s| s.direction.as_str()).collect::<Vec<_>>(), ["in", "out"]);
     for s in &stored {
         let sealed = String::from_utf8_lossy(&s.sealed);

@@ -197,7 +197,14 @@ impl Inbox {
             self.vault.blind_index(IdentifierKind::Email, &mail.from).map_err(|e| invalid("from", e.to_string()))?;
         let arrived = arrived.min(self.clock.now());
         if let Some(mut thread) = self.thread_replied_to(&mail, &sender.0).await? {
-            self.keep(&thread, &hash, "in", source, raw, arrived).await?;
+            match self.keep(&thread, &hash, "in", source, raw, arrived).await {
+                Ok(()) => {}
+                // The thread was forgotten with its request: this mail starts a new one.
+                Err(InboxError::Vault(crate::vault::VaultAccessError::Erased { .. })) => {
+                    return self.start(&mail, raw, &hash, sender.0.to_vec(), source, arrived).await;
+                }
+                Err(e) => return Err(e),
+            }
             thread.updated_at = self.clock.now();
             if thread.state == "answered" {
                 thread.state = "triage".into();

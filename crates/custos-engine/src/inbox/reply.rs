@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use custos_store::{Job, SubjectId};
 use lettre::message::Message;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 
 use super::{Inbox, InboxError, ReplyMessage, ReplyPayload};
 use crate::jobs::{JobError, JobHandler};
@@ -48,8 +48,8 @@ impl InboxReply {
                 "We read it as a request of {kind} (GDPR Art. {article}). Its reference: {id}.\n\n\
                  Before we act or disclose anything, we must know that this address is yours: we sent you a \
                  second mail with a code. Enter it at {url}/rights/{id} within 30 minutes; if it has expired, \
-                 reply to this mail and we send a new one. If you did not write to us, ignore both mails: \
-                 nothing happens.\n\nWe answer by {due}.\n\n",
+                 make the request again at {url}/rights or in a new mail. If you did not write to us, ignore \
+                 both mails: nothing happens.\n\nWe answer by {due}.\n\n",
                 kind = request.kind,
                 article = article(&request.kind),
                 id = request.id,
@@ -102,6 +102,24 @@ impl InboxReply {
             self.public_url
         ));
         text
+    }
+}
+
+/// `Auto-Submitted: auto-replied` (RFC 3834), on what custos sends by itself.
+#[derive(Debug, Clone)]
+struct AutoSubmitted;
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "auto-replied".to_owned())
     }
 }
 
@@ -177,6 +195,10 @@ impl JobHandler for InboxReply {
             .subject(subject)
             .message_id(Some(format!("<{message_id}>")))
             .header(ContentType::TEXT_PLAIN);
+        if !matches!(payload.message, ReplyMessage::Answer { .. }) {
+            // RFC 3834: other auto-responders do not answer this one.
+            builder = builder.header(AutoSubmitted);
+        }
         if let Some(last) = last_in {
             builder = builder.in_reply_to(last);
         }

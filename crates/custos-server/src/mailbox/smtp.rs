@@ -9,6 +9,8 @@
 //! store could not take is answered 451 and the sending server tries again; a mail that is
 //! not a request is refused with 550.
 //!
+//! At most 64 connections are served at once, each idle for at most five minutes.
+//!
 //! Written by hand: the Rust SMTP server crates are either thread-per-connection
 //! (`mailin-embedded`) or unmaintained (`samotop`), and the part of the protocol a
 //! receiving endpoint needs is this small. It speaks no STARTTLS: put it behind the
@@ -28,6 +30,8 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 const MAX_LINE: usize = 4096;
 /// The most recipients of one mail.
 const MAX_RECIPIENTS: usize = 100;
+/// The most connections served at once; more wait to be accepted.
+const MAX_CONNECTIONS: usize = 64;
 
 /// The SMTP listener.
 #[derive(Debug)]
@@ -50,7 +54,9 @@ impl SmtpListener {
 
     /// Serves `listener` until `shutdown`; each connection in its own task.
     pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: CancellationToken) {
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
         loop {
+            let Ok(slot) = slots.clone().acquire_owned().await else { return };
             let accepted = tokio::select! {
                 () = shutdown.cancelled() => return,
                 accepted = listener.accept() => accepted,
@@ -62,6 +68,7 @@ impl SmtpListener {
                         if let Err(e) = this.session(socket).await {
                             tracing::debug!(error = %e, "an SMTP session ended with an error");
                         }
+                        drop(slot);
                     });
                 }
                 Err(e) => {
