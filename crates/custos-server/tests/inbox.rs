@@ -221,6 +221,17 @@ async fn a_forged_sender_gets_nothing() {
     assert!(delivered.iter().all(|d| d.to == ["ada@example.org"]), "answers go only to the From address");
     assert!(delivered.iter().all(|d| !d.data.contains("mallory")));
     assert!(delivered.iter().all(|d| !d.data.contains("/package?token=")), "no data without verification");
+    // Where the mail server checked the sender and found the From forged, nobody is
+    // written to at all.
+    let failed = "From: Ada <ada@example.org>\r\nTo: privacy@shop.example\r\nSubject: erase\r\n\
+                  Authentication-Results: mx.shop.example; dmarc=fail header.from=example.org\r\n\
+                  Message-ID: <forged2@evil.example>\r\n\r\nPlease delete all my data.\r\n";
+    let before = m.smtp.delivered().len();
+    let taken = m.mail(failed).await;
+    let [Received::Thread { request: None, state, .. }] = taken.as_slice() else { panic!("{taken:?}") };
+    assert_eq!(state, "triage");
+    m.runner.run_pending().await.expect("run");
+    assert_eq!(m.smtp.delivered().len(), before, "no backscatter");
     let (status, body) = verify(&m.app, &id.to_string(), "00000000").await;
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("bad_code")), "{body}");
     assert_eq!(m.app.state.rights.get(*id).await.expect("request").state, "unverified");

@@ -234,6 +234,14 @@ mod tests {
     }
 
     #[test]
+    fn scores_are_indexed_in_the_order_of_all() {
+        for (n, intent) in Intent::ALL.into_iter().enumerate() {
+            assert_eq!(intent as usize, n);
+            assert_eq!(Intent::parse(intent.as_str()), Some(intent));
+        }
+    }
+
+    #[test]
     fn words_fold_case_and_accents() {
         assert_eq!(
             words("Löschen Sie BITTE meine Daten! Suppression, accès."),

@@ -15,6 +15,8 @@
 //!   legitimate-interest assessment is answered at once from the policy (it holds no
 //!   personal data). Anything else goes to staff for triage. Every sender is sent an
 //!   acknowledgement in the thread with the reference and what happens next.
+//! - a mail a receiving server marked as forged (`dmarc=fail`) waits for staff and is
+//!   not answered, so custos sends nothing to whoever was impersonated;
 //! - a mail that names a partner whose data custos processes (seed 3.3: custos is its
 //!   processor) is also forwarded to that partner through the job runner ([`forward`]),
 //!   recorded, and the person told.
@@ -276,6 +278,12 @@ impl Inbox {
                 InboxError::Store(StoreError::Conflict(_)) => Ok(Received::Duplicate),
                 other => Err(other),
             };
+        }
+        if mail.forged {
+            // The receiving server says the From address is forged: nothing is sent to it
+            // (that would be backscatter to whoever was impersonated); staff look.
+            self.audit(Some(&thread), "inbox.receive", serde_json::json!({"source": source, "forged": true})).await?;
+            return Ok(Received::Thread { thread: id, request: None, state: thread.state });
         }
         match reading.confident() {
             Some(Intent::LiInformation) => {

@@ -38,6 +38,10 @@ pub struct InboundMail {
     pub text: String,
     /// Why a machine sent it, when it did (auto-reply, bounce, list mail).
     pub automatic: Option<&'static str>,
+    /// Whether a receiving server found the From address forged (`dmarc=fail` in an
+    /// `Authentication-Results` header, RFC 8601). Only a failure is believed: a sender
+    /// can write any header, but writing a failure only harms itself.
+    pub forged: bool,
 }
 
 impl InboundMail {
@@ -83,7 +87,11 @@ impl InboundMail {
             .map(|t| t.into_owned())
             .or_else(|| message.body_html(0).map(|h| html_text(&h)))
             .unwrap_or_default();
-        Ok(Self { from, message_id, replies_to, subject, text, automatic })
+        let forged = message
+            .header_values(HeaderName::from("Authentication-Results"))
+            .filter_map(|v| v.as_text())
+            .any(|v| v.to_ascii_lowercase().split([';', ' ']).any(|part| part.trim() == "dmarc=fail"));
+        Ok(Self { from, message_id, replies_to, subject, text, automatic, forged })
     }
 }
 
@@ -200,6 +208,17 @@ mod tests {
         }
         let human = InboundMail::parse(&mail("From: a@example.org\r\nAuto-Submitted: no", "hi")).expect("parse");
         assert_eq!(human.automatic, None, "Auto-Submitted: no is a person");
+    }
+
+    #[test]
+    fn a_dmarc_failure_marks_the_sender_forged() {
+        let forged = mail(
+            "From: ada@example.org\r\nAuthentication-Results: mx.shop.example; spf=fail smtp.mailfrom=x; dmarc=fail header.from=example.org",
+            "delete my data",
+        );
+        assert!(InboundMail::parse(&forged).expect("parse").forged);
+        let passed = mail("From: ada@example.org\r\nAuthentication-Results: mx.shop.example; dmarc=pass", "hi");
+        assert!(!InboundMail::parse(&passed).expect("parse").forged);
     }
 
     #[test]
