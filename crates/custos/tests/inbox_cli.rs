@@ -19,16 +19,12 @@ fn smtp_send(port: u16, from: &str, to: &str, raw: &str) -> String {
     stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
     let mut reader = BufReader::new(stream.try_clone().expect("clone"));
     let mut writer = stream;
-    let mut reply = || {
-        let mut last = String::new();
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).expect("reply");
-            let done = line.as_bytes().get(3) != Some(&b'-');
-            last = line;
-            if done {
-                return last;
-            }
+    // The last line of a (possibly multi-line) reply.
+    let mut reply = || loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("reply");
+        if line.as_bytes().get(3) != Some(&b'-') {
+            return line;
         }
     };
     reply();
