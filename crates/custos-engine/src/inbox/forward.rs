@@ -14,7 +14,7 @@ use custos_store::{Job, PartnerRequest, StoreError};
 use lettre::message::Message;
 use lettre::message::header::ContentType;
 
-use super::{Inbox, InboxError};
+use super::Inbox;
 use crate::gate::Actor;
 use crate::jobs::{JobError, JobHandler};
 use crate::mail::Mailer;
@@ -159,11 +159,5 @@ impl JobHandler for PartnerForward {
         request.done_at = Some(now);
         self.inbox.store().put_partner_request(&request).await.map_err(store_retry)?;
         Ok(())
-    }
-}
-
-impl From<InboxError> for JobError {
-    fn from(e: InboxError) -> Self {
-        JobError::Retry(e.to_string())
     }
 }
