@@ -3,35 +3,16 @@
 //! each per second. Targets: ≥ 10,000 writes/s and ≥ 20,000 reads/s. The load comes from
 //! `wrk` in its own process when installed, from an in-process client otherwise.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use custos_engine::vault::{Keyring, Vault};
-use custos_policy::Policy;
-use custos_server::{AppState, RateLimits};
-use custos_store::ConnectOptions;
-use custos_vault::MasterKey;
-
 use crate::report::Report;
-use crate::scenarios::scratch;
+use crate::served::Served;
 
 const CONNECTIONS: u64 = 64;
 
 pub(crate) async fn run(size: u64, postgres: Option<&str>) -> anyhow::Result<Report> {
-    let db = scratch(postgres).await?;
-    let store = custos_store::connect(&db.url, &ConnectOptions { max_connections: 8, ..Default::default() }).await?;
-    let keys = custos_store::connect_keys(&db.url, &ConnectOptions::default()).await?;
-    let vault = Arc::new(Vault::open(Keyring::new(MasterKey::generate()), keys.clone()).await?);
-    let policy = Policy::example();
-    let (_, token) =
-        custos_engine::tokens::issue(&store, &policy, "bench", &["analytics".into()], jiff::Timestamp::now()).await?;
-    let app = custos_server::app(AppState::new(store.clone(), vault, policy).with_limits(RateLimits::off()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(custos_server::serve(listener, app, async move {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(postgres, &["analytics"]).await?;
+    let (base, token) = (served.base.clone(), served.token.clone());
 
     // One subject to read, with a consent in its ledger.
     let client = reqwest::Client::new();
@@ -67,11 +48,7 @@ end
         }
     };
 
-    let _ = stop.send(());
-    let _ = server.await;
-    store.close().await;
-    keys.close_keys().await;
-    db.finish().await?;
+    served.finish().await?;
 
     let mut report = Report::new("consent");
     report
@@ -86,7 +63,7 @@ end
 }
 
 /// Requests per second `wrk` measured with `script`, or `None` without wrk or on errors.
-fn wrk(url: &str, script: &str, seconds: u64) -> Option<f64> {
+pub(crate) fn wrk(url: &str, script: &str, seconds: u64) -> Option<f64> {
     let file = tempfile::NamedTempFile::new().ok()?;
     std::fs::write(file.path(), script).ok()?;
     let output = std::process::Command::new("wrk")

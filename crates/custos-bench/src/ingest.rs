@@ -6,32 +6,18 @@
 //! `wrk`), so that the load generator does not compete with the server inside one process;
 //! otherwise from an HTTP client in this process, which the report says.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use custos_engine::vault::{Keyring, Vault};
-use custos_policy::Policy;
-use custos_server::{AppState, RateLimits};
-use custos_store::{ConnectOptions, EventVisitor, StoredEvent};
-use custos_vault::MasterKey;
+use custos_store::{EventVisitor, StoredEvent};
 
 use crate::report::Report;
-use crate::scenarios::scratch;
+use crate::served::Served;
 
 const CLIENTS: u64 = 64;
 
 pub(crate) async fn run(size: u64, postgres: Option<&str>) -> anyhow::Result<Report> {
-    let db = scratch(postgres).await?;
-    let store = custos_store::connect(&db.url, &ConnectOptions { max_connections: 8, ..Default::default() }).await?;
-    let keys = custos_store::connect_keys(&db.url, &ConnectOptions::default()).await?;
-    let vault = Arc::new(Vault::open(Keyring::new(MasterKey::generate()), keys.clone()).await?);
-    let app = custos_server::app(AppState::new(store.clone(), vault, Policy::example()).with_limits(RateLimits::off()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/v1/events", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(custos_server::serve(listener, app, async move {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(postgres, &[]).await?;
+    let (url, store) = (format!("{}/v1/events", served.base), served.store.clone());
 
     let load = match wrk(&url, size) {
         Some(load) => load,
@@ -63,11 +49,7 @@ pub(crate) async fn run(size: u64, postgres: Option<&str>) -> anyhow::Result<Rep
     }
     let ceiling_s = started.elapsed().as_secs_f64();
 
-    let _ = stop.send(());
-    let _ = server.await;
-    store.close().await;
-    keys.close_keys().await;
-    db.finish().await?;
+    served.finish().await?;
 
     let rate = load.per_second;
     let ceiling = events / ceiling_s;

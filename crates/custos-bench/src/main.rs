@@ -4,7 +4,8 @@
 //! units, and each target with whether it was met.
 //!
 //! Scenarios:
-//! - `gate`: gate decisions per second on one core (target ≥ 1,000,000/s);
+//! - `gate`: gate decisions per second on one core (target ≥ 1,000,000/s), and
+//!   purpose-gated reads over HTTP, each audited (target ≥ 10,000/s);
 //! - `seal`: sealing and opening 200-byte values per second;
 //! - `rotation`: re-wrapping data keys under a new master key, extrapolated to 1,000,000;
 //! - `audit`: audit appends per second with 16 concurrent writers;
@@ -21,6 +22,11 @@
 //!   `--with-presidio`, Microsoft Presidio on a sample of the same corpus in the same run
 //!   (installed into a venv under `~/.cache/custos-bench` from PyPI on first use; targets
 //!   ≥ 1,000× its throughput, and higher recall and precision).
+//! - `banner`: custos.js gzipped (target ≤ 10 KB) and, in headless Chromium, when the
+//!   banner is interactive on a fresh load of /demo (p95 ≤ 200 ms on loopback);
+//! - `memory`: the resident memory of a real `custos serve` (the binary next to this one)
+//!   over a store of `size` people, idle, during gated reads and during ingest (target
+//!   ≤ 200 MB);
 //!
 //! `custos-bench report --input results.jsonl --out docs` turns the JSON lines of earlier
 //! runs into `docs/PERFORMANCE.md` with an SVG chart per scenario and backend.
@@ -28,14 +34,18 @@
 //! Figures are measured, never asserted: CI runs each scenario at a tiny `--size` only to
 //! show that it still works.
 
+mod banner;
 mod consent;
+mod gate_http;
 mod ingest;
+mod memory;
 mod performance;
 mod pii;
 mod presidio;
 mod report;
 mod rights;
 mod scenarios;
+mod served;
 
 use clap::{Parser, ValueEnum};
 
@@ -90,6 +100,10 @@ enum Scenario {
     Rights,
     /// The PII detector: throughput, recall and precision on a labelled corpus.
     Pii,
+    /// custos.js: its gzipped size, and when the banner is interactive in headless Chromium.
+    Banner,
+    /// The RSS of a real `custos serve` over a store of `size` people, idle and under load.
+    Memory,
     /// Writes PERFORMANCE.md and its charts from the JSON lines of earlier runs.
     Report,
 }
@@ -100,7 +114,9 @@ fn main() -> anyhow::Result<()> {
         anyhow::bail!("--with-presidio belongs to the pii scenario: custos-bench pii --with-presidio");
     }
     let report = match cli.scenario {
-        Scenario::Gate => scenarios::gate(cli.size.unwrap_or(5_000_000)),
+        Scenario::Gate => {
+            runtime()?.block_on(gate_http::run(cli.size.unwrap_or(5_000_000), cli.postgres.as_deref()))?
+        }
         Scenario::Seal => scenarios::seal(cli.size.unwrap_or(500_000)),
         Scenario::Rotation => {
             runtime()?.block_on(scenarios::rotation(cli.size.unwrap_or(100_000), cli.postgres.as_deref()))?
@@ -111,6 +127,8 @@ fn main() -> anyhow::Result<()> {
         Scenario::Ingest => runtime()?.block_on(ingest::run(cli.size.unwrap_or(50_000), cli.postgres.as_deref()))?,
         Scenario::Consent => runtime()?.block_on(consent::run(cli.size.unwrap_or(50_000), cli.postgres.as_deref()))?,
         Scenario::Rights => runtime()?.block_on(rights::run(cli.size.unwrap_or(1_000_000), cli.postgres.as_deref()))?,
+        Scenario::Banner => runtime()?.block_on(banner::run(cli.size.unwrap_or(50)))?,
+        Scenario::Memory => runtime()?.block_on(memory::run(cli.size.unwrap_or(1_000_000), cli.postgres.as_deref()))?,
         Scenario::Pii => {
             let presidio = cli.with_presidio.then_some(pii::PresidioOptions {
                 records: cli.presidio_records as usize,

@@ -20,7 +20,7 @@ use custos_engine::governance::notices::NoticeJob;
 use custos_engine::jobs::JobRunner;
 use custos_engine::mail::{MailJob, Mailer};
 use custos_engine::records::{NewValue, Records};
-use custos_engine::rights::{Correction, NewRightsRequest, Rights, RightsExecution, RightsMail};
+use custos_engine::rights::{Correction, LiftJob, NewRightsRequest, Rights, RightsError, RightsExecution, RightsMail};
 use custos_engine::vault::{Keyring, Vault};
 use custos_policy::{Policy, Recipient, RecipientRole, TransferMechanism};
 use custos_store::{Breach, IdentifierKind, Store, StoreError, SubjectId, SubjectKind};
@@ -38,6 +38,7 @@ on_both_backends!(
     a_legal_request_is_registered_decided_and_its_disclosure_linked,
     the_disclosure_log_appears_in_the_access_report,
     an_art19_notice_goes_to_each_recipient_after_a_rectification,
+    a_restriction_is_lifted_only_after_the_person_is_told,
 );
 
 /// Saturday 27 March 2027, the day before the EU clocks go forward: in the future of any
@@ -115,6 +116,7 @@ impl Fixture {
         let runner = JobRunner::new(store.clone())
             .register(RightsExecution::new(rights.clone()))
             .register(RightsMail::new(rights.clone(), mailer.clone(), "https://privacy.shop.example"))
+            .register(LiftJob::new(rights.clone(), mailer.clone(), "https://privacy.shop.example"))
             .register(NoticeJob::new(store.clone(), Some(mailer.clone()), Arc::new(clock.clone())))
             .register(MailJob::new(records.clone(), mailer))
             .with_clock(Arc::new(clock.clone()));
@@ -799,4 +801,90 @@ async fn an_art19_notice_goes_to_each_recipient_after_a_rectification(store: Arc
     let notices = f.store.notices_for(erased.id).await.expect("notices");
     assert_eq!(notices.iter().map(|n| n.addressee.as_str()).collect::<Vec<_>>(), vec!["hosting", "support-desk"]);
     assert!(notices.iter().all(|n| n.body.contains("was erased") && n.sent_at.is_some()));
+}
+
+async fn a_restriction_is_lifted_only_after_the_person_is_told(store: Arc<dyn Store>, db: &TestDb) {
+    let f = Fixture::new(store, db).await;
+    let dpo = Actor::Staff { id: "dpo".into(), role: custos_engine::gate::StaffRole::Dpo, purposes: vec![] };
+    let bob = f
+        .person(
+            "bob@example.org",
+            &[("support", "user.name", "Bob"), ("support", "user.contact.email", "bob@example.org")],
+        )
+        .await;
+    // Eve's address is only a way to find her: no record of hers holds it to write to.
+    let eve = f.person("eve@example.org", &[("support", "user.name", "Eve")]).await;
+    f.gov
+        .disclose
+        .disclose(&f.service, &f.disclosure("support-desk", &[bob], &["user.name"]), None)
+        .await
+        .expect("disclosed");
+    let restricted = f.request("restriction", "bob@example.org", vec![]).await;
+    let eves = f.request("restriction", "eve@example.org", vec![]).await;
+    assert!(f.store.restricted(bob).await.expect("state") && f.store.restricted(eve).await.expect("state"));
+    let desk_read = || f.records.read(&f.service, bob, "support", &["user.name"]);
+    assert!(desk_read().await.is_err(), "restricted: the service reads nothing");
+
+    // Refusals change nothing.
+    let reason = "we checked the address you said was wrong: it is right";
+    let refused = f.rights.lift_restriction(&dpo, eves.id, reason, None).await;
+    assert!(
+        matches!(&refused, Err(RightsError::WrongState { message, .. }) if message.contains("cannot be told")),
+        "{refused:?}"
+    );
+    let refused = f.rights.lift_restriction(&dpo, restricted.id, reason, Some(91)).await;
+    assert!(matches!(refused, Err(RightsError::Invalid { field: "days", .. })), "{refused:?}");
+    let refused = f.rights.lift_restriction(&dpo, restricted.id, "  ", None).await;
+    assert!(matches!(refused, Err(RightsError::Invalid { field: "reason", .. })), "{refused:?}");
+    let bobs_access = f.request("access", "bob@example.org", vec![]).await;
+    let refused = f.rights.lift_restriction(&dpo, bobs_access.id, reason, None).await;
+    assert!(matches!(refused, Err(RightsError::WrongState { .. })), "{refused:?}");
+    for id in [restricted.id, eves.id] {
+        assert!(custos_engine::rights::Lift::of(&f.rights.get(id).await.expect("get")).is_none(), "nothing stored");
+    }
+
+    // Announced, fourteen days ahead; once only.
+    let announced = f.rights.lift_restriction(&dpo, restricted.id, reason, None).await.expect("announce");
+    let lift = custos_engine::rights::Lift::of(&announced).expect("recorded");
+    assert_eq!(lift.effective_at.duration_since(lift.announced_at).as_hours(), 14 * 24);
+    assert!(f.rights.lift_restriction(&dpo, restricted.id, reason, None).await.is_err(), "once");
+    f.runner.run_pending().await.expect("run");
+    let told: Vec<String> = f
+        .smtp
+        .delivered()
+        .into_iter()
+        .filter(|d| d.to == ["bob@example.org"] && d.data.contains("We will lift the restriction"))
+        .map(|d| d.text())
+        .collect();
+    assert_eq!(told.len(), 1, "the person is told once");
+    let day = lift.effective_at.strftime("%Y-%m-%d").to_string();
+    assert!(told[0].contains(reason) && told[0].contains(&day), "the reason and the day: {}", told[0]);
+    assert!(f.store.restricted(bob).await.expect("state"), "told, not yet lifted");
+    let notified = custos_engine::rights::Lift::of(&f.rights.get(restricted.id).await.expect("get")).expect("lift");
+    assert!(notified.notified_at.is_some() && notified.lifted_at.is_none());
+
+    f.clock.advance(DAY * 13);
+    f.runner.run_pending().await.expect("run");
+    assert!(f.store.restricted(bob).await.expect("state"), "the day has not come");
+    f.clock.advance(DAY + Duration::from_secs(60));
+    f.runner.run_pending().await.expect("run");
+    f.runner.run_pending().await.expect("run the notices it queued");
+    assert!(!f.store.restricted(bob).await.expect("state"), "lifted on the day");
+    desk_read().await.expect("the service reads again");
+    assert!(f.store.restricted(eve).await.expect("state"), "only Bob's restriction ended");
+    let done = custos_engine::rights::Lift::of(&f.rights.get(restricted.id).await.expect("get")).expect("lift");
+    let (notified_at, lifted_at) = (done.notified_at.expect("told"), done.lifted_at.expect("lifted"));
+    assert!(notified_at < lifted_at, "told before it was lifted");
+    let notices = f.store.notices_for(done.id).await.expect("notices");
+    assert_eq!(notices.iter().map(|n| n.addressee.as_str()).collect::<Vec<_>>(), vec!["support-desk"]);
+    assert!(notices[0].body.contains("released from the restriction") && notices[0].sent_at.is_some());
+    let audit = f.store.audit_entries(0, 1000).await.expect("audit");
+    let actions: Vec<&str> =
+        audit.iter().map(|e| e.entry.action.as_str()).filter(|a| a.starts_with("rights.lift")).collect();
+    assert_eq!(actions, vec!["rights.lift_announce", "rights.lift_notify", "rights.lift"]);
+    // Running the job again changes nothing and tells no one twice.
+    f.clock.advance(DAY);
+    f.runner.run_pending().await.expect("run");
+    let again = f.smtp.delivered().into_iter().filter(|d| d.data.contains("We will lift the restriction")).count();
+    assert_eq!(again, 1);
 }

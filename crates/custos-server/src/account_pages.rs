@@ -25,6 +25,7 @@ use serde::Deserialize;
 
 use crate::accounts::{account_error, cookie, session_token};
 use crate::branding::Branding;
+use crate::i18n::Strings;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -54,6 +55,8 @@ struct Me {
 #[template(path = "account.html")]
 struct Page {
     brand: Branding,
+    t: Strings,
+    here: &'static str,
     error: Option<String>,
     notice: Option<String>,
     signed_in: Option<Me>,
@@ -63,16 +66,29 @@ fn csrf(state: &AppState, session: &str) -> String {
     custos_engine::tokens::base64url(&state.records.vault().mac("custos/account-csrf/v1", session.as_bytes()))
 }
 
+/// Renders the page in the visitor's language (`lang`: a `?lang=` pick). `error` and
+/// `notice` are keys of the wording (`account.closed`), or text shown as it is.
 fn render(
     state: &AppState,
+    headers: &HeaderMap,
+    lang: Option<&str>,
     status: StatusCode,
     signed_in: Option<Me>,
     error: Option<String>,
     notice: Option<String>,
 ) -> Response {
-    let page = Page { brand: (*state.branding).clone(), error, notice, signed_in };
+    let (t, lang_cookie) = state.branding.catalog.pick(lang, headers);
+    let error = error.map(|e| t.t(&e).to_owned());
+    let notice = notice.map(|n| t.t(&n).to_owned());
+    let page = Page { brand: (*state.branding).clone(), t, here: "/account", error, notice, signed_in };
     match page.render() {
-        Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+        Ok(html) => {
+            let mut response = (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response();
+            if let Some(cookie) = lang_cookie {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            response
+        }
         Err(e) => ApiError::internal(anyhow::anyhow!("cannot render the account page: {e}")).into_response(),
     }
 }
@@ -83,7 +99,8 @@ async fn session(state: &AppState, headers: &HeaderMap) -> Option<(SubjectId, St
     state.accounts.session(&token).await.ok().map(|s| (s, token))
 }
 
-async fn me(state: &AppState, subject: SubjectId, token: &str) -> Result<Me, ApiError> {
+async fn me(state: &AppState, headers: &HeaderMap, subject: SubjectId, token: &str) -> Result<Me, ApiError> {
+    let (t, _) = state.branding.catalog.pick(None, headers);
     let day = |t: jiff::Timestamp| t.strftime("%Y-%m-%d").to_string();
     let data = state
         .accounts
@@ -111,9 +128,9 @@ async fn me(state: &AppState, subject: SubjectId, token: &str) -> Result<Me, Api
                 description: p.description.clone(),
                 granted: now.is_some_and(|c| c.granted),
                 state: match now {
-                    Some(c) if c.granted => format!("given on {}", &c.at[..10.min(c.at.len())]),
-                    Some(c) => format!("withdrawn on {}", &c.at[..10.min(c.at.len())]),
-                    None => "not given".into(),
+                    Some(c) if c.granted => format!("{} {}", t.t("account.given_on"), &c.at[..10.min(c.at.len())]),
+                    Some(c) => format!("{} {}", t.t("account.withdrawn_on"), &c.at[..10.min(c.at.len())]),
+                    None => t.t("account.not_given").to_owned(),
                 },
             }
         })
@@ -125,6 +142,8 @@ async fn me(state: &AppState, subject: SubjectId, token: &str) -> Result<Me, Api
 struct Done {
     #[serde(default)]
     done: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 async fn overview(
@@ -132,16 +151,17 @@ async fn overview(
     headers: HeaderMap,
     Query(done): Query<Done>,
 ) -> Result<Response, ApiError> {
+    let lang = done.lang.as_deref();
     let Some((subject, token)) = session(&state, &headers).await else {
-        return Ok(render(&state, StatusCode::OK, None, None, None));
+        return Ok(render(&state, &headers, lang, StatusCode::OK, None, None, None));
     };
     let notice = match done.done.as_deref() {
-        Some("withdrawn") => Some("Your consent is withdrawn.".to_owned()),
-        Some("given") => Some("Thank you: your consent is recorded.".to_owned()),
+        Some("withdrawn") => Some("account.withdrawn".to_owned()),
+        Some("given") => Some("account.thanks".to_owned()),
         _ => None,
     };
-    let me = me(&state, subject, &token).await?;
-    Ok(render(&state, StatusCode::OK, Some(me), None, notice))
+    let me = me(&state, &headers, subject, &token).await?;
+    Ok(render(&state, &headers, lang, StatusCode::OK, Some(me), None, notice))
 }
 
 #[derive(Deserialize)]
@@ -155,6 +175,7 @@ struct Credentials {
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Form(form): Form<Credentials>,
 ) -> Result<Response, ApiError> {
     state.limiters.accounts.check(peer.ip(), "sign-ups, sign-ins and reset requests")?;
@@ -165,9 +186,15 @@ async fn login(
             response.headers_mut().insert(header::SET_COOKIE, cookie(&token, 14 * 24 * 3600, secure));
             Ok(response)
         }
-        Err(AccountError::BadCredentials) => {
-            Ok(render(&state, StatusCode::UNAUTHORIZED, None, Some("Wrong email or password.".into()), None))
-        }
+        Err(AccountError::BadCredentials) => Ok(render(
+            &state,
+            &headers,
+            None,
+            StatusCode::UNAUTHORIZED,
+            None,
+            Some("account.wrong_password".into()),
+            None,
+        )),
         Err(e) => Err(account_error(e)),
     }
 }
@@ -181,7 +208,15 @@ struct Csrf {
 /// The signed-in user of a form, once its CSRF token is checked.
 async fn form_user(state: &AppState, headers: &HeaderMap, sent: &str) -> Result<(SubjectId, String), Response> {
     let Some((subject, token)) = session(state, headers).await else {
-        return Err(render(state, StatusCode::UNAUTHORIZED, None, Some("Please sign in again.".into()), None));
+        return Err(render(
+            state,
+            headers,
+            None,
+            StatusCode::UNAUTHORIZED,
+            None,
+            Some("account.sign_in_again".into()),
+            None,
+        ));
     };
     let expected = csrf(state, &token);
     if !custos_engine::tokens::constant_time_eq(expected.as_bytes(), sent.as_bytes()) {
@@ -245,8 +280,8 @@ async fn consent(
             Ok(Redirect::to(if granted { "/account?done=given" } else { "/account?done=withdrawn" }).into_response())
         }
         Err(custos_engine::consent::ConsentError::Invalid { message, .. }) => {
-            let me = me(&state, subject, &token).await?;
-            Ok(render(&state, StatusCode::UNPROCESSABLE_ENTITY, Some(me), Some(message), None))
+            let me = me(&state, &headers, subject, &token).await?;
+            Ok(render(&state, &headers, None, StatusCode::UNPROCESSABLE_ENTITY, Some(me), Some(message), None))
         }
         Err(e) => Err(crate::consents::consent_error(e)),
     }
@@ -270,13 +305,13 @@ async fn close(
         Err(refused) => return Ok(refused),
     };
     if form.confirm != "yes" {
-        let me = me(&state, subject, &token).await?;
-        let error = "Tick the box to confirm that you want your account closed.".to_owned();
-        return Ok(render(&state, StatusCode::UNPROCESSABLE_ENTITY, Some(me), Some(error), None));
+        let me = me(&state, &headers, subject, &token).await?;
+        let error = "account.close_tick".to_owned();
+        return Ok(render(&state, &headers, None, StatusCode::UNPROCESSABLE_ENTITY, Some(me), Some(error), None));
     }
     state.accounts.close(subject).await.map_err(account_error)?;
-    let notice = "Your account is closed and your personal data erased. We sent you a confirmation.".to_owned();
-    let mut response = render(&state, StatusCode::OK, None, None, Some(notice));
+    let notice = "account.closed".to_owned();
+    let mut response = render(&state, &headers, None, StatusCode::OK, None, None, Some(notice));
     response.headers_mut().insert(header::SET_COOKIE, cookie("", 0, false));
     Ok(response)
 }

@@ -207,25 +207,46 @@ async fn record(
     if choices.method != "banner" && choices.method != "gpc" {
         return Err(ApiError::invalid("invalid_value", "method must be banner or gpc").with_field("method"));
     }
+    let (recorded, subject) = record_choices(
+        &state,
+        &choices.visitor_id,
+        &choices.choices,
+        &choices.method,
+        &choices.text_version,
+        peer.ip(),
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"recorded": recorded, "subject_id": subject}))))
+}
+
+/// Records a visitor's `choices` (category → granted) in the consent ledger, each for the
+/// category's purpose, with the wording version shown (the default language's when
+/// empty). Returns how many were recorded and the visitor's subject id. A category the
+/// banner does not offer is refused, naming it, before anything is recorded.
+pub(crate) async fn record_choices(
+    state: &AppState,
+    visitor_id: &str,
+    choices: &BTreeMap<String, bool>,
+    method: &str,
+    text_version: &str,
+    ip: std::net::IpAddr,
+) -> Result<(usize, Option<custos_store::SubjectId>), ApiError> {
     let banner: &Arc<Banner> = &state.banner;
+    if let Some(category) = choices.keys().find(|k| !banner.categories.iter().any(|c| c.id.as_str() == k.as_str())) {
+        return Err(ApiError::invalid("invalid_value", format!("the banner offers no category `{category}`"))
+            .with_field(format!("choices.{category}")));
+    }
     let mut recorded = 0;
     let mut subject = None;
-    for (category, granted) in &choices.choices {
-        let Some(entry) = banner.categories.iter().find(|c| c.id.as_str() == category) else {
-            return Err(ApiError::invalid("invalid_value", format!("the banner offers no category `{category}`"))
-                .with_field(format!("choices.{category}")));
-        };
+    for (category, granted) in choices {
+        let Some(entry) = banner.categories.iter().find(|c| c.id.as_str() == category) else { continue };
         let record = ConsentRecord {
-            target: ConsentTarget::Visitor { cookie_id: choices.visitor_id.clone() },
+            target: ConsentTarget::Visitor { cookie_id: visitor_id.to_owned() },
             purpose: entry.purpose.clone(),
             granted: *granted,
-            method: choices.method.clone(),
-            text_version: if choices.text_version.is_empty() {
-                banner.text_version.clone()
-            } else {
-                choices.text_version.clone()
-            },
-            source_ip: Some(peer.ip()),
+            method: method.to_owned(),
+            text_version: if text_version.is_empty() { banner.text_version.clone() } else { text_version.to_owned() },
+            source_ip: Some(ip),
         };
         let (id, _) = state.consents.record(&Actor::Visitor, &record).await.map_err(|e| match e {
             ConsentError::Invalid { field, message } => ApiError::invalid("invalid_value", message).with_field(field),
@@ -235,7 +256,39 @@ async fn record(
         subject = Some(id);
         recorded += 1;
     }
-    Ok((StatusCode::ACCEPTED, Json(json!({"recorded": recorded, "subject_id": subject}))))
+    Ok((recorded, subject))
+}
+
+/// What the privacy center's cookie page shows of one category.
+#[derive(Debug, Clone)]
+pub(crate) struct OfferedCategory {
+    /// `preferences`, `analytics` or `marketing`.
+    pub id: &'static str,
+    /// The purpose's name and description.
+    pub name: String,
+    pub description: String,
+    /// A hash of the purpose's terms, as custos.js keeps it in the choice cookie.
+    pub terms: String,
+}
+
+impl Banner {
+    /// The categories the banner offers, in its order.
+    pub(crate) fn offered(&self) -> Vec<OfferedCategory> {
+        self.categories
+            .iter()
+            .map(|c| OfferedCategory {
+                id: c.id.as_str(),
+                name: c.name.clone(),
+                description: c.description.clone(),
+                terms: c.terms.clone(),
+            })
+            .collect()
+    }
+
+    /// The version of the default language's wording.
+    pub(crate) fn text_version(&self) -> &str {
+        &self.text_version
+    }
 }
 
 #[cfg(test)]

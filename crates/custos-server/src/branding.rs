@@ -1,7 +1,13 @@
-//! How the public pages (the privacy center) look: the operator's name, logo and accent
-//! colour, from the `[privacy_center]` settings.
+//! How the public pages (the privacy center) look and speak: the operator's name, logo
+//! and accent colour, the default language and any wording the operator replaces, from
+//! the `[privacy_center]` settings.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
+
+use crate::i18n::Catalog;
 
 /// The `[privacy_center]` section of the configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -13,6 +19,12 @@ pub struct BrandingSettings {
     pub logo_url: Option<String>,
     /// The accent colour of buttons and links, `#rgb` or `#rrggbb`.
     pub accent_colour: Option<String>,
+    /// The language of a visitor whose browser asks for none custos speaks (`en`, `de`,
+    /// `fr`, `es`, `it`, `nl`); English by default.
+    pub default_language: Option<String>,
+    /// Wording replaced per language: `[privacy_center.strings.de]` with keys such as
+    /// `"rights.title" = "…"` (the keys of `crates/custos-server/i18n/en.toml`).
+    pub strings: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// A setting that cannot be used.
@@ -34,12 +46,19 @@ pub struct Branding {
     pub logo_url: Option<String>,
     /// The accent colour.
     pub accent: String,
+    /// The wording, in every language.
+    pub catalog: Arc<Catalog>,
 }
 
 impl Branding {
     /// The defaults for `controller`.
     pub fn plain(controller: &str) -> Self {
-        Self { name: controller.to_owned(), logo_url: None, accent: "#1a1a1a".into() }
+        Self {
+            name: controller.to_owned(),
+            logo_url: None,
+            accent: "#1a1a1a".into(),
+            catalog: Arc::new(Catalog::builtin()),
+        }
     }
 
     /// `settings` checked, over the defaults for `controller`.
@@ -72,6 +91,10 @@ impl Branding {
             }
             branding.accent = colour.to_ascii_lowercase();
         }
+        if settings.default_language.is_some() || !settings.strings.is_empty() {
+            branding.catalog =
+                Arc::new(Catalog::with_settings(settings.default_language.as_deref(), &settings.strings)?);
+        }
         Ok(branding)
     }
 }
@@ -86,6 +109,7 @@ mod tests {
             name: Some(" Shop ".into()),
             logo_url: Some("https://cdn.shop.example/logo.svg".into()),
             accent_colour: Some("#0B4FA8".into()),
+            ..Default::default()
         };
         let b = Branding::from_settings("Controller Ltd", &ok).expect("valid");
         assert_eq!((b.name.as_str(), b.accent.as_str()), ("Shop", "#0b4fa8"));

@@ -23,12 +23,14 @@ mod banner_text;
 mod branding;
 mod campaigns;
 mod consents;
+mod cookie_pages;
 mod disclosures;
 mod drp;
 mod error;
 mod extract;
 mod forms;
 mod health;
+pub mod i18n;
 mod limits;
 pub mod mailbox;
 mod metrics;
@@ -309,6 +311,7 @@ pub fn routes() -> Router<AppState> {
         .merge(registers::routes())
         .merge(admin::routes())
         .merge(account_pages::routes())
+        .merge(cookie_pages::routes())
         .merge(partners::routes())
         .merge(partner_requests::routes())
         .merge(aggregates::routes())

@@ -12,8 +12,8 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, Path, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use custos_engine::rights::{NewRightsRequest, RightsError};
@@ -21,6 +21,8 @@ use custos_store::RightsRequest;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::branding::Branding;
+use crate::i18n::Strings;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -35,6 +37,8 @@ struct Shown {
     id: Uuid,
     kind: String,
     state: String,
+    /// The state as the API names it (`verified`), for scripts and tests.
+    state_code: String,
     received: String,
     due: String,
     extension_reason: Option<String>,
@@ -45,35 +49,61 @@ struct Shown {
 #[template(path = "rights.html")]
 struct Page {
     title: String,
-    controller: String,
+    brand: Branding,
+    t: Strings,
+    here: String,
     error: Option<String>,
     request: Option<Shown>,
 }
 
-fn page(state: &AppState, status: StatusCode, request: Option<&RightsRequest>, error: Option<String>) -> Response {
+/// The language of a page: the visitor's pick (`?lang=`), cookie or browser.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct LangQuery {
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+fn page(
+    state: &AppState,
+    headers: &HeaderMap,
+    lang: &LangQuery,
+    status: StatusCode,
+    request: Option<&RightsRequest>,
+    error: Option<String>,
+) -> Response {
     let day = |t: jiff::Timestamp| t.strftime("%Y-%m-%d").to_string();
+    let (t, lang_cookie) = state.branding.catalog.pick(lang.lang.as_deref(), headers);
     let page = Page {
-        title: if request.is_some() { "Your request".into() } else { "Your rights over your data".into() },
-        controller: state.branding.name.clone(),
+        title: t.t(if request.is_some() { "rights.request_title" } else { "rights.title" }).to_owned(),
+        brand: (*state.branding).clone(),
+        here: request.map_or_else(|| "/rights".to_owned(), |r| format!("/rights/{}", r.id)),
         error,
         request: request.map(|r| Shown {
             id: r.id,
-            kind: r.kind.clone(),
-            state: r.state.replace('_', " "),
+            kind: t.kind(&r.kind),
+            state: t.state(&r.state),
+            state_code: r.state.clone(),
             received: day(r.received_at),
             due: day(r.due_at),
             extension_reason: r.extension_reason.clone(),
             unverified: r.state == "unverified",
         }),
+        t,
     };
     match page.render() {
-        Ok(html) => (status, Html(html)).into_response(),
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            if let Some(cookie) = lang_cookie {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            response
+        }
         Err(e) => ApiError::internal(anyhow::anyhow!("cannot render the rights page: {e}")).into_response(),
     }
 }
 
-async fn start(State(state): State<AppState>) -> Response {
-    page(&state, StatusCode::OK, None, None)
+async fn start(State(state): State<AppState>, headers: HeaderMap, Query(lang): Query<LangQuery>) -> Response {
+    page(&state, &headers, &lang, StatusCode::OK, None, None)
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +119,7 @@ struct RequestForm {
 async fn submit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Form(form): Form<RequestForm>,
 ) -> Result<Response, ApiError> {
     state.limiters.rights.check(peer.ip(), "rights requests and verifications")?;
@@ -104,15 +135,20 @@ async fn submit(
     match state.rights.submit(&new, "form").await {
         Ok(request) => Ok(Redirect::to(&format!("/rights/{}", request.id)).into_response()),
         Err(RightsError::Invalid { message, .. }) => {
-            Ok(page(&state, StatusCode::UNPROCESSABLE_ENTITY, None, Some(message)))
+            Ok(page(&state, &headers, &LangQuery::default(), StatusCode::UNPROCESSABLE_ENTITY, None, Some(message)))
         }
         Err(e) => Err(crate::rights::error(e)),
     }
 }
 
-async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
+async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(lang): Query<LangQuery>,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
     let request = state.rights.get(id).await.map_err(crate::rights::error)?;
-    Ok(page(&state, StatusCode::OK, Some(&request), None))
+    Ok(page(&state, &headers, &lang, StatusCode::OK, Some(&request), None))
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,6 +160,7 @@ struct CodeForm {
 async fn verify(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Path(id): Path<Uuid>,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, ApiError> {
@@ -137,7 +174,8 @@ async fn verify(
             | RightsError::WrongState { .. }),
         ) => {
             let request = state.rights.get(id).await.map_err(crate::rights::error)?;
-            Ok(page(&state, StatusCode::UNPROCESSABLE_ENTITY, Some(&request), Some(e.to_string())))
+            let lang = LangQuery::default();
+            Ok(page(&state, &headers, &lang, StatusCode::UNPROCESSABLE_ENTITY, Some(&request), Some(e.to_string())))
         }
         Err(e) => Err(crate::rights::error(e)),
     }

@@ -3,14 +3,50 @@
 //! /unsubscribe/{token}` unsubscribes, from that button or from a mail client's one-click
 //! `List-Unsubscribe=One-Click` POST.
 
+use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use custos_engine::marketing::{self, UnsubscribeError};
+use serde::Deserialize;
 
+use crate::branding::Branding;
+use crate::i18n::Strings;
 use crate::{ApiError, AppState};
+
+#[derive(Template)]
+#[template(path = "unsubscribe.html")]
+struct Page {
+    brand: Branding,
+    t: Strings,
+    /// This link's own path (the language links and the form point at it).
+    here: String,
+    done: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LangQuery {
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+fn render(state: &AppState, headers: &HeaderMap, lang: Option<&str>, token: &str, done: bool) -> Response {
+    let (t, lang_cookie) = state.branding.catalog.pick(lang, headers);
+    // The token was checked before and holds only URL-safe characters.
+    let page = Page { brand: (*state.branding).clone(), t, here: format!("/unsubscribe/{token}"), done };
+    match page.render() {
+        Ok(html) => {
+            let mut response = (StatusCode::OK, Html(html)).into_response();
+            if let Some(cookie) = lang_cookie {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            response
+        }
+        Err(e) => ApiError::internal(anyhow::anyhow!("cannot render the unsubscribe page: {e}")).into_response(),
+    }
+}
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/unsubscribe/{token}", get(page).post(unsubscribe))
@@ -20,25 +56,24 @@ fn bad_link() -> ApiError {
     ApiError::not_found("unknown_link", "this unsubscribe link is not valid; use the link from your latest message")
 }
 
-async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
+async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(lang): Query<LangQuery>,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
     marketing::verify(state.records.vault(), &token).map_err(|_| bad_link())?;
-    // The token was checked above and holds only URL-safe characters.
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Unsubscribe</title></head><body><main><h1>Unsubscribe</h1><p>Stop receiving these messages?</p>\
-         <form method=\"post\" action=\"/unsubscribe/{token}\"><button type=\"submit\">Unsubscribe</button></form></main></body></html>"
-    );
-    Ok(Html(html).into_response())
+    Ok(render(&state, &headers, lang.lang.as_deref(), &token, false))
 }
 
-async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
+async fn unsubscribe(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
     let vault = state.records.vault();
     match marketing::unsubscribe(vault, &state.consents, &state.store, state.records.auditor(), &token).await {
-        Ok(_) => Ok((
-            StatusCode::OK,
-            Html("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unsubscribed</title></head><body><main><h1>You are unsubscribed</h1><p>You will receive no more of these messages.</p></main></body></html>"),
-        )
-            .into_response()),
+        Ok(_) => Ok(render(&state, &headers, None, &token, true)),
         Err(UnsubscribeError::BadLink) => Err(bad_link()),
         Err(UnsubscribeError::Store(e)) => Err(e.into()),
         Err(other) => Err(ApiError::internal(other)),

@@ -26,6 +26,7 @@ async fn a_user_signs_in_withdraws_and_gives_consent_and_closes_the_account() {
                 name: Some("Example Shop".into()),
                 logo_url: Some("/static/logo.svg".into()),
                 accent_colour: Some("#0B4FA8".into()),
+                ..Default::default()
             })
             .expect("branding")
     })

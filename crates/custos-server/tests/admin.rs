@@ -139,6 +139,7 @@ fn form_for(path: &str) -> Vec<(&'static str, &'static str)> {
         "/admin/partners/{id}/terminate" => vec![("confirm", "Walk Partner")],
         "/admin/rights/{id}/extend" => vec![("months", "1"), ("reason", "We need to collect records from a supplier.")],
         "/admin/rights/{id}/deny" => vec![("reason", "")],
+        "/admin/rights/{id}/lift" => vec![("reason", "The accuracy check is done."), ("days", "0")],
         "/admin/inbox/{id}/triage" => vec![("intent", "deletion")],
         "/admin/inbox/{id}/answer" => vec![("text", "Which order do you mean?")],
         "/admin/staff" => vec![("username", "new.member"), ("role", "auditor"), ("password", "x")],
@@ -743,4 +744,104 @@ async fn holds_and_legal_requests_are_kept_from_the_console() {
     let entries = custos_engine::audit::export(&app.store, 0, 10_000).await.expect("audit");
     assert!(entries.iter().any(|e| e.entry.actor == "staff:dpo:dpo" && e.entry.action.contains("legal")), "audited");
     assert_eq!(console.get("/admin/disclosures", Some(&staff[3].1)).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_dpo_lifts_a_restriction_and_the_person_is_told_first() {
+    let db = TestDb::from_env().await;
+    let (app, console, staff, _) = staffed(&db).await;
+    let r = app
+        .client
+        .post(format!("{}/v1/forms/signup", app.base))
+        .json(&json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}))
+        .send()
+        .await
+        .expect("signup");
+    assert_eq!(r.status(), 201);
+    let (status, body) =
+        app.post("/v1/rights-requests", &json!({"kind": "restriction", "email": "ada@example.org"})).await;
+    assert_eq!(status, 202, "{body}");
+    let id: uuid::Uuid = body["id"].as_str().expect("id").parse().expect("uuid");
+    let dpo = &staff.iter().find(|(r, _)| *r == StaffRole::Dpo).expect("dpo").1;
+    let actor = custos_engine::gate::Actor::Staff { id: "dpo".into(), role: StaffRole::Dpo, purposes: vec![] };
+    app.state.rights.approve(&actor, id, "identity checked by phone").await.expect("approve");
+    let done = app.state.rights.run_now(id).await.expect("run");
+    assert_eq!(done.state, "fulfilled");
+    let subject = done.subject_id.expect("held");
+    assert!(app.store.restricted(subject).await.expect("state"));
+
+    let page = console.get("/admin/rights", Some(dpo)).await.text().await.expect("html");
+    assert!(page.contains(&format!(r#"id="restriction-{id}""#)), "{page}");
+    assert!(page.contains(&format!(r#"action="/admin/rights/{id}/lift""#)), "a form to lift it: {page}");
+    let lift = format!("/admin/rights/{id}/lift");
+    let bad = console.post(&lift, Some(dpo), &[("csrf", &dpo.csrf), ("reason", "done"), ("days", "365")]).await;
+    assert_eq!(bad.status(), 422, "days out of range");
+    let r = console
+        .post(
+            &lift,
+            Some(dpo),
+            &[("csrf", &dpo.csrf), ("reason", "We checked your address: it is right."), ("days", "0")],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.expect("html").contains("is being told first"));
+    assert!(app.store.restricted(subject).await.expect("state"), "not lifted before the person is told");
+    let page = console.get("/admin/rights", Some(dpo)).await.text().await.expect("html");
+    assert!(page.contains("the person is being told") && !page.contains(&format!(r#"action="{lift}""#)), "{page}");
+
+    let smtp = custos_testkit::smtp::SmtpSink::start().await;
+    let mailer = custos_engine::mail::Mailer::from_url(&format!("smtp://{}", smtp.addr), "privacy@shop.example")
+        .expect("mailer");
+    custos_engine::jobs::JobRunner::new(app.store.clone())
+        .register(custos_engine::rights::LiftJob::new(app.state.rights.clone(), mailer, &app.base))
+        .run_pending()
+        .await
+        .expect("run");
+    let told = smtp.delivered().into_iter().find(|d| d.to == ["ada@example.org"]).expect("the person is told");
+    assert!(told.text().contains("We checked your address: it is right."), "{}", told.text());
+    assert!(!app.store.restricted(subject).await.expect("state"), "lifted once told");
+    let page = console.get("/admin/rights", Some(dpo)).await.text().await.expect("html");
+    assert!(page.contains("lifted on"), "{page}");
+}
+
+#[tokio::test]
+async fn the_consents_page_counts_decisions_per_purpose_and_method_without_naming_anyone() {
+    let db = TestDb::from_env().await;
+    let (app, console, staff, _) = staffed(&db).await;
+    let r = app
+        .client
+        .post(format!("{}/v1/forms/signup", app.base))
+        .json(&json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}))
+        .send()
+        .await
+        .expect("signup");
+    assert_eq!(r.status(), 201);
+    for (visitor, granted, method) in
+        [("visitor-0000000000000001", true, "banner"), ("visitor-0000000000000002", false, "gpc")]
+    {
+        let r = app
+            .client
+            .post(format!("{}/v1/banner/consent", app.base))
+            .json(&json!({"visitor_id": visitor, "choices": {"analytics": granted}, "method": method}))
+            .send()
+            .await
+            .expect("banner");
+        assert_eq!(r.status(), 202);
+    }
+    let auditor = &staff.iter().find(|(r, _)| *r == StaffRole::Auditor).expect("auditor").1;
+    let page = console.get("/admin/consents", Some(auditor)).await.text().await.expect("html");
+    let row = |id: &str| {
+        let start = page.find(&format!(r#"<tr id="purpose-{id}">"#)).unwrap_or_else(|| panic!("{id}: {page}"));
+        page[start..].split("</tr>").next().expect("row").to_owned()
+    };
+    let marketing = row("marketing");
+    assert!(marketing.contains(r#"<td class="live">1</td>"#) && marketing.contains(r#"<td class="granted">1</td>"#));
+    let analytics = row("analytics");
+    assert!(analytics.contains(r#"<td class="live">1</td>"#), "{analytics}");
+    assert!(analytics.contains(r#"<td class="withdrawn">1</td>"#) && analytics.contains("50%"), "{analytics}");
+    assert!(page.contains(r#"id="method-analytics-gpc""#) && page.contains(r#"id="method-marketing-form""#));
+    assert!(page.contains(r#"data-series="granted" data-group="marketing" data-value="1""#), "{page}");
+    assert!(!page.contains("ada@example.org") && !page.contains("visitor-0000"), "no one is named");
+    let support = &staff.iter().find(|(r, _)| *r == StaffRole::Support).expect("support").1;
+    assert_eq!(console.get("/admin/consents", Some(support)).await.status(), 403);
 }

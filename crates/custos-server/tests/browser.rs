@@ -5,7 +5,6 @@
 //! Needs Debian's `chromium` and `chromium-driver`; without them the tests say they are
 //! skipped, unless `CUSTOS_REQUIRE_BROWSER=1` (set by .ci/run), which makes them fail.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,182 +15,12 @@ use custos_engine::consent::Consents;
 use custos_server::AppState;
 use custos_store::{IdentifierKind, Store};
 use custos_testkit::TestDb;
+use custos_testkit::browser::{Browser, browser_available};
 use serde_json::{Value, json};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// One browser at a time: four Chromiums beside the server and the database on two cores
 /// made a CI run stall.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Whether the browser tests can run here; panics when they must and cannot.
-fn browser_available() -> bool {
-    let present = std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
-    if !present {
-        assert!(
-            std::env::var("CUSTOS_REQUIRE_BROWSER").as_deref() != Ok("1"),
-            "CUSTOS_REQUIRE_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)"
-        );
-        eprintln!("skipped: {CHROMIUM} and {CHROMEDRIVER} are needed (apt-get install chromium chromium-driver)");
-    }
-    present
-}
-
-/// A chromedriver process and one browser session in it.
-struct Browser {
-    driver: Child,
-    http: reqwest::Client,
-    session: String,
-    base: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Browser {
-    async fn start(gpc: bool) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let base = format!("http://127.0.0.1:{port}");
-        // A stuck browser fails the test instead of hanging it.
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let ready = http.get(format!("{base}/status")).send().await;
-            if let Ok(r) = ready
-                && let Ok(status) = r.json::<Value>().await
-                && status["value"]["ready"] == true
-            {
-                break;
-            }
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let profile = tempfile::tempdir().expect("profile");
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "timeouts": {"pageLoad": 30_000, "script": 30_000}, "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     format!("--user-data-dir={}", profile.path().display())],
-        }}}});
-        let created: Value =
-            http.post(format!("{base}/session")).json(&caps).send().await.expect("session").json().await.expect("json");
-        let session =
-            created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_owned();
-        let browser = Self { driver, http, session, base, _profile: profile };
-        // Every page keeps what goes wrong in it: script errors, resources that fail to
-        // load, Content-Security-Policy violations and console errors.
-        browser
-            .command("goog/cdp/execute", json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {
-                "source": "window.__custosErrors = []; \
-                    const keep = (what) => window.__custosErrors.push(String(what)); \
-                    window.addEventListener('error', (e) => keep(e.message || ('failed to load ' + (e.target && (e.target.src || e.target.href)))), true); \
-                    document.addEventListener('securitypolicyviolation', (e) => keep('CSP ' + e.violatedDirective + ' ' + e.blockedURI)); \
-                    const original = console.error; console.error = (...a) => { keep(a.join(' ')); original.apply(console, a); };"
-            }}))
-            .await;
-        if gpc {
-            browser
-                .command("goog/cdp/execute", json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {
-                    "source": "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true});"
-                }}))
-                .await;
-        }
-        browser
-    }
-
-    async fn command(&self, path: &str, body: Value) -> Value {
-        let url = format!("{}/session/{}/{path}", self.base, self.session);
-        let reply: Value = self.http.post(url).json(&body).send().await.expect("webdriver").json().await.expect("json");
-        reply["value"].clone()
-    }
-
-    async fn goto(&self, url: &str) {
-        self.command("url", json!({"url": url})).await;
-    }
-
-    async fn script(&self, source: &str) -> Value {
-        self.command("execute/sync", json!({"script": source, "args": []})).await
-    }
-
-    /// Waits for an element and returns its id, or `None` after `timeout`.
-    async fn find(&self, css: &str, timeout: Duration) -> Option<String> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let found = self.command("element", json!({"using": "css selector", "value": css})).await;
-            if let Some(id) = found[ELEMENT].as_str() {
-                return Some(id.to_owned());
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn click(&self, css: &str) {
-        let id = self.find(css, Duration::from_secs(10)).await.unwrap_or_else(|| panic!("no {css}"));
-        self.command(&format!("element/{id}/click"), json!({})).await;
-    }
-
-    async fn type_into(&self, css: &str, text: &str) {
-        let id = self.find(css, Duration::from_secs(10)).await.unwrap_or_else(|| panic!("no {css}"));
-        self.command(&format!("element/{id}/value"), json!({"text": text})).await;
-    }
-
-    /// What went wrong in the current page so far.
-    async fn errors(&self) -> Vec<String> {
-        let found = self.script("return window.__custosErrors || ['the error watcher is missing']").await;
-        found
-            .as_array()
-            .map(|a| a.iter().map(|e| e.as_str().unwrap_or_default().to_owned()).collect())
-            .unwrap_or_default()
-    }
-
-    /// A PNG of the viewport.
-    async fn screenshot(&self) -> Vec<u8> {
-        let url = format!("{}/session/{}/screenshot", self.base, self.session);
-        let reply: Value = self.http.get(url).send().await.expect("screenshot").json().await.expect("json");
-        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, reply["value"].as_str().unwrap_or_default())
-            .expect("base64 png")
-    }
-
-    /// Checks that the current page has loaded without errors and shows something: its
-    /// screenshot is larger than one of the same page emptied (a blank page compresses
-    /// to almost nothing), measured in the same browser.
-    async fn assert_page_fine(&self, what: &str) {
-        let errors = self.errors().await;
-        assert!(errors.is_empty(), "{what}: errors in the page: {errors:?}");
-        let shown = self.screenshot().await;
-        assert!(shown.starts_with(b"\x89PNG"), "{what}: a PNG");
-        let html =
-            self.script("const h = document.documentElement.outerHTML; document.body.innerHTML = ''; return h").await;
-        let blank = self.screenshot().await;
-        assert!(
-            shown.len() > blank.len() * 3 / 2,
-            "{what}: the page looks blank ({} vs {} bytes): {html}",
-            shown.len(),
-            blank.len()
-        );
-    }
-
-    async fn cookie(&self, name: &str) -> Option<String> {
-        let all = self.script("return document.cookie").await;
-        all.as_str()?.split("; ").find_map(|c| c.strip_prefix(&format!("{name}=")).map(|v| v.to_owned()))
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
 
 /// custos on a loopback port; returns its address, the store and the app state.
 async fn custos(db: &TestDb) -> (String, Arc<dyn Store>, AppState) {
@@ -478,7 +307,8 @@ async fn a_person_asks_for_access_verifies_with_the_mailed_code_and_downloads_th
     browser.type_into("#code", &code).await;
     browser.click("form[action$='/verify'] button[type=submit]").await;
     eventually("the page says it is verified", async || {
-        browser.script("return document.body.innerText").await.as_str().is_some_and(|t| t.contains("verified"))
+        let state = browser.script("const s = document.getElementById('state'); return s && s.dataset.state").await;
+        matches!(state.as_str(), Some("verified" | "in_progress" | "fulfilled"))
     })
     .await;
     browser.assert_page_fine("the verified request").await;
@@ -553,4 +383,120 @@ async fn a_staff_member_signs_in_extends_a_deadline_and_sees_it_on_the_dashboard
     assert_eq!(bar, json!("1"), "the chart shows the extended request");
     assert_eq!(browser.script("return document.getElementById('extended-count').textContent").await, json!("1"));
     browser.assert_page_fine("the dashboard after the extension").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_console_page_and_privacy_center_page_loads_clean_and_accessible() {
+    if !browser_available() {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["marketing"]).await;
+    let (status, body) = app.post("/v1/rights-requests", &json!({"kind": "access", "email": "bob@example.org"})).await;
+    assert_eq!(status, 202, "{body}");
+    let request = body["id"].as_str().expect("id").to_owned();
+    let staff = &app.state.staff;
+    let token = staff.setup_token().await.expect("setup").expect("a first-admin link");
+    let admin_session = staff.complete_setup(&token, "root", "a passphrase long enough").await.expect("setup");
+    let admin = staff.session(&admin_session).await.expect("session");
+    staff
+        .add(&admin, "dpo.anna", custos_engine::gate::StaffRole::Dpo, "another long passphrase")
+        .await
+        .expect("add the dpo");
+    let (_, dpo_session) = staff.login("dpo.anna", "another long passphrase", None).await.expect("dpo login");
+    let actor = custos_engine::gate::Actor::System;
+    let partner = app
+        .state
+        .partners
+        .register(
+            &actor,
+            &custos_engine::partners::NewPartner {
+                name: "Page Partner".into(),
+                country: "FR".into(),
+                role: "publisher".into(),
+                contact_email: "ops@page.example".into(),
+                contact_name: None,
+            },
+        )
+        .await
+        .expect("partner");
+    let now = jiff::Timestamp::now();
+    let breach = app
+        .state
+        .governance
+        .breaches
+        .open(
+            &actor,
+            &custos_engine::governance::breach::NewBreach {
+                detected_at: None,
+                nature: "Backup copied to a public bucket".into(),
+                categories: vec!["user.contact.email".into()],
+                systems: vec!["backups".into()],
+                measures: "bucket closed".into(),
+                consequences: "spam".into(),
+                keys_exposed: false,
+                window_start: now.checked_sub(jiff::SignedDuration::from_hours(2)).expect("t"),
+                window_end: now,
+                opened_by: "pages".into(),
+            },
+        )
+        .await
+        .expect("breach");
+
+    let mail =
+        b"From: ada@example.org\r\nSubject: Auskunft\r\nMessage-ID: <page@example.org>\r\n\r\nBitte um Auskunft.\r\n";
+    let thread = match app.state.inbox.receive(mail, "smtp", now).await.expect("a mail") {
+        custos_engine::inbox::Received::Thread { thread, .. } => thread,
+        other => panic!("{other:?}"),
+    };
+
+    let browser = Browser::start(false).await;
+    let axe = Browser::axe_source();
+    let mut inaccessible = Vec::new();
+    // Every public page of the privacy center, in English and in German.
+    for path in ["/privacy", "/privacy/cookies", "/rights", &format!("/rights/{request}"), "/account", "/demo"] {
+        for lang in ["en", "de"] {
+            browser.goto(&format!("{}{path}?lang={lang}", app.base)).await;
+            if let Some(axe) = &axe {
+                inaccessible
+                    .extend(browser.accessibility_violations(axe).await.into_iter().map(|v| format!("{path}: {v}")));
+            }
+            browser.assert_page_fine(path).await;
+        }
+    }
+    // Every page of the console, as the role that may see it.
+    browser.goto(&format!("{}/admin/login", app.base)).await;
+    let mut seen = Vec::new();
+    for (role, session) in
+        [(custos_engine::gate::StaffRole::Admin, &admin_session), (custos_engine::gate::StaffRole::Dpo, &dpo_session)]
+    {
+        browser
+            .command("cookie", json!({"cookie": {"name": "custos_admin", "value": session, "path": "/admin"}}))
+            .await;
+        for route in custos_server::admin::ROUTES.iter().filter(|r| r.method == "GET" && r.roles.contains(&role)) {
+            if seen.contains(&route.path) {
+                continue;
+            }
+            let path = route
+                .path
+                .replace("/partners/{id}", &format!("/partners/{}", partner.id))
+                .replace("/breaches/{id}", &format!("/breaches/{}", breach.id))
+                .replace("/inbox/{id}", &format!("/inbox/{thread}"));
+            assert!(!path.contains('{'), "a console page with an id this test does not fill: {path}");
+            browser.goto(&format!("{}{path}", app.base)).await;
+            let landed = browser.script("return location.pathname").await;
+            assert_eq!(landed, json!(path), "{path} as {role:?} stays on the page (no sign-in redirect)");
+            if let Some(axe) = &axe {
+                inaccessible
+                    .extend(browser.accessibility_violations(axe).await.into_iter().map(|v| format!("{path}: {v}")));
+            }
+            browser.assert_page_fine(&path).await;
+            seen.push(route.path);
+        }
+    }
+    let every: Vec<&str> = custos_server::admin::ROUTES.iter().filter(|r| r.method == "GET").map(|r| r.path).collect();
+    let missed: Vec<&&str> = every.iter().filter(|p| !seen.contains(p)).collect();
+    assert!(missed.is_empty(), "console pages no role here could open: {missed:?}");
+    assert!(inaccessible.is_empty(), "WCAG 2.1 A/AA violations (axe-core):\n{}", inaccessible.join("\n"));
 }

@@ -176,7 +176,7 @@ async fn the_pages_take_a_request_and_its_code_without_javascript() {
     let location = posted.headers()["location"].to_str().expect("location").to_owned();
     assert!(location.starts_with("/rights/"), "{location}");
     let page = client.get(format!("{}{location}", app.base)).send().await.expect("get").text().await.expect("html");
-    assert!(page.contains("unverified") && page.contains("name=\"code\""), "{page}");
+    assert!(page.contains(r#"data-state="unverified""#) && page.contains("name=\"code\""), "{page}");
 
     runner.run_pending().await.expect("run");
     let mail = smtp.delivered().pop().expect("the code").data.replace("=\r\n", "").replace("=\n", "");
@@ -194,7 +194,7 @@ async fn the_pages_take_a_request_and_its_code_without_javascript() {
         .expect("post");
     assert_eq!(right.status(), 303);
     let page = client.get(format!("{}{location}", app.base)).send().await.expect("get").text().await.expect("html");
-    assert!(page.contains("verified") && !page.contains("name=\"code\""), "{page}");
+    assert!(page.contains(r#"data-state="verified""#) && !page.contains("name=\"code\""), "{page}");
     let bad = client
         .post(format!("{}/rights", app.base))
         .form(&[("kind", "erasure"), ("email", "nope")])

@@ -22,9 +22,29 @@ pub struct ConsentDay {
     pub withdrawn: u64,
 }
 
+/// Consent decisions for one purpose by one method, granted or not, in a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentMethodCount {
+    /// The purpose.
+    pub purpose: String,
+    /// How the decision was made (`banner`, `form`, `gpc`, ...).
+    pub method: String,
+    /// Whether it was a grant.
+    pub granted: bool,
+    /// How many.
+    pub count: u64,
+}
+
 /// Daily activity counts.
 #[async_trait]
 pub trait ActivityStore {
+    /// Consent decisions in `[from, to)` per purpose, method and outcome.
+    async fn consent_methods(&self, from: Timestamp, to: Timestamp) -> Result<Vec<ConsentMethodCount>, StoreError>;
+
+    /// Per purpose, how many people's consent counts now: their latest decision is a grant,
+    /// made after the purpose last asked everyone again (a policy change), if it did.
+    async fn live_consent_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
+
     /// Consent decisions in `[from, to)` per day and purpose, by day then purpose.
     async fn consents_per_day(&self, from: Timestamp, to: Timestamp) -> Result<Vec<ConsentDay>, StoreError>;
 
@@ -68,6 +88,45 @@ macro_rules! activity_store {
                     }
                 }
                 Ok(days)
+            }
+
+            async fn consent_methods(
+                &self,
+                from: jiff::Timestamp,
+                to: jiff::Timestamp,
+            ) -> Result<Vec<$crate::ConsentMethodCount>, $crate::StoreError> {
+                let rows = sqlx::query_as::<$db, (String, String, bool, i64)>(
+                    "SELECT purpose, method, granted, COUNT(*) FROM consents WHERE at >= $1 AND at < $2 \
+                     GROUP BY purpose, method, granted ORDER BY purpose, method, granted",
+                )
+                .bind($crate::time::to_millis(from))
+                .bind($crate::time::to_millis(to))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(purpose, method, granted, count)| $crate::ConsentMethodCount {
+                        purpose,
+                        method,
+                        granted,
+                        count: u64::try_from(count).unwrap_or(0),
+                    })
+                    .collect())
+            }
+
+            async fn live_consent_counts(&self) -> Result<Vec<(String, u64)>, $crate::StoreError> {
+                let rows = sqlx::query_as::<$db, (String, i64)>(
+                    "SELECT c.purpose, COUNT(*) FROM consents c \
+                     WHERE c.granted = $1 \
+                       AND c.seq = (SELECT MAX(l.seq) FROM consents l \
+                                    WHERE l.subject_id = c.subject_id AND l.purpose = c.purpose) \
+                       AND c.at >= COALESCE((SELECT r.since FROM consent_resets r WHERE r.purpose = c.purpose), 0) \
+                     GROUP BY c.purpose ORDER BY c.purpose",
+                )
+                .bind(true)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(|(p, n)| (p, u64::try_from(n).unwrap_or(0))).collect())
             }
 
             async fn events_per_day(

@@ -49,7 +49,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use crate::accounts::{Account, AccountStore};
-pub use crate::activity::{ActivityStore, ConsentDay};
+pub use crate::activity::{ActivityStore, ConsentDay, ConsentMethodCount};
 pub use crate::audit::{AuditEntry, AuditStore, GENESIS_HASH, NewAuditEntry, audit_hash};
 pub use crate::campaigns::{Campaign, CampaignStore};
 pub use crate::error::StoreError;

@@ -90,6 +90,15 @@ pub trait RightsStore {
     /// Open requests (not fulfilled, denied or expired), soonest due first.
     async fn open_rights_requests(&self, limit: u32) -> Result<Vec<RightsRequest>, StoreError>;
 
+    /// Requests of `kind` in `state`, most recently closed (or received) first: for
+    /// instance the fulfilled restrictions, whose lifting staff decide.
+    async fn rights_requests_in_state(
+        &self,
+        kind: &str,
+        state: &str,
+        limit: u32,
+    ) -> Result<Vec<RightsRequest>, StoreError>;
+
     /// Every request counted by kind, state and whether it was extended.
     async fn rights_request_counts(&self) -> Result<Vec<RightsCount>, StoreError>;
 
@@ -196,6 +205,24 @@ macro_rules! rights_store {
                     "SELECT * FROM rights_requests WHERE state NOT IN ('fulfilled', 'denied', 'expired', 'revoked') \
                      ORDER BY due_at, request_id LIMIT $1",
                 )
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map($crate::rows::rights_request).collect()
+            }
+
+            async fn rights_requests_in_state(
+                &self,
+                kind: &str,
+                state: &str,
+                limit: u32,
+            ) -> Result<Vec<$crate::RightsRequest>, $crate::StoreError> {
+                let rows = sqlx::query::<$db>(
+                    "SELECT * FROM rights_requests WHERE kind = $1 AND state = $2 \
+                     ORDER BY COALESCE(closed_at, received_at) DESC, request_id LIMIT $3",
+                )
+                .bind(kind)
+                .bind(state)
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?;

@@ -16,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod browser;
 pub mod dovecot;
 pub mod https;
 pub mod mmdb;

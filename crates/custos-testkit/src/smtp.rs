@@ -18,6 +18,32 @@ pub struct Delivered {
     pub data: String,
 }
 
+impl Delivered {
+    /// The message with quoted-printable soft line breaks and `=XX` escapes undone, so a
+    /// test can look for a sentence however the mailer wrapped it. (Headers pass through;
+    /// a message that is not quoted-printable comes back unchanged but for `=XX` runs.)
+    pub fn text(&self) -> String {
+        let joined = self.data.replace("=\r\n", "").replace("=\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if bytes[i] == b'='
+                && i + 2 < bytes.len()
+                && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+            {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
 /// A running test SMTP server on 127.0.0.1.
 #[derive(Debug)]
 pub struct SmtpSink {

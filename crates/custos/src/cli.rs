@@ -111,6 +111,25 @@ pub(crate) enum RightsCommand {
         /// The request's id.
         id: uuid::Uuid,
     },
+    /// Fulfilled restriction requests, newest first, with whether each is still in force.
+    Restrictions {
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Lift the restriction a restriction request obtained, once its ground has ended: the
+    /// person is mailed the decision and the reason first, and the restriction ends DAYS
+    /// later (Art. 18(3)).
+    Lift {
+        /// The restriction request's id.
+        id: uuid::Uuid,
+        /// Why the restriction ends, in words the person will read.
+        #[arg(long)]
+        reason: String,
+        /// Days between telling the person and lifting (0 to 90).
+        #[arg(long, default_value_t = custos_engine::rights::DEFAULT_NOTICE_DAYS)]
+        days: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -59,6 +59,32 @@ pub(crate) async fn run(settings: &Settings, command: &RightsCommand) -> anyhow:
             let r = rights.approve(&operator(), *id, reason).await.context("cannot approve")?;
             println!("{} is verified on your authority and queued to be carried out", r.id);
         }
+        RightsCommand::Restrictions { limit } => {
+            println!("id\tclosed\tin force\tlift");
+            for r in rights.restrictions(*limit).await? {
+                let closed = r.closed_at.map(|t| t.strftime("%Y-%m-%d").to_string()).unwrap_or_default();
+                let in_force = match r.subject_id {
+                    Some(subject) => store.restricted(subject).await?,
+                    None => false,
+                };
+                let lift = match custos_engine::rights::Lift::of(&r) {
+                    Some(l) if l.lifted_at.is_some() => "lifted".to_owned(),
+                    Some(l) => format!("announced, effective {}", l.effective_at.strftime("%Y-%m-%d")),
+                    None => String::new(),
+                };
+                println!("{}\t{closed}\t{}\t{lift}", r.id, if in_force { "yes" } else { "no" });
+            }
+        }
+        RightsCommand::Lift { id, reason, days } => {
+            let r = rights.lift_restriction(&operator(), *id, reason, Some(*days)).await.context("cannot lift")?;
+            let effective =
+                custos_engine::rights::Lift::of(&r).map(|l| l.effective_at.strftime("%Y-%m-%d").to_string());
+            println!(
+                "{}: the person will be told first; the restriction ends on {} (once they were told)",
+                r.id,
+                effective.unwrap_or_default()
+            );
+        }
         RightsCommand::Run { id } => {
             let r = rights.run_now(*id).await.context("cannot carry it out")?;
             println!("{} is {}; steps done: {}", r.id, r.state, r.steps.join(", "));

@@ -111,6 +111,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
                 .register(CampaignFanout::new(store.clone(), records.vault().clone(), &public_url))
                 .register(RightsExecution::new(rights.clone()))
                 .register(RightsMail::new(rights.clone(), mailer.clone(), &public_url))
+                .register(custos_engine::rights::LiftJob::new(rights.clone(), mailer.clone(), &public_url))
                 .register(RightsSweep::new(rights.clone(), mailer.clone()))
                 .register(custos_engine::governance::retention::RetentionSweepJob::new(governance.retention.clone()))
                 .register(custos_engine::governance::notices::NoticeJob::new(

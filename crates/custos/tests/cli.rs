@@ -327,6 +327,47 @@ async fn a_request_is_denied_or_carried_out_from_the_command_line() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restriction_is_lifted_from_the_command_line_after_the_person_is_told() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &[("CUSTOS_JOBS_WORKERS", "0")]);
+    let signed_up = reqwest::Client::new()
+        .post(format!("http://{}/v1/forms/signup", server.addr))
+        .json(&serde_json::json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}))
+        .send()
+        .await
+        .expect("signup");
+    assert_eq!(signed_up.status(), 201);
+    let id = ask(&server, "restriction", "ada@example.org").await;
+    assert_eq!(server.terminate().0, Some(0));
+    ok(dir.path(), &["rights", "approve", &id, "--reason", "identity confirmed by phone"]);
+    let ran = ok(dir.path(), &["rights", "run", &id]);
+    assert!(ran.contains("is fulfilled"), "{ran}");
+    let listed = ok(dir.path(), &["rights", "restrictions"]);
+    let row = listed.lines().find(|l| l.starts_with(&id)).unwrap_or_else(|| panic!("{listed}"));
+    assert!(row.contains("\tyes\t"), "in force: {row}");
+
+    let early = run(&mut custos(dir.path(), &["rights", "lift", &id, "--reason", "checked", "--days", "400"]));
+    assert_error_line(&early, &["days"]);
+    let lifted =
+        ok(dir.path(), &["rights", "lift", &id, "--reason", "We checked your address: it is right.", "--days", "0"]);
+    assert!(lifted.contains("will be told first"), "{lifted}");
+    // A worker tells the person, then lifts.
+    let server = Server::start(dir.path(), &[("CUSTOS_JOBS_POLL_INTERVAL_MS", "100")]);
+    let mail = mailed(dir.path(), "We will lift the restriction").await;
+    assert!(mail.contains("ada@example.org"), "to the person");
+    for _ in 0..100 {
+        if ok(dir.path(), &["rights", "restrictions"]).lines().any(|l| l.starts_with(&id) && l.ends_with("lifted")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(server.terminate().0, Some(0));
+    let listed = ok(dir.path(), &["rights", "restrictions"]);
+    let row = listed.lines().find(|l| l.starts_with(&id)).unwrap_or_else(|| panic!("{listed}"));
+    assert!(row.contains("\tno\t") && row.ends_with("lifted"), "{row}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rights_request_is_mailed_listed_shown_and_extended_from_the_command_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(dir.path(), &[("CUSTOS_JOBS_POLL_INTERVAL_MS", "100")]);

@@ -35,21 +35,33 @@ pub enum Change {
     Erased,
     /// Its processing was restricted (Art. 18).
     Restricted,
+    /// The restriction ended (Art. 18(3)), after the person was told.
+    Lifted,
 }
 
 impl Change {
-    fn words(self) -> (&'static str, &'static str) {
+    /// What was done, why, and what the recipient must do.
+    fn words(self) -> (&'static str, &'static str, &'static str) {
+        const ASKED: &str = "at the person's request";
         match self {
             Change::Rectified => (
                 "rectified",
+                ASKED,
                 "Correct your copy: ask us for the corrected values through the channel you received the data by, \
                  and stop using the old ones.",
             ),
-            Change::Erased => ("erased", "Erase your copy, and any copy you passed on, without undue delay."),
+            Change::Erased => ("erased", ASKED, "Erase your copy, and any copy you passed on, without undue delay."),
             Change::Restricted => (
                 "restricted",
+                ASKED,
                 "Restrict your copy: keep storing it but do not otherwise process it until we tell you the \
                  restriction is lifted.",
+            ),
+            Change::Lifted => (
+                "released from the restriction of its processing",
+                "after the ground for the restriction ended and the person was told",
+                "The restriction we asked you to apply has ended: you may process your copy again, within the \
+                 purposes and terms under which you received it.",
             ),
         }
     }
@@ -88,7 +100,7 @@ pub async fn notify_recipients(
     let mut recipients: Vec<&str> = disclosures.iter().map(|d| d.recipient.as_str()).collect();
     recipients.sort_unstable();
     recipients.dedup();
-    let (done, what_to_do) = change.words();
+    let (done, why, what_to_do) = change.words();
     for id in &recipients {
         let theirs: Vec<_> = disclosures.iter().filter(|d| d.recipient == *id).collect();
         let mut categories: Vec<&str> = theirs.iter().flat_map(|d| d.categories.iter().map(String::as_str)).collect();
@@ -99,7 +111,7 @@ pub async fn notify_recipients(
         let body = format!(
             "Notice under GDPR Art. 19 to {name}.\n\n\
              The personal data of data subject {subject}, which we disclosed to you in disclosure(s) {}, \
-             in the categories {}, was {done} on {} at the person's request.\n\n{what_to_do}\n\n\
+             in the categories {}, was {done} on {} {why}.\n\n{what_to_do}\n\n\
              Our reference: {request}\n",
             refs.join(", "),
             categories.join(", "),

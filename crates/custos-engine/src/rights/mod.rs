@@ -25,6 +25,9 @@
 //! legal hold in force covers: that is kept, restricted, and the person is told the legal
 //! ground ([`crate::governance::holds::erase_respecting_holds`]).
 //!
+//! A restriction ends only by a staff decision with a reason, and the person is told
+//! before it does (Art. 18(3); [`LiftJob`]).
+//!
 //! A request made by an authorized agent that gave a status callback is announced to it at
 //! each change (verified, extended, fulfilled, expired) through the job runner.
 //!
@@ -52,9 +55,11 @@ use crate::mail::Mailer;
 use crate::records::Records;
 use crate::vault::Vault;
 
+mod lift;
 mod mail;
 mod sweep;
 
+pub use lift::{DEFAULT_NOTICE_DAYS, LIFT_KIND, Lift, LiftJob, MAX_NOTICE_DAYS, MIN_NOTICE_DAYS};
 pub use mail::RightsMail;
 pub use sweep::{REMIND_BEFORE, RightsSweep, SWEEP_KIND, SweepReport, UNVERIFIED_LIFETIME, schedule_sweep};
 

@@ -30,6 +30,7 @@ use custos_engine::vault::Vault;
 use crate::AppState;
 
 mod chart;
+mod consents;
 mod inbox;
 mod oversight;
 mod pages;
@@ -81,6 +82,7 @@ pub const ROUTES: &[AdminRoute] = &[
     AdminRoute { method: "GET", path: "/admin/rights", roles: QUEUE },
     AdminRoute { method: "POST", path: "/admin/rights/{id}/extend", roles: DECIDE },
     AdminRoute { method: "POST", path: "/admin/rights/{id}/deny", roles: DECIDE },
+    AdminRoute { method: "POST", path: "/admin/rights/{id}/lift", roles: DECIDE },
     AdminRoute { method: "GET", path: "/admin/inbox", roles: QUEUE },
     AdminRoute { method: "GET", path: "/admin/inbox/{id}", roles: PERSONAL },
     AdminRoute { method: "POST", path: "/admin/inbox/{id}/triage", roles: PERSONAL },
@@ -90,6 +92,7 @@ pub const ROUTES: &[AdminRoute] = &[
     AdminRoute { method: "POST", path: "/admin/staff", roles: ADMIN },
     AdminRoute { method: "POST", path: "/admin/staff/{username}/disable", roles: ADMIN },
     AdminRoute { method: "POST", path: "/admin/staff/{username}/purposes", roles: ADMIN },
+    AdminRoute { method: "GET", path: "/admin/consents", roles: AUDIT },
     AdminRoute { method: "GET", path: "/admin/audit", roles: AUDIT },
     AdminRoute { method: "POST", path: "/admin/audit/verify", roles: AUDIT },
     AdminRoute { method: "GET", path: "/admin/jobs", roles: ADMIN },

@@ -29,6 +29,7 @@ pub(super) fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("POST", "/admin/account/password") => post(change_password),
         ("GET", "/admin/rights") => get(rights_queue),
         ("POST", "/admin/rights/{id}/extend") => post(extend),
+        ("POST", "/admin/rights/{id}/lift") => post(lift),
         ("POST", "/admin/rights/{id}/deny") => post(deny),
         ("GET", "/admin/inbox") => get(super::inbox::queue),
         ("GET", "/admin/inbox/{id}") => get(super::inbox::thread),
@@ -39,6 +40,7 @@ pub(super) fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("POST", "/admin/staff") => post(add_staff),
         ("POST", "/admin/staff/{username}/disable") => post(disable_staff),
         ("POST", "/admin/staff/{username}/purposes") => post(assign_purposes),
+        ("GET", "/admin/consents") => get(super::consents::consents),
         ("GET", "/admin/audit") => get(super::oversight::audit),
         ("POST", "/admin/audit/verify") => post(super::oversight::verify_audit),
         ("GET", "/admin/jobs") => get(super::oversight::jobs),
@@ -530,11 +532,24 @@ struct QueueRow {
     deniable: bool,
 }
 
+/// A fulfilled restriction request: in force, being lifted, or ended.
+struct RestrictionRow {
+    id: Uuid,
+    since: String,
+    in_force: bool,
+    /// What became of a lift decided, if one was.
+    lift: Option<String>,
+    liftable: bool,
+}
+
 #[derive(Template)]
 #[template(path = "admin/rights.html")]
 struct QueuePage {
     frame: Frame,
     rows: Vec<QueueRow>,
+    restrictions: Vec<RestrictionRow>,
+    default_notice_days: i64,
+    max_notice_days: i64,
     decide: bool,
     csrf: String,
 }
@@ -569,9 +584,36 @@ async fn queue_page(
             extension_reason: r.extension_reason,
         })
         .collect();
+    let mut restrictions = Vec::new();
+    for r in state.rights.restrictions(200).await.map_err(crate::rights::error)? {
+        let in_force = match r.subject_id {
+            Some(subject) => state.store.restricted(subject).await?,
+            None => false,
+        };
+        let lift = custos_engine::rights::Lift::of(&r);
+        let said = lift.as_ref().map(|l| match (l.notified_at, l.lifted_at) {
+            (_, Some(at)) => format!("lifted on {}", day(at)),
+            (Some(at), None) => format!("person told on {}; lifts on {}", day(at), day(l.effective_at)),
+            (None, None) => format!("decided; the person is being told; lifts on {}", day(l.effective_at)),
+        });
+        if !in_force && lift.is_none() {
+            // Ended otherwise (the person was erased since): nothing to decide.
+            continue;
+        }
+        restrictions.push(RestrictionRow {
+            id: r.id,
+            since: r.closed_at.map(day).unwrap_or_default(),
+            in_force,
+            liftable: in_force && lift.is_none(),
+            lift: said,
+        });
+    }
     let page = QueuePage {
         frame: Frame::signed(state, session, error, notice),
         rows,
+        restrictions,
+        default_notice_days: custos_engine::rights::DEFAULT_NOTICE_DAYS,
+        max_notice_days: custos_engine::rights::MAX_NOTICE_DAYS,
         decide: super::DECIDE.contains(&session.who.role),
         csrf: session.csrf.clone(),
     };
@@ -625,6 +667,37 @@ async fn deny(
     match state.rights.deny(&session.who.actor(), id, &form.reason).await {
         Ok(r) => {
             let notice = format!("{} is refused; the person is being told why and where to complain.", r.id);
+            queue_page(&state, &session, StatusCode::OK, None, Some(notice)).await
+        }
+        Err(e) => decision_failed(&state, &session, e).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct LiftForm {
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    days: String,
+}
+
+async fn lift(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(id): Path<Uuid>,
+    Form(form): Form<LiftForm>,
+) -> Result<Response, ApiError> {
+    let days = match form.days.trim() {
+        "" => None,
+        // A number out of range is refused by the engine with the field named.
+        text => Some(text.parse::<i64>().unwrap_or(i64::MAX)),
+    };
+    match state.rights.lift_restriction(&session.who.actor(), id, &form.reason, days).await {
+        Ok(r) => {
+            let on = custos_engine::rights::Lift::of(&r)
+                .map(|l| l.effective_at.strftime("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            let notice = format!("{}: the person is being told first; the restriction ends on {on}.", r.id);
             queue_page(&state, &session, StatusCode::OK, None, Some(notice)).await
         }
         Err(e) => decision_failed(&state, &session, e).await,

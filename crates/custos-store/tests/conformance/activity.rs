@@ -1,12 +1,12 @@
 use std::sync::Arc;
 
-use custos_store::{ConsentDay, ConsentEntry, EventVisitor, Store, StoredEvent, SubjectId};
+use custos_store::{ConsentDay, ConsentEntry, ConsentMethodCount, EventVisitor, Store, StoredEvent, SubjectId};
 use custos_testkit::{TestDb, on_both_backends};
 use jiff::Timestamp;
 
 use crate::user;
 
-on_both_backends!(decisions_and_events_are_counted_per_utc_day);
+on_both_backends!(decisions_and_events_are_counted_per_utc_day, live_consents_follow_the_latest_decision_and_resets);
 
 const DAY: i64 = 86_400_000;
 /// Midnight UTC, 2026-06-01.
@@ -81,4 +81,44 @@ async fn decisions_and_events_are_counted_per_utc_day(store: Arc<dyn Store>, _db
     store.insert_events(&events).await.expect("events");
     assert_eq!(store.events_per_day(t(0), t(2 * DAY)).await.expect("count"), vec![(first, 2), (first + 1, 1)]);
     assert!(store.events_per_day(t(10 * DAY), t(11 * DAY)).await.expect("count").is_empty());
+}
+
+async fn live_consents_follow_the_latest_decision_and_resets(store: Arc<dyn Store>, _db: &TestDb) {
+    let (a, b, c) = (user(), user(), user());
+    for s in [&a, &b, &c] {
+        store.create_subject(s, &[]).await.expect("create");
+    }
+    // A granted then withdrew analytics; B granted it; C granted it by the form.
+    store.append_consent(&consent(a.id, "analytics", true, 10)).await.expect("append");
+    store.append_consent(&consent(a.id, "analytics", false, 20)).await.expect("append");
+    store.append_consent(&consent(b.id, "analytics", true, 30)).await.expect("append");
+    let mut by_form = consent(c.id, "analytics", true, 40);
+    by_form.method = "form".into();
+    store.append_consent(&by_form).await.expect("append");
+    // Marketing: A and B granted, then the purpose's terms changed; only B granted again.
+    store.append_consent(&consent(a.id, "marketing", true, 50)).await.expect("append");
+    store.append_consent(&consent(b.id, "marketing", true, 60)).await.expect("append");
+    store.reset_consents("marketing", t(DAY)).await.expect("reset");
+    store.append_consent(&consent(b.id, "marketing", true, DAY + 1)).await.expect("append");
+
+    let live = store.live_consent_counts().await.expect("live");
+    assert_eq!(live, vec![("analytics".to_owned(), 2), ("marketing".to_owned(), 1)]);
+
+    let methods = store.consent_methods(t(0), t(DAY)).await.expect("methods");
+    let row = |purpose: &str, method: &str, granted: bool, count: u64| ConsentMethodCount {
+        purpose: purpose.into(),
+        method: method.into(),
+        granted,
+        count,
+    };
+    assert_eq!(
+        methods,
+        vec![
+            row("analytics", "banner", false, 1),
+            row("analytics", "banner", true, 2),
+            row("analytics", "form", true, 1),
+            row("marketing", "banner", true, 2),
+        ],
+        "the renewal after the window is not counted"
+    );
 }

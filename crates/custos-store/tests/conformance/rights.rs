@@ -62,6 +62,16 @@ async fn a_request_round_trips_and_changes_only_from_the_state_expected(store: A
     assert!(store.update_rights_request(&done, "verified").await.expect("close"));
     let open: Vec<uuid::Uuid> = store.open_rights_requests(10).await.expect("open").iter().map(|r| r.id).collect();
     assert_eq!(open, vec![soon.id], "closed requests leave the queue");
+    let fulfilled = |kind: &str| {
+        let store = store.clone();
+        let kind = kind.to_owned();
+        async move {
+            let found = store.rights_requests_in_state(&kind, "fulfilled", 10).await.expect("in state");
+            found.iter().map(|r| r.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(fulfilled("erasure").await, vec![done.id], "found by kind and state");
+    assert!(fulfilled("restriction").await.is_empty(), "another kind is not");
 
     store.put_agent_token("AGENT_A", &[1; 32], at(1)).await.expect("token");
     store.put_agent_token("AGENT_A", &[2; 32], at(2)).await.expect("a new pairing replaces the old");
