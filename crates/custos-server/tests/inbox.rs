@@ -232,6 +232,10 @@ async fn a_forged_sender_gets_nothing() {
     assert_eq!(state, "triage");
     m.runner.run_pending().await.expect("run");
     assert_eq!(m.smtp.delivered().len(), before, "no backscatter");
+    let [Received::Thread { thread: forged, .. }] = taken.as_slice() else { unreachable!() };
+    let dpo = ConsoleSession::dpo(&m.app).await;
+    let (status, page) = dpo.get(&format!("/admin/inbox/{forged}")).await;
+    assert!(status == 200 && page.contains("found the sender forged"), "staff are warned: {page}");
     let (status, body) = verify(&m.app, &id.to_string(), "00000000").await;
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("bad_code")), "{body}");
     assert_eq!(m.app.state.rights.get(*id).await.expect("request").state, "unverified");

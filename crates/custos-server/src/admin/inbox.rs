@@ -63,6 +63,8 @@ struct ThreadPage {
     mails: Vec<MailView>,
     intents: Vec<&'static str>,
     triage: bool,
+    /// Whether a receiving server found the first mail's sender forged.
+    forged: bool,
 }
 
 pub(super) async fn queue(
@@ -96,6 +98,8 @@ async fn thread_page(
     notice: Option<String>,
 ) -> Result<Response, ApiError> {
     let (thread, sender, messages) = state.inbox.read(&session.who.actor(), id).await.map_err(self::error)?;
+    let forged =
+        messages.iter().find(|m| m.row.direction == "in").and_then(|m| m.mail.as_ref()).is_some_and(|m| m.forged);
     let mails = messages
         .into_iter()
         .map(|m| MailView {
@@ -121,6 +125,7 @@ async fn thread_page(
         request: thread.request_id,
         mails,
         intents: Intent::ALL.iter().map(|i| i.as_str()).collect(),
+        forged,
     };
     Ok(render(status, &page))
 }
