@@ -13,6 +13,8 @@
 //! - [`gate`]: the decision every read and write of personal data passes.
 //! - [`governance`]: retention and legal holds, disclosures and transfers, breaches, legal
 //!   requests, legitimate-interest assessments.
+//! - [`inbox`]: the privacy mailbox: requests by mail, classified, verified, answered in
+//!   the thread; requests about partners' data forwarded to them.
 //! - [`jobs`]: the durable background-work runner (mail, webhooks, sweeps…).
 //! - [`records`]: personal data in and out, through the gate, the vault and the audit log.
 //! - [`rights`]: rights requests: intake, verification by code, deadlines, execution.
@@ -40,6 +42,7 @@ pub mod drp;
 pub mod gate;
 pub mod governance;
 mod group_commit;
+pub mod inbox;
 pub mod jobs;
 pub mod mail;
 pub mod marketing;

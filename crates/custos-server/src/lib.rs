@@ -5,6 +5,7 @@
 //! - [`serve`] runs it on a listener the caller bound, until the caller's shutdown future
 //!   completes; in-flight requests are finished first. Tests bind port 0.
 //! - [`workers`] runs the job workers beside the server.
+//! - [`mailbox`] reads the privacy mailbox over IMAP and takes mail on an SMTP listener.
 //!
 //! Errors leave through [`ApiError`], one JSON shape for every failure. No SQL lives here:
 //! handlers call the engine and the store.
@@ -31,8 +32,10 @@ mod forms;
 mod health;
 pub mod i18n;
 mod limits;
+pub mod mailbox;
 mod metrics;
 mod notice;
+mod partner_requests;
 mod partners;
 mod registers;
 mod rights;
@@ -93,6 +96,8 @@ pub struct AppState {
     pub campaigns: Arc<Campaigns>,
     /// Rights requests.
     pub rights: Arc<Rights>,
+    /// The privacy mailbox: requests by mail.
+    pub inbox: Arc<custos_engine::inbox::Inbox>,
     /// Governance: legal holds, retention, disclosures, breaches, legal requests.
     pub governance: Arc<custos_engine::governance::Governance>,
     /// The operator's staff, who use the admin console.
@@ -150,6 +155,7 @@ impl AppState {
     ) -> Result<Self, custos_engine::outbound::OutboundError> {
         let outbound = custos_engine::outbound::Outbound::new(settings)?;
         self.rights = rights_with(&self.records, &self.consents, &self.policy, Some(outbound.clone()));
+        self.inbox = inbox_with(&self.rights, &self.records);
         self.outbound = Some(outbound);
         Ok(self)
     }
@@ -212,6 +218,7 @@ impl AppState {
             .inspect_err(|e| tracing::warn!(error = %e, "outbound calls are off"))
             .ok();
         let rights = rights_with(&records, &consents, &policy, outbound.clone());
+        let inbox = inbox_with(&rights, &records);
         let branding = Arc::new(Branding::plain(&policy.controller.name));
         let staff = Arc::new(custos_engine::staff::Staff::new(
             store.clone(),
@@ -249,6 +256,7 @@ impl AppState {
             accounts,
             campaigns,
             rights,
+            inbox,
             governance,
             staff,
             partners,
@@ -277,6 +285,11 @@ fn rights_with(
     })
 }
 
+/// The privacy mailbox over `rights`.
+fn inbox_with(rights: &Arc<Rights>, records: &Arc<Records>) -> Arc<custos_engine::inbox::Inbox> {
+    Arc::new(custos_engine::inbox::Inbox::new(rights.clone(), records, Arc::new(SystemClock)))
+}
+
 /// Every route custos serves, before middleware and state.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -300,6 +313,7 @@ pub fn routes() -> Router<AppState> {
         .merge(account_pages::routes())
         .merge(cookie_pages::routes())
         .merge(partners::routes())
+        .merge(partner_requests::routes())
         .merge(aggregates::routes())
 }
 

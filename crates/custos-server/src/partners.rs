@@ -53,7 +53,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// A request from a partner, authenticated by its key.
-pub(crate) struct PartnerAuth(PartnerCaller);
+pub(crate) struct PartnerAuth(pub(crate) PartnerCaller);
 
 impl FromRequestParts<AppState> for PartnerAuth {
     type Rejection = ApiError;

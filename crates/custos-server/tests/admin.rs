@@ -140,6 +140,8 @@ fn form_for(path: &str) -> Vec<(&'static str, &'static str)> {
         "/admin/rights/{id}/extend" => vec![("months", "1"), ("reason", "We need to collect records from a supplier.")],
         "/admin/rights/{id}/deny" => vec![("reason", "")],
         "/admin/rights/{id}/lift" => vec![("reason", "The accuracy check is done."), ("days", "0")],
+        "/admin/inbox/{id}/triage" => vec![("intent", "deletion")],
+        "/admin/inbox/{id}/answer" => vec![("text", "Which order do you mean?")],
         "/admin/staff" => vec![("username", "new.member"), ("role", "auditor"), ("password", "x")],
         _ => vec![],
     }
@@ -220,6 +222,11 @@ async fn every_console_route_refuses_anonymous_and_underprivileged_staff() {
         )
         .await
         .expect("legal request");
+    let mail = b"From: ada@example.org\r\nSubject: hello\r\nMessage-ID: <walk@example.org>\r\n\r\nA question.\r\n";
+    let thread = match app.state.inbox.receive(mail, "smtp", jiff::Timestamp::now()).await.expect("mail") {
+        custos_engine::inbox::Received::Thread { thread, .. } => thread,
+        other => panic!("{other:?}"),
+    };
     // What ends something goes last: a terminated contract takes no new keys, and a
     // log-out ends the session it is sent with.
     let mut routes: Vec<_> = ROUTES.iter().collect();
@@ -245,6 +252,7 @@ async fn every_console_route_refuses_anonymous_and_underprivileged_staff() {
             p if p.starts_with("/admin/breaches/") => p.replace("{id}", &breach.id.to_string()),
             p if p.starts_with("/admin/holds/") => p.replace("{id}", &hold.id.to_string()),
             p if p.starts_with("/admin/legal/") => p.replace("{id}", &legal.id.to_string()),
+            p if p.starts_with("/admin/inbox/") => p.replace("{id}", &thread.to_string()),
             p => p.replace("{id}", &id),
         };
         let path = concrete.replace("{key}", &key.id).replace("{username}", "walk.target");

@@ -444,6 +444,13 @@ async fn every_console_page_and_privacy_center_page_loads_clean_and_accessible()
         .await
         .expect("breach");
 
+    let mail =
+        b"From: ada@example.org\r\nSubject: Auskunft\r\nMessage-ID: <page@example.org>\r\n\r\nBitte um Auskunft.\r\n";
+    let thread = match app.state.inbox.receive(mail, "smtp", now).await.expect("a mail") {
+        custos_engine::inbox::Received::Thread { thread, .. } => thread,
+        other => panic!("{other:?}"),
+    };
+
     let browser = Browser::start(false).await;
     let axe = Browser::axe_source();
     let mut inaccessible = Vec::new();
@@ -474,7 +481,8 @@ async fn every_console_page_and_privacy_center_page_loads_clean_and_accessible()
             let path = route
                 .path
                 .replace("/partners/{id}", &format!("/partners/{}", partner.id))
-                .replace("/breaches/{id}", &format!("/breaches/{}", breach.id));
+                .replace("/breaches/{id}", &format!("/breaches/{}", breach.id))
+                .replace("/inbox/{id}", &format!("/inbox/{thread}"));
             assert!(!path.contains('{'), "a console page with an id this test does not fill: {path}");
             browser.goto(&format!("{}{path}", app.base)).await;
             let landed = browser.script("return location.pathname").await;

@@ -24,6 +24,7 @@ mod campaigns;
 mod error;
 mod events;
 mod governance;
+mod inbox;
 mod jobs;
 mod keys;
 mod migrate;
@@ -57,6 +58,7 @@ pub use crate::governance::{
     Breach, Disclosure, ExpiredRecord, GovernanceNotice, GovernanceStore, LegalHold, LegalRequest, RetentionSweep,
     SweepCursor,
 };
+pub use crate::inbox::{InboxMessage, InboxStore, InboxThread, PartnerRequest};
 pub use crate::jobs::{Enqueued, Job, JobCounts, JobFailure, JobState, JobStore, NewJob};
 pub use crate::keys::{DataKeyLookup, KeyStore, StoredDataKey, StoredSystemKey};
 pub use crate::migrate::AppliedMigration;
@@ -93,6 +95,7 @@ pub trait Store:
     + StaffStore
     + ActivityStore
     + PartnerStore
+    + InboxStore
     + Send
     + Sync
     + 'static

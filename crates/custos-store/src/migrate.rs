@@ -114,6 +114,11 @@ macro_rules! main_migrations {
                 sql: include_str!(concat!("../../migrations/", $dir, "/0016_staff_purposes.sql")),
             },
             $crate::migrate::Migration {
+                version: 17,
+                name: "inbox",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0017_inbox.sql")),
+            },
+            $crate::migrate::Migration {
                 version: 18,
                 name: "rights_language",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0018_rights_language.sql")),

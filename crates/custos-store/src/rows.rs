@@ -178,3 +178,60 @@ row_reader! {
         })
     }
 }
+
+row_reader! {
+    /// Reads an `inbox_threads` row.
+    fn inbox_thread(row) -> crate::InboxThread {
+        Ok(crate::InboxThread {
+            id: row.try_get("thread_id")?,
+            request_id: row.try_get("request_id")?,
+            state: row.try_get("state")?,
+            intent: row.try_get("intent")?,
+            language: row.try_get("language")?,
+            confidence: row.try_get("confidence")?,
+            sender_index: row.try_get("sender_index")?,
+            sealed_sender: row.try_get("sealed_sender")?,
+            partner_id: row.try_get("partner_id")?,
+            received_at: from_millis(row.try_get("received_at")?)?,
+            due_at: from_millis(row.try_get("due_at")?)?,
+            updated_at: from_millis(row.try_get("updated_at")?)?,
+        })
+    }
+}
+
+row_reader! {
+    /// Reads an `inbox_messages` row.
+    fn inbox_message(row) -> crate::InboxMessage {
+        Ok(crate::InboxMessage {
+            thread_id: row.try_get("thread_id")?,
+            id: row.try_get("message_id")?,
+            header_hash: row.try_get("header_hash")?,
+            direction: row.try_get("direction")?,
+            source: row.try_get("source")?,
+            sealed: row.try_get("sealed")?,
+            at: from_millis(row.try_get("at")?)?,
+        })
+    }
+}
+
+row_reader! {
+    /// Reads a `partner_requests` row.
+    fn partner_request(row) -> crate::PartnerRequest {
+        let outcome: Option<String> = row.try_get("outcome")?;
+        Ok(crate::PartnerRequest {
+            id: row.try_get("request_id")?,
+            partner_id: row.try_get("partner_id")?,
+            direction: row.try_get("direction")?,
+            kind: row.try_get("kind")?,
+            thread_id: row.try_get("thread_id")?,
+            pseudonym_index: row.try_get("pseudonym_index")?,
+            state: row.try_get("state")?,
+            outcome: outcome
+                .map(|o| serde_json::from_str(&o))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("partner request outcome: {e}")))?,
+            received_at: from_millis(row.try_get("received_at")?)?,
+            done_at: row.try_get::<Option<i64>, _>("done_at")?.map(from_millis).transpose()?,
+        })
+    }
+}

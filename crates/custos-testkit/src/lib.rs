@@ -11,13 +11,15 @@
 //! Every test owns its database, so tests run in parallel without sharing state.
 //!
 //! [`smtp::SmtpSink`] and [`https::HttpsSink`] are real mail and HTTPS servers on loopback
-//! that keep what they receive; [`mmdb`] builds small MaxMind-format databases;
+//! that keep what they receive; [`dovecot::Dovecot`] is a real IMAP server with a test
+//! user; [`mmdb`] builds small MaxMind-format databases;
 //! [`postgres_instance::PostgresInstance`] is a PostgreSQL server of the test's own, to stop
 //! and start without touching the shared one.
 
 #![forbid(unsafe_code)]
 
 pub mod browser;
+pub mod dovecot;
 pub mod https;
 pub mod mmdb;
 pub mod postgres_instance;

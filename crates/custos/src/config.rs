@@ -50,6 +50,78 @@ pub(crate) struct Settings {
     pub(crate) partners: custos_engine::partners::PartnerSettings,
     /// The privacy center's name, logo and colour.
     pub(crate) privacy_center: custos_server::BrandingSettings,
+    /// The privacy mailbox: requests by mail, over IMAP or custos's own SMTP listener.
+    pub(crate) inbox: InboxSettings,
+}
+
+/// The `[inbox]` section: where mail to the privacy address is read (seed 7, 8, 9).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct InboxSettings {
+    /// The IMAP server; no reader runs without one.
+    pub(crate) imap_host: Option<String>,
+    /// Its port (993 for IMAPS).
+    pub(crate) imap_port: u16,
+    /// The user custos logs in as.
+    pub(crate) imap_user: Option<String>,
+    /// Its password.
+    pub(crate) imap_password: Option<Secret>,
+    /// TLS from the first byte; turn off only for a server on the same host.
+    pub(crate) imap_tls: bool,
+    /// The mailbox read.
+    pub(crate) imap_mailbox: String,
+    /// How often to look when the server has no IDLE, and to wait after a failure (seconds).
+    pub(crate) imap_poll_secs: u64,
+    /// A PEM file of extra root certificates, for a server behind a private CA.
+    pub(crate) imap_ca_file: Option<PathBuf>,
+    /// Where custos's own SMTP listener listens, if it should (`IP:PORT`).
+    pub(crate) smtp_listen: Option<SocketAddr>,
+    /// The addresses the listener takes mail for; by default the policy's rights contact.
+    pub(crate) smtp_recipients: Vec<String>,
+}
+
+impl Default for InboxSettings {
+    fn default() -> Self {
+        Self {
+            imap_host: None,
+            imap_port: 993,
+            imap_user: None,
+            imap_password: None,
+            imap_tls: true,
+            imap_mailbox: "INBOX".into(),
+            imap_poll_secs: 60,
+            imap_ca_file: None,
+            smtp_listen: None,
+            smtp_recipients: Vec::new(),
+        }
+    }
+}
+
+impl InboxSettings {
+    /// The IMAP reader's settings, when `imap_host` is set; an error names what is missing.
+    pub(crate) fn imap(&self) -> anyhow::Result<Option<custos_server::mailbox::ImapSettings>> {
+        let Some(host) = &self.imap_host else { return Ok(None) };
+        let (Some(user), Some(password)) = (&self.imap_user, &self.imap_password) else {
+            bail!("the configuration's [inbox] section: imap_host is set, so set imap_user and imap_password too");
+        };
+        let extra_roots_pem = match &self.imap_ca_file {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .map_err(|e| anyhow::anyhow!("the configuration's [inbox] imap_ca_file {}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
+        Ok(Some(custos_server::mailbox::ImapSettings {
+            host: host.clone(),
+            port: self.imap_port,
+            user: user.clone(),
+            password: password.0.clone(),
+            tls: self.imap_tls,
+            mailbox: self.imap_mailbox.clone(),
+            poll: Duration::from_secs(self.imap_poll_secs.clamp(1, 3600)),
+            extra_roots_pem,
+        }))
+    }
 }
 
 /// The `[outbound]` section: calls to agents' status callbacks and to the controllers
@@ -198,6 +270,7 @@ impl Default for Settings {
             outbound: OutboundSettings::default(),
             partners: custos_engine::partners::PartnerSettings::default(),
             privacy_center: custos_server::BrandingSettings::default(),
+            inbox: InboxSettings::default(),
         }
     }
 }
@@ -343,6 +416,21 @@ impl Settings {
                 self.outbound.allow_private_destinations = parse(name, value, "true or false")?
             }
             "CUSTOS_OUTBOUND_CA_FILE" => self.outbound.ca_file = Some(PathBuf::from(value)),
+            "CUSTOS_INBOX_IMAP_HOST" => self.inbox.imap_host = Some(value.trim().to_owned()),
+            "CUSTOS_INBOX_IMAP_PORT" => self.inbox.imap_port = parse(name, value, "a port number")?,
+            "CUSTOS_INBOX_IMAP_USER" => self.inbox.imap_user = Some(value.trim().to_owned()),
+            "CUSTOS_INBOX_IMAP_PASSWORD" => self.inbox.imap_password = Some(Secret(value.to_owned())),
+            "CUSTOS_INBOX_IMAP_TLS" => self.inbox.imap_tls = parse(name, value, "true or false")?,
+            "CUSTOS_INBOX_IMAP_MAILBOX" => self.inbox.imap_mailbox = value.trim().to_owned(),
+            "CUSTOS_INBOX_IMAP_POLL_SECS" => self.inbox.imap_poll_secs = parse(name, value, "a number of seconds")?,
+            "CUSTOS_INBOX_IMAP_CA_FILE" => self.inbox.imap_ca_file = Some(PathBuf::from(value)),
+            "CUSTOS_INBOX_SMTP_LISTEN" => {
+                self.inbox.smtp_listen = Some(parse(name, value, "an address as IP:PORT, such as 0.0.0.0:2525")?)
+            }
+            "CUSTOS_INBOX_SMTP_RECIPIENTS" => {
+                self.inbox.smtp_recipients =
+                    value.split(',').map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()).collect()
+            }
             // Read elsewhere, or by the test harness.
             CONFIG_VAR | "CUSTOS_TEST_POSTGRES_URL" | "CUSTOS_REQUIRE_POSTGRES" => {}
             _ => return Ok(false),
@@ -381,6 +469,34 @@ mod tests {
     fn the_printed_default_is_the_default() {
         let parsed = Settings::from_toml(DEFAULT_TOML, "default").expect("the example parses");
         assert_eq!(parsed, Settings::default());
+    }
+
+    #[test]
+    fn the_inbox_section_needs_a_user_and_password_with_a_host() {
+        let s = Settings::from_toml(
+            "[inbox]\nimap_host = \"imap.example.org\"\nimap_user = \"privacy\"\nsmtp_listen = \"127.0.0.1:2525\"\n",
+            "custos.toml",
+        )
+        .expect("parses");
+        let missing = s.inbox.imap().expect_err("no password");
+        assert!(missing.to_string().contains("imap_password"), "{missing}");
+        let (s, _) = Settings::load(
+            None,
+            env(&[
+                ("CUSTOS_INBOX_IMAP_HOST", "imap.example.org"),
+                ("CUSTOS_INBOX_IMAP_USER", "privacy"),
+                ("CUSTOS_INBOX_IMAP_PASSWORD", "secret"),
+                ("CUSTOS_INBOX_SMTP_RECIPIENTS", "privacy@example.org, dpo@example.org"),
+            ]),
+            None,
+        )
+        .expect("load");
+        let imap = s.inbox.imap().expect("settings").expect("a reader");
+        assert_eq!((imap.port, imap.tls, imap.mailbox.as_str()), (993, true, "INBOX"));
+        assert_eq!(s.inbox.smtp_recipients, ["privacy@example.org", "dpo@example.org"]);
+        assert!(!format!("{:?}", s.inbox).contains("secret"), "the password is never shown");
+        let bad = Settings::load(None, env(&[("CUSTOS_INBOX_SMTP_LISTEN", "port 25")]), None).expect_err("bad");
+        assert!(bad.to_string().contains("CUSTOS_INBOX_SMTP_LISTEN"), "{bad}");
     }
 
     #[test]

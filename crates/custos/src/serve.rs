@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use custos_engine::campaigns::CampaignFanout;
 use custos_engine::drp::DrpCallbacks;
+use custos_engine::inbox::{InboxReply, PartnerForward};
 use custos_engine::jobs::{JobRunner, RetryPolicy};
 use custos_engine::mail::{MailJob, Mailer};
 use custos_engine::partners::PartnerTermination;
@@ -36,6 +37,15 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
             settings.bind
         )
     })?;
+    let imap = settings.inbox.imap()?;
+    let smtp_listener = match settings.inbox.smtp_listen {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen for mail on {addr}: {e}; check [inbox] smtp_listen or CUSTOS_INBOX_SMTP_LISTEN"
+            )
+        })?),
+        None => None,
+    };
     let store = storage::open(&settings).await?;
     let (vault, keys) = crate::keys::open_vault(&settings).await?;
     let (version, _) = custos_engine::policy::publish(&store, &policy, jiff::Timestamp::now()).await?;
@@ -80,6 +90,10 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
 
     let records = state.records.clone();
     let rights = state.rights.clone();
+    let inbox = state.inbox.clone();
+    let outbound = state.outbound.clone();
+    let contact_purpose = settings.partners.contact_purpose.clone();
+    spawn_mailbox(&state, &settings, imap, smtp_listener, &shutdown)?;
     let partners = state.partners.clone();
     let callbacks = match (&state.drp, &state.outbound) {
         (Some(drp), Some(outbound)) => Some((drp.clone(), outbound.clone())),
@@ -108,7 +122,15 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
                     Some(mailer.clone()),
                     Arc::new(custos_engine::SystemClock),
                 ))
-                .register(PartnerTermination::new(partners.clone()));
+                .register(PartnerTermination::new(partners.clone()))
+                .register(InboxReply::new(inbox.clone(), mailer.clone(), &public_url))
+                .register(PartnerForward::new(
+                    inbox.clone(),
+                    records.clone(),
+                    mailer.clone(),
+                    outbound.clone(),
+                    &contact_purpose,
+                ));
             match &callbacks {
                 Some((drp, outbound)) => runner.register(DrpCallbacks::new(drp.clone(), outbound.clone())),
                 None => runner,
@@ -138,6 +160,39 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     store.close().await;
     keys.close_keys().await;
     tracing::info!("custos stopped");
+    Ok(())
+}
+
+/// Starts the privacy mailbox's IMAP reader and SMTP listener, as configured, until
+/// `shutdown`.
+fn spawn_mailbox(
+    state: &AppState,
+    settings: &Settings,
+    imap: Option<custos_server::mailbox::ImapSettings>,
+    smtp: Option<tokio::net::TcpListener>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    if let Some(imap) = imap {
+        let reader = custos_server::mailbox::ImapReader::new(imap, state.inbox.clone())
+            .map_err(|e| anyhow::anyhow!("the configuration's [inbox] section: {e}"))?;
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { reader.run(shutdown).await });
+    }
+    if let Some(listener) = smtp {
+        let mut recipients = settings.inbox.smtp_recipients.clone();
+        if recipients.is_empty() {
+            recipients.push(state.policy.rights.email.clone());
+        }
+        let address = listener.local_addr().context("cannot read the mail listener's address")?;
+        let host = state.public_url.split("://").nth(1).and_then(|r| r.split(['/', ':']).next()).map(str::to_owned);
+        let server = Arc::new(custos_server::mailbox::SmtpListener::new(
+            state.inbox.clone(),
+            &recipients,
+            host.as_deref().unwrap_or("custos"),
+        ));
+        tracing::info!(%address, recipients = recipients.len(), "taking privacy mail over SMTP");
+        tokio::spawn(server.serve(listener, shutdown.clone()));
+    }
     Ok(())
 }
 

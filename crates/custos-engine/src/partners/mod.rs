@@ -15,6 +15,9 @@
 //! - Aggregation ([`aggregate`]): counts and sums across partners, over declared
 //!   dimensions only, with small and single-partner groups suppressed and optional
 //!   Laplace noise under a per-dataset privacy budget.
+//! - Rights ([`requests`]): a partner asks for access to or erasure of the data under one
+//!   of its pseudonyms, carried out at once and confirmed; requests people send custos
+//!   about a partner's data are forwarded to it ([`crate::inbox::forward`]).
 //! - Breaches: [`Partners::partners_holding_data`] lists the partners whose data custos
 //!   holds, for the breach register to notify (seed 3.3).
 
@@ -35,6 +38,7 @@ pub mod aggregate;
 pub mod batch;
 pub mod keys;
 pub mod processors;
+pub mod requests;
 pub mod screen;
 pub mod termination;
 pub mod uploads;

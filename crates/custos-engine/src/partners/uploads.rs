@@ -289,7 +289,11 @@ impl Partners {
         Ok(deleted)
     }
 
-    fn checked_index(&self, partner: Uuid, pseudonym: Option<&str>) -> Result<Option<[u8; 32]>, PartnerError> {
+    pub(super) fn checked_index(
+        &self,
+        partner: Uuid,
+        pseudonym: Option<&str>,
+    ) -> Result<Option<[u8; 32]>, PartnerError> {
         match pseudonym {
             None => Ok(None),
             Some(p) if batch::is_pseudonym(p) => Ok(Some(self.pseudonym_index(partner, p))),

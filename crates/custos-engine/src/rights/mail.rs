@@ -120,6 +120,9 @@ impl JobHandler for RightsMail {
         self.mailer.send(message).await.map_err(|e| JobError::Retry(crate::mail::without_addresses(&e.to_string())))?;
         if matches!(payload.message, MailMessage::Done | MailMessage::Denied) {
             self.rights.forget_address(id).await.map_err(retry)?;
+            crate::inbox::forget_thread_of(&self.rights.store, self.rights.vault(), id, self.rights.clock.now())
+                .await
+                .map_err(retry)?;
         }
         Ok(())
     }

@@ -320,6 +320,17 @@ impl Rights {
     /// Takes in a request and mails its code; the answer is the same whether or not custos
     /// holds anything under the address.
     pub async fn submit(&self, new: &NewRightsRequest, channel: &str) -> Result<RightsRequest, RightsError> {
+        self.submit_received(new, channel, self.clock.now()).await
+    }
+
+    /// [`Rights::submit`] for a request that arrived at `received` (a mail read from the
+    /// privacy mailbox some time after it came in): the deadline runs from then.
+    pub async fn submit_received(
+        &self,
+        new: &NewRightsRequest,
+        channel: &str,
+        received: Timestamp,
+    ) -> Result<RightsRequest, RightsError> {
         if !KINDS.contains(&new.kind.as_str()) {
             return Err(invalid("kind", format!("use one of: {}", KINDS.join(", "))));
         }
@@ -392,8 +403,8 @@ impl Rights {
                 Some(Vault::seal(&key, "rights_details", id, owner, &details))
             },
             subject_id: None,
-            received_at: now,
-            due_at: due_date(now, 1),
+            received_at: received.min(now),
+            due_at: due_date(received.min(now), 1),
             extension_reason: None,
             code_hash: Some(code_hash(id, &code)),
             code_expires_at: Some(now.checked_add(CODE_LIFETIME).unwrap_or(now)),

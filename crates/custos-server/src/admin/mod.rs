@@ -31,6 +31,7 @@ use crate::AppState;
 
 mod chart;
 mod consents;
+mod inbox;
 mod oversight;
 mod pages;
 mod partners;
@@ -82,6 +83,11 @@ pub const ROUTES: &[AdminRoute] = &[
     AdminRoute { method: "POST", path: "/admin/rights/{id}/extend", roles: DECIDE },
     AdminRoute { method: "POST", path: "/admin/rights/{id}/deny", roles: DECIDE },
     AdminRoute { method: "POST", path: "/admin/rights/{id}/lift", roles: DECIDE },
+    AdminRoute { method: "GET", path: "/admin/inbox", roles: QUEUE },
+    AdminRoute { method: "GET", path: "/admin/inbox/{id}", roles: PERSONAL },
+    AdminRoute { method: "POST", path: "/admin/inbox/{id}/triage", roles: PERSONAL },
+    AdminRoute { method: "POST", path: "/admin/inbox/{id}/answer", roles: PERSONAL },
+    AdminRoute { method: "POST", path: "/admin/inbox/{id}/close", roles: PERSONAL },
     AdminRoute { method: "GET", path: "/admin/staff", roles: ADMIN },
     AdminRoute { method: "POST", path: "/admin/staff", roles: ADMIN },
     AdminRoute { method: "POST", path: "/admin/staff/{username}/disable", roles: ADMIN },

@@ -14,6 +14,7 @@ use sqlx::{Postgres, Transaction};
 use crate::activity::activity_store;
 use crate::campaigns::campaign_store;
 use crate::governance::governance_store;
+use crate::inbox::inbox_store;
 use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
 use crate::partners::partner_store;
 use crate::portable::{portable_keystore, portable_store};
@@ -123,6 +124,7 @@ governance_store!(PgStore, Postgres);
 staff_store!(PgStore, Postgres);
 activity_store!(PgStore, Postgres);
 partner_store!(PgStore, Postgres);
+inbox_store!(PgStore, Postgres);
 portable_keystore!(PgStore, Postgres);
 
 #[async_trait]

@@ -15,6 +15,7 @@ use sqlx::{Sqlite, SqliteConnection, Transaction};
 use crate::activity::activity_store;
 use crate::campaigns::campaign_store;
 use crate::governance::governance_store;
+use crate::inbox::inbox_store;
 use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
 use crate::partners::partner_store;
 use crate::portable::{portable_keystore, portable_store};
@@ -172,6 +173,7 @@ governance_store!(SqliteStore, Sqlite);
 staff_store!(SqliteStore, Sqlite);
 activity_store!(SqliteStore, Sqlite);
 partner_store!(SqliteStore, Sqlite);
+inbox_store!(SqliteStore, Sqlite);
 portable_keystore!(SqliteStore, Sqlite);
 
 #[async_trait]

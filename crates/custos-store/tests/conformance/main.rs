@@ -8,6 +8,7 @@ mod audit;
 mod campaigns;
 mod events;
 mod governance;
+mod inbox;
 mod jobs;
 mod keys;
 mod migrations;
