@@ -133,6 +133,11 @@ fn short_hex(digest: &[u8]) -> String {
     digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
+/// The banner's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(record), tags((name = "banner", description = "Choices made in the consent banner")))]
+pub(crate) struct Api;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/custos.js", get(script))
@@ -147,9 +152,14 @@ struct DemoQuery {
 }
 
 /// The example page; `?lang=de` marks it as a German page, so the banner speaks German.
-async fn demo(Query(query): Query<DemoQuery>) -> Html<String> {
+async fn demo(Query(query): Query<DemoQuery>) -> impl IntoResponse {
     let lang = query.lang.filter(|l| (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase()));
-    Html(DEMO.replacen("<html lang=\"en\">", &format!("<html lang=\"{}\">", lang.as_deref().unwrap_or("en")), 1))
+    // The demo stands for the operator's own website: its inline script and custos.js run.
+    let csp = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
+               img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
+    let html =
+        Html(DEMO.replacen("<html lang=\"en\">", &format!("<html lang=\"{}\">", lang.as_deref().unwrap_or("en")), 1));
+    ([(header::CONTENT_SECURITY_POLICY, csp)], html)
 }
 
 async fn script(State(state): State<AppState>) -> impl IntoResponse {
@@ -159,9 +169,12 @@ async fn script(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-#[derive(Debug, Deserialize)]
+/// A visitor's choices, per banner category.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = BannerChoices)]
 struct Choices {
+    /// The visitor's first-party cookie id: 16 to 64 letters, digits, `-` or `_`.
     visitor_id: String,
     choices: std::collections::BTreeMap<String, bool>,
     method: String,
@@ -169,6 +182,12 @@ struct Choices {
     text_version: String,
 }
 
+#[utoipa::path(post, path = "/v1/banner/consent", tag = "banner", security(()),
+    request_body(content((Choices = "application/json"), (Choices = "text/plain"))),
+    responses((status = 202, description = "`{recorded, subject_id}`", body = Object),
+              (status = 413, description = "`body_too_large`", body = crate::openapi::ErrorEnvelope),
+              (status = 415, description = "`unsupported_media_type`", body = crate::openapi::ErrorEnvelope),
+              (status = 429, description = "`too_many_requests` from this network", body = crate::openapi::ErrorEnvelope)))]
 async fn record(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
@@ -208,13 +227,18 @@ async fn record(
         return Err(ApiError::invalid("invalid_value", "method must be banner or gpc").with_field("method"));
     }
     let banner: &Arc<Banner> = &state.banner;
-    let mut recorded = 0;
-    let mut subject = None;
+    // Every category is checked before any choice is recorded: a refused request stores nothing.
+    let mut entries = Vec::with_capacity(choices.choices.len());
     for (category, granted) in &choices.choices {
         let Some(entry) = banner.categories.iter().find(|c| c.id.as_str() == category) else {
             return Err(ApiError::invalid("invalid_value", format!("the banner offers no category `{category}`"))
                 .with_field(format!("choices.{category}")));
         };
+        entries.push((entry, granted));
+    }
+    let mut recorded = 0;
+    let mut subject = None;
+    for (entry, granted) in entries {
         let record = ConsentRecord {
             target: ConsentTarget::Visitor { cookie_id: choices.visitor_id.clone() },
             purpose: entry.purpose.clone(),

@@ -21,7 +21,7 @@ pub struct ApiError {
 }
 
 /// The JSON body of an error response (inside `{"error": …}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable, machine-readable error code.
     pub code: String,

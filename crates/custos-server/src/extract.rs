@@ -35,10 +35,17 @@ where
                 axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "send the body as JSON with `Content-Type: application/json`",
-            ));
+            )
+            .with_field("Content-Type"));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::bad_request("unreadable_body", format!("the request body could not be read: {e}"))
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(e.status(), "body_too_large", "the body is larger than this endpoint accepts (2 MiB)")
+                    .with_field("body")
+            } else {
+                ApiError::bad_request("unreadable_body", format!("the request body could not be read: {e}"))
+                    .with_field("body")
+            }
         })?;
         parse(&bytes).map(ApiJson)
     }

@@ -27,10 +27,12 @@ mod drp;
 mod error;
 mod extract;
 mod forms;
+mod hardening;
 mod health;
 mod limits;
 mod metrics;
 mod notice;
+mod openapi;
 mod partners;
 mod registers;
 mod rights;
@@ -298,6 +300,7 @@ pub fn routes() -> Router<AppState> {
         .merge(account_pages::routes())
         .merge(partners::routes())
         .merge(aggregates::routes())
+        .merge(openapi::routes())
 }
 
 /// Turns `routes` into a service: adds the JSON 404 fallback, the state and the

@@ -332,6 +332,9 @@ impl Settings {
             "CUSTOS_LIMITS_ACCOUNTS_PER_MINUTE" => self.limits.accounts_per_minute = parse(name, value, "a number")?,
             "CUSTOS_LIMITS_EVENTS_PER_MINUTE" => self.limits.events_per_minute = parse(name, value, "a number")?,
             "CUSTOS_LIMITS_RIGHTS_PER_MINUTE" => self.limits.rights_per_minute = parse(name, value, "a number")?,
+            "CUSTOS_LIMITS_PER_IDENTIFIER_PER_HOUR" => {
+                self.limits.per_identifier_per_hour = parse(name, value, "a number")?
+            }
             "CUSTOS_OUTBOUND_ALLOW_PRIVATE_DESTINATIONS" => {
                 self.outbound.allow_private_destinations = parse(name, value, "true or false")?
             }
