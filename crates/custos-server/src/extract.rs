@@ -69,8 +69,11 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             serde_json::error::Category::Data if path != "." => {
                 ApiError::invalid("invalid_field", format!("{path}: {text} ({position})")).with_field(path)
             }
-            serde_json::error::Category::Data => ApiError::invalid("invalid_body", format!("{text} ({position})")),
-            _ => ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {text} ({position})")),
+            serde_json::error::Category::Data => {
+                ApiError::invalid("invalid_body", format!("{text} ({position})")).with_field("body")
+            }
+            _ => ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {text} ({position})"))
+                .with_field("body"),
         }
     })
 }

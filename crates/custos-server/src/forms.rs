@@ -81,9 +81,9 @@ async fn read_fields(request: Request, state: &AppState) -> Result<Fields, ApiEr
         return Ok(fields);
     }
     if mime.starts_with("multipart/form-data") {
-        let mut multipart = Multipart::from_request(request, state)
-            .await
-            .map_err(|e| ApiError::bad_request("malformed_form", format!("the form could not be read: {e}")))?;
+        let mut multipart = Multipart::from_request(request, state).await.map_err(|e| {
+            ApiError::bad_request("malformed_form", format!("the form could not be read: {e}")).with_field("body")
+        })?;
         let mut fields = Fields::default();
         while let Some(field) = multipart.next_field().await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -93,7 +93,7 @@ async fn read_fields(request: Request, state: &AppState) -> Result<Fields, ApiEr
                     format!("attachments may be at most {MAX_ATTACHMENT} bytes"),
                 )
             } else {
-                ApiError::bad_request("malformed_form", format!("the form could not be read: {e}"))
+                ApiError::bad_request("malformed_form", format!("the form could not be read: {e}")).with_field("body")
             }
         })? {
             let key = field.name().unwrap_or("").to_owned();

@@ -21,7 +21,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::error::ErrorBody;
 use crate::{AppState, accounts, aggregates, analytics, banner, campaigns, consents, disclosures, drp, forms};
-use crate::{health, partners, registers, rights, subjects};
+use crate::{health, notice, partners, registers, rights, subjects};
 
 /// Every failure: `{"error": {"code", "message", "field"?, "request_id"?}}`.
 #[derive(Debug, ToSchema)]
@@ -135,6 +135,7 @@ pub(crate) fn spec() -> &'static Doc {
         doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
         for part in [
             health::Api::openapi(),
+            notice::Api::openapi(),
             subjects::Api::openapi(),
             consents::Api::openapi(),
             analytics::Api::openapi(),
