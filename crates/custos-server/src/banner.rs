@@ -173,13 +173,40 @@ async fn script(State(state): State<AppState>) -> impl IntoResponse {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = BannerChoices)]
-struct Choices {
+pub(crate) struct Choices {
     /// The visitor's first-party cookie id: 16 to 64 letters, digits, `-` or `_`.
     visitor_id: String,
     choices: std::collections::BTreeMap<String, bool>,
     method: String,
     #[serde(default)]
     text_version: String,
+}
+
+/// The banner's choices in `body`, with every check that needs no policy.
+pub(crate) fn parse_choices(body: &[u8]) -> Result<Choices, ApiError> {
+    if body.len() > 4096 {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "send at most 4096 bytes"));
+    }
+    let choices: Choices = crate::extract::parse(body)?;
+    let id_ok = (16..=64).contains(&choices.visitor_id.len())
+        && choices.visitor_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !id_ok {
+        return Err(ApiError::invalid("invalid_value", "visitor_id must be 16 to 64 letters, digits, - or _")
+            .with_field("visitor_id"));
+    }
+    let version_ok = choices.text_version.len() <= 40
+        && choices.text_version.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !version_ok {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            "text_version must be the version custos.js was given: at most 40 lower-case letters, digits or -",
+        )
+        .with_field("text_version"));
+    }
+    if choices.method != "banner" && choices.method != "gpc" {
+        return Err(ApiError::invalid("invalid_value", "method must be banner or gpc").with_field("method"));
+    }
+    Ok(choices)
 }
 
 #[utoipa::path(post, path = "/v1/banner/consent", tag = "banner", security(()),
@@ -204,28 +231,7 @@ async fn record(
             "send the choices as JSON",
         ));
     }
-    if body.len() > 4096 {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "send at most 4096 bytes"));
-    }
-    let choices: Choices = crate::extract::parse(&body)?;
-    let id_ok = (16..=64).contains(&choices.visitor_id.len())
-        && choices.visitor_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !id_ok {
-        return Err(ApiError::invalid("invalid_value", "visitor_id must be 16 to 64 letters, digits, - or _")
-            .with_field("visitor_id"));
-    }
-    let version_ok = choices.text_version.len() <= 40
-        && choices.text_version.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !version_ok {
-        return Err(ApiError::invalid(
-            "invalid_value",
-            "text_version must be the version custos.js was given: at most 40 lower-case letters, digits or -",
-        )
-        .with_field("text_version"));
-    }
-    if choices.method != "banner" && choices.method != "gpc" {
-        return Err(ApiError::invalid("invalid_value", "method must be banner or gpc").with_field("method"));
-    }
+    let choices = parse_choices(&body)?;
     let banner: &Arc<Banner> = &state.banner;
     // Every category is checked before any choice is recorded: a refused request stores nothing.
     let mut entries = Vec::with_capacity(choices.choices.len());

@@ -58,14 +58,7 @@ async fn record(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<RecordBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let target = match (body.subject_id, body.cookie_id) {
-        (Some(id), None) => ConsentTarget::Subject(SubjectId(id)),
-        (None, Some(cookie_id)) => ConsentTarget::Visitor { cookie_id },
-        _ => {
-            return Err(ApiError::invalid("invalid_value", "give exactly one of subject_id and cookie_id")
-                .with_field("subject_id"));
-        }
-    };
+    let target = target(body.subject_id, body.cookie_id)?;
     let record = ConsentRecord {
         target,
         purpose: body.purpose,
@@ -76,6 +69,24 @@ async fn record(
     };
     let (subject, seq) = state.consents.record(&actor, &record).await.map_err(consent_error)?;
     Ok((StatusCode::CREATED, Json(json!({"subject_id": subject, "seq": seq}))))
+}
+
+/// Whose consent it is: exactly one of a subject and a visitor's cookie id.
+fn target(subject_id: Option<Uuid>, cookie_id: Option<String>) -> Result<ConsentTarget, ApiError> {
+    match (subject_id, cookie_id) {
+        (Some(id), None) => Ok(ConsentTarget::Subject(SubjectId(id))),
+        (None, Some(cookie_id)) => Ok(ConsentTarget::Visitor { cookie_id }),
+        _ => {
+            Err(ApiError::invalid("invalid_value", "give exactly one of subject_id and cookie_id")
+                .with_field("subject_id"))
+        }
+    }
+}
+
+/// A `POST /v1/consents` body, read and checked as the handler does before the ledger.
+pub(crate) fn parse_record(body: &[u8]) -> Result<ConsentTarget, ApiError> {
+    let body: RecordBody = crate::extract::parse(body)?;
+    target(body.subject_id, body.cookie_id)
 }
 
 #[utoipa::path(get, path = "/v1/subjects/{id}/consents", tag = "consents", security(("service_token" = [])),

@@ -39,6 +39,7 @@ mod rights;
 mod rights_pages;
 mod subjects;
 mod telemetry;
+mod tls;
 mod unsubscribe;
 pub mod workers;
 
@@ -67,6 +68,7 @@ pub use crate::extract::ApiJson;
 pub use crate::limits::RateLimits;
 pub use crate::metrics::Metrics;
 pub use crate::notice::RenderedNotice;
+pub use crate::tls::{TlsError, serve_tls, tls_config};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -275,6 +277,15 @@ fn rights_with(
         Some(outbound) => rights.with_outbound(outbound),
         None => rights,
     })
+}
+
+/// Reads a consent payload as custos reads it from the web, with every check made before
+/// the ledger is touched: with `banner`, a `POST /v1/banner/consent` body, otherwise a
+/// `POST /v1/consents` body. The handlers call the same functions; this entry point is for
+/// the fuzz targets in `fuzz/`.
+#[doc(hidden)]
+pub fn check_consent_payload(banner: bool, body: &[u8]) -> Result<(), ApiError> {
+    if banner { banner::parse_choices(body).map(drop) } else { consents::parse_record(body).map(drop) }
 }
 
 /// Every route custos serves, before middleware and state.
