@@ -5,9 +5,11 @@ use custos_engine::partners::batch::{BatchFormat, parse};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    for format in [BatchFormat::from_content_type("application/json"),
+    for format in [
+        BatchFormat::from_content_type("application/json"),
         BatchFormat::from_content_type("application/x-ndjson"),
-        BatchFormat::from_content_type("text/csv")]
+        BatchFormat::from_content_type("text/csv"),
+    ]
     .into_iter()
     .flatten()
     {

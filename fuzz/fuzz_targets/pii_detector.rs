@@ -12,7 +12,13 @@ fuzz_target!(|data: &[u8]| {
     let detector = DETECTOR.get_or_init(Detector::new);
     if let Ok(text) = std::str::from_utf8(data) {
         for finding in detector.scan_value(Some("note"), text) {
-            assert!(finding.end <= text.len() && finding.start <= finding.end && text.is_char_boundary(finding.start) && text.is_char_boundary(finding.end), "{finding:?}");
+            assert!(
+                finding.end <= text.len()
+                    && finding.start <= finding.end
+                    && text.is_char_boundary(finding.start)
+                    && text.is_char_boundary(finding.end),
+                "{finding:?}"
+            );
         }
         if let Ok(record) = serde_json::from_str::<serde_json::Value>(text) {
             let _ = detector.scan_record(&record);
