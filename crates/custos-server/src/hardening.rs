@@ -21,9 +21,10 @@ use crate::error::ErrorBody;
 /// The policy of answers that are not HTML: they load and run nothing.
 const CSP_API: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 /// The policy of HTML pages (the notice, the privacy center): their own inline styles, the
-/// operator's logo over HTTPS, forms posted back to custos; no scripts.
+/// operator's logo over HTTPS, forms posted back to custos, requests to custos itself (a
+/// browser extension or a test fetching a download link from the page); no scripts.
 const CSP_PAGES: &str = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; \
-                         form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The most of axum's plain-text refusal this reads to put in the message.
 const MAX_TEXT: usize = 4096;
