@@ -185,7 +185,8 @@ pub(crate) struct Choices {
 /// The banner's choices in `body`, with every check that needs no policy.
 pub(crate) fn parse_choices(body: &[u8]) -> Result<Choices, ApiError> {
     if body.len() > 4096 {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "send at most 4096 bytes"));
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "send at most 4096 bytes")
+            .with_field("body"));
     }
     let choices: Choices = crate::extract::parse(body)?;
     let id_ok = (16..=64).contains(&choices.visitor_id.len())

@@ -102,7 +102,7 @@ async fn versions(State(state): State<AppState>) -> Result<Json<serde_json::Valu
     responses((status = 200, description = "That version of the policy", body = Object),
               (status = 404, description = "`unknown_policy_version`", body = crate::openapi::ErrorEnvelope)))]
 async fn one_version(State(state): State<AppState>, Path(hash): Path<String>) -> Result<Json<Policy>, ApiError> {
-    Ok(Json(policy::version(&state.store, &hash).await.map_err(history_error)?))
+    Ok(Json(policy::version(&state.store, version_hash(&hash)?).await.map_err(history_error)?))
 }
 
 /// `?from=HASH&to=HASH`.
@@ -127,7 +127,21 @@ async fn diff(
         ApiError::bad_request("missing_parameter", "give both versions: /privacy/diff?from=HASH&to=HASH")
             .with_field("from")
     })?;
-    Ok(Json(policy::diff(&state.store, &q.from, &q.to).await.map_err(history_error)?))
+    Ok(Json(policy::diff(&state.store, version_hash(&q.from)?, version_hash(&q.to)?).await.map_err(history_error)?))
+}
+
+/// `hash` when it can be a version's hash (hex digits, a short prefix or the whole); anything
+/// else (a NUL byte, which PostgreSQL refuses in text, bidi controls, a megabyte) is
+/// answered as an unknown version without asking the store.
+fn version_hash(hash: &str) -> Result<&str, ApiError> {
+    if !hash.is_empty() && hash.len() <= 128 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(hash);
+    }
+    Err(ApiError::not_found(
+        "unknown_policy_version",
+        "a policy version is named by its hash (hex digits); see /privacy/versions",
+    )
+    .with_field("hash"))
 }
 
 fn history_error(err: PolicyHistoryError) -> ApiError {
