@@ -40,7 +40,7 @@ pub const MAX_SUBJECT_LINE: usize = 200;
 pub const MAX_BODY: usize = 100 * 1024;
 
 /// A campaign to create.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignDraft {
     /// A name for staff.

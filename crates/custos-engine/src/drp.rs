@@ -96,6 +96,52 @@ impl std::fmt::Debug for Drp {
     }
 }
 
+/// The message of `body` (base64 of a 64-byte Ed25519 signature followed by the message),
+/// once its signature is checked with `key`.
+pub fn verify_signed(key: &VerifyingKey, body: &[u8]) -> Result<Vec<u8>, DrpError> {
+    let text: Vec<u8> = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let mut raw = base64::engine::general_purpose::STANDARD.decode(&text).map_err(|_| DrpError::Forbidden)?;
+    if raw.len() < 64 {
+        return Err(DrpError::Forbidden);
+    }
+    let message = raw.split_off(64);
+    let signature = Signature::from_slice(&raw).map_err(|_| DrpError::Forbidden)?;
+    key.verify(&message, &signature).map_err(|_| DrpError::Forbidden)?;
+    Ok(message)
+}
+
+/// Opens a signed message from `agent_id` to `business_id`: checks the signature with `key`,
+/// then that the claims name this business and this agent and are current at `now`. The
+/// endpoints read every signed body through this (and the fuzz targets too).
+pub fn open_signed(
+    key: &VerifyingKey,
+    agent_id: &str,
+    business_id: &str,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<Value, DrpError> {
+    let message = verify_signed(key, body)?;
+    let claims: Value =
+        serde_json::from_slice(&message).map_err(|_| DrpError::Invalid("the signed message is not JSON".into()))?;
+    if claims["agent-id"].as_str() != Some(agent_id) || claims["business-id"].as_str() != Some(business_id) {
+        return Err(DrpError::Forbidden);
+    }
+    let time = |name: &str| -> Result<Timestamp, DrpError> {
+        claims[name]
+            .as_str()
+            .and_then(|t| t.parse::<Timestamp>().ok())
+            .ok_or_else(|| DrpError::Invalid(format!("`{name}` must be an ISO 8601 time with its offset")))
+    };
+    let (issued, expires) = (time("issued-at")?, time("expires-at")?);
+    if issued > now.checked_add(SKEW).unwrap_or(now) || expires <= now {
+        return Err(DrpError::Invalid("the message is outside its issued-at/expires-at window".into()));
+    }
+    if !claims["drp.version"].as_str().is_some_and(|v| v.starts_with(VERSION)) {
+        return Err(DrpError::Invalid(format!("`drp.version` must be {VERSION}.x")));
+    }
+    Ok(claims)
+}
+
 fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
@@ -128,44 +174,15 @@ impl Drp {
         })
     }
 
-    /// The message of `body` (base64 of a 64-byte Ed25519 signature followed by the
-    /// message), once its signature is checked with `agent_id`'s key.
+    /// The message of `body`, once its signature is checked with `agent_id`'s key.
     fn verify(&self, agent_id: &str, body: &[u8]) -> Result<Vec<u8>, DrpError> {
-        let key = self.agents.get(agent_id).ok_or(DrpError::Forbidden)?;
-        let text: Vec<u8> = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
-        let mut raw = base64::engine::general_purpose::STANDARD.decode(&text).map_err(|_| DrpError::Forbidden)?;
-        if raw.len() < 64 {
-            return Err(DrpError::Forbidden);
-        }
-        let message = raw.split_off(64);
-        let signature = Signature::from_slice(&raw).map_err(|_| DrpError::Forbidden)?;
-        key.verify(&message, &signature).map_err(|_| DrpError::Forbidden)?;
-        Ok(message)
+        verify_signed(self.agents.get(agent_id).ok_or(DrpError::Forbidden)?, body)
     }
 
-    /// Opens a signed message from `agent_id`: checks the signature with the agent's key,
-    /// then that the claims name this business and this agent and are current.
+    /// Opens a signed message from `agent_id` (see [`open_signed`]).
     fn open(&self, agent_id: &str, body: &[u8], now: Timestamp) -> Result<Value, DrpError> {
-        let message = self.verify(agent_id, body)?;
-        let claims: Value =
-            serde_json::from_slice(&message).map_err(|_| DrpError::Invalid("the signed message is not JSON".into()))?;
-        if claims["agent-id"].as_str() != Some(agent_id) || claims["business-id"].as_str() != Some(&self.business_id) {
-            return Err(DrpError::Forbidden);
-        }
-        let time = |name: &str| -> Result<Timestamp, DrpError> {
-            claims[name]
-                .as_str()
-                .and_then(|t| t.parse::<Timestamp>().ok())
-                .ok_or_else(|| DrpError::Invalid(format!("`{name}` must be an ISO 8601 time with its offset")))
-        };
-        let (issued, expires) = (time("issued-at")?, time("expires-at")?);
-        if issued > now.checked_add(SKEW).unwrap_or(now) || expires <= now {
-            return Err(DrpError::Invalid("the message is outside its issued-at/expires-at window".into()));
-        }
-        if !claims["drp.version"].as_str().is_some_and(|v| v.starts_with(VERSION)) {
-            return Err(DrpError::Invalid(format!("`drp.version` must be {VERSION}.x")));
-        }
-        Ok(claims)
+        let key = self.agents.get(agent_id).ok_or(DrpError::Forbidden)?;
+        open_signed(key, agent_id, &self.business_id, body, now)
     }
 
     /// Pair-wise key setup: a fresh bearer token for `agent_id`.

@@ -164,6 +164,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn constant_time_eq_compares_every_byte_and_the_length() {
+        assert!(constant_time_eq(b"cst_abc", b"cst_abc"));
+        assert!(!constant_time_eq(b"cst_abc", b"cst_abd"), "the last byte counts");
+        assert!(!constant_time_eq(b"xst_abc", b"cst_abc"), "the first byte counts");
+        assert!(!constant_time_eq(b"cst_ab", b"cst_abc"), "a prefix is not equal");
+        assert!(constant_time_eq(b"", b""));
+    }
+
+    #[test]
     fn base64url_matches_the_standard_alphabet() {
         assert_eq!(base64url(b"\xfb\xff"), "-_8");
         assert_eq!(base64url(b"foobar"), "Zm9vYmFy");

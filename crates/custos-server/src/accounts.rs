@@ -31,6 +31,12 @@ fn limit(state: &AppState, peer: SocketAddr) -> Result<(), ApiError> {
     state.limiters.accounts.check(peer.ip(), "sign-ups, sign-ins and reset requests")
 }
 
+/// The accounts' part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(register, login, logout, me, close, verify, request_reset, reset),
+    tags((name = "accounts", description = "People's accounts on the operator's website")))]
+pub(crate) struct Api;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/accounts", post(register))
@@ -86,7 +92,8 @@ pub(crate) fn cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("custos_session=; Max-Age=0; Path=/"))
 }
 
-#[derive(Debug, Deserialize)]
+/// A sign-up.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignUp {
     name: String,
@@ -97,10 +104,18 @@ struct SignUp {
     password: String,
 }
 
+#[utoipa::path(post, path = "/v1/accounts", tag = "accounts", security(()),
+    request_body = SignUp,
+    responses((status = 201, description = "`{subject_id, verification}`; a verification link is mailed", body = Object),
+              (status = 409, description = "`account_exists`", body = crate::openapi::ErrorEnvelope),
+              (status = 429, description = "`too_many_requests`", body = crate::openapi::ErrorEnvelope)))]
 async fn register(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<SignUp>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    limit(&state, peer)?;
+    state.limiters.identifiers.check(&body.email, "email")?;
     let registration = Registration {
         name: body.name,
         company: body.company,
@@ -116,19 +131,26 @@ async fn register(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// A sign-in.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Login {
     email: String,
     password: String,
 }
 
+#[utoipa::path(post, path = "/v1/accounts/login", tag = "accounts", security(()),
+    request_body = Login,
+    responses((status = 200, description = "`{subject_id}`, with a fresh `custos_session` cookie", body = Object),
+              (status = 401, description = "`bad_credentials` (the same for an unknown address and a wrong password)", body = crate::openapi::ErrorEnvelope),
+              (status = 429, description = "`too_many_requests` from this network or for this address", body = crate::openapi::ErrorEnvelope)))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<Login>,
 ) -> Result<Response, ApiError> {
     limit(&state, peer)?;
+    state.limiters.identifiers.check(&body.email, "email")?;
     let (subject, token) = state.accounts.login(&body.email, &body.password).await.map_err(account_error)?;
     let secure = state.public_url.starts_with("https://");
     let mut response = Json(json!({"subject_id": subject})).into_response();
@@ -136,6 +158,8 @@ async fn login(
     Ok(response)
 }
 
+#[utoipa::path(post, path = "/v1/accounts/logout", tag = "accounts", security((), ("account_session" = [])),
+    responses((status = 204, description = "Signed out; the cookie is cleared")))]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = session_token(&headers) {
         state.accounts.logout(&token).await.map_err(account_error)?;
@@ -145,6 +169,9 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     Ok(response)
 }
 
+#[utoipa::path(get, path = "/v1/accounts/me", tag = "accounts", security(("account_session" = [])),
+    responses((status = 200, description = "`{subject_id, data}`: the person's own account data", body = Object),
+              (status = 401, description = "`not_signed_in`, `bad_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let subject = signed_in(&state, &headers).await?;
     let data = state.accounts.my_data(subject).await.map_err(account_error)?;
@@ -153,6 +180,9 @@ async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Va
     Ok(Json(json!({"subject_id": subject, "data": fields})))
 }
 
+#[utoipa::path(delete, path = "/v1/accounts/me", tag = "accounts", security(("account_session" = [])),
+    responses((status = 204, description = "The account is closed and the person erased"),
+              (status = 401, description = "`not_signed_in`, `bad_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn close(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let subject = signed_in(&state, &headers).await?;
     state.accounts.close(subject).await.map_err(account_error)?;
@@ -161,11 +191,17 @@ async fn close(State(state): State<AppState>, headers: HeaderMap) -> Result<Resp
     Ok(response)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TokenQuery {
+    /// The token from the mailed link.
     token: String,
 }
 
+#[utoipa::path(get, path = "/v1/accounts/verify", tag = "accounts", security(()),
+    params(TokenQuery),
+    responses((status = 200, description = "`{verified: true}`", body = Object),
+              (status = 401, description = "`bad_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn verify(
     State(state): State<AppState>,
     query: Result<Query<TokenQuery>, axum::extract::rejection::QueryRejection>,
@@ -176,28 +212,48 @@ async fn verify(
     Ok(Json(json!({"verified": true})))
 }
 
-#[derive(Debug, Deserialize)]
+/// A password-reset request.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResetRequest {
     email: String,
 }
 
+#[utoipa::path(post, path = "/v1/accounts/password-reset", tag = "accounts", security(()),
+    request_body = ResetRequest,
+    responses((status = 202, description = "Always, whether or not the address has an account"),
+              (status = 429, description = "`too_many_requests` from this network or for this address", body = crate::openapi::ErrorEnvelope)))]
 async fn request_reset(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<ResetRequest>,
 ) -> Result<StatusCode, ApiError> {
+    limit(&state, peer)?;
+    state.limiters.identifiers.check(&body.email, "email")?;
     state.accounts.request_reset(&body.email).await.map_err(account_error)?;
     Ok(StatusCode::ACCEPTED)
 }
 
-#[derive(Debug, Deserialize)]
+/// A new password, with the token from the mailed link.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PasswordReset)]
 struct Reset {
     token: String,
     password: String,
 }
 
-async fn reset(State(state): State<AppState>, ApiJson(body): ApiJson<Reset>) -> Result<StatusCode, ApiError> {
+#[utoipa::path(post, path = "/v1/accounts/password-reset/confirm", tag = "accounts", security(()),
+    request_body = Reset,
+    responses((status = 204, description = "The password is changed; every session is closed"),
+              (status = 401, description = "`bad_token`", body = crate::openapi::ErrorEnvelope),
+              (status = 429, description = "`too_many_requests`", body = crate::openapi::ErrorEnvelope)))]
+async fn reset(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<Reset>,
+) -> Result<StatusCode, ApiError> {
+    limit(&state, peer)?;
     state.accounts.reset(&body.token, &body.password).await.map_err(account_error)?;
     Ok(StatusCode::NO_CONTENT)
 }

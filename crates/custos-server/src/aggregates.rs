@@ -16,13 +16,20 @@ use crate::auth::Service;
 use crate::partners::Refusal;
 use crate::{ApiError, AppState};
 
+/// The aggregates' part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(aggregates), tags((name = "aggregates", description = "Aggregates over partners' data, with differential privacy")))]
+pub(crate) struct Api;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/v1/aggregates", get(aggregates))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct Params {
+    /// Comma-separated dimensions, such as `country,channel`.
     group_by: Option<String>,
     #[serde(default)]
     measure: Option<String>,
@@ -30,6 +37,9 @@ struct Params {
     epsilon: Option<f64>,
 }
 
+#[utoipa::path(get, path = "/v1/aggregates", tag = "aggregates", security(("service_token" = [])),
+    params(Params),
+    responses((status = 200, description = "Noisy counts per group; groups under the threshold are suppressed", body = Object), (status = 403, description = "`privacy_budget_spent`, `actor_not_scoped`", body = crate::openapi::ErrorEnvelope)))]
 async fn aggregates(
     State(state): State<AppState>,
     Service(actor): Service,

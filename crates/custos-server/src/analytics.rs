@@ -26,18 +26,26 @@ use crate::{ApiError, AppState};
 /// The largest body `POST /v1/events` reads.
 const MAX_BODY: usize = 256 * 1024;
 
+/// Analytics' part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(ingest, summary), tags((name = "analytics", description = "Website analytics without personal data")))]
+pub(crate) struct Api;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/v1/events", post(ingest)).route("/v1/analytics/summary", get(summary))
 }
 
-#[derive(Debug, Deserialize)]
+/// A tracker's batch of events (sent as `application/json` or, by `sendBeacon`, `text/plain`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = EventBatch)]
 struct Batch {
     visitor_id: Option<String>,
     events: Vec<Event>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One page view, click or leave.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 struct Event {
     kind: Kind,
@@ -48,14 +56,21 @@ struct Event {
     duration_ms: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
+/// What happened.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = EventKind)]
 enum Kind {
     Pageview,
     Click,
     Leave,
 }
 
+#[utoipa::path(post, path = "/v1/events", tag = "analytics", security(()),
+    request_body(content((Batch = "application/json"), (Batch = "text/plain"))),
+    responses((status = 202, description = "Counted (or dropped, without consent)", body = Object),
+              (status = 415, description = "`unsupported_media_type`", body = crate::openapi::ErrorEnvelope),
+              (status = 429, description = "`too_many_requests` from this network", body = crate::openapi::ErrorEnvelope)))]
 async fn ingest(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -119,12 +134,21 @@ fn site(origin: &str, host: &str) -> String {
     from_origin.unwrap_or(host).split(':').next().unwrap_or("").to_ascii_lowercase()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Period {
+    /// Start, RFC 3339.
+    #[param(value_type = String, format = DateTime)]
     from: jiff::Timestamp,
+    /// End, RFC 3339.
+    #[param(value_type = String, format = DateTime)]
     to: jiff::Timestamp,
 }
 
+#[utoipa::path(get, path = "/v1/analytics/summary", tag = "analytics", security(("service_token" = [])),
+    params(Period),
+    responses((status = 200, description = "Visits, pages, referrers and countries in the period", body = Object),
+              (status = 403, description = "`actor_not_scoped`", body = crate::openapi::ErrorEnvelope)))]
 async fn summary(
     State(state): State<AppState>,
     Service(actor): Service,

@@ -133,6 +133,11 @@ fn short_hex(digest: &[u8]) -> String {
     digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
+/// The banner's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(record), tags((name = "banner", description = "Choices made in the consent banner")))]
+pub(crate) struct Api;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/custos.js", get(script))
@@ -147,9 +152,14 @@ struct DemoQuery {
 }
 
 /// The example page; `?lang=de` marks it as a German page, so the banner speaks German.
-async fn demo(Query(query): Query<DemoQuery>) -> Html<String> {
+async fn demo(Query(query): Query<DemoQuery>) -> impl IntoResponse {
     let lang = query.lang.filter(|l| (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase()));
-    Html(DEMO.replacen("<html lang=\"en\">", &format!("<html lang=\"{}\">", lang.as_deref().unwrap_or("en")), 1))
+    // The demo stands for the operator's own website: its inline script and custos.js run.
+    let csp = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
+               img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
+    let html =
+        Html(DEMO.replacen("<html lang=\"en\">", &format!("<html lang=\"{}\">", lang.as_deref().unwrap_or("en")), 1));
+    ([(header::CONTENT_SECURITY_POLICY, csp)], html)
 }
 
 async fn script(State(state): State<AppState>) -> impl IntoResponse {
@@ -159,9 +169,12 @@ async fn script(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-#[derive(Debug, Deserialize)]
+/// A visitor's choices, per banner category.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Choices {
+#[schema(as = BannerChoices)]
+pub(crate) struct Choices {
+    /// The visitor's first-party cookie id: 16 to 64 letters, digits, `-` or `_`.
     visitor_id: String,
     choices: std::collections::BTreeMap<String, bool>,
     method: String,
@@ -169,26 +182,13 @@ struct Choices {
     text_version: String,
 }
 
-async fn record(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    state.limiters.banner.check(peer.ip(), "consent choices")?;
-    let mime = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let mime = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if mime != "text/plain" && mime != "application/json" {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the choices as JSON",
-        ));
-    }
+/// The banner's choices in `body`, with every check that needs no policy.
+pub(crate) fn parse_choices(body: &[u8]) -> Result<Choices, ApiError> {
     if body.len() > 4096 {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "send at most 4096 bytes"));
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "send at most 4096 bytes")
+            .with_field("body"));
     }
-    let choices: Choices = crate::extract::parse(&body)?;
+    let choices: Choices = crate::extract::parse(body)?;
     let id_ok = (16..=64).contains(&choices.visitor_id.len())
         && choices.visitor_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !id_ok {
@@ -207,6 +207,32 @@ async fn record(
     if choices.method != "banner" && choices.method != "gpc" {
         return Err(ApiError::invalid("invalid_value", "method must be banner or gpc").with_field("method"));
     }
+    Ok(choices)
+}
+
+#[utoipa::path(post, path = "/v1/banner/consent", tag = "banner", security(()),
+    request_body(content((Choices = "application/json"), (Choices = "text/plain"))),
+    responses((status = 202, description = "`{recorded, subject_id}`", body = Object),
+              (status = 413, description = "`body_too_large`", body = crate::openapi::ErrorEnvelope),
+              (status = 415, description = "`unsupported_media_type`", body = crate::openapi::ErrorEnvelope),
+              (status = 429, description = "`too_many_requests` from this network", body = crate::openapi::ErrorEnvelope)))]
+async fn record(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    state.limiters.banner.check(peer.ip(), "consent choices")?;
+    let mime = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if mime != "text/plain" && mime != "application/json" {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the choices as JSON",
+        ));
+    }
+    let choices = parse_choices(&body)?;
     let (recorded, subject) = record_choices(
         &state,
         &choices.visitor_id,

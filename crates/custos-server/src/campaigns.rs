@@ -21,6 +21,11 @@ use uuid::Uuid;
 use crate::auth::Service;
 use crate::{ApiError, ApiJson, AppState};
 
+/// The campaigns' part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, list, status, send), tags((name = "campaigns", description = "Marketing campaigns, sent only to people who consented")))]
+pub(crate) struct Api;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/campaigns", post(create).get(list))
@@ -56,6 +61,9 @@ fn status_json(s: &CampaignStatus) -> Value {
     body
 }
 
+#[utoipa::path(post, path = "/v1/campaigns", tag = "campaigns", security(("service_token" = [])),
+    request_body = CampaignDraft,
+    responses((status = 201, description = "The draft", body = Object)))]
 async fn create(
     State(state): State<AppState>,
     Service(actor): Service,
@@ -65,11 +73,16 @@ async fn create(
     Ok((StatusCode::CREATED, Json(campaign_json(&campaign))))
 }
 
+#[utoipa::path(get, path = "/v1/campaigns", tag = "campaigns", security(("service_token" = [])),
+    responses((status = 200, description = "`{campaigns}`, the latest 100", body = Object)))]
 async fn list(State(state): State<AppState>, Service(actor): Service) -> Result<Json<Value>, ApiError> {
     let campaigns = state.campaigns.list(&actor, 100).await.map_err(error)?;
     Ok(Json(json!({"campaigns": campaigns.iter().map(campaign_json).collect::<Vec<_>>()})))
 }
 
+#[utoipa::path(get, path = "/v1/campaigns/{id}", tag = "campaigns", security(("service_token" = [])),
+    params(("id" = Uuid, Path, description = "The campaign")),
+    responses((status = 200, description = "The campaign and how far its sending got", body = Object)))]
 async fn status(
     State(state): State<AppState>,
     Service(actor): Service,
@@ -78,6 +91,9 @@ async fn status(
     Ok(Json(status_json(&state.campaigns.status(&actor, id).await.map_err(error)?)))
 }
 
+#[utoipa::path(post, path = "/v1/campaigns/{id}/send", tag = "campaigns", security(("service_token" = [])),
+    params(("id" = Uuid, Path, description = "The campaign")),
+    responses((status = 202, description = "Sending: to consenting recipients only", body = Object)))]
 async fn send(
     State(state): State<AppState>,
     Service(actor): Service,

@@ -22,6 +22,11 @@ use uuid::Uuid;
 use crate::auth::Service;
 use crate::{ApiError, ApiJson, AppState};
 
+/// The consent ledger's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(record, ledger, receipt), tags((name = "consents", description = "The consent ledger")))]
+pub(crate) struct Api;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/consents", post(record))
@@ -29,7 +34,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/subjects/{id}/consents/receipt", get(receipt))
 }
 
-#[derive(Debug, Deserialize)]
+/// A consent given or withdrawn, for a subject or a visitor's cookie id (exactly one).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RecordBody {
     subject_id: Option<Uuid>,
@@ -41,20 +47,18 @@ struct RecordBody {
     text_version: String,
 }
 
+#[utoipa::path(post, path = "/v1/consents", tag = "consents", security(("service_token" = [])),
+    request_body = RecordBody,
+    responses((status = 201, description = "`{subject_id, seq}`", body = Object),
+              (status = 403, description = "`actor_not_scoped`", body = crate::openapi::ErrorEnvelope),
+              (status = 404, description = "`no_such_subject`", body = crate::openapi::ErrorEnvelope)))]
 async fn record(
     State(state): State<AppState>,
     Service(actor): Service,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<RecordBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let target = match (body.subject_id, body.cookie_id) {
-        (Some(id), None) => ConsentTarget::Subject(SubjectId(id)),
-        (None, Some(cookie_id)) => ConsentTarget::Visitor { cookie_id },
-        _ => {
-            return Err(ApiError::invalid("invalid_value", "give exactly one of subject_id and cookie_id")
-                .with_field("subject_id"));
-        }
-    };
+    let target = target(body.subject_id, body.cookie_id)?;
     let record = ConsentRecord {
         target,
         purpose: body.purpose,
@@ -67,6 +71,28 @@ async fn record(
     Ok((StatusCode::CREATED, Json(json!({"subject_id": subject, "seq": seq}))))
 }
 
+/// Whose consent it is: exactly one of a subject and a visitor's cookie id.
+fn target(subject_id: Option<Uuid>, cookie_id: Option<String>) -> Result<ConsentTarget, ApiError> {
+    match (subject_id, cookie_id) {
+        (Some(id), None) => Ok(ConsentTarget::Subject(SubjectId(id))),
+        (None, Some(cookie_id)) => Ok(ConsentTarget::Visitor { cookie_id }),
+        _ => {
+            Err(ApiError::invalid("invalid_value", "give exactly one of subject_id and cookie_id")
+                .with_field("subject_id"))
+        }
+    }
+}
+
+/// A `POST /v1/consents` body, read and checked as the handler does before the ledger.
+pub(crate) fn parse_record(body: &[u8]) -> Result<ConsentTarget, ApiError> {
+    let body: RecordBody = crate::extract::parse(body)?;
+    target(body.subject_id, body.cookie_id)
+}
+
+#[utoipa::path(get, path = "/v1/subjects/{id}/consents", tag = "consents", security(("service_token" = [])),
+    params(("id" = Uuid, Path, description = "The subject")),
+    responses((status = 200, description = "`{current, history}`, for the token's purposes", body = Object),
+              (status = 404, description = "`no_such_subject`", body = crate::openapi::ErrorEnvelope)))]
 async fn ledger(
     State(state): State<AppState>,
     Service(actor): Service,
@@ -91,6 +117,10 @@ async fn ledger(
     Ok(Json(json!({"current": Consents::current(&visible), "history": entries})))
 }
 
+#[utoipa::path(get, path = "/v1/subjects/{id}/consents/receipt", tag = "consents", security(("service_token" = [])),
+    params(("id" = Uuid, Path, description = "The subject")),
+    responses((status = 200, description = "A Kantara Consent Receipt", body = Object),
+              (status = 404, description = "`no_such_subject`", body = crate::openapi::ErrorEnvelope)))]
 async fn receipt(
     State(state): State<AppState>,
     Service(actor): Service,

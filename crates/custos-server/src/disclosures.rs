@@ -30,6 +30,12 @@ use crate::auth::Service;
 use crate::registers::Staff;
 use crate::{ApiError, ApiJson, AppState};
 
+/// The disclosures' part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(disclose, list, interests, interest),
+    tags((name = "disclosures", description = "Disclosures to recipients, and legitimate-interest assessments")))]
+pub(crate) struct Api;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/disclosures", post(disclose).get(list))
@@ -100,6 +106,9 @@ pub(crate) fn disclosed_json(done: &Disclosed) -> Value {
     body
 }
 
+#[utoipa::path(post, path = "/v1/disclosures", tag = "disclosures", security(("service_token" = [])),
+    request_body = DisclosureRequest,
+    responses((status = 201, description = "What was disclosed, under the policy's recipients and purposes", body = Object), (status = 403, description = "Refused: `error.code` names the rule", body = crate::openapi::ErrorEnvelope)))]
 async fn disclose(
     State(state): State<AppState>,
     Service(actor): Service,
@@ -109,7 +118,8 @@ async fn disclose(
     Ok((StatusCode::CREATED, Json(disclosed_json(&done))))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     subject: Option<Uuid>,
@@ -117,6 +127,9 @@ struct ListQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/v1/disclosures", tag = "disclosures", security(("service_token" = [])),
+    params(ListQuery),
+    responses((status = 200, description = "`{disclosures}`", body = Object), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn list(
     State(state): State<AppState>,
     Staff(_actor): Staff,
@@ -135,10 +148,15 @@ async fn list(
     Ok(Json(json!({"disclosures": found.iter().map(disclosure_json).collect::<Vec<_>>()})))
 }
 
+#[utoipa::path(get, path = "/v1/legitimate-interests", tag = "disclosures", security(()),
+    responses((status = 200, description = "`{assessments}`: the policy's legitimate-interest assessments", body = Object)))]
 async fn interests(State(state): State<AppState>) -> Json<Value> {
     Json(json!({"assessments": custos_engine::governance::interests::assessments(&state.policy)}))
 }
 
+#[utoipa::path(get, path = "/v1/legitimate-interests/{purpose}", tag = "disclosures", security(()),
+    params(("purpose" = String, Path, description = "A purpose of the policy")),
+    responses((status = 200, description = "One assessment", body = Object), (status = 404, description = "`unknown_purpose`, `not_legitimate_interests`", body = crate::openapi::ErrorEnvelope)))]
 async fn interest(State(state): State<AppState>, Path(purpose): Path<String>) -> Result<Json<Value>, ApiError> {
     custos_engine::governance::interests::assessment(&state.policy, &purpose).map(Json).map_err(|e| match e {
         GovernanceError::NotFound(_) => {

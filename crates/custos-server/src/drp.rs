@@ -32,6 +32,12 @@ pub struct DrpSettings {
     pub agents: Vec<AgentEntry>,
 }
 
+/// The Data Rights Protocol's part of the OpenAPI document. Bodies are signed messages
+/// (libsodium `crypto_sign`, base64), described by the protocol, not by JSON schemas.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(pair, check, exercise, status, revoke), tags((name = "drp", description = "The Data Rights Protocol v0.9, for authorized agents")))]
+pub(crate) struct Api;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/agent/{agent_id}", post(pair).get(check))
@@ -67,10 +73,21 @@ async fn agent(drp: &Drp, headers: &HeaderMap) -> Result<String, Response> {
     drp.agent(token).await.map_err(|e| answer(Err(e)))
 }
 
+#[utoipa::path(post, path = "/v1/agent/{agent_id}", tag = "drp", security(()),
+    params(("agent_id" = String, Path, description = "The agent's id in the DRP directory")),
+    request_body(content = String, content_type = "application/octet-stream", description = "The signed pairing message"),
+    responses((status = 200, description = "`{agent-id, token}`", body = Object),
+              (status = 403, description = "The signature or the agent is not accepted (a bare 403, as the protocol asks)"),
+              (status = 404, description = "`drp_disabled`", body = crate::openapi::ErrorEnvelope)))]
 async fn pair(State(state): State<AppState>, Path(agent_id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
     Ok(answer(drp(&state)?.pair(&agent_id, &body).await))
 }
 
+#[utoipa::path(get, path = "/v1/agent/{agent_id}", tag = "drp", security(("drp_agent" = [])),
+    params(("agent_id" = String, Path, description = "The agent's id")),
+    responses((status = 200, description = "`{}`: the token is good", body = Object),
+              (status = 403, description = "A bare 403: the token is not good"),
+              (status = 404, description = "`drp_disabled`", body = crate::openapi::ErrorEnvelope)))]
 async fn check(
     State(state): State<AppState>,
     Path(agent_id): Path<String>,
@@ -84,6 +101,11 @@ async fn check(
     })
 }
 
+#[utoipa::path(post, path = "/v1/data-rights-request", tag = "drp", security(("drp_agent" = [])),
+    request_body(content = String, content_type = "application/octet-stream", description = "The signed data rights request"),
+    responses((status = 200, description = "The request's status", body = Object),
+              (status = 403, description = "A bare 403: the token or the signature is not good"),
+              (status = 404, description = "`drp_disabled`", body = crate::openapi::ErrorEnvelope)))]
 async fn exercise(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let drp = drp(&state)?;
     Ok(match agent(drp, &headers).await {
@@ -92,6 +114,11 @@ async fn exercise(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     })
 }
 
+#[utoipa::path(get, path = "/v1/data-rights-request/{id}", tag = "drp", security(("drp_agent" = [])),
+    params(("id" = Uuid, Path, description = "The request")),
+    responses((status = 200, description = "The request's status", body = Object),
+              (status = 403, description = "A bare 403: the token is not good"),
+              (status = 404, description = "`drp_disabled`, `unknown_request`", body = crate::openapi::ErrorEnvelope)))]
 async fn status(State(state): State<AppState>, Path(id): Path<Uuid>, headers: HeaderMap) -> Result<Response, ApiError> {
     let drp = drp(&state)?;
     Ok(match agent(drp, &headers).await {
@@ -100,6 +127,12 @@ async fn status(State(state): State<AppState>, Path(id): Path<Uuid>, headers: He
     })
 }
 
+#[utoipa::path(delete, path = "/v1/data-rights-request/{id}", tag = "drp", security(("drp_agent" = [])),
+    params(("id" = Uuid, Path, description = "The request")),
+    request_body(content = String, content_type = "application/octet-stream", description = "The signed revocation"),
+    responses((status = 200, description = "The request's status, revoked", body = Object),
+              (status = 403, description = "A bare 403: the token or the signature is not good"),
+              (status = 404, description = "`drp_disabled`, `unknown_request`", body = crate::openapi::ErrorEnvelope)))]
 async fn revoke(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,

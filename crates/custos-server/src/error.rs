@@ -21,7 +21,7 @@ pub struct ApiError {
 }
 
 /// The JSON body of an error response (inside `{"error": …}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable, machine-readable error code.
     pub code: String,
@@ -143,9 +143,21 @@ pub(crate) fn access_failure(err: custos_engine::records::AccessError) -> ApiErr
 }
 
 impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
         if let Some(cause) = &self.cause {
             tracing::error!(error = format!("{cause:#}"), "internal error");
+        }
+        // Where a refusal names no input, its status says which part of the request is at fault.
+        if self.body.field.is_none() {
+            let part = match self.status {
+                StatusCode::NOT_FOUND | StatusCode::GONE => Some("path"),
+                StatusCode::UNAUTHORIZED => Some("Authorization"),
+                StatusCode::PAYLOAD_TOO_LARGE => Some("body"),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => Some("Content-Type"),
+                StatusCode::METHOD_NOT_ALLOWED => Some("method"),
+                _ => None,
+            };
+            self.body.field = part.map(str::to_owned);
         }
         let mut response = (self.status, axum::Json(Envelope { error: &self.body })).into_response();
         // The telemetry layer re-renders the body with the request id.

@@ -35,10 +35,17 @@ where
                 axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "send the body as JSON with `Content-Type: application/json`",
-            ));
+            )
+            .with_field("Content-Type"));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::bad_request("unreadable_body", format!("the request body could not be read: {e}"))
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(e.status(), "body_too_large", "the body is larger than this endpoint accepts (2 MiB)")
+                    .with_field("body")
+            } else {
+                ApiError::bad_request("unreadable_body", format!("the request body could not be read: {e}"))
+                    .with_field("body")
+            }
         })?;
         parse(&bytes).map(ApiJson)
     }
@@ -62,8 +69,11 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             serde_json::error::Category::Data if path != "." => {
                 ApiError::invalid("invalid_field", format!("{path}: {text} ({position})")).with_field(path)
             }
-            serde_json::error::Category::Data => ApiError::invalid("invalid_body", format!("{text} ({position})")),
-            _ => ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {text} ({position})")),
+            serde_json::error::Category::Data => {
+                ApiError::invalid("invalid_body", format!("{text} ({position})")).with_field("body")
+            }
+            _ => ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {text} ({position})"))
+                .with_field("body"),
         }
     })
 }

@@ -25,6 +25,11 @@ use crate::{ApiError, AppState};
 /// The largest attachment accepted (10 MiB).
 pub(crate) const MAX_ATTACHMENT: usize = 10 * 1024 * 1024;
 
+/// The forms' part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(contact, signup), tags((name = "forms", description = "The website's contact and sign-up forms")))]
+pub(crate) struct Api;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/forms/contact", post(contact))
@@ -34,8 +39,10 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// The fields of either form, however they were sent.
-#[derive(Debug, Default, Deserialize)]
+/// A form's fields (as JSON, URL-encoded or multipart with `attachments` files).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = FormFields)]
 struct Fields {
     #[serde(default)]
     name: String,
@@ -49,6 +56,7 @@ struct Fields {
     #[serde(default)]
     website: String,
     #[serde(skip)]
+    #[schema(ignore)]
     attachments: Vec<Attachment>,
 }
 
@@ -73,9 +81,9 @@ async fn read_fields(request: Request, state: &AppState) -> Result<Fields, ApiEr
         return Ok(fields);
     }
     if mime.starts_with("multipart/form-data") {
-        let mut multipart = Multipart::from_request(request, state)
-            .await
-            .map_err(|e| ApiError::bad_request("malformed_form", format!("the form could not be read: {e}")))?;
+        let mut multipart = Multipart::from_request(request, state).await.map_err(|e| {
+            ApiError::bad_request("malformed_form", format!("the form could not be read: {e}")).with_field("body")
+        })?;
         let mut fields = Fields::default();
         while let Some(field) = multipart.next_field().await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -85,7 +93,7 @@ async fn read_fields(request: Request, state: &AppState) -> Result<Fields, ApiEr
                     format!("attachments may be at most {MAX_ATTACHMENT} bytes"),
                 )
             } else {
-                ApiError::bad_request("malformed_form", format!("the form could not be read: {e}"))
+                ApiError::bad_request("malformed_form", format!("the form could not be read: {e}")).with_field("body")
             }
         })? {
             let key = field.name().unwrap_or("").to_owned();
@@ -180,6 +188,13 @@ async fn accept(state: &AppState, peer: SocketAddr, request: Request) -> Result<
     Ok(fields.website.is_empty().then_some(fields))
 }
 
+#[utoipa::path(post, path = "/v1/forms/contact", tag = "forms", security(()),
+    request_body(content((Fields = "application/json"), (Fields = "application/x-www-form-urlencoded"), (Fields = "multipart/form-data"))),
+    responses((status = 201, description = "Received: `{received: true}`", body = Object),
+              (status = 303, description = "Redirect to the thank-you page, for `Accept: text/html`"),
+              (status = 413, description = "`body_too_large`", body = crate::openapi::ErrorEnvelope),
+              (status = 415, description = "`unsupported_media_type`", body = crate::openapi::ErrorEnvelope),
+              (status = 429, description = "`too_many_requests` from this network", body = crate::openapi::ErrorEnvelope)))]
 async fn contact(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -201,6 +216,12 @@ async fn contact(
     Ok(answer(&headers, "contact"))
 }
 
+#[utoipa::path(post, path = "/v1/forms/signup", tag = "forms", security(()),
+    request_body(content((Fields = "application/json"), (Fields = "application/x-www-form-urlencoded"), (Fields = "multipart/form-data"))),
+    responses((status = 201, description = "Received: `{received: true}`", body = Object),
+              (status = 303, description = "Redirect to the thank-you page, for `Accept: text/html`"),
+              (status = 415, description = "`unsupported_media_type`", body = crate::openapi::ErrorEnvelope),
+              (status = 429, description = "`too_many_requests` from this network", body = crate::openapi::ErrorEnvelope)))]
 async fn signup(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -29,12 +29,14 @@ mod drp;
 mod error;
 mod extract;
 mod forms;
+mod hardening;
 mod health;
 pub mod i18n;
 mod limits;
 pub mod mailbox;
 mod metrics;
 mod notice;
+mod openapi;
 mod partner_requests;
 mod partners;
 mod registers;
@@ -42,6 +44,7 @@ mod rights;
 mod rights_pages;
 mod subjects;
 mod telemetry;
+mod tls;
 mod unsubscribe;
 pub mod workers;
 
@@ -70,6 +73,7 @@ pub use crate::extract::ApiJson;
 pub use crate::limits::RateLimits;
 pub use crate::metrics::Metrics;
 pub use crate::notice::RenderedNotice;
+pub use crate::tls::{TlsError, serve_tls, tls_config};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -290,6 +294,15 @@ fn inbox_with(rights: &Arc<Rights>, records: &Arc<Records>) -> Arc<custos_engine
     Arc::new(custos_engine::inbox::Inbox::new(rights.clone(), records, Arc::new(SystemClock)))
 }
 
+/// Reads a consent payload as custos reads it from the web, with every check made before
+/// the ledger is touched: with `banner`, a `POST /v1/banner/consent` body, otherwise a
+/// `POST /v1/consents` body. The handlers call the same functions; this entry point is for
+/// the fuzz targets in `fuzz/`.
+#[doc(hidden)]
+pub fn check_consent_payload(banner: bool, body: &[u8]) -> Result<(), ApiError> {
+    if banner { banner::parse_choices(body).map(drop) } else { consents::parse_record(body).map(drop) }
+}
+
 /// Every route custos serves, before middleware and state.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -315,6 +328,7 @@ pub fn routes() -> Router<AppState> {
         .merge(partners::routes())
         .merge(partner_requests::routes())
         .merge(aggregates::routes())
+        .merge(openapi::routes())
 }
 
 /// Turns `routes` into a service: adds the JSON 404 fallback, the state and the

@@ -2,6 +2,13 @@
 //! network: an IPv4 /24 or an IPv6 /48, the same truncation the consent ledger keeps, so that
 //! a visitor cannot escape the limit by hopping addresses inside their own network.
 //!
+//! Requests that name a person (a rights request, a sign-in, a password reset) are also
+//! counted per identifier, whatever network they come from, so that one address cannot be
+//! flooded with codes or have its password guessed from many networks. The identifier is
+//! kept only as a keyed hash under a key drawn when the process starts, never in clear; the
+//! count is the same whether or not custos knows the identifier, so the limit tells nothing
+//! about who has an account or a request.
+//!
 //! Counts are kept in this process in fixed one-minute windows. With several custos
 //! processes behind a load balancer each process counts on its own, which multiplies the
 //! effective limit by the number of processes; the limits exist against floods and spam,
@@ -33,6 +40,9 @@ pub struct RateLimits {
     pub events_per_minute: u32,
     /// Rights requests and their verification codes: few for people, too few to guess.
     pub rights_per_minute: u32,
+    /// Rights requests, sign-ins and password-reset requests naming one email address, per
+    /// hour, from anywhere.
+    pub per_identifier_per_hour: u32,
 }
 
 impl Default for RateLimits {
@@ -43,6 +53,7 @@ impl Default for RateLimits {
             accounts_per_minute: 20,
             events_per_minute: 1_200,
             rights_per_minute: 10,
+            per_identifier_per_hour: 10,
         }
     }
 }
@@ -56,6 +67,7 @@ impl RateLimits {
             accounts_per_minute: 0,
             events_per_minute: 0,
             rights_per_minute: 0,
+            per_identifier_per_hour: 0,
         }
     }
 }
@@ -68,6 +80,7 @@ pub(crate) struct Limiters {
     pub(crate) accounts: RateLimiter,
     pub(crate) events: RateLimiter,
     pub(crate) rights: RateLimiter,
+    pub(crate) identifiers: IdentifierLimiter,
 }
 
 impl Limiters {
@@ -78,6 +91,7 @@ impl Limiters {
             accounts: RateLimiter::new(limits.accounts_per_minute),
             events: RateLimiter::new(limits.events_per_minute),
             rights: RateLimiter::new(limits.rights_per_minute),
+            identifiers: IdentifierLimiter::new(limits.per_identifier_per_hour),
         }
     }
 }
@@ -134,6 +148,64 @@ impl RateLimiter {
     }
 }
 
+/// Requests per identifier (an email address) per hour, in this process.
+#[derive(Debug)]
+pub(crate) struct IdentifierLimiter {
+    per_hour: u32,
+    /// Drawn at start: the counts' keys cannot be matched to addresses offline.
+    key: [u8; 32],
+    windows: Mutex<HashMap<[u8; 32], (Instant, u32)>>,
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+impl IdentifierLimiter {
+    /// A limiter allowing `per_hour` requests an hour per identifier; `0` allows all.
+    pub(crate) fn new(per_hour: u32) -> Self {
+        let mut key = [0u8; 32];
+        key[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        key[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        Self { per_hour, key, windows: Mutex::new(HashMap::new()) }
+    }
+
+    /// Counts a request naming `identifier` (compared trimmed and case-folded), refusing it
+    /// with `429 too_many_requests` (field `field`) when over the limit.
+    pub(crate) fn check(&self, identifier: &str, field: &str) -> Result<(), ApiError> {
+        if self.allow(identifier) {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            format!("at most {} requests an hour may name one {field}; try again later", self.per_hour),
+        )
+        .with_field(field.to_owned()))
+    }
+
+    /// Counts a request naming `identifier`; false when it is over the limit.
+    pub(crate) fn allow(&self, identifier: &str) -> bool {
+        use sha2::Digest;
+        if self.per_hour == 0 {
+            return true;
+        }
+        let mut hash = sha2::Sha256::new();
+        hash.update(self.key);
+        hash.update(identifier.trim().to_lowercase().as_bytes());
+        let key: [u8; 32] = hash.finalize().into();
+        let now = Instant::now();
+        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if windows.len() > PRUNE_ABOVE {
+            windows.retain(|_, (start, _)| now.duration_since(*start) < HOUR);
+        }
+        let entry = windows.entry(key).or_insert((now, 0));
+        if now.duration_since(entry.0) >= HOUR {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        entry.1 <= self.per_hour
+    }
+}
+
 /// The network `ip` belongs to, as a number: IPv4 /24 (IPv4-mapped IPv6 too) or IPv6 /48.
 fn network(ip: IpAddr) -> u128 {
     let v4 = match ip {
@@ -169,6 +241,19 @@ mod tests {
         assert!(limiter.allow(ip("2001:db8:1:1234::3")));
         assert!(!limiter.allow(ip("2001:db8:1::4")), "the fourth request from one /48 is over the limit");
         assert!(limiter.allow(ip("2001:db8:2::1")));
+    }
+
+    #[test]
+    fn an_identifier_is_limited_whatever_its_case_and_spaces() {
+        let limiter = IdentifierLimiter::new(2);
+        assert!(limiter.allow("ada@example.org"));
+        assert!(limiter.allow(" Ada@Example.ORG "));
+        assert!(!limiter.allow("ADA@example.org"), "the third request naming one address is over the limit");
+        assert!(limiter.allow("bob@example.org"), "another address has its own count");
+        let err = limiter.check("ada@example.org", "email").expect_err("over");
+        assert_eq!((err.status().as_u16(), err.body().field.as_deref()), (429, Some("email")));
+        assert!(!err.body().message.contains("ada"), "the message holds no address");
+        assert!((0..100).all(|_| IdentifierLimiter::new(0).allow("x@example.org")));
     }
 
     #[test]

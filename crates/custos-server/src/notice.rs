@@ -40,6 +40,11 @@ impl RenderedNotice {
     }
 }
 
+/// The notice's JSON part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(json, versions, one_version, diff), tags((name = "notice", description = "The privacy notice and its history")))]
+pub(crate) struct Api;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/privacy", get(html))
@@ -58,6 +63,8 @@ async fn markdown(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], state.notice.markdown.clone())
 }
 
+#[utoipa::path(get, path = "/privacy.json", tag = "notice", security(()),
+    responses((status = 200, description = "The policy in force, as its model", body = Object)))]
 async fn json(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], state.notice.json.clone())
 }
@@ -72,6 +79,8 @@ struct VersionEntry {
     current: bool,
 }
 
+#[utoipa::path(get, path = "/privacy/versions", tag = "notice", security(()),
+    responses((status = 200, description = "`{current, versions}`: every version ever in force", body = Object)))]
 async fn versions(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let current = &state.notice.version.hash;
     let list: Vec<VersionEntry> = policy::history(&state.store)
@@ -88,17 +97,28 @@ async fn versions(State(state): State<AppState>) -> Result<Json<serde_json::Valu
     Ok(Json(serde_json::json!({ "current": current, "versions": list })))
 }
 
+#[utoipa::path(get, path = "/privacy/versions/{hash}", tag = "notice", security(()),
+    params(("hash" = String, Path, description = "A version's hash")),
+    responses((status = 200, description = "That version of the policy", body = Object),
+              (status = 404, description = "`unknown_policy_version`", body = crate::openapi::ErrorEnvelope)))]
 async fn one_version(State(state): State<AppState>, Path(hash): Path<String>) -> Result<Json<Policy>, ApiError> {
-    Ok(Json(policy::version(&state.store, &hash).await.map_err(history_error)?))
+    Ok(Json(policy::version(&state.store, version_hash(&hash)?).await.map_err(history_error)?))
 }
 
 /// `?from=HASH&to=HASH`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DiffQuery {
+    /// The older version's hash.
     from: String,
+    /// The newer version's hash.
     to: String,
 }
 
+#[utoipa::path(get, path = "/privacy/diff", tag = "notice", security(()),
+    params(DiffQuery),
+    responses((status = 200, description = "What changed between two versions", body = Object),
+              (status = 404, description = "`unknown_policy_version`", body = crate::openapi::ErrorEnvelope)))]
 async fn diff(
     State(state): State<AppState>,
     query: Result<Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
@@ -107,7 +127,21 @@ async fn diff(
         ApiError::bad_request("missing_parameter", "give both versions: /privacy/diff?from=HASH&to=HASH")
             .with_field("from")
     })?;
-    Ok(Json(policy::diff(&state.store, &q.from, &q.to).await.map_err(history_error)?))
+    Ok(Json(policy::diff(&state.store, version_hash(&q.from)?, version_hash(&q.to)?).await.map_err(history_error)?))
+}
+
+/// `hash` when it can be a version's hash (hex digits, a short prefix or the whole); anything
+/// else (a NUL byte, which PostgreSQL refuses in text, bidi controls, a megabyte) is
+/// answered as an unknown version without asking the store.
+fn version_hash(hash: &str) -> Result<&str, ApiError> {
+    if !hash.is_empty() && hash.len() <= 128 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(hash);
+    }
+    Err(ApiError::not_found(
+        "unknown_policy_version",
+        "a policy version is named by its hash (hex digits); see /privacy/versions",
+    )
+    .with_field("hash"))
 }
 
 fn history_error(err: PolicyHistoryError) -> ApiError {

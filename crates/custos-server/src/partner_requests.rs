@@ -24,6 +24,12 @@ use crate::auth::Service;
 use crate::partners::{PartnerAuth, Refusal};
 use crate::{ApiError, ApiJson, AppState};
 
+/// This module's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(make, show, webhook),
+    tags((name = "partner rights requests", description = "Rights requests about data partners provided (seed 3.3)")))]
+pub(crate) struct Api;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/partner/rights-requests", post(make))
@@ -31,10 +37,13 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/partners/{id}/rights-webhook", put(webhook))
 }
 
-#[derive(Debug, Deserialize)]
+/// A partner's request about the data under one of its pseudonyms.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewPartnerRequest {
+    /// `access` or `erasure`.
     kind: String,
+    /// The partner's pseudonym of the person.
     pseudonym: String,
 }
 
@@ -50,6 +59,11 @@ fn request_json(r: &PartnerRequest) -> Value {
     })
 }
 
+#[utoipa::path(post, path = "/v1/partner/rights-requests", tag = "partner rights requests",
+    security(("partner_key" = [])),
+    request_body = NewPartnerRequest,
+    responses((status = 200, description = "`{id, kind, direction, state, outcome, received_at, done_at, records?}`", body = Object),
+              (status = 404, description = "`not_found`: no data under the pseudonym", body = crate::openapi::ErrorEnvelope)))]
 async fn make(
     State(state): State<AppState>,
     PartnerAuth(caller): PartnerAuth,
@@ -63,6 +77,11 @@ async fn make(
     Ok(Json(body))
 }
 
+#[utoipa::path(get, path = "/v1/partner/rights-requests/{id}", tag = "partner rights requests",
+    security(("partner_key" = [])),
+    params(("id" = Uuid, Path, description = "The request")),
+    responses((status = 200, description = "`{id, kind, direction, state, outcome, received_at, done_at}`", body = Object),
+              (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope)))]
 async fn show(
     State(state): State<AppState>,
     PartnerAuth(caller): PartnerAuth,
@@ -71,12 +90,20 @@ async fn show(
     Ok(Json(request_json(&state.partners.rights_request_status(&caller, id).await?)))
 }
 
-#[derive(Debug, Deserialize)]
+/// Where requests about a partner's data are forwarded.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Webhook {
+    /// An https URL, or null to mail the partner's contact again.
     url: Option<String>,
 }
 
+#[utoipa::path(put, path = "/v1/partners/{id}/rights-webhook", tag = "partner rights requests",
+    security(("service_token" = [])),
+    params(("id" = Uuid, Path, description = "The partner")),
+    request_body = Webhook,
+    responses((status = 200, description = "`{partner_id, url}`", body = Object),
+              (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope)))]
 async fn webhook(
     State(state): State<AppState>,
     Service(actor): Service,

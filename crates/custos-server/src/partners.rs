@@ -39,6 +39,12 @@ use uuid::Uuid;
 use crate::auth::Service;
 use crate::{ApiError, ApiJson, AppState};
 
+/// The partner API's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(register, list, show, create_key, revoke_key, rotate_key, transfers, add_subprocessor, terminate, upload, read, remove),
+    tags((name = "partners", description = "Partners: the register (staff) and the data they hand in (partners' keys)")))]
+pub(crate) struct Api;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/partners", post(register).get(list))
@@ -172,6 +178,9 @@ fn sub_json(s: &SubProcessor) -> Value {
     })
 }
 
+#[utoipa::path(post, path = "/v1/partners", tag = "partners", security(("service_token" = [])),
+    request_body = custos_engine::partners::NewPartner,
+    responses((status = 201, description = "The partner", body = Object)))]
 async fn register(
     State(state): State<AppState>,
     Service(actor): Service,
@@ -181,11 +190,16 @@ async fn register(
     Ok((StatusCode::CREATED, Json(partner_json(&partner))))
 }
 
+#[utoipa::path(get, path = "/v1/partners", tag = "partners", security(("service_token" = [])),
+    responses((status = 200, description = "`{partners}`", body = Object)))]
 async fn list(State(state): State<AppState>, Service(actor): Service) -> Result<Json<Value>, Refusal> {
     let partners = state.partners.list(&actor).await?;
     Ok(Json(json!({"partners": partners.iter().map(partner_json).collect::<Vec<_>>()})))
 }
 
+#[utoipa::path(get, path = "/v1/partners/{id}", tag = "partners", security(("service_token" = [])),
+    params(("id" = Uuid, Path, description = "The partner")),
+    responses((status = 200, description = "The partner with its keys (without secrets) and sub-processors", body = Object), (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope)))]
 async fn show(
     State(state): State<AppState>,
     Service(actor): Service,
@@ -198,8 +212,10 @@ async fn show(
     Ok(Json(body))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// The scopes of a new key (every scope when empty).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewPartnerKey)]
 struct NewKey {
     #[serde(default)]
     scopes: Vec<String>,
@@ -212,6 +228,10 @@ fn issued(key: &PartnerKey, text: String) -> Json<Value> {
     Json(body)
 }
 
+#[utoipa::path(post, path = "/v1/partners/{id}/keys", tag = "partners", security(("service_token" = [])),
+    params(("id" = Uuid, Path, description = "The partner")),
+    request_body = NewKey,
+    responses((status = 201, description = "The key, shown once", body = Object), (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope)))]
 async fn create_key(
     State(state): State<AppState>,
     Service(actor): Service,
@@ -222,6 +242,9 @@ async fn create_key(
     Ok((StatusCode::CREATED, issued(&key, text)))
 }
 
+#[utoipa::path(delete, path = "/v1/partners/{id}/keys/{key}", tag = "partners", security(("service_token" = [])),
+    params(("id" = Uuid, Path, description = "The partner"), ("key" = String, Path, description = "The key's id")),
+    responses((status = 204, description = "Revoked"), (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope)))]
 async fn revoke_key(
     State(state): State<AppState>,
     Service(actor): Service,
@@ -231,6 +254,9 @@ async fn revoke_key(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/v1/partners/{id}/keys/{key}/rotate", tag = "partners", security(("service_token" = [])),
+    params(("id" = Uuid, Path, description = "The partner"), ("key" = String, Path, description = "The key's id")),
+    responses((status = 201, description = "The new key, shown once", body = Object), (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope)))]
 async fn rotate_key(
     State(state): State<AppState>,
     Service(actor): Service,
@@ -240,6 +266,10 @@ async fn rotate_key(
     Ok((StatusCode::CREATED, issued(&key, text)))
 }
 
+#[utoipa::path(put, path = "/v1/partners/{id}/transfers", tag = "partners", security(("service_token" = [])),
+    params(("id" = Uuid, Path, description = "The partner")),
+    request_body = TransferConsent,
+    responses((status = 200, description = "The partner", body = Object), (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope)))]
 async fn transfers(
     State(state): State<AppState>,
     Service(actor): Service,
@@ -249,6 +279,10 @@ async fn transfers(
     Ok(Json(partner_json(&state.partners.set_transfer_consent(&actor, id, &answer).await?)))
 }
 
+#[utoipa::path(post, path = "/v1/partners/{id}/subprocessors", tag = "partners", security(("service_token" = [])),
+    params(("id" = Uuid, Path, description = "The partner")),
+    request_body = NewSubProcessor,
+    responses((status = 201, description = "The sub-processor", body = Object), (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope)))]
 async fn add_subprocessor(
     State(state): State<AppState>,
     Service(actor): Service,
@@ -259,6 +293,9 @@ async fn add_subprocessor(
     Ok((StatusCode::CREATED, Json(sub_json(&sub))))
 }
 
+#[utoipa::path(post, path = "/v1/partners/{id}/terminate", tag = "partners", security(("service_token" = [])),
+    params(("id" = Uuid, Path, description = "The partner")),
+    responses((status = 202, description = "The partner, terminated; its data is deleted by a job", body = Object), (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope)))]
 async fn terminate(
     State(state): State<AppState>,
     Service(actor): Service,
@@ -268,13 +305,18 @@ async fn terminate(
     Ok((StatusCode::ACCEPTED, Json(partner_json(&partner))))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct UploadParams {
+    /// `reject` (the default: a batch with PII is refused whole) or `quarantine`.
     #[serde(default)]
     mode: Option<String>,
 }
 
+#[utoipa::path(post, path = "/v1/partner/records", tag = "partners", security(("partner_key" = [])),
+    params(UploadParams, ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for the same key and body")),
+    responses((status = 201, description = "What was stored (or a replay of it, with `idempotent-replayed: true`)", body = Object), (status = 413, description = "`batch_too_large`", body = crate::openapi::ErrorEnvelope), (status = 415, description = "`unsupported_batch_format`", body = crate::openapi::ErrorEnvelope), (status = 422, description = "`pii_detected`: `rejected` lists each finding; nothing was stored", body = Object)))]
 async fn upload(
     State(state): State<AppState>,
     PartnerAuth(caller): PartnerAuth,
@@ -345,7 +387,8 @@ async fn read_limited(body: Body, max: usize) -> Result<Vec<u8>, ApiError> {
     Ok(out)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ReadParams {
     #[serde(default)]
@@ -356,6 +399,9 @@ struct ReadParams {
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/v1/partner/records", tag = "partners", security(("partner_key" = [])),
+    params(ReadParams),
+    responses((status = 200, description = "`{records, next_after}`: the partner's own records", body = Object)))]
 async fn read(
     State(state): State<AppState>,
     PartnerAuth(caller): PartnerAuth,
@@ -368,7 +414,8 @@ async fn read(
     Ok(Json(json!({"records": records, "next_after": next})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct DeleteParams {
     #[serde(default)]
@@ -377,6 +424,9 @@ struct DeleteParams {
     all: Option<bool>,
 }
 
+#[utoipa::path(delete, path = "/v1/partner/records", tag = "partners", security(("partner_key" = [])),
+    params(DeleteParams),
+    responses((status = 200, description = "`{deleted}`", body = Object)))]
 async fn remove(
     State(state): State<AppState>,
     PartnerAuth(caller): PartnerAuth,

@@ -41,6 +41,12 @@ use crate::auth::Service;
 use crate::disclosures::{disclosed_json, disclosure_json, error};
 use crate::{ApiError, ApiJson, AppState};
 
+/// The governance registers' part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(holds, place_hold, release_hold, breaches, open_breach, breach, affected, draft, notify_authority, notify_people, legal_requests, register_legal, legal_request, decide_legal, disclose_legal, sweeps),
+    tags((name = "registers", description = "Legal holds, breaches, legal requests and retention sweeps, for staff tools")))]
+pub(crate) struct Api;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/holds", get(holds).post(place_hold))
@@ -124,13 +130,18 @@ fn id(raw: &str) -> Result<Uuid, ApiError> {
     raw.parse().map_err(|_| ApiError::bad_request("bad_id", format!("`{raw}` is not an id")).with_field("id"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AllQuery {
+    /// Released holds too.
     #[serde(default)]
     all: bool,
 }
 
+#[utoipa::path(get, path = "/v1/holds", tag = "registers", security(("service_token" = [])),
+    params(AllQuery),
+    responses((status = 200, description = "`{holds}`: in force, or all with `?all=true`", body = Object), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn holds(
     State(state): State<AppState>,
     Staff(_): Staff,
@@ -141,6 +152,9 @@ async fn holds(
     Ok(Json(json!({"holds": list.iter().map(hold_json).collect::<Vec<_>>()})))
 }
 
+#[utoipa::path(post, path = "/v1/holds", tag = "registers", security(("service_token" = [])),
+    request_body = NewHold,
+    responses((status = 201, description = "The hold", body = Object), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn place_hold(
     State(state): State<AppState>,
     Staff(actor): Staff,
@@ -150,13 +164,19 @@ async fn place_hold(
     Ok((StatusCode::CREATED, Json(hold_json(&hold))))
 }
 
-#[derive(Debug, Deserialize)]
+/// Who releases a hold, and why.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = HoldRelease)]
 struct Release {
     released_by: String,
     reason: String,
 }
 
+#[utoipa::path(post, path = "/v1/holds/{id}/release", tag = "registers", security(("service_token" = [])),
+    params(("id" = String, Path, description = "The hold (a UUID)")),
+    request_body = Release,
+    responses((status = 200, description = "The hold, released", body = Object), (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn release_hold(
     State(state): State<AppState>,
     Staff(actor): Staff,
@@ -168,12 +188,17 @@ async fn release_hold(
     Ok(Json(hold_json(&hold)))
 }
 
+#[utoipa::path(get, path = "/v1/breaches", tag = "registers", security(("service_token" = [])),
+    responses((status = 200, description = "`{breaches}`", body = Object), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn breaches(State(state): State<AppState>, Staff(_): Staff) -> Result<Json<Value>, ApiError> {
     let b = &state.governance.breaches;
     let list = b.list(200).await?;
     Ok(Json(json!({"breaches": list.iter().map(|x| breach_json(x, b)).collect::<Vec<_>>()})))
 }
 
+#[utoipa::path(post, path = "/v1/breaches", tag = "registers", security(("service_token" = [])),
+    request_body = NewBreach,
+    responses((status = 201, description = "The breach, with its 72-hour clock", body = Object), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn open_breach(
     State(state): State<AppState>,
     Staff(actor): Staff,
@@ -184,6 +209,9 @@ async fn open_breach(
     Ok((StatusCode::CREATED, Json(breach_json(&breach, b))))
 }
 
+#[utoipa::path(get, path = "/v1/breaches/{id}", tag = "registers", security(("service_token" = [])),
+    params(("id" = String, Path, description = "The breach (a UUID)")),
+    responses((status = 200, description = "The breach, with its 72-hour clock", body = Object), (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn breach(
     State(state): State<AppState>,
     Staff(_): Staff,
@@ -194,6 +222,9 @@ async fn breach(
     Ok(Json(breach_json(&breach, b)))
 }
 
+#[utoipa::path(get, path = "/v1/breaches/{id}/affected", tag = "registers", security(("service_token" = [])),
+    params(("id" = String, Path, description = "The breach (a UUID)")),
+    responses((status = 200, description = "The people affected", body = Object), (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn affected(
     State(state): State<AppState>,
     Staff(_): Staff,
@@ -203,12 +234,17 @@ async fn affected(
     Ok(Json(serde_json::to_value(&affected).map_err(ApiError::internal)?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct DraftQuery {
+    /// `json` (the default) or `text`.
     format: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/breaches/{id}/draft", tag = "registers", security(("service_token" = [])),
+    params(("id" = String, Path, description = "The breach (a UUID)"), DraftQuery),
+    responses((status = 200, description = "The Art. 33(3) notification, as JSON (or text with `?format=text`)", body = Object), (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn draft(
     State(state): State<AppState>,
     Staff(_): Staff,
@@ -226,13 +262,18 @@ async fn draft(
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+/// Why the notification comes after 72 hours, when it does.
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NotifyAuthority {
     #[serde(default)]
     delay_reason: Option<String>,
 }
 
+#[utoipa::path(post, path = "/v1/breaches/{id}/notify-authority", tag = "registers", security(("service_token" = [])),
+    params(("id" = String, Path, description = "The breach (a UUID)")),
+    request_body = NotifyAuthority,
+    responses((status = 200, description = "The breach, notified", body = Object), (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn notify_authority(
     State(state): State<AppState>,
     Staff(actor): Staff,
@@ -244,6 +285,9 @@ async fn notify_authority(
     Ok(Json(breach_json(&breach, b)))
 }
 
+#[utoipa::path(post, path = "/v1/breaches/{id}/notify-people", tag = "registers", security(("service_token" = [])),
+    params(("id" = String, Path, description = "The breach (a UUID)")),
+    responses((status = 200, description = "How many people are told", body = Object), (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn notify_people(
     State(state): State<AppState>,
     Staff(actor): Staff,
@@ -253,11 +297,16 @@ async fn notify_people(
     Ok(Json(json!({"queued": queued})))
 }
 
+#[utoipa::path(get, path = "/v1/legal-requests", tag = "registers", security(("service_token" = [])),
+    responses((status = 200, description = "`{legal_requests}`", body = Object), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn legal_requests(State(state): State<AppState>, Staff(_): Staff) -> Result<Json<Value>, ApiError> {
     let list = state.governance.legal.list(200).await?;
     Ok(Json(json!({"legal_requests": list.iter().map(legal_json).collect::<Vec<_>>()})))
 }
 
+#[utoipa::path(post, path = "/v1/legal-requests", tag = "registers", security(("service_token" = [])),
+    request_body = NewLegalRequest,
+    responses((status = 201, description = "The request", body = Object), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn register_legal(
     State(state): State<AppState>,
     Staff(actor): Staff,
@@ -267,6 +316,9 @@ async fn register_legal(
     Ok((StatusCode::CREATED, Json(legal_json(&request))))
 }
 
+#[utoipa::path(get, path = "/v1/legal-requests/{id}", tag = "registers", security(("service_token" = [])),
+    params(("id" = String, Path, description = "The request (a UUID)")),
+    responses((status = 200, description = "The request with what was disclosed", body = Object), (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn legal_request(
     State(state): State<AppState>,
     Staff(_): Staff,
@@ -280,6 +332,10 @@ async fn legal_request(
     Ok(Json(body))
 }
 
+#[utoipa::path(post, path = "/v1/legal-requests/{id}/decision", tag = "registers", security(("service_token" = [])),
+    params(("id" = String, Path, description = "The request (a UUID)")),
+    request_body = Decision,
+    responses((status = 200, description = "The request, decided", body = Object), (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn decide_legal(
     State(state): State<AppState>,
     Staff(actor): Staff,
@@ -290,6 +346,10 @@ async fn decide_legal(
     Ok(Json(legal_json(&request)))
 }
 
+#[utoipa::path(post, path = "/v1/legal-requests/{id}/disclosures", tag = "registers", security(("service_token" = [])),
+    params(("id" = String, Path, description = "The request (a UUID)")),
+    request_body = DisclosureRequest,
+    responses((status = 201, description = "What was disclosed", body = Object), (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn disclose_legal(
     State(state): State<AppState>,
     Staff(actor): Staff,
@@ -300,6 +360,8 @@ async fn disclose_legal(
     Ok((StatusCode::CREATED, Json(disclosed_json(&done))))
 }
 
+#[utoipa::path(get, path = "/v1/retention/sweeps", tag = "registers", security(("service_token" = [])),
+    responses((status = 200, description = "The latest retention sweeps and what each deleted", body = Object), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn sweeps(State(state): State<AppState>, Staff(_): Staff) -> Result<Json<Value>, ApiError> {
     let list = state.governance.retention.history(50).await?;
     Ok(Json(json!({"sweeps": list.iter().map(sweep_json).collect::<Vec<_>>()})))

@@ -26,6 +26,11 @@ use uuid::Uuid;
 
 use crate::{ApiError, ApiJson, AppState};
 
+/// The rights requests' part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(submit, status, verify, package), tags((name = "rights", description = "Rights requests, without an account")))]
+pub(crate) struct Api;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/rights-requests", post(submit))
@@ -67,22 +72,38 @@ pub(crate) fn status_json(r: &RightsRequest) -> Value {
     })
 }
 
+#[utoipa::path(post, path = "/v1/rights-requests", tag = "rights", security(()),
+    request_body = NewRightsRequest,
+    responses((status = 202, description = "Received; a code is mailed. The same answer whether or not custos holds anything under the address", body = Object),
+              (status = 422, description = "`invalid_value`, `invalid_field`", body = crate::openapi::ErrorEnvelope),
+              (status = 429, description = "`too_many_requests` from this network or for this address", body = crate::openapi::ErrorEnvelope)))]
 async fn submit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(new): ApiJson<NewRightsRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     state.limiters.rights.check(peer.ip(), "rights requests and verifications")?;
+    state.limiters.identifiers.check(&new.email, "email")?;
     let request = state.rights.submit(&new, "api").await.map_err(error)?;
     Ok((StatusCode::ACCEPTED, Json(status_json(&request))))
 }
 
-#[derive(Debug, Deserialize)]
+/// The code mailed to the person.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = VerificationCode)]
 struct Code {
     code: String,
 }
 
+#[utoipa::path(post, path = "/v1/rights-requests/{id}/verify", tag = "rights", security(()),
+    params(("id" = Uuid, Path, description = "The request")),
+    request_body = Code,
+    responses((status = 200, description = "Verified: the request's state", body = Object),
+              (status = 404, description = "`unknown_request`", body = crate::openapi::ErrorEnvelope),
+              (status = 410, description = "`code_expired`", body = crate::openapi::ErrorEnvelope),
+              (status = 422, description = "`bad_code`", body = crate::openapi::ErrorEnvelope),
+              (status = 429, description = "`too_many_attempts`, `too_many_requests`", body = crate::openapi::ErrorEnvelope)))]
 async fn verify(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -94,16 +115,27 @@ async fn verify(
     Ok(Json(status_json(&request)))
 }
 
+#[utoipa::path(get, path = "/v1/rights-requests/{id}", tag = "rights", security(()),
+    params(("id" = Uuid, Path, description = "The request")),
+    responses((status = 200, description = "Its state and deadline, without personal data", body = Object),
+              (status = 404, description = "`unknown_request`", body = crate::openapi::ErrorEnvelope)))]
 async fn status(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Json<Value>, ApiError> {
     Ok(Json(status_json(&state.rights.get(id).await.map_err(error)?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PackageQuery {
+    /// The token from the mailed link.
     #[serde(default)]
     token: String,
 }
 
+#[utoipa::path(get, path = "/v1/rights-requests/{id}/package", tag = "rights", security(()),
+    params(("id" = Uuid, Path, description = "The request"), PackageQuery),
+    responses((status = 200, description = "The zip of a fulfilled access request", content_type = "application/zip", body = Vec<u8>),
+              (status = 404, description = "`unknown_link`, `unknown_request`", body = crate::openapi::ErrorEnvelope),
+              (status = 410, description = "`link_expired`", body = crate::openapi::ErrorEnvelope)))]
 async fn package(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

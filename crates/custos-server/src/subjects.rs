@@ -21,6 +21,11 @@ use uuid::Uuid;
 use crate::auth::Service;
 use crate::{ApiError, ApiJson, AppState};
 
+/// The subjects' part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, lookup, write, read), tags((name = "subjects", description = "People's data under the policy's purposes, through the gate")))]
+pub(crate) struct Api;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/subjects", post(create))
@@ -28,9 +33,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/subjects/{id}/records", post(write).get(read))
 }
 
-#[derive(Debug, Deserialize)]
+/// A new subject with its identifiers and first records.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateSubject {
+    /// `visitor`, `user`, `partner_contact` or `partner_end_user`.
+    #[schema(schema_with = crate::openapi::subject_kind)]
     kind: SubjectKind,
     #[serde(default)]
     identifiers: Vec<Identifier>,
@@ -38,27 +46,39 @@ struct CreateSubject {
     records: Vec<Value>,
 }
 
-#[derive(Debug, Deserialize)]
+/// An identifier custos finds a person by (kept as a blind index, never in clear).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Identifier {
+    /// `email`, `phone`, `cookie_id`, `account_id` or `partner_pseudonym`.
+    #[schema(schema_with = crate::openapi::identifier_kind)]
     kind: IdentifierKind,
     value: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// One value of a data category, collected for a purpose.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RecordValue)]
 struct Value {
     purpose: String,
     category: String,
     value: String,
 }
 
-#[derive(Debug, Serialize)]
+/// The new subject and its records.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Created {
+    #[schema(value_type = Uuid)]
     subject_id: SubjectId,
     record_ids: Vec<Uuid>,
 }
 
+#[utoipa::path(post, path = "/v1/subjects", tag = "subjects", security(("service_token" = [])),
+    request_body = CreateSubject,
+    responses((status = 201, description = "Stored", body = Created),
+              (status = 403, description = "Refused by the gate: `error.code` names the rule", body = crate::openapi::ErrorEnvelope),
+              (status = 409, description = "`conflict`: an identifier is already held", body = crate::openapi::ErrorEnvelope)))]
 async fn create(
     State(state): State<AppState>,
     Service(actor): Service,
@@ -76,6 +96,10 @@ async fn create(
     Ok((StatusCode::CREATED, Json(Created { subject_id, record_ids })))
 }
 
+#[utoipa::path(post, path = "/v1/subjects/lookup", tag = "subjects", security(("service_token" = [])),
+    request_body = Identifier,
+    responses((status = 200, description = "`{subject_id}`", body = Object),
+              (status = 404, description = "`no_such_subject`", body = crate::openapi::ErrorEnvelope)))]
 async fn lookup(
     State(state): State<AppState>,
     Service(_actor): Service,
@@ -87,6 +111,13 @@ async fn lookup(
     }
 }
 
+#[utoipa::path(post, path = "/v1/subjects/{id}/records", tag = "subjects", security(("service_token" = [])),
+    params(("id" = Uuid, Path, description = "The subject")),
+    request_body = Value,
+    responses((status = 201, description = "`{record_id}`", body = Object),
+              (status = 403, description = "Refused by the gate", body = crate::openapi::ErrorEnvelope),
+              (status = 404, description = "`no_such_subject`", body = crate::openapi::ErrorEnvelope),
+              (status = 410, description = "`erased`", body = crate::openapi::ErrorEnvelope)))]
 async fn write(
     State(state): State<AppState>,
     Service(actor): Service,
@@ -98,9 +129,12 @@ async fn write(
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "record_id": record_id }))))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ReadQuery {
+    /// The purpose the data is read for.
     purpose: String,
+    /// Comma-separated data categories.
     categories: String,
 }
 
@@ -114,6 +148,12 @@ struct RecordOut {
     value: String,
 }
 
+#[utoipa::path(get, path = "/v1/subjects/{id}/records", tag = "subjects", security(("service_token" = [])),
+    params(("id" = Uuid, Path, description = "The subject"), ReadQuery),
+    responses((status = 200, description = "`{records: [{record_id, category, purpose, policy_version, collected_at, value}]}`", body = Object),
+              (status = 403, description = "Refused by the gate", body = crate::openapi::ErrorEnvelope),
+              (status = 404, description = "`no_such_subject`", body = crate::openapi::ErrorEnvelope),
+              (status = 410, description = "`erased`", body = crate::openapi::ErrorEnvelope)))]
 async fn read(
     State(state): State<AppState>,
     Service(actor): Service,

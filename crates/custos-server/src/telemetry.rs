@@ -3,7 +3,9 @@
 //! 2. a tracing span with method, matched route and request id, closed with status and
 //!    latency (the raw path and query are never logged: they may hold personal data);
 //! 3. error bodies re-rendered with the request id;
-//! 4. request count and latency per matched route.
+//! 4. request count and latency per matched route;
+//! 5. refusals from axum itself given the one error shape, and the security headers on
+//!    every response (see `hardening`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,6 +36,7 @@ fn request_id_of<B>(request: &axum::http::Request<B>) -> Option<String> {
 /// Wraps `router` in the middleware above.
 pub(crate) fn layer(router: Router, metrics: Arc<Metrics>) -> Router {
     router
+        .layer(middleware::from_fn(crate::hardening::stable_errors))
         .layer(middleware::from_fn_with_state(metrics, record_metrics))
         .layer(middleware::from_fn(error_bodies_with_request_id))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -58,6 +61,7 @@ pub(crate) fn layer(router: Router, metrics: Arc<Metrics>) -> Router {
                 .on_failure(()),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(middleware::from_fn(crate::hardening::security_headers))
 }
 
 async fn record_metrics(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> impl IntoResponse {

@@ -189,6 +189,8 @@ async fn password_guessing_is_rate_limited() {
             .await;
         statuses.push(status);
     }
-    assert!(statuses.iter().take(19).all(|s| *s == 401), "{statuses:?}");
-    assert!(statuses.contains(&429), "{statuses:?}");
+    // One address is named at most `per_identifier_per_hour` (10) times an hour, the sign-up
+    // included, before the network's own limit (20 a minute) is reached.
+    assert!(statuses.iter().take(9).all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses.iter().skip(9).all(|s| *s == 429), "{statuses:?}");
 }

@@ -28,6 +28,8 @@ pub(crate) struct Settings {
     pub(crate) geoip_db: Option<PathBuf>,
     /// How long to wait for requests in flight at shutdown, in seconds.
     pub(crate) shutdown_grace_secs: u64,
+    /// HTTPS.
+    pub(crate) server: ServerSettings,
     /// The database.
     pub(crate) database: DatabaseSettings,
     /// Logging.
@@ -121,6 +123,40 @@ impl InboxSettings {
             poll: Duration::from_secs(self.imap_poll_secs.clamp(1, 3600)),
             extra_roots_pem,
         }))
+    }
+}
+
+/// The `[server]` section: HTTPS through rustls when both files are given.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ServerSettings {
+    /// The certificate chain, PEM (the server's certificate first).
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// Its private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub(crate) tls_key: Option<PathBuf>,
+}
+
+impl ServerSettings {
+    /// The TLS configuration, when a certificate is configured; an error names the setting.
+    pub(crate) fn tls(&self) -> anyhow::Result<Option<std::sync::Arc<rustls::ServerConfig>>> {
+        let (cert, key) = match (&self.tls_cert, &self.tls_key) {
+            (None, None) => return Ok(None),
+            (Some(cert), Some(key)) => (cert, key),
+            _ => bail!(
+                "[server] tls_cert and tls_key go together: set both (CUSTOS_SERVER_TLS_CERT, CUSTOS_SERVER_TLS_KEY) or neither"
+            ),
+        };
+        let read = |path: &Path, name: &str| {
+            std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read [server] {name} {}: {e}", path.display()))
+        };
+        let config = custos_server::tls_config(
+            &read(cert, "tls_cert")?,
+            &read(key, "tls_key")?,
+            &cert.display().to_string(),
+            &key.display().to_string(),
+        )
+        .map_err(|e| anyhow::anyhow!("the [server] TLS settings: {e}"))?;
+        Ok(Some(config))
     }
 }
 
@@ -259,6 +295,7 @@ impl Default for Settings {
             public_url: None,
             geoip_db: None,
             shutdown_grace_secs: 30,
+            server: ServerSettings::default(),
             database: DatabaseSettings::default(),
             log: LogSettings::default(),
             jobs: JobSettings::default(),
@@ -401,6 +438,8 @@ impl Settings {
             "CUSTOS_PARTNERS_AGGREGATION_EPSILON_BUDGET" => {
                 self.partners.aggregation.epsilon_budget = parse(name, value, "a number")?
             }
+            "CUSTOS_SERVER_TLS_CERT" => self.server.tls_cert = Some(PathBuf::from(value)),
+            "CUSTOS_SERVER_TLS_KEY" => self.server.tls_key = Some(PathBuf::from(value)),
             "CUSTOS_JOBS_WORKERS" => self.jobs.workers = parse(name, value, "a number of workers")?,
             "CUSTOS_JOBS_POLL_INTERVAL_MS" => {
                 self.jobs.poll_interval_ms = parse(name, value, "a number of milliseconds")?
@@ -412,6 +451,9 @@ impl Settings {
             "CUSTOS_LIMITS_ACCOUNTS_PER_MINUTE" => self.limits.accounts_per_minute = parse(name, value, "a number")?,
             "CUSTOS_LIMITS_EVENTS_PER_MINUTE" => self.limits.events_per_minute = parse(name, value, "a number")?,
             "CUSTOS_LIMITS_RIGHTS_PER_MINUTE" => self.limits.rights_per_minute = parse(name, value, "a number")?,
+            "CUSTOS_LIMITS_PER_IDENTIFIER_PER_HOUR" => {
+                self.limits.per_identifier_per_hour = parse(name, value, "a number")?
+            }
             "CUSTOS_OUTBOUND_ALLOW_PRIVATE_DESTINATIONS" => {
                 self.outbound.allow_private_destinations = parse(name, value, "true or false")?
             }

@@ -29,6 +29,8 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         None => None,
     };
     let mailer = mailer(&settings, &policy)?;
+    let tls = settings.server.tls()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     storage::prepare(&settings)?;
     // Bind before touching the database, so that a taken port fails fast and alone.
     let listener = tokio::net::TcpListener::bind(settings.bind).await.map_err(|e| {
@@ -50,7 +52,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     let (vault, keys) = crate::keys::open_vault(&settings).await?;
     let (version, _) = custos_engine::policy::publish(&store, &policy, jiff::Timestamp::now()).await?;
     let address = listener.local_addr().context("cannot read the listening address")?;
-    let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+    let public_url = settings.public_url.clone().unwrap_or_else(|| format!("{scheme}://{address}"));
     let state = AppState::new(store.clone(), vault, policy)
         .with_mail(Some(mailer.clone()), &public_url)
         .with_limits(settings.limits)
@@ -75,7 +77,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         database = %storage::describe(&settings),
         policy = %format!("{} ({})", version.short(), version.label),
-        "custos listening on http://{address}"
+        "custos listening on {scheme}://{address}"
     );
     // A fresh installation has no staff: a one-time link creates the first admin.
     if let Some(token) = state.staff.setup_token().await? {
@@ -143,7 +145,13 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
 
     let app = custos_server::app(state);
     let stopping = shutdown.clone();
-    let server = custos_server::serve(listener, app, async move { stopping.cancelled().await });
+    let stopped = async move { stopping.cancelled().await };
+    let server = async move {
+        match tls {
+            Some(config) => custos_server::serve_tls(listener, config, app, stopped).await,
+            None => custos_server::serve(listener, app, stopped).await,
+        }
+    };
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
     let drained = async {
         shutdown.cancelled().await;

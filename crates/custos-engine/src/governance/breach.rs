@@ -44,10 +44,11 @@ pub const NOTIFY_WITHIN: SignedDuration = SignedDuration::from_hours(72);
 const EVENTS_CATEGORY: &str = "user.behavior.browsing_history";
 
 /// A breach as reported by staff.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBreach {
     /// When it was detected (now when absent).
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(default)]
     pub detected_at: Option<Timestamp>,
     /// What happened.
@@ -63,8 +64,10 @@ pub struct NewBreach {
     /// Whether the keys that open sealed values were exposed too.
     pub keys_exposed: bool,
     /// When the exposure began.
+    #[schema(value_type = String, format = DateTime)]
     pub window_start: Timestamp,
     /// When it ended.
+    #[schema(value_type = String, format = DateTime)]
     pub window_end: Timestamp,
     /// Who reports it.
     pub opened_by: String,

@@ -63,12 +63,13 @@ impl DisclosureRule {
 }
 
 /// A disclosure asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DisclosureRequest {
     /// The recipient's id in the policy.
     pub recipient: String,
     /// The people whose data goes.
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub subjects: Vec<SubjectId>,
     /// The purpose it goes for.
     pub purpose: String,

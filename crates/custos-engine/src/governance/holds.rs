@@ -29,7 +29,7 @@ use crate::records::Records;
 pub const SCOPES: &[&str] = &["subject", "category", "purpose", "all"];
 
 /// A hold to place.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewHold {
     /// One of [`SCOPES`].
@@ -42,6 +42,7 @@ pub struct NewHold {
     /// Who places it (a staff member's name or role).
     pub placed_by: String,
     /// When it ends by itself, if it does.
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(default)]
     pub until: Option<Timestamp>,
 }

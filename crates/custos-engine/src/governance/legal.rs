@@ -23,7 +23,7 @@ use crate::gate::Actor;
 pub const DECISIONS: &[&str] = &["granted", "partly_granted", "refused"];
 
 /// A request as registered by staff.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLegalRequest {
     /// The authority that asks.
@@ -33,6 +33,7 @@ pub struct NewLegalRequest {
     /// What it asks for, without identifiers in clear (name people by subject id).
     pub scope: String,
     /// When it came in (now when absent).
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(default)]
     pub received_at: Option<Timestamp>,
     /// Who registers it.
@@ -40,8 +41,9 @@ pub struct NewLegalRequest {
 }
 
 /// A decision on a request.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = LegalDecision)]
 pub struct Decision {
     /// One of [`DECISIONS`].
     pub decision: String,

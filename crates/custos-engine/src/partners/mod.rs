@@ -120,7 +120,7 @@ impl Default for AggregationSettings {
 }
 
 /// A partner as staff register it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPartner {
     /// The partner's business name.

@@ -19,7 +19,7 @@ use super::{PartnerError, Partners, invalid};
 use crate::gate::Actor;
 
 /// A sub-processor to register.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSubProcessor {
     /// Its name.
@@ -37,7 +37,7 @@ pub struct NewSubProcessor {
 }
 
 /// A partner's answer on processing outside the EEA.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferConsent {
     /// Whether the partner consents in writing to processing outside the EEA.

@@ -92,10 +92,11 @@ const PACKAGE_TOKEN: &str = "custos/access-package/v1";
 const TABLE: &str = "rights_requests";
 
 /// A request as it arrives.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRightsRequest {
     /// One of [`KINDS`].
+    #[schema(schema_with = kinds_schema)]
     pub kind: String,
     /// The address custos may hold the person under, and writes to.
     pub email: String,
@@ -116,6 +117,14 @@ pub struct NewRightsRequest {
     /// The authorized agent that made it, set by custos (never read from a body).
     #[serde(skip)]
     pub agent: Option<AgentLink>,
+}
+
+/// [`KINDS`], for the OpenAPI document.
+fn kinds_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(KINDS.iter().copied()))
+        .build()
 }
 
 /// Which authorized agent made a request, and its reference for it.
@@ -141,7 +150,7 @@ struct RequestDetails {
 }
 
 /// A corrected value: it replaces every value the person has in `category`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Correction {
     /// The data category, such as `user.contact.address`.

@@ -1,0 +1,141 @@
+//! `GET /openapi.json` describes every JSON route of the router: the route table is read
+//! from the crate's source (every `.route("…", …)`), so a new JSON endpoint that is not in
+//! the document fails here.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::TestApp;
+use custos_testkit::TestDb;
+use serde_json::Value;
+
+/// Routes that answer HTML, Markdown, JavaScript or Prometheus text, not JSON: pages for
+/// browsers and scrapers, described by their own docs. A route added here must not answer
+/// JSON (checked below for those without parameters).
+const NOT_JSON: &[&str] = &[
+    "/privacy",
+    "/privacy.md",
+    "/privacy/cookies",
+    "/metrics",
+    "/custos.js",
+    "/demo",
+    "/demo/pricing",
+    "/rights",
+    "/rights/{id}",
+    "/rights/{id}/verify",
+    "/unsubscribe/{token}",
+    "/account",
+    "/account/login",
+    "/account/logout",
+    "/account/consents",
+    "/account/close",
+    "/openapi.json",
+];
+
+/// `(method, path)` for every `.route(...)` in `dir`'s Rust files.
+fn route_table(dir: &Path, out: &mut BTreeSet<(String, String)>) {
+    for entry in std::fs::read_dir(dir).expect("read src") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            route_table(&path, out);
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).expect("read source");
+        for chunk in source.split(".route(").skip(1) {
+            let Some(rest) = chunk.trim_start().strip_prefix('"') else { continue };
+            let Some((route, rest)) = rest.split_once('"') else { continue };
+            // The method router runs to the end of the call: up to the next `.route(` or line end.
+            let handlers = rest.lines().next().unwrap_or("");
+            for method in ["get", "post", "put", "delete", "patch"] {
+                let called = handlers.match_indices(&format!("{method}(")).any(|(i, _)| {
+                    i == 0 || !handlers.as_bytes()[i - 1].is_ascii_alphanumeric() && handlers.as_bytes()[i - 1] != b'_'
+                });
+                if called {
+                    out.insert((method.to_owned(), route.to_owned()));
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_json_route_is_in_the_openapi_document() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["marketing"]).await;
+    let response = app.client.get(format!("{}/openapi.json", app.base)).send().await.expect("get");
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().expect("type").starts_with("application/json"));
+    let doc: Value = response.json().await.expect("json");
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{}", doc["openapi"]);
+
+    let mut routes = BTreeSet::new();
+    route_table(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut routes);
+    assert!(routes.len() > 60, "the route table was not read: {routes:?}");
+    let mut missing = Vec::new();
+    for (method, path) in &routes {
+        if path.starts_with("/admin") || NOT_JSON.contains(&path.as_str()) {
+            continue;
+        }
+        if doc["paths"][path][method].is_null() {
+            missing.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    assert!(missing.is_empty(), "JSON routes missing from /openapi.json: {missing:#?}");
+
+    // Nothing is described that the router does not serve.
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("item").keys() {
+            assert!(routes.contains(&(method.clone(), path.clone())), "{method} {path} is described but not routed");
+        }
+    }
+
+    // The routes said not to answer JSON do not.
+    for path in NOT_JSON.iter().filter(|p| !p.contains('{') && **p != "/openapi.json") {
+        let response = app.client.get(format!("{}{path}", app.base)).send().await.expect("get");
+        let kind = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        if response.status().is_success() {
+            assert!(!kind.starts_with("application/json"), "{path} answers JSON ({kind}): describe it");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_document_has_security_schemes_error_shapes_and_request_schemas() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["marketing"]).await;
+    let doc: Value =
+        app.client.get(format!("{}/openapi.json", app.base)).send().await.expect("get").json().await.expect("json");
+    let schemes = &doc["components"]["securitySchemes"];
+    for scheme in ["service_token", "partner_key", "drp_agent", "account_session"] {
+        assert!(!schemes[scheme].is_null(), "security scheme {scheme}");
+    }
+    let error = &doc["components"]["schemas"]["ErrorBody"];
+    assert_eq!(error["required"], serde_json::json!(["code", "message"]), "{error}");
+    // Every operation says what its failures look like.
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            let four = &op["responses"]["4XX"]["content"]["application/json"]["schema"]["$ref"];
+            assert_eq!(four, "#/components/schemas/ErrorEnvelope", "{method} {path}");
+            assert!(!op["security"].is_null(), "{method} {path} says who may call it");
+        }
+    }
+    // Request bodies are the types the handlers read, with their fields and rules.
+    let rights = &doc["components"]["schemas"]["NewRightsRequest"];
+    assert!(
+        rights["properties"]["kind"]["enum"].as_array().is_some_and(|k| k.iter().any(|k| k == "erasure")),
+        "{rights}"
+    );
+    assert!(rights["properties"].get("agent").is_none(), "fields custos sets itself are not in the schema");
+    let subject = &doc["components"]["schemas"]["CreateSubject"];
+    assert!(
+        subject["properties"]["kind"]["enum"].as_array().is_some_and(|k| k.iter().any(|k| k == "user")),
+        "{subject}"
+    );
+    let op = &doc["paths"]["/v1/partner/records"]["post"];
+    assert_eq!(op["security"][0]["partner_key"], serde_json::json!([]));
+}
