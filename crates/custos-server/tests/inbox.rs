@@ -609,7 +609,7 @@ async fn the_legitimate_interest_assessment_is_answered_by_mail() {
             "Buongiorno, vorrei ricevere la valutazione del vostro legittimo interesse e il bilanciamento.",
         ))
         .await;
-    let [Received::Thread { request: None, state, .. }] = taken.as_slice() else { panic!("{taken:?}") };
+    let [Received::Thread { thread, request: None, state }] = taken.as_slice() else { panic!("{taken:?}") };
     assert_eq!(state, "answered", "no verification: the assessment holds no personal data");
     m.runner.run_pending().await.expect("run");
     let mails = m.to("carla@example.it");
@@ -622,6 +622,22 @@ async fn the_legitimate_interest_assessment_is_answered_by_mail() {
         "the assessment is sent: {mails:?}"
     );
     assert_eq!(mails.len(), 2, "an acknowledgement and the assessments");
+
+    // Its purpose served, the thread is erased a month on; an unanswered one stays.
+    let unclear = m.mail(&mail("eve@example.org", "q2@example.org", "Parcel", "Where is my parcel?")).await;
+    let [Received::Thread { thread: waiting, request: None, .. }] = unclear.as_slice() else { panic!("{unclear:?}") };
+    let (store, records) = (&m.app.store, &m.app.state.records);
+    let forget = |at: jiff::Timestamp| {
+        custos_engine::inbox::forget_finished_threads(store, records.vault(), records.auditor(), at)
+    };
+    assert_eq!(forget(jiff::Timestamp::now()).await.expect("sweep"), 0, "kept while a follow-up may come");
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(31 * 24);
+    assert_eq!(forget(later).await.expect("sweep"), 1);
+    assert!(store.inbox_thread(*thread).await.expect("read").is_none(), "the thread is gone");
+    assert!(store.inbox_messages(*thread).await.expect("read").is_empty(), "and its mails");
+    assert!(records.vault().data_key(custos_store::SubjectId(*thread)).await.is_err(), "its key destroyed");
+    assert!(store.inbox_thread(*waiting).await.expect("read").is_some(), "a thread in triage waits for staff");
+    assert_eq!(forget(later).await.expect("sweep"), 0, "safe to repeat");
 }
 
 /// A console session: its cookie and CSRF token.

@@ -113,6 +113,13 @@ pub trait InboxStore {
     /// Threads not closed, soonest due first.
     async fn open_inbox_threads(&self, limit: u32) -> Result<Vec<InboxThread>, StoreError>;
 
+    /// Threads that never became a rights request, answered or closed, last changed before
+    /// `before`: their purpose is served, and they are erased ([`Self::delete_inbox_thread`]).
+    async fn finished_inbox_threads(&self, before: Timestamp, limit: u32) -> Result<Vec<InboxThread>, StoreError>;
+
+    /// Deletes a thread and every mail of it.
+    async fn delete_inbox_thread(&self, id: Uuid) -> Result<(), StoreError>;
+
     /// Stores a partner request, or replaces its state, outcome and end.
     async fn put_partner_request(&self, request: &PartnerRequest) -> Result<(), StoreError>;
 
@@ -244,6 +251,30 @@ macro_rules! inbox_store {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map($crate::rows::inbox_thread).collect()
+            }
+
+            async fn finished_inbox_threads(
+                &self,
+                before: jiff::Timestamp,
+                limit: u32,
+            ) -> Result<Vec<$crate::InboxThread>, $crate::StoreError> {
+                let rows = sqlx::query::<$db>(
+                    "SELECT * FROM inbox_threads WHERE request_id IS NULL AND state IN ('answered', 'closed') \
+                     AND updated_at < $1 ORDER BY updated_at, thread_id LIMIT $2",
+                )
+                .bind($crate::time::to_millis(before))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map($crate::rows::inbox_thread).collect()
+            }
+
+            async fn delete_inbox_thread(&self, id: uuid::Uuid) -> Result<(), $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query::<$db>("DELETE FROM inbox_messages WHERE thread_id = $1").bind(id).execute(&mut *tx).await?;
+                sqlx::query::<$db>("DELETE FROM inbox_threads WHERE thread_id = $1").bind(id).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn put_partner_request(&self, r: &$crate::PartnerRequest) -> Result<(), $crate::StoreError> {

@@ -659,6 +659,45 @@ pub async fn forget_thread_of(
     Ok(())
 }
 
+/// How long a thread that never became a rights request is kept once answered or closed:
+/// long enough for the person's follow-up to find it, then its purpose is served.
+pub const FINISHED_THREAD_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Erases the threads that never became a rights request and were answered or closed more
+/// than [`FINISHED_THREAD_LIFETIME`] before `now`: their key is destroyed and their mails
+/// deleted; each erasure is audited by thread id. Returns how many. Run by the daily rights
+/// sweep; safe to repeat.
+pub async fn forget_finished_threads(
+    store: &Arc<dyn Store>,
+    vault: &Vault,
+    auditor: &Auditor,
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let before = now.checked_sub(FINISHED_THREAD_LIFETIME).unwrap_or(now);
+    let mut forgotten = 0;
+    loop {
+        let batch = store.finished_inbox_threads(before, 500).await?;
+        if batch.is_empty() {
+            return Ok(forgotten);
+        }
+        for thread in batch {
+            vault.shred(SubjectId(thread.id), now).await?;
+            store.delete_inbox_thread(thread.id).await?;
+            auditor
+                .append(NewAuditEntry {
+                    at: now,
+                    actor: Actor::System.audit_name(),
+                    action: "inbox.forget".into(),
+                    subject_id: None,
+                    purpose: None,
+                    detail: serde_json::json!({"thread_id": thread.id, "state": thread.state}),
+                })
+                .await?;
+            forgotten += 1;
+        }
+    }
+}
+
 /// The thread references (`[ref:<uuid>]`, or a bare id) in a subject line.
 fn references_in(subject: &str) -> Vec<Uuid> {
     subject

@@ -17,6 +17,9 @@ pub struct SweepReport {
     pub expired: usize,
     /// Requests the reminder named: due soon or overdue, waiting on staff or custos.
     pub reminded: usize,
+    /// Mail threads that never became a request, erased once their purpose was served
+    /// ([`crate::inbox::forget_finished_threads`]).
+    pub threads_forgotten: usize,
 }
 
 impl Rights {
@@ -26,7 +29,11 @@ impl Rights {
     /// date: no personal data.
     pub async fn sweep(&self, mailer: &Mailer) -> Result<SweepReport, RightsError> {
         let now = self.clock.now();
-        let mut report = SweepReport::default();
+        let mut report = SweepReport {
+            threads_forgotten: crate::inbox::forget_finished_threads(&self.store, self.vault(), &self.auditor, now)
+                .await?,
+            ..SweepReport::default()
+        };
         let open = self.store.open_rights_requests(10_000).await?;
         let mut attention = Vec::new();
         for mut request in open {
@@ -123,7 +130,12 @@ impl JobHandler for RightsSweep {
 
     async fn run(&self, _job: &Job) -> Result<(), JobError> {
         let report = self.rights.sweep(&self.mailer).await.map_err(|e| JobError::Retry(e.to_string()))?;
-        tracing::info!(expired = report.expired, reminded = report.reminded, "rights requests swept");
+        tracing::info!(
+            expired = report.expired,
+            reminded = report.reminded,
+            threads_forgotten = report.threads_forgotten,
+            "rights requests and the mailbox swept"
+        );
         let today = self.rights.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date();
         let tomorrow = today
             .tomorrow()
