@@ -347,8 +347,14 @@ fn is_date(run: &Run) -> bool {
     }
     let d = run.digits();
     let g = run.groups();
+    // Only the shapes of a date are read as numbers: a group of a dozen digits would not fit.
+    if !matches!((g[0], g[1], g[2]), (4, 1..=2, 1..=2) | (1..=2, 1..=2, 4 | 2)) {
+        return false;
+    }
     let n = |from: usize, len: u8| -> u32 {
-        d[from..from + len as usize].iter().fold(0, |acc, &x| acc * 10 + u32::from(x - b'0'))
+        d[from..from + len as usize]
+            .iter()
+            .fold(0u32, |acc, &x| acc.saturating_mul(10).saturating_add(u32::from(x - b'0')))
     };
     let (a, bb, c) = (n(0, g[0]), n(g[0] as usize, g[1]), n((g[0] + g[1]) as usize, g[2]));
     let day_month = |x: u32, y: u32| (1..=31).contains(&x) && (1..=12).contains(&y);

@@ -25,3 +25,15 @@ fn handwritten_records_are_judged_right() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Found by the `pii_detector` fuzz target: long digit runs with a decimal point and a
+/// slash, beside a `bearer`-like word and a 20-digit number.
+#[test]
+fn a_fuzzed_run_of_nines_and_a_long_number_scan_without_a_panic() {
+    let text = "5\t\t\t\t\t\t\t\tvisitor_id\": -999999999999.99999999999,\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\
+                lllllllllllllllllllstllllllvisitor_id\": -999999999999.99/9990099999, \"eearer 073709551616}";
+    let detector = custos_pii::Detector::new();
+    for finding in detector.scan_value(Some("note"), text) {
+        assert!(finding.start <= finding.end && finding.end <= text.len(), "{finding:?}");
+    }
+}
