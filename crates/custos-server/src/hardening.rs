@@ -1,4 +1,4 @@
-//! Two layers every response passes through:
+//! Three layers every response passes through:
 //!
 //! - [`stable_errors`]: a refusal that did not come from a handler (axum's own answers to a
 //!   path segment or a query string that does not parse, a body it cannot read, a method
@@ -9,6 +9,11 @@
 //!   `X-Frame-Options: DENY` and a `Content-Security-Policy` on every response that does not
 //!   set its own (the admin console and the demo page set theirs): nothing may frame custos,
 //!   JSON answers may load nothing, HTML pages only their own styles and images.
+//! - [`close_after_refused_body`]: a refusal of a request that carried a body says
+//!   `Connection: close`. A request refused before its body was read (a bad path, a
+//!   missing token) leaves the rest of the body on the connection, and the server closes
+//!   it after the answer; said in the answer, the client opens a new connection for its
+//!   next request instead of finding this one closed under it.
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -44,6 +49,23 @@ pub(crate) async fn security_headers(req: Request, next: Next) -> Response {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.entry(header::REFERRER_POLICY).or_insert(HeaderValue::from_static("no-referrer"));
     headers.entry(header::X_FRAME_OPTIONS).or_insert(HeaderValue::from_static("DENY"));
+    response
+}
+
+pub(crate) async fn close_after_refused_body(req: Request, next: Next) -> Response {
+    let http1 = matches!(req.version(), axum::http::Version::HTTP_10 | axum::http::Version::HTTP_11);
+    let headers = req.headers();
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_some_and(|n| n > 0);
+    let mut response = next.run(req).await;
+    let status = response.status();
+    if http1 && has_body && (status.is_client_error() || status.is_server_error()) {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     response
 }
 

@@ -62,6 +62,7 @@ pub(crate) fn layer(router: Router, metrics: Arc<Metrics>) -> Router {
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(middleware::from_fn(crate::hardening::security_headers))
+        .layer(middleware::from_fn(crate::hardening::close_after_refused_body))
 }
 
 async fn record_metrics(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> impl IntoResponse {

@@ -269,3 +269,25 @@ async fn cross_site_requests_cannot_act_for_a_signed_in_person() {
     let me = client.get(format!("{}/v1/accounts/me", app.base)).header("cookie", &page_cookie).send().await;
     assert_eq!(me.expect("me").status(), 200, "the account is still open");
 }
+
+#[tokio::test]
+async fn a_refused_request_with_a_body_ends_its_connection_openly() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["marketing"]).await;
+    // Refused before the body is read (no token): the answer says the connection ends, so
+    // a client's next request goes on a new one instead of a connection closed under it.
+    let body = format!("{{\"x\": \"{}\"}}", "a".repeat(300_000));
+    let refused = app
+        .client
+        .put(format!("{}/v1/partners/{}/transfers", app.base, uuid::Uuid::now_v7()))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.headers().get("connection").and_then(|v| v.to_str().ok()), Some("close"));
+    let next = app.client.get(format!("{}/healthz", app.base)).send().await.expect("the next request");
+    assert_eq!(next.status(), 200);
+    assert!(next.headers().get("connection").is_none(), "an answer to a request without a body keeps it open");
+}
