@@ -88,7 +88,35 @@ impl SqliteStore {
             .pragma("cache_size", "-32768")
             .foreign_keys(true);
         let max_connections = options.max_connections.max(1);
-        let pool = SqlitePoolOptions::new()
+        // Several processes opening a new database together race to turn on WAL; SQLite
+        // answers the losers "database is locked" at once, without waiting out the busy
+        // timeout (two readers both upgrading would deadlock). They try again shortly.
+        let mut attempt = 0;
+        loop {
+            match Self::open_pool(connect.clone(), max_connections, options).await {
+                Err(e) if attempt < 6 && e.to_string().contains("database is locked") => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                }
+                Err(e) => {
+                    return Err(fail(format!(
+                        "{}; check that the directory exists and is writable",
+                        crate::error::one_line(&e)
+                    )));
+                }
+                Ok(pool) => {
+                    return Ok(Self { pool, max_connections, write_turn: Arc::new(tokio::sync::Mutex::new(())) });
+                }
+            }
+        }
+    }
+
+    async fn open_pool(
+        connect: SqliteConnectOptions,
+        max_connections: u32,
+        options: &ConnectOptions,
+    ) -> Result<SqlitePool, sqlx::Error> {
+        SqlitePoolOptions::new()
             .max_connections(max_connections)
             // A COMMIT that fails (the disk full: SQLite then rolls the transaction back
             // itself) leaves sqlx counting a transaction that no longer exists, and every
@@ -106,10 +134,6 @@ impl SqliteStore {
             .acquire_timeout(options.connect_timeout)
             .connect_with(connect)
             .await
-            .map_err(|e| {
-                fail(format!("{}; check that the directory exists and is writable", crate::error::one_line(&e)))
-            })?;
-        Ok(Self { pool, max_connections, write_turn: Arc::new(tokio::sync::Mutex::new(())) })
     }
 
     /// A transaction that holds SQLite's write lock from its first statement, after this
