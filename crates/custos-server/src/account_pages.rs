@@ -25,7 +25,7 @@ use serde::Deserialize;
 
 use crate::accounts::{account_error, cookie, session_token};
 use crate::branding::Branding;
-use crate::i18n::Strings;
+use crate::i18n::{Strings, remember};
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -82,13 +82,7 @@ fn render(
     let notice = notice.map(|n| t.t(&n).to_owned());
     let page = Page { brand: (*state.branding).clone(), t, here: "/account", error, notice, signed_in };
     match page.render() {
-        Ok(html) => {
-            let mut response = (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response();
-            if let Some(cookie) = lang_cookie {
-                response.headers_mut().append(header::SET_COOKIE, cookie);
-            }
-            response
-        }
+        Ok(html) => remember((status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(), lang_cookie),
         Err(e) => ApiError::internal(anyhow::anyhow!("cannot render the account page: {e}")).into_response(),
     }
 }

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::cookie_value;
 use crate::branding::Branding;
-use crate::i18n::Strings;
+use crate::i18n::{LangQuery, Strings, remember};
 use crate::{ApiError, AppState};
 
 /// The cookie custos.js keeps the choice in.
@@ -156,22 +156,12 @@ fn page_for(state: &AppState, headers: &HeaderMap, lang: Option<&str>, csrf: Str
     (page, lang_cookie)
 }
 
-#[derive(Debug, Deserialize)]
-struct LangQuery {
-    #[serde(default)]
-    lang: Option<String>,
-}
-
 async fn show(State(state): State<AppState>, headers: HeaderMap, Query(lang): Query<LangQuery>) -> Response {
     let csrf = random_hex();
     let secure = state.public_url.starts_with("https://");
     let (page, lang_cookie) = page_for(&state, &headers, lang.lang.as_deref(), csrf.clone());
-    let mut response =
-        render(StatusCode::OK, &page, set_cookie(CSRF_COOKIE, &csrf, 3600, secure, "; SameSite=Strict; HttpOnly"));
-    if let Some(cookie) = lang_cookie {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
+    let token_cookie = set_cookie(CSRF_COOKIE, &csrf, 3600, secure, "; SameSite=Strict; HttpOnly");
+    remember(render(StatusCode::OK, &page, token_cookie), lang_cookie)
 }
 
 async fn save(

@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use serde::Deserialize;
 
 use crate::branding::BrandingError;
 
@@ -28,6 +30,22 @@ const BUILTIN: &[(&str, &str)] = &[
 
 /// The cookie that remembers the language picked on a page.
 pub(crate) const COOKIE: &str = "custos_lang";
+
+/// A page's `?lang=` parameter: the language the visitor picked, if any.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct LangQuery {
+    #[serde(default)]
+    pub(crate) lang: Option<String>,
+}
+
+/// `response` with the cookie that remembers the visitor's pick, when [`Catalog::pick`]
+/// gave one.
+pub(crate) fn remember(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
 
 /// One language's wording.
 #[derive(Debug, Clone, PartialEq, Eq)]

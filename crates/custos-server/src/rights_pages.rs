@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use askama::Template;
 use axum::Router;
 use axum::extract::{ConnectInfo, Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use custos_engine::rights::{NewRightsRequest, RightsError};
@@ -22,7 +22,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::branding::Branding;
-use crate::i18n::Strings;
+use crate::i18n::{LangQuery, Strings, remember};
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -56,13 +56,6 @@ struct Page {
     request: Option<Shown>,
 }
 
-/// The language of a page: the visitor's pick (`?lang=`), cookie or browser.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct LangQuery {
-    #[serde(default)]
-    lang: Option<String>,
-}
-
 fn page(
     state: &AppState,
     headers: &HeaderMap,
@@ -91,13 +84,7 @@ fn page(
         t,
     };
     match page.render() {
-        Ok(html) => {
-            let mut response = (status, Html(html)).into_response();
-            if let Some(cookie) = lang_cookie {
-                response.headers_mut().append(header::SET_COOKIE, cookie);
-            }
-            response
-        }
+        Ok(html) => remember((status, Html(html)).into_response(), lang_cookie),
         Err(e) => ApiError::internal(anyhow::anyhow!("cannot render the rights page: {e}")).into_response(),
     }
 }

@@ -6,14 +6,13 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use custos_engine::marketing::{self, UnsubscribeError};
-use serde::Deserialize;
 
 use crate::branding::Branding;
-use crate::i18n::Strings;
+use crate::i18n::{LangQuery, Strings, remember};
 use crate::{ApiError, AppState};
 
 #[derive(Template)]
@@ -26,24 +25,12 @@ struct Page {
     done: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct LangQuery {
-    #[serde(default)]
-    lang: Option<String>,
-}
-
 fn render(state: &AppState, headers: &HeaderMap, lang: Option<&str>, token: &str, done: bool) -> Response {
     let (t, lang_cookie) = state.branding.catalog.pick(lang, headers);
     // The token was checked before and holds only URL-safe characters.
     let page = Page { brand: (*state.branding).clone(), t, here: format!("/unsubscribe/{token}"), done };
     match page.render() {
-        Ok(html) => {
-            let mut response = (StatusCode::OK, Html(html)).into_response();
-            if let Some(cookie) = lang_cookie {
-                response.headers_mut().append(header::SET_COOKIE, cookie);
-            }
-            response
-        }
+        Ok(html) => remember((StatusCode::OK, Html(html)).into_response(), lang_cookie),
         Err(e) => ApiError::internal(anyhow::anyhow!("cannot render the unsubscribe page: {e}")).into_response(),
     }
 }
