@@ -341,7 +341,9 @@ impl Analytics {
         let Some(subject) = self.store.find_subject(IdentifierKind::CookieId, &index).await? else {
             return Ok(Mode::Cookieless);
         };
-        let state = crate::records::choices(&self.store, subject).await?;
+        let Some(state) = crate::records::choices(&self.store, subject).await? else {
+            return Ok(Mode::Cookieless);
+        };
         let categories: Vec<&str> = self.categories.iter().map(String::as_str).collect();
         let request =
             Request { actor: &Actor::System, subject, purpose, categories: &categories, access: Access::Write };

@@ -92,17 +92,19 @@ pub struct Erasure {
     pub rows_deleted: bool,
 }
 
-/// What a living subject chose, as the gate reads it: live consents, objections, restriction.
-pub(crate) async fn choices(store: &Arc<dyn Store>, subject: SubjectId) -> Result<SubjectState, StoreError> {
-    let consents = store.live_consents(subject).await?.into_iter().collect();
-    let objections = store
-        .objections(subject)
-        .await?
-        .into_iter()
-        .map(|(purpose, grounds)| (purpose, Objection { compelling_grounds: grounds }))
-        .collect();
-    let restricted = store.restricted(subject).await?;
-    Ok(SubjectState { erased: false, consents, objections, restricted })
+/// What a living subject chose, as the gate reads it: live consents, objections,
+/// restriction; `None` when there is no such subject.
+pub(crate) async fn choices(store: &Arc<dyn Store>, subject: SubjectId) -> Result<Option<SubjectState>, StoreError> {
+    Ok(store.choices(subject).await?.map(|c| SubjectState {
+        erased: false,
+        consents: c.consents.into_iter().collect(),
+        objections: c
+            .objections
+            .into_iter()
+            .map(|(purpose, grounds)| (purpose, Objection { compelling_grounds: grounds }))
+            .collect(),
+        restricted: c.restricted,
+    }))
 }
 
 /// Subjects and records, through the gate, the vault and the audit log.
@@ -260,10 +262,12 @@ impl Records {
         purpose: &str,
         categories: &[&str],
     ) -> Result<Vec<OpenedRecord>, AccessError> {
-        let state = self.state(subject).await?;
+        // One look at the key store serves both the erased check and the opening.
+        let lookup = self.vault.keys().data_key(subject).await?;
+        let state = self.state_with(subject, &lookup).await?;
         self.check(actor, subject, &state, purpose, categories, Access::Read).await?;
         let wanted: HashSet<&str> = categories.iter().copied().collect();
-        let key = match self.vault.data_key(subject).await {
+        let key = match self.vault.open_lookup(subject, lookup) {
             Ok(key) => Some(key),
             Err(VaultAccessError::NoKey(_)) => None,
             Err(e) => return Err(e.into()),
@@ -325,13 +329,20 @@ impl Records {
 
     /// What the gate needs to know about the subject.
     pub async fn state(&self, subject: SubjectId) -> Result<SubjectState, AccessError> {
-        if let custos_store::DataKeyLookup::Erased(_) = self.vault.keys().data_key(subject).await? {
+        let lookup = self.vault.keys().data_key(subject).await?;
+        self.state_with(subject, &lookup).await
+    }
+
+    /// [`Records::state`], given what the key store holds for the subject.
+    async fn state_with(
+        &self,
+        subject: SubjectId,
+        lookup: &custos_store::DataKeyLookup,
+    ) -> Result<SubjectState, AccessError> {
+        if let custos_store::DataKeyLookup::Erased(_) = lookup {
             return Ok(SubjectState { erased: true, ..SubjectState::default() });
         }
-        if self.store.subject(subject).await?.is_none() {
-            return Err(AccessError::NoSubject(subject));
-        }
-        Ok(choices(&self.store, subject).await?)
+        choices(&self.store, subject).await?.ok_or(AccessError::NoSubject(subject))
     }
 
     /// Asks the gate; a refusal is audited and returned as [`AccessError::Denied`].

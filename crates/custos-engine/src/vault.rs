@@ -166,7 +166,13 @@ impl Vault {
 
     /// A subject's data key; [`VaultAccessError::Erased`] once it was shredded.
     pub async fn data_key(&self, subject: SubjectId) -> Result<DataKey, VaultAccessError> {
-        match self.keys.data_key(subject).await? {
+        self.open_lookup(subject, self.keys.data_key(subject).await?)
+    }
+
+    /// The data key out of what the key store answered for `subject` (see
+    /// [`Vault::data_key`]), for a caller that looked it up already.
+    pub fn open_lookup(&self, subject: SubjectId, lookup: DataKeyLookup) -> Result<DataKey, VaultAccessError> {
+        match lookup {
             DataKeyLookup::Found(stored) => self.unwrap_stored(&stored),
             DataKeyLookup::Erased(at) => Err(VaultAccessError::Erased { subject, at }),
             DataKeyLookup::Missing => Err(VaultAccessError::NoKey(subject)),

@@ -46,7 +46,10 @@ macro_rules! portable_store {
             }
 
             async fn subject(&self, id: $crate::SubjectId) -> Result<Option<$crate::Subject>, $crate::StoreError> {
-                let row = sqlx::query::<$db>("SELECT subject_id, kind, created_at FROM subjects WHERE subject_id = $1")
+                if let Some(reads) = self.inline_reads() {
+                    return reads.subject(id);
+                }
+                let row = sqlx::query::<$db>($crate::queries::SUBJECT)
                     .bind(id.0)
                     .fetch_optional(&self.pool)
                     .await?;
@@ -84,8 +87,11 @@ macro_rules! portable_store {
                 kind: $crate::IdentifierKind,
                 index: &$crate::BlindIndex,
             ) -> Result<Option<$crate::SubjectId>, $crate::StoreError> {
+                if let Some(reads) = self.inline_reads() {
+                    return reads.find_subject(kind, index);
+                }
                 let id: Option<uuid::Uuid> =
-                    sqlx::query_scalar::<$db, uuid::Uuid>("SELECT subject_id FROM identifiers WHERE kind = $1 AND blind_index = $2")
+                    sqlx::query_scalar::<$db, uuid::Uuid>($crate::queries::FIND_SUBJECT)
                         .bind(kind.as_str())
                         .bind(&index.0[..])
                         .fetch_optional(&self.pool)
@@ -260,9 +266,11 @@ macro_rules! portable_store {
             }
 
             async fn consent_history(&self, subject: $crate::SubjectId) -> Result<Vec<$crate::StoredConsent>, $crate::StoreError> {
+                if let Some(reads) = self.inline_reads() {
+                    return reads.consent_history(subject);
+                }
                 let rows = sqlx::query_as::<$db, (i64, String, bool, String, String, i64, String, Option<String>)>(
-                    "SELECT seq, purpose, granted, method, policy_version, at, text_version, source_ip \
-                     FROM consents WHERE subject_id = $1 ORDER BY seq",
+                    $crate::queries::CONSENT_HISTORY,
                 )
                 .bind(subject.0)
                 .fetch_all(&self.pool)
@@ -394,6 +402,20 @@ macro_rules! portable_store {
                     .fetch_one(&self.pool)
                     .await?;
                 Ok(n > 0)
+            }
+
+            async fn choices(&self, subject: $crate::SubjectId) -> Result<Option<$crate::Choices>, $crate::StoreError> {
+                // One statement instead of four: every statement is a round trip (on
+                // SQLite through sqlx, to the connection's thread), and a gated read asks
+                // this first.
+                if let Some(reads) = self.inline_reads() {
+                    return reads.choices(subject);
+                }
+                let rows = sqlx::query_as::<$db, (i32, Option<String>, Option<String>)>($crate::queries::CHOICES)
+                    .bind(subject.0)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok($crate::queries::choices(rows))
             }
         }
 
@@ -764,10 +786,10 @@ macro_rules! portable_store {
             }
 
             async fn records(&self, subject_id: $crate::SubjectId) -> Result<Vec<$crate::Record>, $crate::StoreError> {
-                let rows = sqlx::query::<$db>(
-                    "SELECT subject_id, record_id, category, purpose, policy_version, sealed, created_at, expires_at \
-                     FROM records WHERE subject_id = $1 ORDER BY created_at, record_id",
-                )
+                if let Some(reads) = self.inline_reads() {
+                    return reads.records(subject_id);
+                }
+                let rows = sqlx::query::<$db>($crate::queries::RECORDS)
                 .bind(subject_id.0)
                 .fetch_all(&self.pool)
                 .await?;
@@ -1059,9 +1081,10 @@ macro_rules! portable_keystore {
             }
 
             async fn data_key(&self, subject: $crate::SubjectId) -> Result<$crate::DataKeyLookup, $crate::StoreError> {
-                let row = sqlx::query_as::<$db, (String, Vec<u8>, i64)>(
-                    "SELECT master_key_id, wrapped, created_at FROM data_keys WHERE subject_id = $1",
-                )
+                if let Some(reads) = self.inline_reads() {
+                    return reads.data_key(subject);
+                }
+                let row = sqlx::query_as::<$db, (String, Vec<u8>, i64)>($crate::queries::DATA_KEY)
                 .bind(subject.0)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -1073,7 +1096,7 @@ macro_rules! portable_keystore {
                         created_at: $crate::time::from_millis(created)?,
                     }));
                 }
-                let erased = sqlx::query_scalar::<$db, i64>("SELECT erased_at FROM erased_subjects WHERE subject_id = $1")
+                let erased = sqlx::query_scalar::<$db, i64>($crate::queries::ERASED_AT)
                     .bind(subject.0)
                     .fetch_optional(&self.pool)
                     .await?;

@@ -55,6 +55,17 @@ pub struct NewVisitor {
     pub cookie: BlindIndex,
 }
 
+/// What the gate needs about one person, read in one round trip.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Choices {
+    /// The purposes with live consent (as [`SubjectStateStore::live_consents`]), sorted.
+    pub consents: Vec<String>,
+    /// Objections by purpose, with any compelling grounds, sorted by purpose.
+    pub objections: Vec<(String, Option<String>)>,
+    /// Whether processing is restricted.
+    pub restricted: bool,
+}
+
 /// The person's choices.
 #[async_trait]
 pub trait SubjectStateStore {
@@ -98,4 +109,8 @@ pub trait SubjectStateStore {
 
     /// Whether processing is restricted.
     async fn restricted(&self, subject: SubjectId) -> Result<bool, StoreError>;
+
+    /// Live consents, objections and restriction together, in one query, or `None` when
+    /// no such subject exists: what a purpose-gated read asks before anything else.
+    async fn choices(&self, subject: SubjectId) -> Result<Option<Choices>, StoreError>;
 }

@@ -201,7 +201,7 @@ async fn open(
     let policy = crate::policy::load(settings.policy.as_deref())?;
     let (vault, _) = crate::keys::open_vault(settings).await?;
     // The same services `custos serve` runs, without the server.
-    let governance = custos_server::AppState::new(store.clone(), vault, policy).governance;
+    let governance = custos_server::AppState::new(store.clone(), vault, policy).governance.clone();
     Ok((store, governance))
 }
 

@@ -73,8 +73,10 @@ pub(crate) async fn run(settings: &Settings, command: &PartnersCommand) -> anyho
     let store = storage::open(settings).await?;
     let policy = crate::policy::load(settings.policy.as_deref())?;
     let (vault, _) = crate::keys::open_vault(settings).await?;
-    let partners =
-        custos_server::AppState::new(store.clone(), vault, policy).with_partners(settings.partners.clone()).partners;
+    let partners = custos_server::AppState::new(store.clone(), vault, policy)
+        .with_partners(settings.partners.clone())
+        .partners
+        .clone();
     let operator = std::env::var("USER").unwrap_or_else(|_| "operator".into());
     let actor = Actor::Staff { id: format!("cli:{operator}"), role: StaffRole::Dpo, purposes: vec![] };
     match command {

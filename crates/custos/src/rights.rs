@@ -16,7 +16,8 @@ pub(crate) async fn run(settings: &Settings, command: &RightsCommand) -> anyhow:
     let rights = custos_server::AppState::new(store.clone(), vault, policy)
         .with_outbound(&settings.outbound.load()?)
         .context("the configuration's [outbound] section")?
-        .rights;
+        .rights
+        .clone();
     let operator = || {
         let name = std::env::var("USER").unwrap_or_else(|_| "operator".into());
         Actor::Staff { id: format!("cli:{name}"), role: StaffRole::Dpo, purposes: vec![] }

@@ -63,6 +63,11 @@ impl PgStore {
         Ok(Self { pool, max_connections })
     }
 
+    /// PostgreSQL reads through the pool: its statements are network round trips already.
+    fn inline_reads(&self) -> Option<&crate::sqlite::InlineReads> {
+        None
+    }
+
     /// A read-write transaction.
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         Ok(self.pool.begin().await?)

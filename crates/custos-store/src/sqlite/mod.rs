@@ -12,6 +12,10 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
+mod inline;
+
+pub(crate) use inline::InlineReads;
+
 use crate::activity::activity_store;
 use crate::campaigns::campaign_store;
 use crate::governance::governance_store;
@@ -42,6 +46,8 @@ pub struct SqliteStore {
     /// SQLite's busy handler (1, 2, 5, 10… ms) instead of starting the moment it is free,
     /// and concurrent group commits (ledger, events, audit) waste most of their time there.
     write_turn: Arc<tokio::sync::Mutex<()>>,
+    /// The hot reads, on the caller's thread (see the `inline` module); none in memory.
+    inline: Option<Arc<InlineReads>>,
 }
 
 /// A write transaction holding this process's turn to write; dereferences to the
@@ -105,7 +111,13 @@ impl SqliteStore {
                     )));
                 }
                 Ok(pool) => {
-                    return Ok(Self { pool, max_connections, write_turn: Arc::new(tokio::sync::Mutex::new(())) });
+                    let inline = InlineReads::for_file(connect.get_filename()).map(Arc::new);
+                    return Ok(Self {
+                        pool,
+                        max_connections,
+                        write_turn: Arc::new(tokio::sync::Mutex::new(())),
+                        inline,
+                    });
                 }
             }
         }
@@ -134,6 +146,11 @@ impl SqliteStore {
             .acquire_timeout(options.connect_timeout)
             .connect_with(connect)
             .await
+    }
+
+    /// Where the hot reads run: inline, on a file database.
+    fn inline_reads(&self) -> Option<&InlineReads> {
+        self.inline.as_deref()
     }
 
     /// A transaction that holds SQLite's write lock from its first statement, after this

@@ -1,7 +1,8 @@
 use std::sync::Arc;
 
 use custos_store::{
-    ConsentEntry, ConsentWrite, IdentifierKind, NewSubject, NewVisitor, Store, StoreError, SubjectId, SubjectKind,
+    Choices, ConsentEntry, ConsentWrite, IdentifierKind, NewSubject, NewVisitor, Store, StoreError, SubjectId,
+    SubjectKind,
 };
 use custos_testkit::{TestDb, on_both_backends};
 
@@ -11,6 +12,7 @@ on_both_backends!(
     the_latest_ledger_entry_decides_consent,
     objections_and_restrictions,
     a_batch_of_entries_creates_visitors_once_and_is_all_or_nothing,
+    choices_in_one_read_agree_with_each_read_alone,
 );
 
 fn consent(subject: SubjectId, purpose: &str, granted: bool, ms: i64) -> ConsentEntry {
@@ -66,6 +68,35 @@ async fn objections_and_restrictions(store: Arc<dyn Store>, _db: &TestDb) {
     assert!(!store.restricted(s.id).await.expect("restricted"));
     assert!(store.delete_subject(s.id).await.expect("delete"));
     assert!(store.objections(s.id).await.expect("list").is_empty(), "erasure removes choices too");
+}
+
+/// `choices` (one statement; inline on SQLite) says what the four reads say alone.
+async fn choices_in_one_read_agree_with_each_read_alone(store: Arc<dyn Store>, _db: &TestDb) {
+    let s = user();
+    assert_eq!(store.choices(s.id).await.expect("choices"), None, "no such subject");
+    store.create_subject(&s, &[]).await.expect("create");
+    assert_eq!(store.choices(s.id).await.expect("choices"), Some(Choices::default()));
+    for (purpose, granted, ms) in
+        [("marketing", true, 1), ("analytics", true, 2), ("marketing", false, 3), ("support", true, 4)]
+    {
+        store.append_consent(&consent(s.id, purpose, granted, ms)).await.expect("append");
+    }
+    store.reset_consents("support", at(5)).await.expect("terms changed");
+    store.record_objection(s.id, "service-improvement", at(6)).await.expect("object");
+    store.record_objection(s.id, "fraud-prevention", at(6)).await.expect("object");
+    store.record_compelling_grounds(s.id, "fraud-prevention", "chargebacks").await.expect("grounds");
+    store.set_restriction(s.id, Some("accuracy contested"), at(7)).await.expect("restrict");
+    let expected = Choices {
+        consents: store.live_consents(s.id).await.expect("live"),
+        objections: store.objections(s.id).await.expect("objections"),
+        restricted: store.restricted(s.id).await.expect("restricted"),
+    };
+    assert_eq!(expected.consents, vec!["analytics".to_owned()], "withdrawn and reset purposes do not count");
+    assert_eq!(expected.objections.len(), 2);
+    assert!(expected.restricted);
+    assert_eq!(store.choices(s.id).await.expect("choices"), Some(expected));
+    store.set_restriction(s.id, None, at(8)).await.expect("lift");
+    assert!(!store.choices(s.id).await.expect("choices").expect("held").restricted);
 }
 
 fn visitor_write(cookie: u8, ms: i64) -> ConsentWrite {

@@ -1,0 +1,54 @@
+//! The statements of the hot reads, shared by the sqlx path of both backends and by
+//! SQLite's inline reads (`sqlite::inline`), so that both read exactly the same rows.
+
+/// A subject by id.
+pub(crate) const SUBJECT: &str = "SELECT subject_id, kind, created_at FROM subjects WHERE subject_id = $1";
+
+/// The subject holding an identifier: `$1` kind, `$2` blind index.
+pub(crate) const FIND_SUBJECT: &str = "SELECT subject_id FROM identifiers WHERE kind = $1 AND blind_index = $2";
+
+/// A person's consent ledger, oldest first.
+pub(crate) const CONSENT_HISTORY: &str = "SELECT seq, purpose, granted, method, policy_version, at, text_version, \
+     source_ip FROM consents WHERE subject_id = $1 ORDER BY seq";
+
+/// What the gate needs in one statement: each row says what it is (0 the subject itself,
+/// 1 a live consent, 2 an objection with any compelling grounds, 3 a restriction).
+pub(crate) const CHOICES: &str = "SELECT 0, NULL, NULL FROM subjects WHERE subject_id = $1 \
+     UNION ALL \
+     SELECT 1, c.purpose, NULL FROM consents c \
+     WHERE c.subject_id = $1 AND c.granted AND c.seq = \
+       (SELECT MAX(l.seq) FROM consents l WHERE l.subject_id = c.subject_id AND l.purpose = c.purpose) \
+     AND c.at >= COALESCE((SELECT r.since FROM consent_resets r WHERE r.purpose = c.purpose), 0) \
+     UNION ALL \
+     SELECT 2, purpose, compelling_grounds FROM objections WHERE subject_id = $1 \
+     UNION ALL \
+     SELECT 3, NULL, NULL FROM restrictions WHERE subject_id = $1";
+
+/// A person's records, oldest first.
+pub(crate) const RECORDS: &str = "SELECT subject_id, record_id, category, purpose, policy_version, sealed, \
+     created_at, expires_at FROM records WHERE subject_id = $1 ORDER BY created_at, record_id";
+
+/// A person's wrapped data key (key store).
+pub(crate) const DATA_KEY: &str = "SELECT master_key_id, wrapped, created_at FROM data_keys WHERE subject_id = $1";
+
+/// When a person's data key was destroyed (key store).
+pub(crate) const ERASED_AT: &str = "SELECT erased_at FROM erased_subjects WHERE subject_id = $1";
+
+/// Reads [`CHOICES`] rows into the gate's view.
+pub(crate) fn choices(rows: Vec<(i32, Option<String>, Option<String>)>) -> Option<crate::Choices> {
+    if !rows.iter().any(|(what, _, _)| *what == 0) {
+        return None;
+    }
+    let mut choices = crate::Choices::default();
+    for (what, purpose, grounds) in rows {
+        match (what, purpose) {
+            (1, Some(purpose)) => choices.consents.push(purpose),
+            (2, Some(purpose)) => choices.objections.push((purpose, grounds)),
+            (3, _) => choices.restricted = true,
+            _ => {}
+        }
+    }
+    choices.consents.sort_unstable();
+    choices.objections.sort_unstable();
+    Some(choices)
+}
