@@ -123,6 +123,9 @@ pub fn open_signed(
     let message = verify_signed(key, body)?;
     let claims: Value =
         serde_json::from_slice(&message).map_err(|_| DrpError::Invalid("the signed message is not JSON".into()))?;
+    if let Some(path) = crate::nul::path(&claims) {
+        return Err(DrpError::Invalid(crate::nul::message(if path.is_empty() { "the message" } else { &path })));
+    }
     if claims["agent-id"].as_str() != Some(agent_id) || claims["business-id"].as_str() != Some(business_id) {
         return Err(DrpError::Forbidden);
     }
@@ -342,6 +345,33 @@ impl JobHandler for DrpCallbacks {
             Ok(answer) => Err(JobError::Permanent(format!("the agent refused the callback with {}", answer.status))),
             Err(crate::outbound::OutboundError::Transport(why)) => Err(JobError::Retry(why)),
             Err(other) => Err(JobError::Permanent(other.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ed25519_dalek::{Signer, SigningKey};
+
+    use super::*;
+
+    #[test]
+    fn a_signed_message_with_nul_in_a_claim_is_refused_by_name() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let claims = json!({"agent-id": "agent", "business-id": "shop", "drp.version": VERSION,
+            "issued-at": "2026-01-01T00:00:00Z", "expires-at": "2026-01-02T00:00:00Z",
+            "identity": {"email": "ada\u{0}@example.org"}});
+        let message = serde_json::to_vec(&claims).expect("json");
+        let mut signed = key.sign(&message).to_bytes().to_vec();
+        signed.extend_from_slice(&message);
+        let body = base64::engine::general_purpose::STANDARD.encode(signed);
+        let now: Timestamp = "2026-01-01T12:00:00Z".parse().expect("time");
+        match open_signed(&key.verifying_key(), "agent", "shop", body.as_bytes(), now) {
+            Err(DrpError::Invalid(message)) => {
+                assert!(message.starts_with("identity.email: ") && message.contains("U+0000"), "{message}");
+                assert!(!message.contains("ada"), "the value is not repeated: {message}");
+            }
+            other => panic!("{other:?}"),
         }
     }
 }

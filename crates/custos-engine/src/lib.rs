@@ -46,6 +46,7 @@ pub mod inbox;
 pub mod jobs;
 pub mod mail;
 pub mod marketing;
+pub mod nul;
 pub mod outbound;
 pub mod partners;
 pub mod policy;

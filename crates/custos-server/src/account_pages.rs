@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -25,6 +25,7 @@ use serde::Deserialize;
 
 use crate::accounts::{account_error, cookie, session_token};
 use crate::branding::Branding;
+use crate::extract::Form;
 use crate::i18n::{Strings, remember};
 use crate::{ApiError, AppState};
 

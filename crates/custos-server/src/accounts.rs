@@ -1,6 +1,7 @@
 //! Accounts over HTTP (seed 1, 7):
 //!
-//! - `POST /v1/accounts`: sign up `{name, company?, address?, email, phone?, password}`
+//! - `POST /v1/accounts`: sign up `{name, company?, address?, email, phone?, password}`,
+//!   always 202 with the same body, whether or not the address has an account
 //! - `POST /v1/accounts/login`: `{email, password}` → an HttpOnly, SameSite=Lax session cookie
 //! - `POST /v1/accounts/logout`
 //! - `GET /v1/accounts/me`: the person's own account data
@@ -53,7 +54,6 @@ pub(crate) fn account_error(e: AccountError) -> ApiError {
         AccountError::Invalid { field, message } => {
             ApiError::invalid("invalid_field", format!("{field}: {message}")).with_field(field)
         }
-        AccountError::Exists => ApiError::conflict("account_exists", e.to_string()).with_field("email"),
         AccountError::BadCredentials => ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", e.to_string()),
         AccountError::BadToken => ApiError::new(StatusCode::UNAUTHORIZED, "bad_token", e.to_string()),
         AccountError::Access(AccessError::Denied { rule, reason }) => {
@@ -104,16 +104,36 @@ struct SignUp {
     password: String,
 }
 
+/// The answer to every accepted sign-up. The same bytes for an address that already has an
+/// account and for a new one, and no session cookie: the mail sent to the address says what
+/// happens next (a link that confirms a new account; for an existing account, a note that
+/// someone tried to sign up, with a reset link).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+struct SignUpAccepted {
+    /// Always `check_email`.
+    next: &'static str,
+    /// What to tell the person.
+    message: &'static str,
+}
+
+const SIGN_UP_ACCEPTED: SignUpAccepted = SignUpAccepted {
+    next: "check_email",
+    message: "check your email to continue: a message has been sent to the address given",
+};
+
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", security(()),
     request_body = SignUp,
-    responses((status = 201, description = "`{subject_id, verification}`; a verification link is mailed", body = Object),
-              (status = 409, description = "`account_exists`", body = crate::openapi::ErrorEnvelope),
-              (status = 429, description = "`too_many_requests`", body = crate::openapi::ErrorEnvelope)))]
+    responses((status = 202, description = "Accepted, whether or not the address already has an account (the answer \
+                  tells no one who has one): a new address is mailed a verification link, the holder of an \
+                  existing account a note that someone tried to sign up, with a password-reset link; nothing \
+                  about an existing account changes", body = SignUpAccepted),
+              (status = 422, description = "`invalid_field`: a field at fault (`name`, `email`, `phone`, `password`)", body = crate::openapi::ErrorEnvelope),
+              (status = 429, description = "`too_many_requests` from this network or for this address", body = crate::openapi::ErrorEnvelope)))]
 async fn register(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<SignUp>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<SignUpAccepted>), ApiError> {
     limit(&state, peer)?;
     state.limiters.identifiers.check(&body.email, "email")?;
     let registration = Registration {
@@ -124,11 +144,8 @@ async fn register(
         phone: body.phone,
         password: body.password,
     };
-    let subject = state.accounts.register(&registration).await.map_err(account_error)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"subject_id": subject, "verification": "a link was sent to the email address"})),
-    ))
+    state.accounts.register(&registration).await.map_err(account_error)?;
+    Ok((StatusCode::ACCEPTED, Json(SIGN_UP_ACCEPTED)))
 }
 
 /// A sign-in.
@@ -221,7 +238,8 @@ struct ResetRequest {
 
 #[utoipa::path(post, path = "/v1/accounts/password-reset", tag = "accounts", security(()),
     request_body = ResetRequest,
-    responses((status = 202, description = "Always, whether or not the address has an account"),
+    responses((status = 202, description = "Always, whether or not the address has an account, after the same work \
+                  for both: a job mails the holder of an account a reset link"),
               (status = 429, description = "`too_many_requests` from this network or for this address", body = crate::openapi::ErrorEnvelope)))]
 async fn request_reset(
     State(state): State<AppState>,

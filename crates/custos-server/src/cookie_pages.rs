@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::cookie_value;
 use crate::branding::Branding;
+use crate::extract::Form;
 use crate::i18n::{LangQuery, Strings, remember};
 use crate::{ApiError, AppState};
 

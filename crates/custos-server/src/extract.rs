@@ -1,8 +1,10 @@
-//! Request extractors whose failures are [`ApiError`]s that name the field at fault.
+//! Request extractors whose failures are [`ApiError`]s that name the field at fault. Both
+//! refuse text holding U+0000 ([`crate::nul`]) before the handler sees it.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
-use axum::http::header;
+use axum::http::{Method, header};
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use crate::ApiError;
@@ -51,8 +53,10 @@ where
     }
 }
 
-/// Parses `bytes` as a `T`, with errors that carry the JSON path and position.
+/// Parses `bytes` as a `T`, with errors that carry the JSON path and position. A string
+/// holding U+0000 anywhere in the body is refused first (`422 invalid_value`, its path named).
 pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    crate::nul::check_json(bytes)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     let value = value.map_err(|err| {
@@ -76,6 +80,47 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 .with_field("body"),
         }
     })
+}
+
+/// A form post, like `axum::Form` (whose behaviour and refusals it keeps), but a field whose
+/// name or value holds U+0000 is refused with `422 invalid_value` naming the field.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Form<T>(pub T);
+
+impl<T, S> FromRequest<S> for Form<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        // GET and HEAD read the query string (checked by `nul::refuse_in_url`); other
+        // encodings are refused by axum's extractor.
+        let reads_body = !matches!(*req.method(), Method::GET | Method::HEAD);
+        let req = if is_form && reads_body {
+            // The same request again after its body is read, for axum's extractor.
+            let mut again = Request::new(Body::empty());
+            *again.method_mut() = req.method().clone();
+            *again.uri_mut() = req.uri().clone();
+            *again.version_mut() = req.version();
+            *again.headers_mut() = req.headers().clone();
+            *again.extensions_mut() = req.extensions().clone();
+            let bytes = Bytes::from_request(req, state).await.map_err(IntoResponse::into_response)?;
+            crate::nul::check_pairs(form_urlencoded::parse(&bytes)).map_err(IntoResponse::into_response)?;
+            *again.body_mut() = Body::from(bytes);
+            again
+        } else {
+            req
+        };
+        let axum::Form(value) = axum::Form::<T>::from_request(req, state).await.map_err(IntoResponse::into_response)?;
+        Ok(Self(value))
+    }
 }
 
 #[cfg(test)]

@@ -99,6 +99,7 @@ async fn read_fields(request: Request, state: &AppState) -> Result<Fields, ApiEr
             let key = field.name().unwrap_or("").to_owned();
             if key == "attachments" {
                 let filename = field.file_name().unwrap_or("attachment").to_owned();
+                crate::nul::check_pairs([("attachments", filename.as_str())])?;
                 let bytes = field.bytes().await.map_err(|_| {
                     ApiError::new(
                         StatusCode::PAYLOAD_TOO_LARGE,
@@ -130,7 +131,9 @@ fn too_large(e: axum::extract::rejection::BytesRejection) -> ApiError {
     ApiError::new(e.status(), "body_too_large", e.body_text())
 }
 
+/// Sets field `key` of a URL-encoded or multipart form; text holding U+0000 is refused.
 fn set(fields: &mut Fields, key: &str, value: String) -> Result<(), ApiError> {
+    crate::nul::check_pairs([(key, value.as_str())])?;
     match key {
         "name" => fields.name = value,
         "email" => fields.email = value,

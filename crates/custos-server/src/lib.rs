@@ -36,6 +36,7 @@ mod limits;
 pub mod mailbox;
 mod metrics;
 mod notice;
+mod nul;
 mod openapi;
 mod partner_requests;
 mod partners;

@@ -84,7 +84,13 @@ fn error(e: PartnerError) -> Refusal {
         PartnerError::Invalid { code, field, message } => ApiError::invalid(code, message).with_field(field),
         PartnerError::Batch(b) => {
             let field = b.field.clone();
-            let mut api = ApiError::bad_request(b.code, b.message);
+            // A value holding NUL is refused like any text holding it (422); the rest of a
+            // batch's faults are its format's (400).
+            let mut api = if b.code == "invalid_value" {
+                ApiError::invalid(b.code, b.message)
+            } else {
+                ApiError::bad_request(b.code, b.message)
+            };
             if let Some(f) = field {
                 api = api.with_field(f);
             }

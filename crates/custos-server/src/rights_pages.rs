@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -22,6 +22,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::branding::Branding;
+use crate::extract::Form;
 use crate::i18n::{LangQuery, Strings, remember};
 use crate::{ApiError, AppState};
 

@@ -5,7 +5,8 @@
 //! 3. error bodies re-rendered with the request id;
 //! 4. request count and latency per matched route;
 //! 5. refusals from axum itself given the one error shape, and the security headers on
-//!    every response (see `hardening`).
+//!    every response (see `hardening`);
+//! 6. a path or query string holding an encoded NUL refused (see `nul`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,6 +37,7 @@ fn request_id_of<B>(request: &axum::http::Request<B>) -> Option<String> {
 /// Wraps `router` in the middleware above.
 pub(crate) fn layer(router: Router, metrics: Arc<Metrics>) -> Router {
     router
+        .layer(middleware::from_fn(crate::nul::refuse_in_url))
         .layer(middleware::from_fn(crate::hardening::stable_errors))
         .layer(middleware::from_fn_with_state(metrics, record_metrics))
         .layer(middleware::from_fn(error_bodies_with_request_id))

@@ -111,7 +111,7 @@ async fn known_and_unknown_people_get_the_same_answers() {
     let app = TestApp::spawn_with_limits(&db, &["account"], custos_server::RateLimits::off()).await;
     // Ada has an account; nobody is known under the other address.
     let signup = json!({"name": "Ada", "email": "ada@example.org", "password": "correct horse battery"});
-    assert_eq!(app.post("/v1/accounts", &signup).await.0, 201);
+    assert_eq!(app.post("/v1/accounts", &signup).await.0, 202);
 
     let shape = |v: &Value| -> Vec<String> {
         let mut keys: Vec<String> = v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
@@ -123,6 +123,13 @@ async fn known_and_unknown_people_get_the_same_answers() {
     let (unknown_status, unknown) =
         app.post("/v1/rights-requests", &json!({"kind": "erasure", "email": "nobody@example.org"})).await;
     assert_eq!((known_status, shape(&known), &known["state"]), (unknown_status, shape(&unknown), &unknown["state"]));
+
+    let (a, body_a) = app.post("/v1/accounts", &signup).await;
+    let (b, body_b) = app
+        .post("/v1/accounts", &json!({"name": "Bob", "email": "bob@example.org", "password": "correct horse battery"}))
+        .await;
+    assert_eq!((a, &body_a), (b, &body_b), "a second sign-up for an address is answered like a first");
+    assert_eq!(a, 202);
 
     let (a, body_a) = app.post("/v1/accounts/password-reset", &json!({"email": "ada@example.org"})).await;
     let (b, body_b) = app.post("/v1/accounts/password-reset", &json!({"email": "nobody@example.org"})).await;
@@ -142,7 +149,7 @@ async fn an_account_session_is_new_at_every_sign_in_and_a_planted_one_is_worthle
     let db = TestDb::from_env().await;
     let app = TestApp::spawn_with_limits(&db, &["account"], custos_server::RateLimits::off()).await;
     let signup = json!({"name": "Ada", "email": "ada@example.org", "password": "correct horse battery"});
-    assert_eq!(app.post("/v1/accounts", &signup).await.0, 201);
+    assert_eq!(app.post("/v1/accounts", &signup).await.0, 202);
     let client = plain_client();
     let login = |cookie: Option<String>| {
         let mut request = client
@@ -215,7 +222,7 @@ async fn cross_site_requests_cannot_act_for_a_signed_in_person() {
     let db = TestDb::from_env().await;
     let app = TestApp::spawn_with_limits(&db, &["account"], custos_server::RateLimits::off()).await;
     let signup = json!({"name": "Ada", "email": "ada@example.org", "password": "correct horse battery"});
-    assert_eq!(app.post("/v1/accounts", &signup).await.0, 201);
+    assert_eq!(app.post("/v1/accounts", &signup).await.0, 202);
     let client = plain_client();
     let login = client
         .post(format!("{}/v1/accounts/login", app.base))

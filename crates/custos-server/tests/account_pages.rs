@@ -38,7 +38,7 @@ async fn a_user_signs_in_withdraws_and_gives_consent_and_closes_the_account() {
         .send()
         .await
         .expect("sign up");
-    assert_eq!(r.status(), 201);
+    assert_eq!(r.status(), 202);
 
     let page = http.get(format!("{}/account", app.base)).send().await.expect("page").text().await.expect("html");
     assert!(page.contains("action=\"/account/login\"") && page.contains("Example Shop") && page.contains("#0b4fa8"));

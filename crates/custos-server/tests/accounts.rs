@@ -1,12 +1,14 @@
 //! Accounts over HTTP with mail to a real SMTP server on loopback: sign-up and its
 //! verification link, sessions, password reset, the person's own data, and closing the
-//! account, which erases them.
+//! account, which erases them; and that neither sign-up nor a reset request tells anyone
+//! whether an address has an account.
 
 mod common;
 
 use std::sync::Arc;
 
 use common::TestApp;
+use custos_engine::accounts::AccountMailJob;
 use custos_engine::jobs::JobRunner;
 use custos_engine::mail::{MailJob, Mailer};
 use custos_store::IdentifierKind;
@@ -41,12 +43,48 @@ impl Site {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Runs the queued jobs (account mail, then the mail it queues).
+    async fn run_jobs(&self) {
+        let runner = JobRunner::new(self.app.store.clone())
+            .register(MailJob::new(self.app.state.records.clone(), self.mailer.clone()))
+            .register(AccountMailJob::new(self.app.state.accounts.clone()));
+        let report = runner.run_pending().await.expect("jobs");
+        assert_eq!((report.retrying, report.dead), (0, 0), "{report:?}");
+    }
+
     /// Sends the queued mail and returns the last message's text.
     async fn last_mail(&self) -> String {
-        let runner = JobRunner::new(self.app.store.clone())
-            .register(MailJob::new(self.app.state.records.clone(), self.mailer.clone()));
-        runner.run_pending().await.expect("mail");
+        self.run_jobs().await;
         self.smtp.delivered().last().expect("a mail").data.clone()
+    }
+
+    /// POSTs JSON from a client without cookies, under a fixed request id; returns the
+    /// answer as bytes: the status, every header but `date`, and the body.
+    async fn raw_post(&self, path: &str, body: &Value) -> (u16, Vec<(String, Vec<u8>)>, Vec<u8>) {
+        let r = reqwest::Client::new()
+            .post(format!("{}{path}", self.app.base))
+            .header("x-request-id", "same-for-both")
+            .json(body)
+            .send()
+            .await
+            .expect("post");
+        let status = r.status().as_u16();
+        let mut headers: Vec<(String, Vec<u8>)> = r
+            .headers()
+            .iter()
+            .filter(|(name, _)| *name != "date")
+            .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
+            .collect();
+        headers.sort();
+        (status, headers, r.bytes().await.expect("body").to_vec())
+    }
+
+    /// The kinds of the jobs waiting to run.
+    async fn pending_jobs(&self) -> Vec<String> {
+        let jobs = self.app.store.jobs_in_state(custos_store::JobState::Pending, 100).await.expect("jobs");
+        let mut kinds: Vec<String> = jobs.into_iter().map(|j| j.kind).collect();
+        kinds.sort();
+        kinds
     }
 }
 
@@ -67,9 +105,7 @@ async fn sign_up_verify_sign_in_and_see_ones_own_data() {
     let db = TestDb::from_env().await;
     let site = Site::start(&db).await;
     let (status, body) = site.post("/v1/accounts", &signup()).await;
-    assert_eq!(status, 201, "{body}");
-    let (status, body) = site.post("/v1/accounts", &signup()).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("account_exists")));
+    assert_eq!((status, &body["next"]), (202, &json!("check_email")), "{body}");
     let (status, body) =
         site.post("/v1/accounts", &json!({"name": "X", "email": "x@example.org", "password": "short"})).await;
     assert_eq!((status, body["error"]["field"].as_str()), (422, Some("password")));
@@ -111,6 +147,113 @@ async fn sign_up_verify_sign_in_and_see_ones_own_data() {
         .expect("json");
     assert_eq!(me["data"]["user.contact.organization"], "Analytical Engines Ltd");
     assert_eq!(me["data"]["user.name"], "Ada Byron");
+}
+
+#[tokio::test]
+async fn sign_up_answers_a_known_address_byte_for_byte_like_a_new_one_and_mails_its_holder() {
+    let db = TestDb::from_env().await;
+    let site = Site::start(&db).await;
+    // Ada is new; her sign-up creates the account.
+    let new = site.raw_post("/v1/accounts", &signup()).await;
+    site.run_jobs().await;
+    assert_eq!(site.smtp.delivered().len(), 1, "the verification mail");
+
+    // Someone signs up again with Ada's address, with another name and password.
+    let mallory = json!({"name": "Mallory", "email": "ADA@example.org", "phone": "+44 20 7946 0000",
+                         "password": "an attacker's password"});
+    let known = site.raw_post("/v1/accounts", &mallory).await;
+    // And a third person, unknown until now.
+    let unknown = site
+        .raw_post(
+            "/v1/accounts",
+            &json!({"name": "Charles Babbage", "email": "charles@example.org", "password": "difference engine"}),
+        )
+        .await;
+    assert_eq!(known, new, "a known address is answered exactly like a new one");
+    assert_eq!(unknown, new);
+    let (status, headers, body) = &known;
+    assert_eq!(*status, 202);
+    assert!(headers.iter().all(|(name, _)| name != "set-cookie"), "no session for anyone: {headers:?}");
+    let body: Value = serde_json::from_slice(body).expect("json");
+    assert_eq!(body["next"], "check_email");
+    assert!(body.get("subject_id").is_none(), "no id that would differ: {body}");
+
+    // A field at fault is refused for a known address as for a new one.
+    let bad_phone = |email: &str| json!({"name": "Ada Byron", "email": email, "phone": "not a phone", "password": "correct horse battery"});
+    let (known_status, _, known_body) = site.raw_post("/v1/accounts", &bad_phone("ada@example.org")).await;
+    let (new_status, _, new_body) = site.raw_post("/v1/accounts", &bad_phone("grace@example.org")).await;
+    assert_eq!((known_status, &known_body), (new_status, &new_body));
+    assert_eq!(known_status, 422);
+
+    site.run_jobs().await;
+    let mails = site.smtp.delivered();
+    let to_ada: Vec<_> = mails.iter().filter(|m| m.to == ["ada@example.org"]).collect();
+    assert_eq!(to_ada.len(), 2, "the verification, then the note about the second sign-up");
+    let note = &to_ada[1].data;
+    assert!(note.contains("Someone tried to sign up with your address"), "{note}");
+    assert!(!note.contains("Mallory"), "the note is addressed with what the account holds: {note}");
+    assert!(
+        mails.iter().any(|m| m.to == ["charles@example.org"] && m.data.contains("Confirm your email address")),
+        "the new address gets its verification link"
+    );
+    assert!(mails.iter().all(|m| m.to != ["grace@example.org"]), "a refused sign-up mails no one");
+
+    // Nothing about Ada's account changed: her password, her data.
+    let (status, _) = site
+        .post("/v1/accounts/login", &json!({"email": "ada@example.org", "password": "an attacker's password"}))
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = site
+        .post("/v1/accounts/login", &json!({"email": "ada@example.org", "password": "correct horse battery"}))
+        .await;
+    assert_eq!(status, 200);
+    let me: Value = site
+        .browser
+        .get(format!("{}/v1/accounts/me", site.app.base))
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["data"]["user.name"], "Ada Byron");
+    assert_eq!(me["data"]["user.contact.phone_number"], "+44 20 7946 0958");
+
+    // The note's link resets the password, should the holder want to.
+    let (status, _) = site
+        .post(
+            "/v1/accounts/password-reset/confirm",
+            &json!({"token": token(note), "password": "a brand new passphrase"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+}
+
+#[tokio::test]
+async fn a_reset_request_does_the_same_work_for_a_known_and_an_unknown_address() {
+    let db = TestDb::from_env().await;
+    let site = Site::start(&db).await;
+    site.post("/v1/accounts", &signup()).await;
+    site.run_jobs().await;
+    let sent = site.smtp.delivered().len();
+
+    let known = site.raw_post("/v1/accounts/password-reset", &json!({"email": "ada@example.org"})).await;
+    let known_work = site.pending_jobs().await;
+    site.run_jobs().await;
+    let unknown = site.raw_post("/v1/accounts/password-reset", &json!({"email": "nobody@example.org"})).await;
+    let unknown_work = site.pending_jobs().await;
+    assert_eq!(known, unknown, "the same answer, byte for byte");
+    assert_eq!(known.0, 202);
+    // On the request path both queue one job and nothing else (no token, no mail yet): the
+    // job finds out whether the address has an account.
+    assert_eq!(known_work, vec!["accounts.mail".to_owned()]);
+    assert_eq!(unknown_work, known_work);
+    site.run_jobs().await;
+    let mails = site.smtp.delivered();
+    assert_eq!(mails.len(), sent + 1, "only the known address is mailed");
+    assert_eq!(mails[sent].to, vec!["ada@example.org".to_owned()]);
+    assert!(mails[sent].data.contains("Reset your password"), "{}", mails[sent].data);
+    assert!(site.pending_jobs().await.is_empty());
 }
 
 #[tokio::test]
@@ -156,9 +299,11 @@ async fn a_password_reset_ends_old_sessions() {
 async fn closing_an_account_erases_the_person_and_confirms_by_mail() {
     let db = TestDb::from_env().await;
     let site = Site::start(&db).await;
-    let (_, created) = site.post("/v1/accounts", &signup()).await;
+    site.post("/v1/accounts", &signup()).await;
     site.last_mail().await;
-    site.post("/v1/accounts/login", &json!({"email": "ada@example.org", "password": "correct horse battery"})).await;
+    let (_, signed_in) = site
+        .post("/v1/accounts/login", &json!({"email": "ada@example.org", "password": "correct horse battery"}))
+        .await;
     let r = site.browser.delete(format!("{}/v1/accounts/me", site.app.base)).send().await.expect("delete");
     assert_eq!(r.status(), 204);
     let confirmation = site.smtp.delivered().last().expect("mail").clone();
@@ -172,7 +317,7 @@ async fn closing_an_account_erases_the_person_and_confirms_by_mail() {
         401
     );
     assert_eq!(site.app.state.records.find(IdentifierKind::Email, "ada@example.org").await.expect("find"), None);
-    let subject: uuid::Uuid = created["subject_id"].as_str().expect("id").parse().expect("uuid");
+    let subject: uuid::Uuid = signed_in["subject_id"].as_str().expect("id").parse().expect("uuid");
     let store: &Arc<dyn custos_store::Store> = &site.app.store;
     assert_eq!(store.subject(custos_store::SubjectId(subject)).await.expect("read"), None, "every row is gone");
 }

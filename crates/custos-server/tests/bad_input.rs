@@ -228,3 +228,209 @@ async fn nasty_bodies_paths_and_queries_get_a_clear_4xx_and_store_nothing() {
     assert!(problems.is_empty(), "{} of {sent} answers were not a clear 4xx:\n{}", problems.len(), problems.join("\n"));
     assert_eq!(rows(&db).await, before, "a refused request stored something");
 }
+
+/// Every string leaf of `value`, as `(path, value with that leaf ending in NUL)`, the path
+/// written as the server names fields (`events[0].url`).
+fn with_nul_in_each_string(value: &Value) -> Vec<(String, Value)> {
+    fn walk(value: &Value, path: &str, out: &mut Vec<String>) {
+        match value {
+            Value::String(_) => out.push(path.to_owned()),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, &format!("{path}[{i}]"), out);
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map {
+                    walk(item, &if path.is_empty() { key.clone() } else { format!("{path}.{key}") }, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut paths = Vec::new();
+    walk(value, "", &mut paths);
+    paths
+        .into_iter()
+        .map(|path| {
+            let pointer = format!("/{}", path.replace(['.', '['], "/").replace(']', ""));
+            let mut changed = value.clone();
+            let leaf = changed.pointer_mut(&pointer).expect("leaf");
+            *leaf = Value::String(format!("{}\u{0}", leaf.as_str().expect("a string")));
+            (path, changed)
+        })
+        .collect()
+}
+
+/// Checks that `response` is `422 invalid_value` naming `field`, without the value.
+async fn refused_at(what: &str, response: reqwest::Response, field: &str, problems: &mut Vec<String>) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let error = &body["error"];
+    if status != 422
+        || error["code"] != "invalid_value"
+        || error["field"] != field
+        || !error["message"].as_str().is_some_and(|m| m.contains("U+0000") && !m.contains('\0'))
+    {
+        problems.push(format!("{what}: expected 422 invalid_value at `{field}`, got {status} {text}"));
+    }
+}
+
+#[tokio::test]
+async fn a_nul_in_any_string_of_a_json_body_form_or_query_is_refused_by_name_and_stores_nothing() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn_with(&db, PURPOSES, |s| s.with_limits(custos_server::RateLimits::off())).await;
+    let subject = "0190b3d2-1c2b-7c4e-9a1d-3f1e2d3c4b5a";
+    let visitor = "0123456789abcdef0123";
+    // Bodies each endpoint accepts; a NUL goes into each of their strings in turn.
+    let bodies = [
+        (
+            "/v1/subjects",
+            json!({"kind": "user", "identifiers": [{"kind": "email", "value": "ada@example.org"}],
+                   "records": [{"purpose": "account", "category": "user.name", "value": "Ada"}]}),
+        ),
+        ("/v1/consents", json!({"subject_id": subject, "purpose": "marketing", "granted": true, "method": "api"})),
+        (
+            "/v1/events",
+            json!({"visitor_id": visitor, "events": [{"kind": "pageview", "url": "https://shop.example/",
+                   "referrer": "https://search.example/"}]}),
+        ),
+        ("/v1/banner/consent", json!({"visitor_id": visitor, "choices": {"analytics": true}, "method": "banner"})),
+        (
+            "/v1/forms/contact",
+            json!({"name": "Ada", "email": "ada@example.org", "phone": "+44 20 7946 0958",
+                   "message": "Do you ship to Malta?", "consents": ["marketing"]}),
+        ),
+        ("/v1/forms/signup", json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]})),
+        (
+            "/v1/accounts",
+            json!({"name": "Ada", "company": "Engines Ltd", "address": "12 St James's Square", "email": "ada@example.org",
+                   "phone": "+44 20 7946 0958", "password": "correct horse battery"}),
+        ),
+        ("/v1/accounts/login", json!({"email": "ada@example.org", "password": "correct horse battery"})),
+        ("/v1/accounts/password-reset", json!({"email": "ada@example.org"})),
+        ("/v1/accounts/password-reset/confirm", json!({"token": "abc", "password": "correct horse battery"})),
+        (
+            "/v1/rights-requests",
+            json!({"kind": "rectification", "email": "ada@example.org",
+                   "corrections": [{"category": "user.name", "value": "Ada King"}]}),
+        ),
+        (
+            "/v1/partners",
+            json!({"name": "Acme", "country": "DE", "role": "advertiser", "contact_email": "grace@acme.example"}),
+        ),
+        (
+            "/v1/campaigns",
+            json!({"name": "Spring", "purpose": "marketing", "subject_line": "Spring sale", "body": "Hello {{name}}!"}),
+        ),
+        (
+            "/v1/holds",
+            json!({"scope": "category", "target": "user.content.private", "reason": "litigation hold", "placed_by": "dpo"}),
+        ),
+        (
+            "/v1/legal-requests",
+            json!({"authority": "District Court", "legal_basis": "a production order", "scope": "one name",
+                   "recorded_by": "dpo"}),
+        ),
+    ];
+    let before = rows(&db).await;
+    let mut problems = Vec::new();
+    let mut sent = 0;
+    for (path, body) in &bodies {
+        for (field, bad) in with_nul_in_each_string(body) {
+            let response =
+                app.client.post(format!("{}{path}", app.base)).bearer_auth(&app.token).json(&bad).send().await;
+            refused_at(&format!("POST {path} ({field})"), response.expect("send"), &field, &mut problems).await;
+            sent += 1;
+        }
+    }
+    // A NUL in a key is named by the object that holds it.
+    let response = app
+        .client
+        .post(format!("{}/v1/banner/consent", app.base))
+        .json(&json!({"visitor_id": visitor, "choices": {"analytics\u{0}": true}, "method": "banner"}))
+        .send()
+        .await
+        .expect("send");
+    refused_at("POST /v1/banner/consent (a key)", response, "choices", &mut problems).await;
+
+    // Forms: the website's (URL-encoded and multipart), the privacy center's, the console's.
+    let forms = [
+        ("/v1/forms/contact", "name=Ada&email=ada%40example.org&message=Malta%00%3F", "message"),
+        ("/v1/forms/signup", "name=Ada%00&email=ada%40example.org&consent=marketing", "name"),
+        ("/rights", "kind=access&email=ada%00%40example.org", "email"),
+        ("/account/login", "email=ada%40example.org&password=correct%00horse", "password"),
+        ("/privacy/cookies", "analytics=on%00", "analytics"),
+        ("/admin/login", "username=root%00&password=correct+horse+battery", "username"),
+    ];
+    for (path, body, field) in forms {
+        for accept in ["application/json", "text/html"] {
+            let response = app
+                .client
+                .post(format!("{}{path}", app.base))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("accept", accept)
+                .body(body)
+                .send()
+                .await
+                .expect("send");
+            refused_at(&format!("POST {path} as a form ({accept})"), response, field, &mut problems).await;
+            sent += 1;
+        }
+    }
+    let multipart = reqwest::multipart::Form::new()
+        .text("name", "Ada")
+        .text("email", "ada@example.org")
+        .text("message", "Malta\u{0}?");
+    let response =
+        app.client.post(format!("{}/v1/forms/contact", app.base)).multipart(multipart).send().await.expect("send");
+    refused_at("POST /v1/forms/contact as multipart", response, "message", &mut problems).await;
+
+    assert_eq!(rows(&db).await, before, "a refused request stored something");
+    // A partner's batch, in each of its formats.
+    let (status, partner) = app
+        .post(
+            "/v1/partners",
+            &json!({"name": "Acme", "country": "DE", "role": "advertiser", "contact_email": "grace@acme.example"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{partner}");
+    let (status, key) =
+        app.post(&format!("/v1/partners/{}/keys", partner["id"].as_str().expect("id")), &json!({})).await;
+    assert_eq!(status, 201, "{key}");
+    let before = rows(&db).await;
+    for (content_type, batch) in [
+        ("application/json", "[{\"pseudonym\": \"ab12cd34\", \"country\": \"D\\u0000E\"}]"),
+        ("application/x-ndjson", "{\"pseudonym\": \"ab12cd34\", \"country\": \"D\\u0000E\"}\n"),
+        ("text/csv", "pseudonym,country\nab12cd34,D\u{0}E\n"),
+    ] {
+        let response = app
+            .client
+            .post(format!("{}/v1/partner/records", app.base))
+            .bearer_auth(key["key"].as_str().expect("key"))
+            .header("content-type", content_type)
+            .body(batch)
+            .send()
+            .await
+            .expect("send");
+        refused_at(&format!("POST /v1/partner/records as {content_type}"), response, "country", &mut problems).await;
+        sent += 1;
+    }
+
+    // Query strings, wherever they are read.
+    for (query, field) in [
+        ("/v1/accounts/verify?token=abc%00", "token"),
+        ("/privacy/diff?from=ab%00&to=cd", "from"),
+        ("/v1/disclosures?subject=x%00", "subject"),
+        ("/rights/ab%00", "path"),
+    ] {
+        let response =
+            app.client.get(format!("{}{query}", app.base)).bearer_auth(&app.token).send().await.expect("send");
+        refused_at(&format!("GET {query}"), response, field, &mut problems).await;
+        sent += 1;
+    }
+    assert!(sent > 60, "only {sent} requests sent");
+    assert!(problems.is_empty(), "{} of {sent} were not refused by name:\n{}", problems.len(), problems.join("\n"));
+    assert_eq!(rows(&db).await, before, "a refused request stored something");
+}

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use custos_engine::accounts::AccountMailJob;
 use custos_engine::campaigns::CampaignFanout;
 use custos_engine::drp::DrpCallbacks;
 use custos_engine::inbox::{InboxReply, PartnerForward};
@@ -91,6 +92,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     }
 
     let records = state.records.clone();
+    let accounts = state.accounts.clone();
     let rights = state.rights.clone();
     let inbox = state.inbox.clone();
     let outbound = state.outbound.clone();
@@ -113,6 +115,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
         |n| {
             let runner = job_runner(store.clone(), n, &settings.jobs)
                 .register(MailJob::new(records.clone(), mailer.clone()))
+                .register(AccountMailJob::new(accounts.clone()))
                 .register(CampaignFanout::new(store.clone(), records.vault().clone(), &public_url))
                 .register(RightsExecution::new(rights.clone()))
                 .register(RightsMail::new(rights.clone(), mailer.clone(), &public_url))

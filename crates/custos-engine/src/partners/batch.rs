@@ -69,7 +69,7 @@ pub struct BatchRecord {
 pub struct BatchError {
     /// Stable code: `malformed_batch`, `not_an_object`, `nested_value`, `bad_field_name`,
     /// `too_many_fields`, `missing_pseudonym`, `bad_pseudonym`, `too_many_records`,
-    /// `empty_batch`.
+    /// `empty_batch`, `invalid_value` (a value holding U+0000).
     pub code: &'static str,
     /// What is wrong, where, and how to fix it; never a value from the batch.
     pub message: String,
@@ -277,6 +277,14 @@ fn check_record(fields: &Map<String, Value>, pseudonym_field: &str) -> Result<()
             )
             .at(None, None, Some(name)));
         }
+        // PostgreSQL cannot hold NUL in text, and no value needs it.
+        if value.as_str().is_some_and(|v| v.contains('\0')) {
+            return Err(BatchError::new("invalid_value", crate::nul::message(&format!("field `{name}`"))).at(
+                None,
+                None,
+                Some(name),
+            ));
+        }
     }
     match fields.get(pseudonym_field) {
         None | Some(Value::Null) => Err(BatchError::new(
@@ -306,6 +314,27 @@ mod tests {
 
     fn json(body: &str) -> Result<Vec<BatchRecord>, BatchError> {
         parse(BatchFormat::Json, body.as_bytes(), 10, "pseudonym")
+    }
+
+    #[test]
+    fn a_value_holding_nul_is_refused_in_every_format() {
+        let batches: [(BatchFormat, &[u8]); 3] = [
+            (BatchFormat::Json, br#"[{"pseudonym": "a1", "n": "3"}, {"pseudonym": "b2", "n": "4\u0000"}]"#),
+            (
+                BatchFormat::Ndjson,
+                b"{\"pseudonym\": \"a1\", \"n\": \"3\"}\n{\"pseudonym\": \"b2\", \"n\": \"\\u0000\"}\n",
+            ),
+            (BatchFormat::Csv, b"pseudonym,n\na1,3\nb2,4\0\n"),
+        ];
+        for (format, body) in batches {
+            let err = parse(format, body, 10, "pseudonym").expect_err("a NUL");
+            assert_eq!(
+                (err.code, err.record, err.field.as_deref()),
+                ("invalid_value", Some(1), Some("n")),
+                "{format:?}"
+            );
+            assert!(err.message.contains("U+0000") && !err.message.contains('\0'), "{}", err.message);
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! is audited (`inbox.read`).
 
 use askama::Template;
-use axum::extract::{Extension, Form, Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use custos_engine::inbox::{InboxError, Intent};
@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::Session;
 use super::pages::{Frame, render};
+use crate::extract::Form;
 use crate::{ApiError, AppState};
 
 /// A thread in the queue.

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use askama::Template;
-use axum::extract::{ConnectInfo, Extension, Form, Path, State};
+use axum::extract::{ConnectInfo, Extension, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get, post};
@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::chart::{Group, Line, Series, grouped_bars, lines};
 use super::{AdminContext, Session};
+use crate::extract::Form;
 use crate::{ApiError, AppState};
 
 /// The handler of a route of [`super::ROUTES`].

@@ -113,7 +113,7 @@ pub(super) struct RegisterForm {
 pub(super) async fn register(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
-    axum::extract::Form(form): axum::extract::Form<RegisterForm>,
+    crate::extract::Form(form): crate::extract::Form<RegisterForm>,
 ) -> Result<Response, ApiError> {
     let new = NewPartner {
         name: form.name,
@@ -283,7 +283,7 @@ pub(super) async fn terminate(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<Uuid>,
-    axum::extract::Form(form): axum::extract::Form<TerminateForm>,
+    crate::extract::Form(form): crate::extract::Form<TerminateForm>,
 ) -> Result<Response, ApiError> {
     let name = match state.partners.get(&session.who.actor(), id).await {
         Ok((p, _, _)) => p.name,

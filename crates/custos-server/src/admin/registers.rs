@@ -2,7 +2,7 @@
 //! authorities and the disclosure log. Staff text only; people appear by subject id.
 
 use askama::Template;
-use axum::extract::{Extension, Form, Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use custos_engine::governance::GovernanceError;
@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::Session;
 use super::pages::{Frame, render};
+use crate::extract::Form;
 use crate::{ApiError, AppState};
 
 fn stamp(t: jiff::Timestamp) -> String {
