@@ -8,6 +8,7 @@ use proptest::prelude::*;
 const FORMATS: [BatchFormat; 3] = [BatchFormat::Json, BatchFormat::Ndjson, BatchFormat::Csv];
 const CODES: &[&str] = &[
     "malformed_batch",
+    "invalid_value",
     "not_an_object",
     "nested_value",
     "bad_field_name",
