@@ -39,6 +39,10 @@ pub enum StoreError {
     /// A part of the storage layer is not running (for example a stopped writer task).
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The disk under the database is full (SQLite's inline writer; the sqlx paths report
+    /// it as a [`StoreError::Database`] error with the disk-full code).
+    #[error("the database's disk is full: {0}")]
+    StorageFull(String),
     /// Any other database failure.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -71,6 +75,7 @@ impl StoreError {
     /// PostgreSQL's `disk_full` (53100). Reads still work; writes resume once space is freed.
     pub fn is_storage_full(&self) -> bool {
         match self {
+            StoreError::StorageFull(_) => true,
             StoreError::Database(sqlx::Error::Database(db)) => db.code().is_some_and(|code| {
                 code == "53100" || (code.len() < 5 && code.parse::<i64>().is_ok_and(|c| c & 0xff == 13))
             }),

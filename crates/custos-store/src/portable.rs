@@ -145,6 +145,12 @@ macro_rules! portable_store {
                 &self,
                 writes: &[$crate::ConsentWrite],
             ) -> Result<Vec<($crate::SubjectId, i64)>, $crate::StoreError> {
+                if self.writes_inline() {
+                    let writes = writes.to_vec();
+                    if let Some(done) = self.write_inline(move |tx| $crate::sqlite::writer::append_consents(tx, &writes)).await {
+                        return done;
+                    }
+                }
                 // A handful of statements per batch, not per entry: each statement is a
                 // round trip to the database (on SQLite, to its connection's thread).
                 const CHUNK: usize = 200;
@@ -509,6 +515,12 @@ macro_rules! portable_store {
             }
 
             async fn insert_events(&self, events: &[$crate::StoredEvent]) -> Result<(), $crate::StoreError> {
+                if self.writes_inline() {
+                    let events = events.to_vec();
+                    if let Some(done) = self.write_inline(move |tx| $crate::sqlite::writer::insert_events(tx, &events)).await {
+                        return done;
+                    }
+                }
                 // Multi-row INSERTs: one statement per 200 rows instead of one per row.
                 let (known, anonymous): (Vec<&$crate::StoredEvent>, Vec<&$crate::StoredEvent>) =
                     events.iter().partition(|e| matches!(e.visitor, $crate::EventVisitor::Subject(_)));
@@ -935,6 +947,12 @@ macro_rules! portable_store {
                 &self,
                 entries: &[$crate::NewAuditEntry],
             ) -> Result<Vec<$crate::AuditEntry>, $crate::StoreError> {
+                if self.writes_inline() {
+                    let entries = entries.to_vec();
+                    if let Some(done) = self.write_inline(move |tx| $crate::sqlite::writer::append_audit(tx, &entries)).await {
+                        return done;
+                    }
+                }
                 let mut tx = self.begin_write().await?;
                 Self::lock_audit(&mut tx).await?;
                 let last = sqlx::query_as::<$db, (i64, Vec<u8>)>("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")

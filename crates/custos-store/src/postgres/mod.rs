@@ -68,6 +68,20 @@ impl PgStore {
         None
     }
 
+    /// PostgreSQL writes through the pool.
+    fn writes_inline(&self) -> bool {
+        false
+    }
+
+    /// PostgreSQL has no inline writer: always `None`.
+    async fn write_inline<T, F>(&self, _work: F) -> Option<Result<T, StoreError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        None
+    }
+
     /// A read-write transaction.
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         Ok(self.pool.begin().await?)

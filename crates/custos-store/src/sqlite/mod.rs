@@ -13,8 +13,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 mod inline;
+pub(crate) mod writer;
 
 pub(crate) use inline::InlineReads;
+use writer::InlineWriter;
 
 use crate::activity::activity_store;
 use crate::campaigns::campaign_store;
@@ -48,6 +50,8 @@ pub struct SqliteStore {
     write_turn: Arc<tokio::sync::Mutex<()>>,
     /// The hot reads, on the caller's thread (see the `inline` module); none in memory.
     inline: Option<Arc<InlineReads>>,
+    /// The hot write transactions, on a blocking thread (see the `writer` module); none in memory.
+    writer: Option<Arc<InlineWriter>>,
 }
 
 /// A write transaction holding this process's turn to write; dereferences to the
@@ -112,12 +116,10 @@ impl SqliteStore {
                 }
                 Ok(pool) => {
                     let inline = InlineReads::for_file(connect.get_filename()).map(Arc::new);
-                    return Ok(Self {
-                        pool,
-                        max_connections,
-                        write_turn: Arc::new(tokio::sync::Mutex::new(())),
-                        inline,
-                    });
+                    let writer =
+                        inline.as_ref().map(|_| Arc::new(InlineWriter::new(connect.get_filename(), BUSY_TIMEOUT)));
+                    let write_turn = Arc::new(tokio::sync::Mutex::new(()));
+                    return Ok(Self { pool, max_connections, write_turn, inline, writer });
                 }
             }
         }
@@ -151,6 +153,20 @@ impl SqliteStore {
     /// Where the hot reads run: inline, on a file database.
     fn inline_reads(&self) -> Option<&InlineReads> {
         self.inline.as_deref()
+    }
+
+    /// Whether the hot writes run through [`SqliteStore::write_inline`].
+    fn writes_inline(&self) -> bool {
+        self.writer.is_some()
+    }
+
+    /// Runs `work` as one write transaction on the inline writer; `None` without one.
+    async fn write_inline<T, F>(&self, work: F) -> Option<Result<T, StoreError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        Some(self.writer.as_ref()?.transaction(&self.write_turn, work).await)
     }
 
     /// A transaction that holds SQLite's write lock from its first statement, after this

@@ -1,0 +1,298 @@
+//! The hot write transactions (consent ledger, events, audit chain), each run whole on a
+//! blocking thread through one connection of its own.
+//!
+//! Through sqlx every statement of a transaction is a round trip to the connection's
+//! thread, and a multi-row `INSERT` of a new length is prepared anew. A group commit of
+//! the consent ledger took seven round trips and as many thread wake-ups; here it takes
+//! one hop to a blocking thread, where the transaction runs from `BEGIN IMMEDIATE` to
+//! `COMMIT` with statements prepared once and cached. Writers still take this process's
+//! turn (`write_turn`) first, so that they queue behind the sqlx writers in order.
+//!
+//! Each function here does what the portable (sqlx) version in `portable.rs` does, row for
+//! row; the store conformance tests run against both (SQLite files here, PostgreSQL there).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+use crate::time::to_millis;
+use crate::{
+    AuditEntry, ConsentWrite, EventVisitor, GENESIS_HASH, IdentifierKind, NewAuditEntry, StoreError, StoredEvent,
+    SubjectId, audit_hash,
+};
+
+/// One write connection, used by one blocking thread at a time.
+pub(crate) struct InlineWriter {
+    path: PathBuf,
+    busy_timeout: Duration,
+    conn: Arc<Mutex<Option<Connection>>>,
+}
+
+impl std::fmt::Debug for InlineWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InlineWriter").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl InlineWriter {
+    /// A writer to the database file at `path` (the caller has ruled out in-memory ones).
+    pub(crate) fn new(path: &Path, busy_timeout: Duration) -> Self {
+        Self { path: path.to_owned(), busy_timeout, conn: Arc::new(Mutex::new(None)) }
+    }
+
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction on a blocking thread, after this
+    /// process's earlier writers; commits when it returns `Ok`, rolls back otherwise.
+    pub(crate) async fn transaction<T, F>(&self, turn: &Arc<tokio::sync::Mutex<()>>, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let _turn = turn.clone().lock_owned().await;
+        let (slot, path, busy) = (self.conn.clone(), self.path.clone(), self.busy_timeout);
+        tokio::task::spawn_blocking(move || {
+            let mut slot = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if slot.is_none() {
+                *slot = Some(open(&path, busy)?);
+            }
+            let conn = slot.as_mut().ok_or_else(|| StoreError::Unavailable("no SQLite write connection".into()))?;
+            let done = (|| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(write_error)?;
+                let out = work(&tx)?;
+                tx.commit().map_err(write_error)?;
+                Ok(out)
+            })();
+            if done.is_err() && !conn.is_autocommit() {
+                // A failed COMMIT (a full disk) can leave the transaction open: start over
+                // with a new connection rather than reuse this one.
+                *slot = None;
+            }
+            done
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("the SQLite writer thread failed: {e}")))?
+    }
+}
+
+fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(write_error)?;
+    conn.busy_timeout(busy_timeout).map_err(write_error)?;
+    // As the pool's connections: WAL is the file's mode already; the same durability,
+    // page cache and enforced foreign keys.
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; PRAGMA foreign_keys = ON;")
+        .map_err(write_error)?;
+    Ok(conn)
+}
+
+/// A failed write as the store reports it, with the meanings the sqlx path gives: a full
+/// disk, a busy database, a broken uniqueness or reference rule.
+pub(crate) fn write_error(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DiskFull) => StoreError::StorageFull(e.to_string()),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            StoreError::Unavailable(format!("SQLite is busy: {e}"))
+        }
+        _ => StoreError::Unavailable(format!("SQLite write failed: {e}")),
+    }
+}
+
+/// Whether `e` broke a foreign key (the row referred to does not exist).
+fn is_foreign_key(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+}
+
+fn id(subject: SubjectId) -> [u8; 16] {
+    *subject.0.as_bytes()
+}
+
+/// The ledger entries of `writes`, creating visitors as needed (see
+/// [`crate::SubjectStateStore::append_consents`]).
+pub(crate) fn append_consents(
+    tx: &rusqlite::Transaction<'_>,
+    writes: &[ConsentWrite],
+) -> Result<Vec<(SubjectId, i64)>, StoreError> {
+    let cookie_kind = IdentifierKind::CookieId.as_str();
+    let mut find = tx.prepare_cached(crate::queries::FIND_SUBJECT).map_err(write_error)?;
+    let mut add_subject = tx
+        .prepare_cached("INSERT INTO subjects (subject_id, kind, created_at) VALUES ($1, $2, $3)")
+        .map_err(write_error)?;
+    let mut add_cookie = tx
+        .prepare_cached(
+            // No other writer can add this cookie between the lookup and here: the
+            // transaction holds SQLite's write lock from its start.
+            "INSERT INTO identifiers (subject_id, kind, blind_index, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .map_err(write_error)?;
+    let mut last = tx.prepare_cached("SELECT MAX(seq) FROM consents WHERE subject_id = $1").map_err(write_error)?;
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO consents (subject_id, seq, purpose, granted, method, policy_version, at, text_version, \
+             source_ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .map_err(write_error)?;
+    let mut last_seq: HashMap<SubjectId, i64> = HashMap::new();
+    let mut written = Vec::with_capacity(writes.len());
+    for w in writes {
+        let subject = match &w.visitor {
+            None => w.entry.subject_id,
+            Some(v) => {
+                let known = find
+                    .query_row(params![cookie_kind, &v.cookie.0[..]], |r| super::inline::uuid_at(r, 0))
+                    .optional()
+                    .map_err(write_error)?;
+                match known {
+                    Some(known) => SubjectId(known),
+                    None => {
+                        let at = to_millis(v.subject.created_at);
+                        add_subject
+                            .execute(params![&id(v.subject.id)[..], v.subject.kind.as_str(), at])
+                            .map_err(write_error)?;
+                        add_cookie
+                            .execute(params![&id(v.subject.id)[..], cookie_kind, &v.cookie.0[..], at])
+                            .map_err(write_error)?;
+                        v.subject.id
+                    }
+                }
+            }
+        };
+        let seq = match last_seq.get(&subject) {
+            Some(seq) => seq + 1,
+            None => {
+                let max: Option<i64> = last.query_row([&id(subject)[..]], |r| r.get(0)).map_err(write_error)?;
+                max.unwrap_or(0) + 1
+            }
+        };
+        last_seq.insert(subject, seq);
+        let e = &w.entry;
+        insert
+            .execute(params![
+                &id(subject)[..],
+                seq,
+                e.purpose,
+                e.granted,
+                e.method,
+                e.policy_version,
+                to_millis(e.at),
+                e.text_version,
+                e.source_ip
+            ])
+            .map_err(|err| {
+                if is_foreign_key(&err) { StoreError::NotFound(format!("subject {subject}")) } else { write_error(err) }
+            })?;
+        written.push((subject, seq));
+    }
+    Ok(written)
+}
+
+/// Appends `entries` to the audit chain after its last entry.
+pub(crate) fn append_audit(
+    tx: &rusqlite::Transaction<'_>,
+    entries: &[NewAuditEntry],
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let last = tx
+        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .map_err(write_error)?
+        .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .optional()
+        .map_err(write_error)?;
+    let (mut seq, mut prev_hash) = match last {
+        Some((seq, hash)) => {
+            let len = hash.len();
+            let hash: [u8; 32] =
+                hash.try_into().map_err(|_| StoreError::Corrupt(format!("audit hash of {len} bytes at seq {seq}")))?;
+            (seq, hash)
+        }
+        None => (0, GENESIS_HASH),
+    };
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO audit_log (seq, at, actor, action, subject_id, purpose, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .map_err(write_error)?;
+    let mut appended = Vec::with_capacity(entries.len());
+    for entry in entries {
+        seq += 1;
+        let hash = audit_hash(seq, &prev_hash, entry);
+        insert
+            .execute(params![
+                seq,
+                to_millis(entry.at),
+                entry.actor,
+                entry.action,
+                entry.subject_id.map(|s| id(s).to_vec()),
+                entry.purpose,
+                entry.detail.to_string(),
+                &prev_hash[..],
+                &hash[..]
+            ])
+            .map_err(write_error)?;
+        appended.push(AuditEntry { seq, entry: entry.clone(), prev_hash, hash });
+        prev_hash = hash;
+    }
+    Ok(appended)
+}
+
+/// Stores `events`: a known visitor's in `events`, a cookieless one's in `anonymous_events`.
+pub(crate) fn insert_events(tx: &rusqlite::Transaction<'_>, events: &[StoredEvent]) -> Result<(), StoreError> {
+    let mut known = tx
+        .prepare_cached(
+            "INSERT INTO events (subject_id, event_id, at, kind, path, referrer, entry, duration_ms, sealed_ip, \
+             country, browser, os, device) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .map_err(write_error)?;
+    let mut anonymous = tx
+        .prepare_cached(
+            "INSERT INTO anonymous_events (visitor_hash, event_id, at, kind, path, referrer, entry, duration_ms, \
+             country, browser, os, device) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .map_err(write_error)?;
+    for e in events {
+        let (event_id, at) = (&e.event_id.as_bytes()[..], to_millis(e.at));
+        match &e.visitor {
+            EventVisitor::Subject(subject) => known
+                .execute(params![
+                    &id(*subject)[..],
+                    event_id,
+                    at,
+                    e.kind,
+                    e.path,
+                    e.referrer,
+                    e.entry,
+                    e.duration_ms,
+                    e.sealed_ip,
+                    e.country,
+                    e.browser,
+                    e.os,
+                    e.device
+                ])
+                .map_err(|err| {
+                    if is_foreign_key(&err) {
+                        StoreError::NotFound("the event's subject".into())
+                    } else {
+                        write_error(err)
+                    }
+                })?,
+            EventVisitor::Anonymous(hash) => anonymous
+                .execute(params![
+                    &hash[..],
+                    event_id,
+                    at,
+                    e.kind,
+                    e.path,
+                    e.referrer,
+                    e.entry,
+                    e.duration_ms,
+                    e.country,
+                    e.browser,
+                    e.os,
+                    e.device
+                ])
+                .map_err(write_error)?,
+        };
+    }
+    Ok(())
+}
