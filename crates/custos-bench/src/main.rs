@@ -37,6 +37,11 @@
 //! Figures are measured, never asserted: CI runs each scenario at a tiny `--size` only to
 //! show that it still works.
 
+/// mimalloc instead of glibc's malloc: profiles of the HTTP paths spent 15% of their CPU
+/// time in malloc and free (docs/PERFORMANCE.md, "Profiles").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod banner;
 mod consent;
 mod gate_http;
