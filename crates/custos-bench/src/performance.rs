@@ -224,6 +224,12 @@ pub(crate) fn write(input: &str, out: &Path, date: &str) -> anyhow::Result<usize
             let _ = writeln!(md, "\nRun: {}.", notes.join("; "));
         }
     }
+    // What profiling showed and what changed: written by hand beside the charts, kept
+    // across regenerations.
+    let profiles = charts.join("profiles.md");
+    if let Ok(text) = std::fs::read_to_string(&profiles) {
+        let _ = writeln!(md, "\n## Profiles\n\nFrom `perf/profiles.md`.\n\n{}", text.trim());
+    }
     let _ = writeln!(md, "\n## The anchors, as published\n\nNot measured here; from `../shared/REFERENCE.md`.\n");
     for (scenario, text) in ANCHORS {
         let _ = writeln!(md, "- {scenario}: {text}");
@@ -273,5 +279,20 @@ mod tests {
         assert!(rights.contains(r#"data-share="2.000""#), "at most 20 ms, measured 10: twice as good: {rights}");
         assert!(rights.contains("(&lt;= 20)") && !rights.contains("(<="), "the operator is escaped: {rights}");
         assert!(write("not json", dir.path(), "x").is_err());
+        assert!(!md.contains("## Profiles"), "no profiles written, no section");
+    }
+
+    #[test]
+    fn the_profiles_written_by_hand_are_kept_in_the_report() {
+        let input = r#"{"scenario":"gate","revision":"abc","machine":{"cpus":2},"run":{},"figures":{"decisions_per_s":{"value":1,"unit":"1/s"}},"targets":{}}"#;
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir_all(dir.path().join("perf")).expect("perf");
+        std::fs::write(dir.path().join("perf/profiles.md"), "The gated read spent half its time switching threads.\n")
+            .expect("profiles");
+        write(input, dir.path(), "2026-11-29").expect("report");
+        let md = std::fs::read_to_string(dir.path().join("PERFORMANCE.md")).expect("md");
+        let profiles = md.find("## Profiles").expect("a profiles section");
+        assert!(md[profiles..].contains("half its time switching threads"), "{md}");
+        assert!(profiles < md.find("## The anchors").expect("anchors"), "before the anchors: {md}");
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use custos_policy::{LegalBasis, Policy};
 use custos_store::{
-    ConsentEntry, ConsentWrite, IdentifierKind, NewAuditEntry, NewSubject, NewVisitor, Store, StoreError,
+    ConsentEntry, ConsentWrite, IdentifierKind, KeyStore, NewAuditEntry, NewSubject, NewVisitor, Store, StoreError,
     StoredConsent, SubjectId, SubjectKind,
 };
 use serde::Serialize;
@@ -115,9 +115,23 @@ pub struct Consents {
     policy_version: String,
 }
 
-/// Appends ledger entries, many per transaction (see the `group_commit` module).
+/// Appends ledger entries with their audit entries, many per transaction (see the
+/// `group_commit` module), then moves the audit anchor as the [`Auditor`] does.
 struct LedgerCommitter {
     store: Arc<dyn Store>,
+    keys: Arc<dyn KeyStore>,
+}
+
+impl LedgerCommitter {
+    async fn append(&self, writes: &[ConsentWrite]) -> Result<Vec<(SubjectId, i64)>, StoreError> {
+        let appended = self.store.append_consents(writes).await?;
+        if let Some(last) = appended.audit.last()
+            && let Err(error) = self.keys.advance_audit_anchor(last.seq, &last.hash, last.entry.at).await
+        {
+            tracing::warn!(%error, "could not move the audit anchor; the entries are stored");
+        }
+        Ok(appended.written)
+    }
 }
 
 #[async_trait]
@@ -126,11 +140,11 @@ impl Committer for LedgerCommitter {
     type Output = (SubjectId, i64);
 
     async fn commit(&self, writes: &[ConsentWrite]) -> Result<Vec<(SubjectId, i64)>, StoreError> {
-        self.store.append_consents(writes).await
+        self.append(writes).await
     }
 
     async fn commit_one(&self, write: &ConsentWrite) -> Result<(SubjectId, i64), StoreError> {
-        let written = self.store.append_consents(std::slice::from_ref(write)).await?;
+        let written = self.append(std::slice::from_ref(write)).await?;
         written.into_iter().next().ok_or_else(|| StoreError::Corrupt("no ledger entry appended".into()))
     }
 }
@@ -151,7 +165,8 @@ impl Consents {
         auditor: Auditor,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let writer = GroupCommit::spawn(LedgerCommitter { store: store.clone() }, MAX_BATCH, "consent ledger");
+        let committer = LedgerCommitter { store: store.clone(), keys: vault.keys().clone() };
+        let writer = GroupCommit::spawn(committer, MAX_BATCH, "consent ledger");
         let policy_version = policy.version().hash;
         Self { store, vault, policy, auditor, clock, writer, policy_version }
     }
@@ -202,7 +217,17 @@ impl Consents {
             source_ip: record.source_ip.map(truncate_ip),
             at: now,
         };
-        let (subject, seq) = match self.writer.submit(ConsentWrite { visitor, entry }).await {
+        // The grant or withdrawal is audited in the ledger's own transaction (the store
+        // sets the subject, a new visitor's included, and the entry's `seq`).
+        let audit = NewAuditEntry {
+            at: now,
+            actor: actor.audit_name(),
+            action: if record.granted { "consent.grant" } else { "consent.withdraw" }.into(),
+            subject_id: None,
+            purpose: Some(record.purpose.clone()),
+            detail: json!({"method": record.method}),
+        };
+        let (subject, seq) = match self.writer.submit(ConsentWrite { visitor, entry, audit: Some(audit) }).await {
             Err(StoreError::NotFound(_)) => return Err(ConsentError::NoSubject(subject_id)),
             other => other?,
         };
@@ -222,16 +247,6 @@ impl Consents {
                 })
                 .await?;
         }
-        self.auditor
-            .append(NewAuditEntry {
-                at: now,
-                actor: actor.audit_name(),
-                action: if record.granted { "consent.grant" } else { "consent.withdraw" }.into(),
-                subject_id: Some(subject),
-                purpose: Some(record.purpose.clone()),
-                detail: json!({"method": record.method, "seq": seq}),
-            })
-            .await?;
         Ok((subject, seq))
     }
 

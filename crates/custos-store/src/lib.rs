@@ -70,7 +70,9 @@ pub use crate::policy_versions::{PolicyVersionStore, StoredPolicyVersion};
 pub use crate::records::{NewRecord, Record, RecordStore};
 pub use crate::rights::{RightsCount, RightsRequest, RightsStore};
 pub use crate::staff::{StaffMember, StaffStore};
-pub use crate::subject_state::{Choices, ConsentEntry, ConsentWrite, NewVisitor, StoredConsent, SubjectStateStore};
+pub use crate::subject_state::{
+    AppendedConsents, Choices, ConsentEntry, ConsentWrite, NewVisitor, StoredConsent, SubjectStateStore,
+};
 pub use crate::subjects::{BlindIndex, IdentifierKind, NewSubject, Subject, SubjectId, SubjectKind, SubjectStore};
 pub use crate::tokens::{ServiceToken, TokenStore};
 pub use crate::url::{Backend, DatabaseUrl};

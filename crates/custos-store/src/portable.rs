@@ -136,15 +136,15 @@ macro_rules! portable_store {
         #[async_trait::async_trait]
         impl $crate::SubjectStateStore for $store {
             async fn append_consent(&self, e: &$crate::ConsentEntry) -> Result<i64, $crate::StoreError> {
-                let write = $crate::ConsentWrite { visitor: None, entry: e.clone() };
-                let written = self.append_consents(std::slice::from_ref(&write)).await?;
-                written.first().map(|(_, seq)| *seq).ok_or_else(|| $crate::StoreError::Corrupt("no entry appended".into()))
+                let write = $crate::ConsentWrite { visitor: None, entry: e.clone(), audit: None };
+                let appended = self.append_consents(std::slice::from_ref(&write)).await?;
+                appended.written.first().map(|(_, seq)| *seq).ok_or_else(|| $crate::StoreError::Corrupt("no entry appended".into()))
             }
 
             async fn append_consents(
                 &self,
                 writes: &[$crate::ConsentWrite],
-            ) -> Result<Vec<($crate::SubjectId, i64)>, $crate::StoreError> {
+            ) -> Result<$crate::AppendedConsents, $crate::StoreError> {
                 if self.writes_inline() {
                     let writes = writes.to_vec();
                     if let Some(done) = self.write_inline(move |tx| $crate::sqlite::writer::append_consents(tx, &writes)).await {
@@ -267,8 +267,21 @@ macro_rules! portable_store {
                         })
                     })?;
                 }
+                let audit: Vec<$crate::NewAuditEntry> = writes
+                    .iter()
+                    .zip(&written)
+                    .filter_map(|(w, (subject, seq))| {
+                        w.audit.as_ref().map(|a| $crate::subject_state::consent_audit(a, *subject, *seq))
+                    })
+                    .collect();
+                let audit = if audit.is_empty() {
+                    Vec::new()
+                } else {
+                    Self::lock_audit(&mut tx).await?;
+                    Self::append_audit_rows(&mut *tx, &audit).await?
+                };
                 tx.commit().await?;
-                Ok(written)
+                Ok($crate::AppendedConsents { written, audit })
             }
 
             async fn consent_history(&self, subject: $crate::SubjectId) -> Result<Vec<$crate::StoredConsent>, $crate::StoreError> {
@@ -936,27 +949,15 @@ macro_rules! portable_store {
             }
         }
 
-        #[async_trait::async_trait]
-        impl $crate::AuditStore for $store {
-            async fn append_audit(&self, entry: &$crate::NewAuditEntry) -> Result<$crate::AuditEntry, $crate::StoreError> {
-                let mut appended = self.append_audit_batch(std::slice::from_ref(entry)).await?;
-                appended.pop().ok_or_else(|| $crate::StoreError::Corrupt("no audit entry appended".into()))
-            }
-
-            async fn append_audit_batch(
-                &self,
+        impl $store {
+            /// Appends `entries` after the chain's last entry, on `conn` inside a write
+            /// transaction that holds the audit lock.
+            async fn append_audit_rows(
+                conn: &mut <$db as sqlx::Database>::Connection,
                 entries: &[$crate::NewAuditEntry],
             ) -> Result<Vec<$crate::AuditEntry>, $crate::StoreError> {
-                if self.writes_inline() {
-                    let entries = entries.to_vec();
-                    if let Some(done) = self.write_inline(move |tx| $crate::sqlite::writer::append_audit(tx, &entries)).await {
-                        return done;
-                    }
-                }
-                let mut tx = self.begin_write().await?;
-                Self::lock_audit(&mut tx).await?;
                 let last = sqlx::query_as::<$db, (i64, Vec<u8>)>("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut *conn)
                     .await?;
                 let (mut seq, mut prev_hash) = match last {
                     Some((seq, hash)) => {
@@ -991,8 +992,32 @@ macro_rules! portable_store {
                             .push_bind(e.prev_hash.to_vec())
                             .push_bind(e.hash.to_vec());
                     });
-                    insert.build().execute(&mut *tx).await?;
+                    insert.build().execute(&mut *conn).await?;
                 }
+                Ok(appended)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::AuditStore for $store {
+            async fn append_audit(&self, entry: &$crate::NewAuditEntry) -> Result<$crate::AuditEntry, $crate::StoreError> {
+                let mut appended = self.append_audit_batch(std::slice::from_ref(entry)).await?;
+                appended.pop().ok_or_else(|| $crate::StoreError::Corrupt("no audit entry appended".into()))
+            }
+
+            async fn append_audit_batch(
+                &self,
+                entries: &[$crate::NewAuditEntry],
+            ) -> Result<Vec<$crate::AuditEntry>, $crate::StoreError> {
+                if self.writes_inline() {
+                    let entries = entries.to_vec();
+                    if let Some(done) = self.write_inline(move |tx| $crate::sqlite::writer::append_audit(tx, &entries)).await {
+                        return done;
+                    }
+                }
+                let mut tx = self.begin_write().await?;
+                Self::lock_audit(&mut tx).await?;
+                let appended = Self::append_audit_rows(&mut *tx, entries).await?;
                 tx.commit().await?;
                 Ok(appended)
             }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use crate::{BlindIndex, NewSubject, StoreError, SubjectId};
+use crate::{AuditEntry, BlindIndex, NewAuditEntry, NewSubject, StoreError, SubjectId};
 
 /// One entry of the consent ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +44,29 @@ pub struct ConsentWrite {
     pub visitor: Option<NewVisitor>,
     /// The entry.
     pub entry: ConsentEntry,
+    /// The audit entry of this write, appended to the chain in the same transaction: its
+    /// `subject_id` becomes the ledger entry's subject (a new visitor's is known only
+    /// then), and `seq` (the ledger entry's number) is added to its `detail` object.
+    pub audit: Option<NewAuditEntry>,
+}
+
+/// What [`SubjectStateStore::append_consents`] appended.
+#[derive(Debug, Clone, Default)]
+pub struct AppendedConsents {
+    /// Each write's subject and ledger sequence number, in order.
+    pub written: Vec<(SubjectId, i64)>,
+    /// The audit entries appended with them, in chain order.
+    pub audit: Vec<AuditEntry>,
+}
+
+/// The audit entry of a ledger write, as [`ConsentWrite::audit`] describes.
+pub(crate) fn consent_audit(template: &NewAuditEntry, subject: SubjectId, seq: i64) -> NewAuditEntry {
+    let mut entry = template.clone();
+    entry.subject_id = Some(subject);
+    if let serde_json::Value::Object(detail) = &mut entry.detail {
+        detail.insert("seq".into(), seq.into());
+    }
+    entry
 }
 
 /// A visitor, created with its first consent record.
@@ -72,10 +95,11 @@ pub trait SubjectStateStore {
     /// Appends a consent or withdrawal to the ledger; returns its sequence number.
     async fn append_consent(&self, entry: &ConsentEntry) -> Result<i64, StoreError>;
 
-    /// Appends several entries in one transaction, creating visitors as needed; returns
-    /// each entry's subject and sequence number, in order. All or nothing: on an error
-    /// (such as a subject that no longer exists) nothing is appended.
-    async fn append_consents(&self, writes: &[ConsentWrite]) -> Result<Vec<(SubjectId, i64)>, StoreError>;
+    /// Appends several entries in one transaction, creating visitors as needed, with
+    /// their audit entries; returns each entry's subject and sequence number, in order,
+    /// and the audit entries. All or nothing: on an error (such as a subject that no
+    /// longer exists) nothing is appended.
+    async fn append_consents(&self, writes: &[ConsentWrite]) -> Result<AppendedConsents, StoreError>;
 
     /// The person's whole ledger, oldest first.
     async fn consent_history(&self, subject: SubjectId) -> Result<Vec<StoredConsent>, StoreError>;

@@ -18,10 +18,11 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
+use crate::subject_state::consent_audit;
 use crate::time::to_millis;
 use crate::{
-    AuditEntry, ConsentWrite, EventVisitor, GENESIS_HASH, IdentifierKind, NewAuditEntry, StoreError, StoredEvent,
-    SubjectId, audit_hash,
+    AppendedConsents, AuditEntry, ConsentWrite, EventVisitor, GENESIS_HASH, IdentifierKind, NewAuditEntry, StoreError,
+    StoredEvent, SubjectId, audit_hash,
 };
 
 /// One write connection, used by one blocking thread at a time.
@@ -113,7 +114,7 @@ fn id(subject: SubjectId) -> [u8; 16] {
 pub(crate) fn append_consents(
     tx: &rusqlite::Transaction<'_>,
     writes: &[ConsentWrite],
-) -> Result<Vec<(SubjectId, i64)>, StoreError> {
+) -> Result<AppendedConsents, StoreError> {
     let cookie_kind = IdentifierKind::CookieId.as_str();
     let mut find = tx.prepare_cached(crate::queries::FIND_SUBJECT).map_err(write_error)?;
     let mut add_subject = tx
@@ -184,7 +185,13 @@ pub(crate) fn append_consents(
             })?;
         written.push((subject, seq));
     }
-    Ok(written)
+    let audit: Vec<NewAuditEntry> = writes
+        .iter()
+        .zip(&written)
+        .filter_map(|(w, (subject, seq))| w.audit.as_ref().map(|a| consent_audit(a, *subject, *seq)))
+        .collect();
+    let audit = if audit.is_empty() { Vec::new() } else { append_audit(tx, &audit)? };
+    Ok(AppendedConsents { written, audit })
 }
 
 /// Appends `entries` to the audit chain after its last entry.

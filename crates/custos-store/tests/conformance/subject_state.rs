@@ -1,8 +1,8 @@
 use std::sync::Arc;
 
 use custos_store::{
-    Choices, ConsentEntry, ConsentWrite, IdentifierKind, NewSubject, NewVisitor, Store, StoreError, SubjectId,
-    SubjectKind,
+    Choices, ConsentEntry, ConsentWrite, IdentifierKind, NewAuditEntry, NewSubject, NewVisitor, Store, StoreError,
+    SubjectId, SubjectKind,
 };
 use custos_testkit::{TestDb, on_both_backends};
 
@@ -102,7 +102,19 @@ async fn choices_in_one_read_agree_with_each_read_alone(store: Arc<dyn Store>, _
 fn visitor_write(cookie: u8, ms: i64) -> ConsentWrite {
     let subject = NewSubject { id: SubjectId::new(), kind: SubjectKind::Visitor, created_at: at(ms) };
     let entry = consent(subject.id, "analytics", true, ms);
-    ConsentWrite { visitor: Some(NewVisitor { subject, cookie: index(cookie) }), entry }
+    ConsentWrite { visitor: Some(NewVisitor { subject, cookie: index(cookie) }), entry, audit: Some(grant(ms)) }
+}
+
+/// The audit entry a ledger write carries (the store sets its subject and `seq`).
+fn grant(ms: i64) -> NewAuditEntry {
+    NewAuditEntry {
+        at: at(ms),
+        actor: "service:bench".into(),
+        action: "consent.grant".into(),
+        subject_id: None,
+        purpose: Some("analytics".into()),
+        detail: serde_json::json!({"method": "api"}),
+    }
 }
 
 async fn a_batch_of_entries_creates_visitors_once_and_is_all_or_nothing(store: Arc<dyn Store>, _db: &TestDb) {
@@ -110,22 +122,40 @@ async fn a_batch_of_entries_creates_visitors_once_and_is_all_or_nothing(store: A
     store.create_subject(&known, &[]).await.expect("create");
     let writes = vec![
         visitor_write(1, 1),
-        ConsentWrite { visitor: None, entry: consent(known.id, "marketing", true, 2) },
+        ConsentWrite { visitor: None, entry: consent(known.id, "marketing", true, 2), audit: None },
         visitor_write(1, 3),
         visitor_write(2, 4),
     ];
-    let written = store.append_consents(&writes).await.expect("batch");
+    let before = store.audit_entries(0, 100).await.expect("audit").len() as i64;
+    let appended = store.append_consents(&writes).await.expect("batch");
+    let written = appended.written;
     assert_eq!(written.len(), 4);
     assert_eq!(written[0].0, written[2].0, "one cookie, one visitor, even within a batch");
     assert_eq!((written[0].1, written[2].1), (1, 2), "its entries in order");
     assert_eq!(written[1], (known.id, 1));
     assert_ne!(written[3].0, written[0].0);
     assert_eq!(store.find_subject(IdentifierKind::CookieId, &index(1)).await.expect("find"), Some(written[0].0));
+    // The three writes that carried an audit entry are audited in the same transaction,
+    // each naming its subject and ledger entry.
+    let audited: Vec<(i64, Option<SubjectId>, serde_json::Value)> =
+        appended.audit.iter().map(|a| (a.seq, a.entry.subject_id, a.entry.detail["seq"].clone())).collect();
+    assert_eq!(
+        audited,
+        vec![
+            (before + 1, Some(written[0].0), 1.into()),
+            (before + 2, Some(written[2].0), 2.into()),
+            (before + 3, Some(written[3].0), 1.into()),
+        ]
+    );
+    assert_eq!(store.audit_entries(before, 100).await.expect("audit"), appended.audit, "stored as answered");
     let again = store.append_consents(&[visitor_write(2, 5)]).await.expect("batch");
-    assert_eq!(again, vec![(written[3].0, 2)], "a later batch finds the visitor");
+    assert_eq!(again.written, vec![(written[3].0, 2)], "a later batch finds the visitor");
 
-    let failing =
-        vec![visitor_write(3, 6), ConsentWrite { visitor: None, entry: consent(SubjectId::new(), "x", true, 7) }];
+    let failing = vec![
+        visitor_write(3, 6),
+        ConsentWrite { visitor: None, entry: consent(SubjectId::new(), "x", true, 7), audit: Some(grant(7)) },
+    ];
+    let audited = store.audit_entries(0, 1000).await.expect("audit").len();
     let err = store.append_consents(&failing).await.expect_err("an unknown subject");
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
     assert_eq!(
@@ -133,4 +163,5 @@ async fn a_batch_of_entries_creates_visitors_once_and_is_all_or_nothing(store: A
         None,
         "nothing of it stays"
     );
+    assert_eq!(store.audit_entries(0, 1000).await.expect("audit").len(), audited, "nor of its audit entries");
 }
