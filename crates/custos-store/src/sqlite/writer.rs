@@ -154,6 +154,8 @@ pub(crate) fn append_consents(
                         add_cookie
                             .execute(params![&id(v.subject.id)[..], cookie_kind, &v.cookie.0[..], at])
                             .map_err(write_error)?;
+                        // A new visitor's ledger starts here.
+                        last_seq.insert(v.subject.id, 0);
                         v.subject.id
                     }
                 }
