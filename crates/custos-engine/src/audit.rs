@@ -36,11 +36,7 @@ impl Committer for AuditCommitter {
 
     async fn commit(&self, entries: &[NewAuditEntry]) -> Result<Vec<AuditEntry>, StoreError> {
         let stored = self.store.append_audit_batch(entries).await?;
-        if let Some(last) = stored.last()
-            && let Err(error) = self.keys.advance_audit_anchor(last.seq, &last.hash, last.entry.at).await
-        {
-            tracing::warn!(%error, "could not move the audit anchor; the entries are stored");
-        }
+        advance_anchor(&self.keys, &stored).await;
         Ok(stored)
     }
 
@@ -58,6 +54,16 @@ impl Auditor {
     /// Appends `entry`; returns once it is committed.
     pub async fn append(&self, entry: NewAuditEntry) -> Result<AuditEntry, StoreError> {
         self.writer.submit(entry).await
+    }
+}
+
+/// Moves the anchor in `keys` to the last of `appended`, entries a batch just committed. A
+/// failure is logged, not returned: the entries are stored, and the next batch moves it.
+pub(crate) async fn advance_anchor(keys: &Arc<dyn KeyStore>, appended: &[AuditEntry]) {
+    if let Some(last) = appended.last()
+        && let Err(error) = keys.advance_audit_anchor(last.seq, &last.hash, last.entry.at).await
+    {
+        tracing::warn!(%error, "could not move the audit anchor; the entries are stored");
     }
 }
 

@@ -125,11 +125,7 @@ struct LedgerCommitter {
 impl LedgerCommitter {
     async fn append(&self, writes: &[ConsentWrite]) -> Result<Vec<(SubjectId, i64)>, StoreError> {
         let appended = self.store.append_consents(writes).await?;
-        if let Some(last) = appended.audit.last()
-            && let Err(error) = self.keys.advance_audit_anchor(last.seq, &last.hash, last.entry.at).await
-        {
-            tracing::warn!(%error, "could not move the audit anchor; the entries are stored");
-        }
+        crate::audit::advance_anchor(&self.keys, &appended.audit).await;
         Ok(appended.written)
     }
 }

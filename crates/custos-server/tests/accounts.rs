@@ -43,6 +43,12 @@ impl Site {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
+    /// The signed-in person's own account, as `GET /v1/accounts/me` answers it.
+    async fn me(&self) -> Value {
+        let r = self.browser.get(format!("{}/v1/accounts/me", self.app.base)).send().await.expect("me");
+        r.json().await.expect("json")
+    }
+
     /// Runs the queued jobs (account mail, then the mail it queues).
     async fn run_jobs(&self) {
         let runner = JobRunner::new(self.app.store.clone())
@@ -136,15 +142,7 @@ async fn sign_up_verify_sign_in_and_see_ones_own_data() {
     assert_eq!(r.status(), 200);
     let cookie = r.headers()["set-cookie"].to_str().expect("ascii").to_owned();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Secure"), "{cookie}");
-    let me: Value = site
-        .browser
-        .get(format!("{}/v1/accounts/me", site.app.base))
-        .send()
-        .await
-        .expect("me")
-        .json()
-        .await
-        .expect("json");
+    let me: Value = site.me().await;
     assert_eq!(me["data"]["user.contact.organization"], "Analytical Engines Ltd");
     assert_eq!(me["data"]["user.name"], "Ada Byron");
 }
@@ -207,15 +205,7 @@ async fn sign_up_answers_a_known_address_byte_for_byte_like_a_new_one_and_mails_
         .post("/v1/accounts/login", &json!({"email": "ada@example.org", "password": "correct horse battery"}))
         .await;
     assert_eq!(status, 200);
-    let me: Value = site
-        .browser
-        .get(format!("{}/v1/accounts/me", site.app.base))
-        .send()
-        .await
-        .expect("me")
-        .json()
-        .await
-        .expect("json");
+    let me: Value = site.me().await;
     assert_eq!(me["data"]["user.name"], "Ada Byron");
     assert_eq!(me["data"]["user.contact.phone_number"], "+44 20 7946 0958");
 

@@ -132,11 +132,8 @@ async fn check(what: &str, response: reqwest::Response, may_succeed: bool, probl
     }
 }
 
-#[tokio::test]
-async fn nasty_bodies_paths_and_queries_get_a_clear_4xx_and_store_nothing() {
-    let db = TestDb::from_env().await;
-    let app = TestApp::spawn_with(&db, PURPOSES, |s| s.with_limits(custos_server::RateLimits::off())).await;
-    // A partner and its key, so that uploads reach their parsers.
+/// A new partner's API key, so that uploads reach their parsers.
+async fn partner_key(app: &TestApp) -> String {
     let (status, partner) = app
         .post(
             "/v1/partners",
@@ -144,10 +141,18 @@ async fn nasty_bodies_paths_and_queries_get_a_clear_4xx_and_store_nothing() {
         )
         .await;
     assert_eq!(status, 201, "{partner}");
-    let id = partner["id"].as_str().expect("id");
-    let (status, key) = app.post(&format!("/v1/partners/{id}/keys"), &json!({})).await;
+    let (status, key) =
+        app.post(&format!("/v1/partners/{}/keys", partner["id"].as_str().expect("id")), &json!({})).await;
     assert_eq!(status, 201, "{key}");
-    let partner_key = key["key"].as_str().expect("key").to_owned();
+    key["key"].as_str().expect("key").to_owned()
+}
+
+#[tokio::test]
+async fn nasty_bodies_paths_and_queries_get_a_clear_4xx_and_store_nothing() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn_with(&db, PURPOSES, |s| s.with_limits(custos_server::RateLimits::off())).await;
+    // A partner and its key, so that uploads reach their parsers.
+    let partner_key = partner_key(&app).await;
 
     let doc: Value =
         app.client.get(format!("{}/openapi.json", app.base)).send().await.expect("get").json().await.expect("json");
@@ -389,16 +394,7 @@ async fn a_nul_in_any_string_of_a_json_body_form_or_query_is_refused_by_name_and
 
     assert_eq!(rows(&db).await, before, "a refused request stored something");
     // A partner's batch, in each of its formats.
-    let (status, partner) = app
-        .post(
-            "/v1/partners",
-            &json!({"name": "Acme", "country": "DE", "role": "advertiser", "contact_email": "grace@acme.example"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{partner}");
-    let (status, key) =
-        app.post(&format!("/v1/partners/{}/keys", partner["id"].as_str().expect("id")), &json!({})).await;
-    assert_eq!(status, 201, "{key}");
+    let partner_key = partner_key(&app).await;
     let before = rows(&db).await;
     for (content_type, batch) in [
         ("application/json", "[{\"pseudonym\": \"ab12cd34\", \"country\": \"D\\u0000E\"}]"),
@@ -408,7 +404,7 @@ async fn a_nul_in_any_string_of_a_json_body_form_or_query_is_refused_by_name_and
         let response = app
             .client
             .post(format!("{}/v1/partner/records", app.base))
-            .bearer_auth(key["key"].as_str().expect("key"))
+            .bearer_auth(&partner_key)
             .header("content-type", content_type)
             .body(batch)
             .send()

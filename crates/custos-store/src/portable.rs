@@ -145,11 +145,8 @@ macro_rules! portable_store {
                 &self,
                 writes: &[$crate::ConsentWrite],
             ) -> Result<$crate::AppendedConsents, $crate::StoreError> {
-                if self.writes_inline() {
-                    let writes = writes.to_vec();
-                    if let Some(done) = self.write_inline(move |tx| $crate::sqlite::writer::append_consents(tx, &writes)).await {
-                        return done;
-                    }
+                if let Some(writer) = self.inline_writer() {
+                    return writer.write(writes, $crate::sqlite::writer::append_consents).await;
                 }
                 // A handful of statements per batch, not per entry: each statement is a
                 // round trip to the database (on SQLite, to its connection's thread).
@@ -288,29 +285,11 @@ macro_rules! portable_store {
                 if let Some(reads) = self.inline_reads() {
                     return reads.consent_history(subject);
                 }
-                let rows = sqlx::query_as::<$db, (i64, String, bool, String, String, i64, String, Option<String>)>(
-                    $crate::queries::CONSENT_HISTORY,
-                )
-                .bind(subject.0)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.into_iter()
-                    .map(|(seq, purpose, granted, method, policy_version, at, text_version, source_ip)| {
-                        Ok($crate::StoredConsent {
-                            seq,
-                            entry: $crate::ConsentEntry {
-                                subject_id: subject,
-                                purpose,
-                                granted,
-                                method,
-                                policy_version,
-                                text_version,
-                                source_ip,
-                                at: $crate::time::from_millis(at)?,
-                            },
-                        })
-                    })
-                    .collect()
+                let rows = sqlx::query_as::<$db, $crate::queries::ConsentRow>($crate::queries::CONSENT_HISTORY)
+                    .bind(subject.0)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map(|row| $crate::queries::stored_consent(subject, row)).collect()
             }
 
             async fn reset_consents(&self, purpose: &str, since: jiff::Timestamp) -> Result<(), $crate::StoreError> {
@@ -326,17 +305,10 @@ macro_rules! portable_store {
             }
 
             async fn live_consents(&self, subject: $crate::SubjectId) -> Result<Vec<String>, $crate::StoreError> {
-                let rows = sqlx::query_as::<$db, (String, bool)>(
-                    "SELECT c.purpose, c.granted FROM consents c \
-                     WHERE c.subject_id = $1 AND c.seq = \
-                       (SELECT MAX(l.seq) FROM consents l WHERE l.subject_id = c.subject_id AND l.purpose = c.purpose) \
-                     AND c.at >= COALESCE((SELECT r.since FROM consent_resets r WHERE r.purpose = c.purpose), 0) \
-                     ORDER BY c.purpose",
-                )
-                .bind(subject.0)
-                .fetch_all(&self.pool)
-                .await?;
-                Ok(rows.into_iter().filter(|(_, granted)| *granted).map(|(purpose, _)| purpose).collect())
+                Ok(sqlx::query_scalar::<$db, String>($crate::queries::LIVE_CONSENTS)
+                    .bind(subject.0)
+                    .fetch_all(&self.pool)
+                    .await?)
             }
 
             async fn record_objection(&self, subject: $crate::SubjectId, purpose: &str, at: jiff::Timestamp) -> Result<(), $crate::StoreError> {
@@ -528,11 +500,8 @@ macro_rules! portable_store {
             }
 
             async fn insert_events(&self, events: &[$crate::StoredEvent]) -> Result<(), $crate::StoreError> {
-                if self.writes_inline() {
-                    let events = events.to_vec();
-                    if let Some(done) = self.write_inline(move |tx| $crate::sqlite::writer::insert_events(tx, &events)).await {
-                        return done;
-                    }
+                if let Some(writer) = self.inline_writer() {
+                    return writer.write(events, $crate::sqlite::writer::insert_events).await;
                 }
                 // Multi-row INSERTs: one statement per 200 rows instead of one per row.
                 let (known, anonymous): (Vec<&$crate::StoredEvent>, Vec<&$crate::StoredEvent>) =
@@ -1009,11 +978,8 @@ macro_rules! portable_store {
                 &self,
                 entries: &[$crate::NewAuditEntry],
             ) -> Result<Vec<$crate::AuditEntry>, $crate::StoreError> {
-                if self.writes_inline() {
-                    let entries = entries.to_vec();
-                    if let Some(done) = self.write_inline(move |tx| $crate::sqlite::writer::append_audit(tx, &entries)).await {
-                        return done;
-                    }
+                if let Some(writer) = self.inline_writer() {
+                    return writer.write(entries, $crate::sqlite::writer::append_audit).await;
                 }
                 let mut tx = self.begin_write().await?;
                 Self::lock_audit(&mut tx).await?;

@@ -7,22 +7,62 @@ pub(crate) const SUBJECT: &str = "SELECT subject_id, kind, created_at FROM subje
 /// The subject holding an identifier: `$1` kind, `$2` blind index.
 pub(crate) const FIND_SUBJECT: &str = "SELECT subject_id FROM identifiers WHERE kind = $1 AND blind_index = $2";
 
-/// A person's consent ledger, oldest first.
+/// A person's consent ledger, oldest first, as [`ConsentRow`]s.
 pub(crate) const CONSENT_HISTORY: &str = "SELECT seq, purpose, granted, method, policy_version, at, text_version, \
      source_ip FROM consents WHERE subject_id = $1 ORDER BY seq";
 
+/// A [`CONSENT_HISTORY`] row: seq, purpose, granted, method, policy version, at, text
+/// version, source address.
+pub(crate) type ConsentRow = (i64, String, bool, String, String, i64, String, Option<String>);
+
+/// Reads a [`ConsentRow`] of `subject`'s ledger.
+pub(crate) fn stored_consent(
+    subject: crate::SubjectId,
+    row: ConsentRow,
+) -> Result<crate::StoredConsent, crate::StoreError> {
+    let (seq, purpose, granted, method, policy_version, at, text_version, source_ip) = row;
+    Ok(crate::StoredConsent {
+        seq,
+        entry: crate::ConsentEntry {
+            subject_id: subject,
+            purpose,
+            granted,
+            method,
+            policy_version,
+            text_version,
+            source_ip,
+            at: crate::time::from_millis(at)?,
+        },
+    })
+}
+
+/// The person's (`$1`) live consents, as rows `c` of the ledger: the latest entry per
+/// purpose, a grant, made after any reset of the purpose. One definition for
+/// [`LIVE_CONSENTS`] and [`CHOICES`].
+macro_rules! live_consents_from {
+    () => {
+        "FROM consents c \
+         WHERE c.subject_id = $1 AND c.granted AND c.seq = \
+           (SELECT MAX(l.seq) FROM consents l WHERE l.subject_id = c.subject_id AND l.purpose = c.purpose) \
+         AND c.at >= COALESCE((SELECT r.since FROM consent_resets r WHERE r.purpose = c.purpose), 0)"
+    };
+}
+
+/// The purposes with live consent, sorted.
+pub(crate) const LIVE_CONSENTS: &str = concat!("SELECT c.purpose ", live_consents_from!(), " ORDER BY c.purpose");
+
 /// What the gate needs in one statement: each row says what it is (0 the subject itself,
 /// 1 a live consent, 2 an objection with any compelling grounds, 3 a restriction).
-pub(crate) const CHOICES: &str = "SELECT 0, NULL, NULL FROM subjects WHERE subject_id = $1 \
+pub(crate) const CHOICES: &str = concat!(
+    "SELECT 0, NULL, NULL FROM subjects WHERE subject_id = $1 \
      UNION ALL \
-     SELECT 1, c.purpose, NULL FROM consents c \
-     WHERE c.subject_id = $1 AND c.granted AND c.seq = \
-       (SELECT MAX(l.seq) FROM consents l WHERE l.subject_id = c.subject_id AND l.purpose = c.purpose) \
-     AND c.at >= COALESCE((SELECT r.since FROM consent_resets r WHERE r.purpose = c.purpose), 0) \
-     UNION ALL \
+     SELECT 1, c.purpose, NULL ",
+    live_consents_from!(),
+    " UNION ALL \
      SELECT 2, purpose, compelling_grounds FROM objections WHERE subject_id = $1 \
      UNION ALL \
-     SELECT 3, NULL, NULL FROM restrictions WHERE subject_id = $1";
+     SELECT 3, NULL, NULL FROM restrictions WHERE subject_id = $1"
+);
 
 /// A person's records, oldest first.
 pub(crate) const RECORDS: &str = "SELECT subject_id, record_id, category, purpose, policy_version, sealed, \

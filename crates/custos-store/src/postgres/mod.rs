@@ -69,16 +69,7 @@ impl PgStore {
     }
 
     /// PostgreSQL writes through the pool.
-    fn writes_inline(&self) -> bool {
-        false
-    }
-
-    /// PostgreSQL has no inline writer: always `None`.
-    async fn write_inline<T, F>(&self, _work: F) -> Option<Result<T, StoreError>>
-    where
-        T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
-    {
+    fn inline_writer(&self) -> Option<&crate::sqlite::InlineWriter> {
         None
     }
 

@@ -23,8 +23,8 @@ use uuid::Uuid;
 use crate::queries;
 use crate::time::from_millis;
 use crate::{
-    BlindIndex, Choices, ConsentEntry, DataKeyLookup, IdentifierKind, Record, StoreError, StoredConsent, StoredDataKey,
-    Subject, SubjectId,
+    BlindIndex, Choices, DataKeyLookup, IdentifierKind, Record, StoreError, StoredConsent, StoredDataKey, Subject,
+    SubjectId,
 };
 
 /// Idle connections kept; more are opened under load and closed when returned.
@@ -126,34 +126,9 @@ impl InlineReads {
 
     pub(crate) fn consent_history(&self, subject: SubjectId) -> Result<Vec<StoredConsent>, StoreError> {
         let rows = self.rows_by_id(queries::CONSENT_HISTORY, subject.0, |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, bool>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, Option<String>>(7)?,
-            ))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
         })?;
-        rows.into_iter()
-            .map(|(seq, purpose, granted, method, policy_version, at, text_version, source_ip)| {
-                Ok(StoredConsent {
-                    seq,
-                    entry: ConsentEntry {
-                        subject_id: subject,
-                        purpose,
-                        granted,
-                        method,
-                        policy_version,
-                        text_version,
-                        source_ip,
-                        at: from_millis(at)?,
-                    },
-                })
-            })
-            .collect()
+        rows.into_iter().map(|row| queries::stored_consent(subject, row)).collect()
     }
 
     pub(crate) fn choices(&self, subject: SubjectId) -> Result<Option<Choices>, StoreError> {

@@ -16,7 +16,7 @@ mod inline;
 pub(crate) mod writer;
 
 pub(crate) use inline::InlineReads;
-use writer::InlineWriter;
+pub(crate) use writer::InlineWriter;
 
 use crate::activity::activity_store;
 use crate::campaigns::campaign_store;
@@ -116,9 +116,10 @@ impl SqliteStore {
                 }
                 Ok(pool) => {
                     let inline = InlineReads::for_file(connect.get_filename()).map(Arc::new);
-                    let writer =
-                        inline.as_ref().map(|_| Arc::new(InlineWriter::new(connect.get_filename(), BUSY_TIMEOUT)));
                     let write_turn = Arc::new(tokio::sync::Mutex::new(()));
+                    let writer = inline
+                        .as_ref()
+                        .map(|_| Arc::new(InlineWriter::new(connect.get_filename(), BUSY_TIMEOUT, write_turn.clone())));
                     return Ok(Self { pool, max_connections, write_turn, inline, writer });
                 }
             }
@@ -155,18 +156,9 @@ impl SqliteStore {
         self.inline.as_deref()
     }
 
-    /// Whether the hot writes run through [`SqliteStore::write_inline`].
-    fn writes_inline(&self) -> bool {
-        self.writer.is_some()
-    }
-
-    /// Runs `work` as one write transaction on the inline writer; `None` without one.
-    async fn write_inline<T, F>(&self, work: F) -> Option<Result<T, StoreError>>
-    where
-        T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
-    {
-        Some(self.writer.as_ref()?.transaction(&self.write_turn, work).await)
+    /// Where the hot write transactions run: on the inline writer, on a file database.
+    fn inline_writer(&self) -> Option<&InlineWriter> {
+        self.writer.as_deref()
     }
 
     /// A transaction that holds SQLite's write lock from its first statement, after this

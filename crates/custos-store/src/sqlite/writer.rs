@@ -30,6 +30,8 @@ pub(crate) struct InlineWriter {
     path: PathBuf,
     busy_timeout: Duration,
     conn: Arc<Mutex<Option<Connection>>>,
+    /// The store's turn to write, shared with its sqlx writers.
+    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for InlineWriter {
@@ -39,19 +41,35 @@ impl std::fmt::Debug for InlineWriter {
 }
 
 impl InlineWriter {
-    /// A writer to the database file at `path` (the caller has ruled out in-memory ones).
-    pub(crate) fn new(path: &Path, busy_timeout: Duration) -> Self {
-        Self { path: path.to_owned(), busy_timeout, conn: Arc::new(Mutex::new(None)) }
+    /// A writer to the database file at `path` (the caller has ruled out in-memory ones),
+    /// taking `turn` before each transaction.
+    pub(crate) fn new(path: &Path, busy_timeout: Duration, turn: Arc<tokio::sync::Mutex<()>>) -> Self {
+        Self { path: path.to_owned(), busy_timeout, conn: Arc::new(Mutex::new(None)), turn }
+    }
+
+    /// Runs `work` over a copy of `input` (the blocking thread needs owned data) in one
+    /// transaction: see [`InlineWriter::transaction`].
+    pub(crate) async fn write<I, T>(
+        &self,
+        input: &[I],
+        work: fn(&rusqlite::Transaction<'_>, &[I]) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError>
+    where
+        I: Clone + Send + 'static,
+        T: Send + 'static,
+    {
+        let input = input.to_vec();
+        self.transaction(move |tx| work(tx, &input)).await
     }
 
     /// Runs `work` in one `BEGIN IMMEDIATE` transaction on a blocking thread, after this
     /// process's earlier writers; commits when it returns `Ok`, rolls back otherwise.
-    pub(crate) async fn transaction<T, F>(&self, turn: &Arc<tokio::sync::Mutex<()>>, work: F) -> Result<T, StoreError>
+    async fn transaction<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        let _turn = turn.clone().lock_owned().await;
+        let _turn = self.turn.clone().lock_owned().await;
         let (slot, path, busy) = (self.conn.clone(), self.path.clone(), self.busy_timeout);
         tokio::task::spawn_blocking(move || {
             let mut slot = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
