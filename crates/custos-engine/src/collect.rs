@@ -9,6 +9,11 @@
 //!
 //! A known email adds to that person's data; a new one creates a user. Everything is
 //! validated before anything is stored.
+//!
+//! A post that the person's own state forbids (a restriction, an objection, an erasure under
+//! way) is withheld: nothing of it is stored, the gate's refusal is audited, and the result
+//! is [`Received::Withheld`], which the web answers exactly like a stored post. A form that
+//! anyone can fill in with anyone's address must not tell them how that person stands.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -17,7 +22,7 @@ use custos_policy::{LegalBasis, Policy};
 use custos_store::{IdentifierKind, SubjectId, SubjectKind};
 
 use crate::consent::{ConsentError, ConsentRecord, ConsentTarget, Consents};
-use crate::gate::Actor;
+use crate::gate::{Actor, Rule};
 use crate::records::{AccessError, NewValue, Records};
 
 /// The longest name kept.
@@ -89,6 +94,32 @@ pub enum FormError {
     Consent(#[from] ConsentError),
 }
 
+/// What became of a form post that passed validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    /// Stored for this person.
+    Stored(SubjectId),
+    /// Stored nowhere: the person's own state forbids it (see [`Rule::concerns_the_person`]).
+    /// The refusal is in the audit log; the sender is answered as for a stored post.
+    Withheld {
+        /// The person, when the address is known.
+        subject: Option<SubjectId>,
+        /// The gate's rule.
+        rule: Rule,
+    },
+}
+
+/// Turns a refusal about the person into [`Received::Withheld`]; other errors stay errors.
+fn withhold(e: FormError, subject: Option<SubjectId>) -> Result<Received, FormError> {
+    match e {
+        FormError::Access(AccessError::Denied { rule, .. }) if rule.concerns_the_person() => {
+            tracing::info!(rule = rule.code(), "a form post was withheld: the person's own state forbids storing it");
+            Ok(Received::Withheld { subject, rule })
+        }
+        other => Err(other),
+    }
+}
+
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> FormError {
     FormError::Invalid { field: field.into(), message: message.into() }
 }
@@ -114,7 +145,7 @@ impl Collect {
     }
 
     /// The contact form.
-    pub async fn contact(&self, form: &ContactForm, source_ip: Option<IpAddr>) -> Result<SubjectId, FormError> {
+    pub async fn contact(&self, form: &ContactForm, source_ip: Option<IpAddr>) -> Result<Received, FormError> {
         let name = text_field("name", &form.name, MAX_NAME)?;
         let message = text_field("message", &form.message, MAX_MESSAGE)?;
         self.check_consents(&form.consents)?;
@@ -148,13 +179,16 @@ impl Collect {
         if let Some(phone) = phone {
             identifiers.push((IdentifierKind::Phone, phone));
         }
-        let subject = self.store(&identifiers, &values).await?;
+        let subject = match self.store(&identifiers, &values).await? {
+            Received::Stored(subject) => subject,
+            withheld => return Ok(withheld),
+        };
         self.record_consents(subject, &form.consents, source_ip).await?;
-        Ok(subject)
+        Ok(Received::Stored(subject))
     }
 
     /// The sign-up for information: needs the direct-marketing consent box.
-    pub async fn signup(&self, form: &SignupForm, source_ip: Option<IpAddr>) -> Result<SubjectId, FormError> {
+    pub async fn signup(&self, form: &SignupForm, source_ip: Option<IpAddr>) -> Result<Received, FormError> {
         let name = text_field("name", &form.name, MAX_NAME)?;
         self.check_consents(&form.consents)?;
         let marketing = self
@@ -172,18 +206,29 @@ impl Collect {
             AccessError::Invalid { message, .. } => invalid("email", message),
             other => FormError::Access(other),
         })?;
-        let subject = match existing {
-            Some(id) => id,
-            None => self.records.create_subject(&Actor::System, SubjectKind::User, &identifiers, &[]).await?.0,
-        };
-        // Consent first: the values below need it.
-        self.record_consents(subject, &form.consents, source_ip).await?;
         let values = [
             NewValue { purpose: &marketing.id, category: "user.name", value: name.as_bytes() },
             NewValue { purpose: &marketing.id, category: "user.contact.email", value: form.email.trim().as_bytes() },
         ];
+        let subject = match existing {
+            Some(id) => {
+                // The values need the consent recorded below, and the person's own grant lifts
+                // their earlier unsubscribe; anything else in their state that forbids the
+                // values (a restriction) withholds the whole post before any of it is stored.
+                let mut state = self.records.state(id).await?;
+                state.consents.insert(marketing.id.clone());
+                state.objections.remove(&marketing.id);
+                if let Err(e) = self.records.check_writes(&Actor::System, id, &state, &values).await {
+                    return withhold(e.into(), Some(id));
+                }
+                id
+            }
+            None => self.records.create_subject(&Actor::System, SubjectKind::User, &identifiers, &[]).await?.0,
+        };
+        // Consent first: the values below need it.
+        self.record_consents(subject, &form.consents, source_ip).await?;
         self.records.write_all(&Actor::System, subject, &values).await?;
-        Ok(subject)
+        Ok(Received::Stored(subject))
     }
 
     /// Stores `values` for the person with `identifiers[0]`, creating them when new.
@@ -191,27 +236,27 @@ impl Collect {
         &self,
         identifiers: &[(IdentifierKind, &str)],
         values: &[NewValue<'_>],
-    ) -> Result<SubjectId, FormError> {
+    ) -> Result<Received, FormError> {
         let (kind, email) = identifiers[0];
         let existing = self.records.find(kind, email).await.map_err(|e| match e {
             AccessError::Invalid { message, .. } => invalid("email", message),
             other => FormError::Access(other),
         })?;
         match existing {
-            Some(subject) => {
-                self.records.write_all(&Actor::System, subject, values).await?;
-                Ok(subject)
-            }
+            Some(subject) => match self.records.write_all(&Actor::System, subject, values).await {
+                Ok(_) => Ok(Received::Stored(subject)),
+                Err(e) => withhold(e.into(), Some(subject)),
+            },
             None => {
                 let created = self.records.create_subject(&Actor::System, SubjectKind::User, identifiers, values).await;
                 match created {
-                    Ok((subject, _)) => Ok(subject),
+                    Ok((subject, _)) => Ok(Received::Stored(subject)),
                     Err(AccessError::Invalid { field, message }) => {
                         let field =
                             if field == "identifiers[1].value" { "phone".to_owned() } else { "email".to_owned() };
                         Err(invalid(field, message))
                     }
-                    Err(e) => Err(e.into()),
+                    Err(e) => withhold(e.into(), None),
                 }
             }
         }

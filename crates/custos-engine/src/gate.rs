@@ -172,6 +172,16 @@ impl Rule {
             Rule::Objected => "objected",
         }
     }
+
+    /// Whether the refusal follows from the person's own state (erased, restricted, objected,
+    /// no consent) rather than from the policy or the actor. Answering such a refusal
+    /// differently from a success would tell a stranger something about that person.
+    pub fn concerns_the_person(self) -> bool {
+        matches!(
+            self,
+            Rule::Erased | Rule::Restricted | Rule::NoLiveConsent | Rule::ObjectedDirectMarketing | Rule::Objected
+        )
+    }
 }
 
 impl fmt::Display for Rule {

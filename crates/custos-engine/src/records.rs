@@ -234,9 +234,7 @@ impl Records {
         values: &[NewValue<'_>],
     ) -> Result<Vec<Uuid>, AccessError> {
         let state = self.state(subject).await?;
-        for value in values {
-            self.check(actor, subject, &state, value.purpose, &[value.category], Access::Write).await?;
-        }
+        self.check_writes(actor, subject, &state, values).await?;
         let now = self.clock.now();
         let key = self.vault.data_key_or_create(subject, now).await?;
         let mut ids = Vec::with_capacity(values.len());
@@ -252,6 +250,22 @@ impl Records {
             .await?;
         }
         Ok(ids)
+    }
+
+    /// Asks the gate whether `values` may be written for the subject in `state`, without
+    /// writing them; a refusal is audited. A caller that is about to change the state (the
+    /// sign-up form records the consent its values need) asks with the state as it will be.
+    pub async fn check_writes(
+        &self,
+        actor: &Actor,
+        subject: SubjectId,
+        state: &SubjectState,
+        values: &[NewValue<'_>],
+    ) -> Result<(), AccessError> {
+        for value in values {
+            self.check(actor, subject, state, value.purpose, &[value.category], Access::Write).await?;
+        }
+        Ok(())
     }
 
     /// Reads the subject's values in `categories` for `purpose`, if the gate allows.

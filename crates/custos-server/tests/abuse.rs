@@ -145,6 +145,68 @@ async fn known_and_unknown_people_get_the_same_answers() {
 }
 
 #[tokio::test]
+async fn the_forms_answer_for_a_restricted_person_as_for_a_stranger_and_store_nothing() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn_with_limits(&db, &["contact"], custos_server::RateLimits::off()).await;
+    // Ada wrote once, then had her processing restricted (Art. 18).
+    let first = json!({"name": "Ada", "email": "ada@example.org", "message": "Where is my order?"});
+    assert_eq!(app.post("/v1/forms/contact", &first).await.0, 201);
+    let ada = app
+        .state
+        .records
+        .find(custos_store::IdentifierKind::Email, "ada@example.org")
+        .await
+        .expect("find")
+        .expect("stored");
+    app.store
+        .set_restriction(ada, Some("the person asked for restriction"), jiff::Timestamp::now())
+        .await
+        .expect("restrict");
+    let records = app.store.records(ada).await.expect("records").len();
+    let consents = app.store.consent_history(ada).await.expect("ledger").len();
+    let audited = app.store.audit_entries(0, 100_000).await.expect("audit").len();
+
+    let forms = [
+        (
+            "/v1/forms/contact",
+            json!({"name": "A", "email": "ada@example.org", "message": "Hi", "consents": ["marketing"]}),
+        ),
+        ("/v1/forms/signup", json!({"name": "A", "email": "ada@example.org", "consents": ["marketing"]})),
+    ];
+    for (path, known) in &forms {
+        let stranger = {
+            let mut v = known.clone();
+            v["email"] = json!(format!("stranger{}@example.org", path.len()));
+            v
+        };
+        let (a, body_a) = app.post(path, known).await;
+        let (b, body_b) = app.post(path, &stranger).await;
+        assert_eq!((a, &body_a), (b, &body_b), "{path}: a restricted person's post is answered like a stranger's");
+        assert_eq!(a, 201, "{body_a}");
+        // A browser's classic post is redirected alike.
+        let classic = |email: &'static str| {
+            plain_client()
+                .post(format!("{}{path}", app.base))
+                .header("accept", "text/html")
+                .header("referer", format!("{}/demo", app.base))
+                .form(&[("name", "A"), ("email", email), ("message", "Hi"), ("consent", "marketing")])
+                .send()
+        };
+        let (a, b) =
+            (classic("ada@example.org").await.expect("post"), classic("other@example.org").await.expect("post"));
+        assert_eq!((a.status(), a.headers().get("location")), (b.status(), b.headers().get("location")), "{path}");
+    }
+    assert_eq!(app.store.records(ada).await.expect("records").len(), records, "nothing of the posts was stored");
+    assert_eq!(app.store.consent_history(ada).await.expect("ledger").len(), consents, "no box ticked was recorded");
+    let audit = app.store.audit_entries(0, 100_000).await.expect("audit");
+    let refused = audit[audited..]
+        .iter()
+        .filter(|e| e.entry.subject_id == Some(ada) && e.entry.detail["rule"] == "processing_restricted")
+        .count();
+    assert_eq!(refused, 4, "each withheld post is audited as the gate's refusal");
+}
+
+#[tokio::test]
 async fn an_account_session_is_new_at_every_sign_in_and_a_planted_one_is_worthless() {
     let db = TestDb::from_env().await;
     let app = TestApp::spawn_with_limits(&db, &["account"], custos_server::RateLimits::off()).await;
