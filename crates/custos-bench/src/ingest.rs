@@ -5,6 +5,11 @@
 //! The load comes from `wrk` in a process of its own when it is installed (Debian package
 //! `wrk`), so that the load generator does not compete with the server inside one process;
 //! otherwise from an HTTP client in this process, which the report says.
+//!
+//! With `wrk`, the run also measures the HTTP floor: the same connections asking the same
+//! server for `GET /healthz` (no body, no database, the same middleware) for as long. It
+//! bounds what any one-event-per-request ingest can reach on this machine, and the ratio of
+//! events/s to it says how much of that bound the event path itself costs.
 
 use std::time::{Duration, Instant};
 
@@ -19,11 +24,15 @@ pub(crate) async fn run(size: u64, postgres: Option<&str>) -> anyhow::Result<Rep
     let served = Served::start(postgres, &[]).await?;
     let (url, store) = (format!("{}/v1/events", served.base), served.store.clone());
 
-    let load = match wrk(&url, size) {
+    let load = match wrk(&url, size, INGEST_SCRIPT) {
         Some(load) => load,
         None => in_process(&url, size).await?,
     };
     let events = load.requests;
+    let floor = match load.generator {
+        WRK => wrk(&format!("{}/healthz", served.base), size, ""),
+        _ => None,
+    };
 
     // The ceiling: the same number of rows in one raw batch insert, in the same run.
     let rows: Vec<StoredEvent> = (0..events as usize)
@@ -67,6 +76,13 @@ pub(crate) async fn run(size: u64, postgres: Option<&str>) -> anyhow::Result<Rep
         .figure("ratio_to_ceiling", rate / ceiling, "ratio")
         .target("events_per_s", ">=", 20_000.0)
         .target("ratio_to_ceiling", ">=", 0.5);
+    if let Some(floor) = floor {
+        report.figure("http_floor_per_s", floor.per_second, "1/s").figure(
+            "ratio_to_http_floor",
+            rate / floor.per_second,
+            "ratio",
+        );
+    }
     Ok(report)
 }
 
@@ -79,18 +95,21 @@ struct Load {
     p99_ms: f64,
 }
 
-/// One event per request from `wrk`, for about as long as `size` requests take at 20k/s.
-fn wrk(url: &str, size: u64) -> Option<Load> {
-    let script = tempfile::NamedTempFile::new().ok()?;
-    std::fs::write(
-        script.path(),
-        "wrk.method = \"POST\"\n\
-         wrk.headers[\"Content-Type\"] = \"text/plain\"\n\
-         wrk.headers[\"Origin\"] = \"https://shop.example\"\n\
-         wrk.headers[\"User-Agent\"] = \"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\"\n\
-         wrk.body = '{\"events\":[{\"kind\":\"pageview\",\"url\":\"https://shop.example/p/1\",\"entry\":true}]}'\n",
-    )
-    .ok()?;
+/// The `wrk` name of the load generator.
+const WRK: &str = "wrk (separate process)";
+
+/// One page view per request, as the tracker sends them.
+const INGEST_SCRIPT: &str = "wrk.method = \"POST\"\n\
+    wrk.headers[\"Content-Type\"] = \"text/plain\"\n\
+    wrk.headers[\"Origin\"] = \"https://shop.example\"\n\
+    wrk.headers[\"User-Agent\"] = \"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\"\n\
+    wrk.body = '{\"events\":[{\"kind\":\"pageview\",\"url\":\"https://shop.example/p/1\",\"entry\":true}]}'\n";
+
+/// Requests from `wrk` running `script`, for about as long as `size` requests take at 20k/s.
+fn wrk(url: &str, size: u64, script: &str) -> Option<Load> {
+    let file = tempfile::NamedTempFile::new().ok()?;
+    std::fs::write(file.path(), script).ok()?;
+    let script = file;
     let seconds = (size / 20_000).clamp(1, 60);
     let output = std::process::Command::new("wrk")
         .args(["-t1", &format!("-c{CLIENTS}"), &format!("-d{seconds}s"), "--latency", "-s"])
@@ -116,7 +135,7 @@ fn wrk(url: &str, size: u64) -> Option<Load> {
     let requests: f64 =
         text.lines().find_map(|l| l.trim().split_once(" requests in ").and_then(|(n, _)| n.parse().ok()))?;
     Some(Load {
-        generator: "wrk (separate process)",
+        generator: WRK,
         requests,
         per_second: after("Requests/sec:")?.parse().ok()?,
         p50_ms: ms(after("50%")?)?,

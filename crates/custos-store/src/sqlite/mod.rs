@@ -38,6 +38,13 @@ const KEY_MIGRATIONS: &[Migration] = key_migrations!("sqlite");
 /// How long a writer waits for another writer before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// WAL pages after which a committing connection copies the WAL back into the database
+/// (SQLite's default is 1,000 pages, 4 MB). A checkpoint runs inside the commit that crosses
+/// the mark and syncs the file; a page written by many commits (the random leaves of the
+/// blind-index lookup) is copied once per checkpoint however often it changed. At 10,000
+/// pages (40 MB of WAL) consent writes over HTTP rose about 18% (docs/perf/profiles.md).
+pub(crate) const WAL_AUTOCHECKPOINT: &str = "10000";
+
 /// A store in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -96,6 +103,7 @@ impl SqliteStore {
             // 32 MiB of page cache per connection (SQLite's default is 2 MiB): a person's
             // rows in a database of many gigabytes stay a few page reads away.
             .pragma("cache_size", "-32768")
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT)
             .foreign_keys(true);
         let max_connections = options.max_connections.max(1);
         // Several processes opening a new database together race to turn on WAL; SQLite

@@ -100,9 +100,13 @@ fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags).map_err(write_error)?;
     conn.busy_timeout(busy_timeout).map_err(write_error)?;
     // As the pool's connections: WAL is the file's mode already; the same durability,
-    // page cache and enforced foreign keys.
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; PRAGMA foreign_keys = ON;")
-        .map_err(write_error)?;
+    // page cache, enforced foreign keys and checkpoint mark.
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; PRAGMA foreign_keys = ON; \
+         PRAGMA wal_autocheckpoint = {};",
+        super::WAL_AUTOCHECKPOINT
+    ))
+    .map_err(write_error)?;
     Ok(conn)
 }
 
