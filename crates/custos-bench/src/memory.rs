@@ -41,7 +41,7 @@ pub(crate) async fn run(size: u64, postgres: Option<&str>) -> anyhow::Result<Rep
 
     // The store with `size` people, written through the same code the server uses.
     let store = custos_store::connect(&db.url, &ConnectOptions { max_connections: 8, ..Default::default() }).await?;
-    let keys = custos_store::connect_keys(&db.url, &ConnectOptions::default()).await?;
+    let keys = custos_store::connect_keys(&db.keys_url, &ConnectOptions::default()).await?;
     let vault = Arc::new(Vault::open(Keyring::new(master), keys.clone()).await?);
     let records = Arc::new(Records::new(store.clone(), vault, policy.clone(), Arc::new(custos_engine::SystemClock)));
     let progress = indicatif::ProgressBar::new(size).with_style(

@@ -114,7 +114,7 @@ pub(crate) async fn run(size: u64, postgres: Option<&str>) -> anyhow::Result<Rep
 async fn measure(background: u64, postgres: Option<&str>, end_to_end: bool) -> anyhow::Result<(Measured, Option<f64>)> {
     let db = scratch(postgres).await?;
     let store = custos_store::connect(&db.url, &ConnectOptions { max_connections: 8, ..Default::default() }).await?;
-    let keys = custos_store::connect_keys(&db.url, &ConnectOptions::default()).await?;
+    let keys = custos_store::connect_keys(&db.keys_url, &ConnectOptions::default()).await?;
     let vault = Arc::new(Vault::open(Keyring::new(MasterKey::generate()), keys.clone()).await?);
     // The engine's services as `custos serve` builds them.
     let state = custos_server::AppState::new(store.clone(), vault, Policy::example());

@@ -84,6 +84,9 @@ pub(crate) fn seal(size: u64) -> Report {
 /// A database for a storage scenario, and what to drop afterwards.
 pub(crate) struct Scratch {
     pub(crate) url: DatabaseUrl,
+    /// The key store, where `custos serve` keeps it: on SQLite a file of its own beside the
+    /// data (`keys.db`), on PostgreSQL the same database unless told otherwise.
+    pub(crate) keys_url: DatabaseUrl,
     _dir: Option<tempfile::TempDir>,
     drop: Option<(String, String)>,
 }
@@ -92,14 +95,20 @@ pub(crate) async fn scratch(postgres: Option<&str>) -> anyhow::Result<Scratch> {
     match postgres {
         None => {
             let dir = tempfile::tempdir()?;
-            Ok(Scratch { url: DatabaseUrl::sqlite_file(&dir.path().join("bench.db")), _dir: Some(dir), drop: None })
+            Ok(Scratch {
+                url: DatabaseUrl::sqlite_file(&dir.path().join("bench.db")),
+                keys_url: DatabaseUrl::sqlite_file(&dir.path().join("keys.db")),
+                _dir: Some(dir),
+                drop: None,
+            })
         }
         Some(admin) => {
             let name = format!("custos_bench_{}", std::process::id());
             run_sql(admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
             run_sql(admin, &format!("CREATE DATABASE {name}")).await?;
             let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
-            Ok(Scratch { url: format!("{base}/{name}").parse()?, _dir: None, drop: Some((admin.to_owned(), name)) })
+            let url: DatabaseUrl = format!("{base}/{name}").parse()?;
+            Ok(Scratch { keys_url: url.clone(), url, _dir: None, drop: Some((admin.to_owned(), name)) })
         }
     }
 }
@@ -123,7 +132,7 @@ impl Scratch {
 /// Re-wrapping `size` data keys under a new master key, extrapolated to a million.
 pub(crate) async fn rotation(size: u64, postgres: Option<&str>) -> anyhow::Result<Report> {
     let db = scratch(postgres).await?;
-    let keys: Arc<dyn KeyStore> = custos_store::connect_keys(&db.url, &ConnectOptions::default()).await?;
+    let keys: Arc<dyn KeyStore> = custos_store::connect_keys(&db.keys_url, &ConnectOptions::default()).await?;
     let old = MasterKey::generate();
     let started = Instant::now();
     for _ in 0..size {
@@ -176,7 +185,7 @@ pub(crate) async fn audit(size: u64, postgres: Option<&str>) -> anyhow::Result<R
     let db = scratch(postgres).await?;
     let store: Arc<dyn Store> =
         custos_store::connect(&db.url, &ConnectOptions { max_connections: 16, ..Default::default() }).await?;
-    let keys: Arc<dyn KeyStore> = custos_store::connect_keys(&db.url, &ConnectOptions::default()).await?;
+    let keys: Arc<dyn KeyStore> = custos_store::connect_keys(&db.keys_url, &ConnectOptions::default()).await?;
     let auditor = Auditor::spawn(store.clone(), keys.clone());
     let started = Instant::now();
     let mut writers = Vec::new();

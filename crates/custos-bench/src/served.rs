@@ -33,7 +33,7 @@ impl Served {
         let db = scratch(postgres).await?;
         let store =
             custos_store::connect(&db.url, &ConnectOptions { max_connections: 8, ..Default::default() }).await?;
-        let keys = custos_store::connect_keys(&db.url, &ConnectOptions::default()).await?;
+        let keys = custos_store::connect_keys(&db.keys_url, &ConnectOptions::default()).await?;
         let vault = Arc::new(Vault::open(Keyring::new(MasterKey::generate()), keys.clone()).await?);
         let policy = Policy::example();
         let token = if purposes.is_empty() {

@@ -99,7 +99,7 @@ fn rss_mb() -> f64 {
 pub(crate) async fn run(people: u64, seconds: u64, postgres: Option<&str>) -> anyhow::Result<Report> {
     let db = scratch(postgres).await?;
     let store = custos_store::connect(&db.url, &ConnectOptions { max_connections: 8, ..Default::default() }).await?;
-    let keys = custos_store::connect_keys(&db.url, &ConnectOptions::default()).await?;
+    let keys = custos_store::connect_keys(&db.keys_url, &ConnectOptions::default()).await?;
     let vault = Arc::new(Vault::open(Keyring::new(MasterKey::generate()), keys.clone()).await?);
     let policy = Policy::example();
     let purposes: Vec<String> = ["support", "partner-relationship"].map(String::from).into();

@@ -75,7 +75,7 @@ macro_rules! campaign_store {
                 .bind(&c.body)
                 .bind($crate::time::to_millis(c.created_at))
                 .bind(c.queued_at.map($crate::time::to_millis))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(|e| $crate::error::conflict_on_unique(e, || format!("campaign {} exists", c.id)))?;
                 Ok(())
@@ -109,7 +109,7 @@ macro_rules! campaign_store {
                 )
                 .bind(id)
                 .bind($crate::time::to_millis(at))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -152,7 +152,7 @@ macro_rules! campaign_store {
                 .bind(campaign)
                 .bind(subject.0)
                 .bind($crate::time::to_millis(at))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(|e| $crate::error::not_found_on_foreign_key(e, || format!("campaign {campaign} or subject {subject}")))?;
                 Ok(done.rows_affected() == 1)

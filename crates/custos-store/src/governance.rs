@@ -534,7 +534,7 @@ macro_rules! governance_store {
                 .bind(h.released_at.map($crate::time::to_millis))
                 .bind(&h.released_by)
                 .bind(&h.release_reason)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(|e| $crate::error::conflict_on_unique(e, || format!("legal hold {} exists", h.id)))?;
                 Ok(())
@@ -555,7 +555,7 @@ macro_rules! governance_store {
                 .bind($crate::time::to_millis(at))
                 .bind(by)
                 .bind(reason)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -630,7 +630,7 @@ macro_rules! governance_store {
                 .bind(&s.state)
                 .bind($crate::governance::json_text(&s.deleted)?)
                 .bind($crate::governance::json_text(&s.held)?)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(())
             }
@@ -820,7 +820,7 @@ macro_rules! governance_store {
                 )
                 .bind(subject.0)
                 .bind($crate::time::to_millis(since))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(())
             }
@@ -841,7 +841,7 @@ macro_rules! governance_store {
             async fn delete_held_erasure(&self, subject: $crate::SubjectId) -> Result<(), $crate::StoreError> {
                 sqlx::query::<$db>("DELETE FROM held_erasures WHERE subject_id = $1")
                     .bind(subject.0)
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
                 Ok(())
             }
@@ -961,7 +961,7 @@ macro_rules! governance_store {
                 .bind($crate::time::to_millis(n.created_at))
                 .bind(n.sent_at.map($crate::time::to_millis))
                 .bind(&n.channel)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -986,7 +986,7 @@ macro_rules! governance_store {
                 .bind(id)
                 .bind($crate::time::to_millis(at))
                 .bind(channel)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(())
             }
@@ -1024,7 +1024,7 @@ macro_rules! governance_store {
                 .bind($crate::time::to_millis(b.created_at))
                 .bind(b.notified_at.map($crate::time::to_millis))
                 .bind(&b.delay_reason)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(|e| $crate::error::conflict_on_unique(e, || format!("breach {} exists", b.id)))?;
                 Ok(())
@@ -1058,7 +1058,7 @@ macro_rules! governance_store {
                 .bind(id)
                 .bind($crate::time::to_millis(at))
                 .bind(delay_reason)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -1085,7 +1085,7 @@ macro_rules! governance_store {
             async fn delete_subject_events(&self, subject: $crate::SubjectId) -> Result<u64, $crate::StoreError> {
                 let done = sqlx::query::<$db>("DELETE FROM events WHERE subject_id = $1")
                     .bind(subject.0)
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
                 Ok(done.rows_affected())
             }
@@ -1140,7 +1140,7 @@ macro_rules! governance_store {
                 .bind(&r.reason)
                 .bind(&r.recorded_by)
                 .bind($crate::time::to_millis(r.created_at))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(|e| $crate::error::conflict_on_unique(e, || format!("legal request {} exists", r.id)))?;
                 Ok(())
@@ -1173,7 +1173,7 @@ macro_rules! governance_store {
                 .bind(&r.decided_by)
                 .bind(r.decided_at.map($crate::time::to_millis))
                 .bind(&r.reason)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }

@@ -159,7 +159,7 @@ macro_rules! inbox_store {
                 .bind($crate::time::to_millis(t.received_at))
                 .bind($crate::time::to_millis(t.due_at))
                 .bind($crate::time::to_millis(t.updated_at))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(|e| $crate::error::conflict_on_unique(e, || format!("inbox thread {} exists", t.id)))?;
                 Ok(())
@@ -178,7 +178,7 @@ macro_rules! inbox_store {
                 .bind($crate::time::to_millis(t.due_at))
                 .bind($crate::time::to_millis(t.updated_at))
                 .bind(t.confidence)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(())
             }
@@ -214,7 +214,7 @@ macro_rules! inbox_store {
                 .bind(&m.source)
                 .bind(&m.sealed)
                 .bind($crate::time::to_millis(m.at))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(|e| $crate::error::conflict_on_unique(e, || "this mail is stored already".to_owned()))?;
                 Ok(())
@@ -295,7 +295,7 @@ macro_rules! inbox_store {
                 .bind(r.outcome.as_ref().map(|o| o.to_string()))
                 .bind($crate::time::to_millis(r.received_at))
                 .bind(r.done_at.map($crate::time::to_millis))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(())
             }
@@ -342,13 +342,13 @@ macro_rules! inbox_store {
                         .bind(partner)
                         .bind(url)
                         .bind($crate::time::to_millis(at))
-                        .execute(&self.pool)
+                        .execute(&mut *self.write_conn().await?)
                         .await?;
                     }
                     None => {
                         sqlx::query::<$db>("DELETE FROM partner_webhooks WHERE partner_id = $1")
                             .bind(partner)
-                            .execute(&self.pool)
+                            .execute(&mut *self.write_conn().await?)
                             .await?;
                     }
                 }

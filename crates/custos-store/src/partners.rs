@@ -323,7 +323,7 @@ macro_rules! partner_store {
                 .bind(p.terminated_at.map($crate::time::to_millis))
                 .bind(p.records_at_termination.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
                 .bind(p.termination_report.as_ref().map(|r| r.to_string()))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(|e| $crate::error::conflict_on_unique(e, || format!("partner {} exists", p.id)))?;
                 Ok(())
@@ -365,7 +365,7 @@ macro_rules! partner_store {
                 .bind(p.terminated_at.map($crate::time::to_millis))
                 .bind(p.records_at_termination.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
                 .bind(p.termination_report.as_ref().map(|r| r.to_string()))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -381,7 +381,7 @@ macro_rules! partner_store {
                 .bind(serde_json::to_string(&k.scopes).map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?)
                 .bind($crate::time::to_millis(k.created_at))
                 .bind(k.revoked_at.map($crate::time::to_millis))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(|e| match e {
                     sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
@@ -425,7 +425,7 @@ macro_rules! partner_store {
                 .bind(partner)
                 .bind(id)
                 .bind($crate::time::to_millis(at))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -435,7 +435,7 @@ macro_rules! partner_store {
                     sqlx::query::<$db>("UPDATE partner_keys SET revoked_at = $2 WHERE partner_id = $1 AND revoked_at IS NULL")
                         .bind(partner)
                         .bind($crate::time::to_millis(at))
-                        .execute(&self.pool)
+                        .execute(&mut *self.write_conn().await?)
                         .await?;
                 Ok(done.rows_affected())
             }
@@ -453,7 +453,7 @@ macro_rules! partner_store {
                 .bind(&s.consent_ref)
                 .bind(&s.consent_date)
                 .bind($crate::time::to_millis(s.created_at))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(|e| $crate::error::not_found_on_foreign_key(e, || format!("partner {}", s.partner_id)))?;
                 Ok(())
@@ -634,7 +634,7 @@ macro_rules! partner_store {
                         .bind(partner)
                         .bind(&index[..])
                         .bind(i64::from(limit))
-                        .execute(&self.pool)
+                        .execute(&mut *self.write_conn().await?)
                         .await?
                     }
                     None => {
@@ -644,7 +644,7 @@ macro_rules! partner_store {
                         )
                         .bind(partner)
                         .bind(i64::from(limit))
-                        .execute(&self.pool)
+                        .execute(&mut *self.write_conn().await?)
                         .await?
                     }
                 };
@@ -662,7 +662,7 @@ macro_rules! partner_store {
             async fn delete_partner_uploads(&self, partner: uuid::Uuid) -> Result<u64, $crate::StoreError> {
                 let done = sqlx::query::<$db>("DELETE FROM partner_uploads WHERE partner_id = $1")
                     .bind(partner)
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
                 Ok(done.rows_affected())
             }

@@ -71,7 +71,7 @@ macro_rules! portable_store {
                 .bind(kind.as_str())
                 .bind(&index.0[..])
                 .bind($crate::time::to_millis(at))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await;
                 match result {
                     Ok(_) => Ok(()),
@@ -299,7 +299,7 @@ macro_rules! portable_store {
                 )
                 .bind(purpose)
                 .bind($crate::time::to_millis(since))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(())
             }
@@ -319,7 +319,7 @@ macro_rules! portable_store {
                 .bind(subject.0)
                 .bind(purpose)
                 .bind($crate::time::to_millis(at))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(|e| $crate::error::not_found_on_foreign_key(e, || format!("subject {subject}")))?;
                 Ok(())
@@ -329,7 +329,7 @@ macro_rules! portable_store {
                 let done = sqlx::query::<$db>("DELETE FROM objections WHERE subject_id = $1 AND purpose = $2")
                     .bind(subject.0)
                     .bind(purpose)
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
                 Ok(done.rows_affected() > 0)
             }
@@ -344,7 +344,7 @@ macro_rules! portable_store {
                     .bind(subject.0)
                     .bind(purpose)
                     .bind(grounds)
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -373,10 +373,10 @@ macro_rules! portable_store {
                         .bind(subject.0)
                         .bind(ground)
                         .bind($crate::time::to_millis(at))
-                        .execute(&self.pool)
+                        .execute(&mut *self.write_conn().await?)
                         .await
                     }
-                    None => sqlx::query::<$db>("DELETE FROM restrictions WHERE subject_id = $1").bind(subject.0).execute(&self.pool).await,
+                    None => sqlx::query::<$db>("DELETE FROM restrictions WHERE subject_id = $1").bind(subject.0).execute(&mut *self.write_conn().await?).await,
                 };
                 match result {
                     Ok(_) => Ok(()),
@@ -423,7 +423,7 @@ macro_rules! portable_store {
                 .bind(serde_json::to_string(&t.purposes).unwrap_or_else(|_| "[]".into()))
                 .bind($crate::time::to_millis(t.created_at))
                 .bind(t.revoked_at.map($crate::time::to_millis))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(|e| $crate::error::conflict_on_unique(e, || format!("token {} exists", t.id)))?;
                 Ok(())
@@ -453,7 +453,7 @@ macro_rules! portable_store {
                 let done = sqlx::query::<$db>("UPDATE service_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                     .bind(id)
                     .bind($crate::time::to_millis(at))
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -567,7 +567,7 @@ macro_rules! portable_store {
                     .bind(day)
                     .bind(&candidate[..])
                     .bind($crate::time::to_millis(now))
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
                 let salt = sqlx::query_scalar::<$db, Vec<u8>>("SELECT salt FROM analytics_salts WHERE day = $1")
                     .bind(day)
@@ -580,7 +580,7 @@ macro_rules! portable_store {
             async fn purge_salts(&self, before: jiff::Timestamp) -> Result<u64, $crate::StoreError> {
                 Ok(sqlx::query::<$db>("DELETE FROM analytics_salts WHERE created_at < $1")
                     .bind($crate::time::to_millis(before))
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await?
                     .rows_affected())
             }
@@ -653,7 +653,7 @@ macro_rules! portable_store {
                 .bind(&a.password_hash)
                 .bind(a.verified_at.map($crate::time::to_millis))
                 .bind($crate::time::to_millis(a.created_at))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await;
                 match result {
                     Ok(_) => Ok(()),
@@ -701,7 +701,7 @@ macro_rules! portable_store {
                 sqlx::query::<$db>("UPDATE accounts SET verified_at = $2 WHERE subject_id = $1 AND verified_at IS NULL")
                     .bind(subject.0)
                     .bind($crate::time::to_millis(at))
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
                 Ok(())
             }
@@ -718,7 +718,7 @@ macro_rules! portable_store {
                     .bind(&hash[..])
                     .bind(kind)
                     .bind($crate::time::to_millis(expires_at))
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
                 Ok(())
             }
@@ -748,7 +748,7 @@ macro_rules! portable_store {
             }
 
             async fn delete_token(&self, hash: &[u8; 32]) -> Result<bool, $crate::StoreError> {
-                let done = sqlx::query::<$db>("DELETE FROM account_tokens WHERE token_hash = $1").bind(&hash[..]).execute(&self.pool).await?;
+                let done = sqlx::query::<$db>("DELETE FROM account_tokens WHERE token_hash = $1").bind(&hash[..]).execute(&mut *self.write_conn().await?).await?;
                 Ok(done.rows_affected() > 0)
             }
         }
@@ -768,7 +768,7 @@ macro_rules! portable_store {
                 .bind(&record.sealed)
                 .bind($crate::time::to_millis(record.created_at))
                 .bind(record.expires_at.map($crate::time::to_millis))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await;
                 match result {
                     Ok(_) => Ok(()),
@@ -794,7 +794,7 @@ macro_rules! portable_store {
                 let done = sqlx::query::<$db>("DELETE FROM records WHERE subject_id = $1 AND record_id = $2")
                     .bind(subject_id.0)
                     .bind(record_id)
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
                 Ok(done.rows_affected() > 0)
             }
@@ -817,7 +817,7 @@ macro_rules! portable_store {
                 .bind(i32::try_from(job.max_attempts.max(1)).unwrap_or(i32::MAX))
                 .bind($crate::time::to_millis(job.run_at))
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.write_conn().await?)
                 .await?;
                 if let Some(id) = inserted {
                     return Ok($crate::Enqueued::New(id));
@@ -847,7 +847,7 @@ macro_rules! portable_store {
                 .bind(id)
                 .bind(worker)
                 .bind($crate::time::to_millis(now))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -875,7 +875,7 @@ macro_rules! portable_store {
                 .bind(run_at)
                 .bind(error)
                 .bind($crate::time::to_millis(now))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -901,7 +901,7 @@ macro_rules! portable_store {
                 )
                 .bind(id)
                 .bind($crate::time::to_millis(now))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -1009,7 +1009,7 @@ macro_rules! portable_store {
                 .bind(&v.effective)
                 .bind(&v.canonical)
                 .bind($crate::time::to_millis(v.first_seen_at))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -1181,7 +1181,7 @@ macro_rules! portable_keystore {
                 .bind(&key.master_key_id)
                 .bind(&key.wrapped)
                 .bind(from)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -1223,7 +1223,7 @@ macro_rules! portable_keystore {
                 .bind(&key.master_key_id)
                 .bind(&key.wrapped)
                 .bind($crate::time::to_millis(key.created_at))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 let (master_key_id, wrapped, created) = sqlx::query_as::<$db, (String, Vec<u8>, i64)>(
                     "SELECT master_key_id, wrapped, created_at FROM system_keys WHERE name = $1",
@@ -1260,7 +1260,7 @@ macro_rules! portable_keystore {
                 .bind(&key.master_key_id)
                 .bind(&key.wrapped)
                 .bind(from)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -1288,7 +1288,7 @@ macro_rules! portable_keystore {
                 .bind(seq)
                 .bind(&hash[..])
                 .bind($crate::time::to_millis(at))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(())
             }

@@ -159,7 +159,7 @@ macro_rules! rights_store {
                 .bind(&r.agent_request_id)
                 .bind(&r.status_callback)
                 .bind(&r.language)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(|e| $crate::error::conflict_on_unique(e, || format!("rights request {} exists", r.id)))?;
                 Ok(())
@@ -198,7 +198,7 @@ macro_rules! rights_store {
                 .bind(r.closed_at.map($crate::time::to_millis))
                 .bind(expected_state)
                 .bind(&r.email_index)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -265,7 +265,7 @@ macro_rules! rights_store {
                 .bind(subject.0)
                 .bind(sealed)
                 .bind($crate::time::to_millis(expires_at))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(|e| $crate::error::not_found_on_foreign_key(e, || format!("subject {subject}")))?;
                 Ok(())
@@ -298,7 +298,7 @@ macro_rules! rights_store {
                 .bind(agent_id)
                 .bind(&token_hash[..])
                 .bind($crate::time::to_millis(at))
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(())
             }

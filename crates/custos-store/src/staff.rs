@@ -113,7 +113,7 @@ macro_rules! staff_store {
                 .bind($crate::time::to_millis(m.created_at))
                 .bind(m.disabled_at.map($crate::time::to_millis))
                 .bind(serde_json::to_string(&m.purposes).map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(|e| $crate::error::conflict_on_unique(e, || format!("username `{}` is taken", m.username)))?;
                 Ok(())
@@ -150,7 +150,7 @@ macro_rules! staff_store {
                     .bind(&token_hash[..])
                     .bind(staff)
                     .bind($crate::time::to_millis(expires_at))
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await
                     .map_err(|e| $crate::error::not_found_on_foreign_key(e, || format!("staff {staff}")))?;
                 Ok(())
@@ -175,7 +175,7 @@ macro_rules! staff_store {
             async fn delete_staff_session(&self, token_hash: &[u8; 32]) -> Result<(), $crate::StoreError> {
                 sqlx::query::<$db>("DELETE FROM staff_sessions WHERE token_hash = $1")
                     .bind(&token_hash[..])
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
                 Ok(())
             }
@@ -185,7 +185,7 @@ macro_rules! staff_store {
                     sqlx::query::<$db>("UPDATE staff SET disabled_at = $2 WHERE username = $1 AND disabled_at IS NULL")
                         .bind(username)
                         .bind($crate::time::to_millis(at))
-                        .execute(&self.pool)
+                        .execute(&mut *self.write_conn().await?)
                         .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -218,7 +218,7 @@ macro_rules! staff_store {
                 let done = sqlx::query::<$db>("UPDATE staff SET purposes = $2 WHERE username = $1")
                     .bind(username)
                     .bind(list)
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -231,7 +231,7 @@ macro_rules! staff_store {
                 sqlx::query::<$db>("UPDATE staff SET totp_pending = $2 WHERE staff_id = $1")
                     .bind(staff)
                     .bind(sealed)
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
                 Ok(())
             }
@@ -243,7 +243,7 @@ macro_rules! staff_store {
                 )
                 .bind(staff)
                 .bind(step)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -255,7 +255,7 @@ macro_rules! staff_store {
                 )
                 .bind(staff)
                 .bind(step)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }

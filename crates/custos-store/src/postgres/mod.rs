@@ -78,6 +78,12 @@ impl PgStore {
         Ok(self.pool.begin().await?)
     }
 
+    /// A connection for one write statement outside a transaction: PostgreSQL queues
+    /// writers itself, so any connection of the pool.
+    async fn write_conn(&self) -> Result<sqlx::pool::PoolConnection<Postgres>, StoreError> {
+        Ok(self.pool.acquire().await?)
+    }
+
     /// Serialises appends to the audit chain across every process on the database.
     async fn lock_audit(tx: &mut Transaction<'static, Postgres>) -> Result<(), StoreError> {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut **tx).await?;

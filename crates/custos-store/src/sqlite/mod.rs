@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
@@ -87,6 +88,28 @@ impl std::ops::Deref for WriteTx {
 impl std::ops::DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
         &mut self.tx
+    }
+}
+
+/// A connection for one statement that writes outside a transaction (SQLite commits it on
+/// its own), holding this process's turn to write like a [`WriteTx`]; dereferences to the
+/// connection.
+pub(crate) struct WriteConn {
+    conn: PoolConnection<Sqlite>,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl std::ops::Deref for WriteConn {
+    type Target = SqliteConnection;
+
+    fn deref(&self) -> &SqliteConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriteConn {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
     }
 }
 
@@ -177,6 +200,16 @@ impl SqliteStore {
         Ok(WriteTx { tx, _turn: turn })
     }
 
+    /// A connection for one write statement outside a transaction, after this process's
+    /// other writers: every write waits its turn here rather than in SQLite's busy handler,
+    /// which sleeps 1, 2, 5, 10… ms between tries (2.25 s of sleep in one `rights` run
+    /// before; see docs/perf/profiles.md).
+    async fn write_conn(&self) -> Result<WriteConn, StoreError> {
+        let turn = self.write_turn.clone().lock_owned().await;
+        let conn = self.pool.acquire().await?;
+        Ok(WriteConn { conn, _turn: turn })
+    }
+
     /// Appends to the audit chain are already serialised by `BEGIN IMMEDIATE`.
     async fn lock_audit(_tx: &mut WriteTx) -> Result<(), StoreError> {
         Ok(())
@@ -195,7 +228,7 @@ impl SqliteStore {
         .bind(worker)
         .bind(now)
         .bind(lease_until)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.write_conn().await?)
         .await?;
         row.as_ref().map(crate::rows::job).transpose()
     }
