@@ -123,6 +123,11 @@ macro_rules! main_migrations {
                 name: "rights_language",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0018_rights_language.sql")),
             },
+            $crate::migrate::Migration {
+                version: 19,
+                name: "consents_one_index",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0019_consents_one_index.sql")),
+            },
         ]
     };
 }
