@@ -87,14 +87,14 @@ pub(crate) async fn run(size: u64, postgres: Option<&str>) -> anyhow::Result<Rep
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let base = format!("http://127.0.0.1:{port}");
-    let url = db.url.to_string();
+    let (url, keys_url) = (db.url.to_string(), db.keys_url.to_string());
     let mut server = Server(
         Command::new(&binary)
             .arg("serve")
             .env("CUSTOS_BIND", format!("127.0.0.1:{port}"))
             .env("CUSTOS_DATA_DIR", dir.path().join("data"))
             .env("CUSTOS_DATABASE_URL", &url)
-            .env("CUSTOS_KEYSTORE_URL", &url)
+            .env("CUSTOS_KEYSTORE_URL", &keys_url)
             .env("CUSTOS_MASTER_KEY_FILE", &key_file)
             .env("CUSTOS_LOG", "warn")
             .env("CUSTOS_LIMITS_EVENTS_PER_MINUTE", "0")

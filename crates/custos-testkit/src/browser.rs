@@ -33,7 +33,7 @@ pub struct Browser {
     http: reqwest::Client,
     session: String,
     base: String,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Browser {
@@ -73,7 +73,7 @@ impl Browser {
             http.post(format!("{base}/session")).json(&caps).send().await.expect("session").json().await.expect("json");
         let session =
             created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_owned();
-        let browser = Self { driver, http, session, base, _profile: profile };
+        let browser = Self { driver, http, session, base, profile };
         // Every page keeps what goes wrong in it: script errors, resources that fail to
         // load, Content-Security-Policy violations and console errors.
         browser
@@ -219,5 +219,15 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        // Killing chromedriver leaves the browser it started running, orphaned (dozens of
+        // them after a test run, each holding memory and waking up now and then). Every
+        // process of this session's browser names its own profile directory on its command
+        // line: end those.
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f"])
+            .arg(format!("--user-data-dir={}", self.profile.path().display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
