@@ -225,7 +225,8 @@ impl Drop for Browser {
         // line: end those.
         let _ = Command::new("pkill")
             .args(["-KILL", "-f"])
-            .arg(format!("--user-data-dir={}", self.profile.path().display()))
+            // (no leading dashes: pkill would read the pattern as an option of its own)
+            .arg(format!("user-data-dir={}", self.profile.path().display()))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
