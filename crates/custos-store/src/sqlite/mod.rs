@@ -62,44 +62,29 @@ pub struct SqliteStore {
     writer: Option<Arc<InlineWriter>>,
 }
 
-/// A write transaction holding this process's turn to write; dereferences to the
-/// connection, like a [`Transaction`]. Dropping it uncommitted rolls back, then passes the
-/// turn on.
-pub(crate) struct WriteTx {
-    tx: Transaction<'static, Sqlite>,
+/// A connection (`C`: a transaction or a pooled connection) held together with this
+/// process's turn to write; dereferences to the connection. Dropped, it releases the
+/// connection (a transaction rolls back), then passes the turn on.
+pub(crate) struct Turned<C> {
+    conn: C,
     _turn: tokio::sync::OwnedMutexGuard<()>,
 }
+
+/// A write transaction holding the turn, like a [`Transaction`].
+pub(crate) type WriteTx = Turned<Transaction<'static, Sqlite>>;
+
+/// A connection for one statement that writes outside a transaction (SQLite commits it on
+/// its own), holding the turn.
+pub(crate) type WriteConn = Turned<PoolConnection<Sqlite>>;
 
 impl WriteTx {
     /// Commits, then passes the turn on.
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+        self.conn.commit().await
     }
 }
 
-impl std::ops::Deref for WriteTx {
-    type Target = SqliteConnection;
-
-    fn deref(&self) -> &SqliteConnection {
-        &self.tx
-    }
-}
-
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        &mut self.tx
-    }
-}
-
-/// A connection for one statement that writes outside a transaction (SQLite commits it on
-/// its own), holding this process's turn to write like a [`WriteTx`]; dereferences to the
-/// connection.
-pub(crate) struct WriteConn {
-    conn: PoolConnection<Sqlite>,
-    _turn: tokio::sync::OwnedMutexGuard<()>,
-}
-
-impl std::ops::Deref for WriteConn {
+impl<C: std::ops::Deref<Target = SqliteConnection>> std::ops::Deref for Turned<C> {
     type Target = SqliteConnection;
 
     fn deref(&self) -> &SqliteConnection {
@@ -107,7 +92,7 @@ impl std::ops::Deref for WriteConn {
     }
 }
 
-impl std::ops::DerefMut for WriteConn {
+impl<C: std::ops::DerefMut<Target = SqliteConnection>> std::ops::DerefMut for Turned<C> {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
         &mut self.conn
     }
@@ -197,7 +182,7 @@ impl SqliteStore {
     async fn begin_write(&self) -> Result<WriteTx, StoreError> {
         let turn = self.write_turn.clone().lock_owned().await;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(WriteTx { tx, _turn: turn })
+        Ok(Turned { conn: tx, _turn: turn })
     }
 
     /// A connection for one write statement outside a transaction, after this process's
@@ -207,7 +192,7 @@ impl SqliteStore {
     async fn write_conn(&self) -> Result<WriteConn, StoreError> {
         let turn = self.write_turn.clone().lock_owned().await;
         let conn = self.pool.acquire().await?;
-        Ok(WriteConn { conn, _turn: turn })
+        Ok(Turned { conn, _turn: turn })
     }
 
     /// Appends to the audit chain are already serialised by `BEGIN IMMEDIATE`.
