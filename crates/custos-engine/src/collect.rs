@@ -7,6 +7,10 @@
 //! - Sign-up (the direct-marketing consent purpose): name and email, with the consent box
 //!   that the sign-up needs.
 //!
+//! A consent to direct marketing asked for by a form (the sign-up, or a box of the contact
+//! form) counts only once the person confirms it by the link mailed to the address; until
+//! then it is kept sealed apart from everyone ([`crate::confirmations`]).
+//!
 //! A known email adds to that person's data; a new one creates a user. Everything is
 //! validated before anything is stored.
 //!
@@ -21,6 +25,7 @@ use std::sync::Arc;
 use custos_policy::{LegalBasis, Policy};
 use custos_store::{IdentifierKind, SubjectId, SubjectKind};
 
+use crate::confirmations::{self, ConfirmError, PendingConsent};
 use crate::consent::{ConsentError, ConsentRecord, ConsentTarget, Consents};
 use crate::gate::{Actor, Rule};
 use crate::records::{AccessError, NewValue, Records};
@@ -99,6 +104,9 @@ pub enum FormError {
 pub enum Received {
     /// Stored for this person.
     Stored(SubjectId),
+    /// Kept sealed, apart from everyone, until the person confirms by the link mailed to
+    /// the address (see [`crate::confirmations`]).
+    AwaitingConfirmation,
     /// Stored nowhere: the person's own state forbids it (see [`Rule::concerns_the_person`]).
     /// The refusal is in the audit log; the sender is answered as for a stored post.
     Withheld {
@@ -183,11 +191,24 @@ impl Collect {
             Received::Stored(subject) => subject,
             withheld => return Ok(withheld),
         };
-        self.record_consents(subject, &form.consents, source_ip).await?;
+        // A box for direct marketing waits for the person's confirmation by email; the
+        // others are recorded with the message.
+        let (direct, now): (Vec<String>, Vec<String>) = form
+            .consents
+            .iter()
+            .cloned()
+            .partition(|id| self.policy.purpose(id).is_some_and(|p| p.direct_marketing));
+        self.record_consents(subject, &now, "form", source_ip).await?;
+        if !direct.is_empty() {
+            self.ask_confirmation(&name, &form.email, direct, source_ip).await?;
+        }
         Ok(Received::Stored(subject))
     }
 
-    /// The sign-up for information: needs the direct-marketing consent box.
+    /// The sign-up for information: needs the direct-marketing consent box. Nothing is
+    /// stored with anyone and no consent counts until the person confirms by the link mailed
+    /// to the address ([`crate::confirmations`]); the answer is
+    /// [`Received::AwaitingConfirmation`] for every address alike.
     pub async fn signup(&self, form: &SignupForm, source_ip: Option<IpAddr>) -> Result<Received, FormError> {
         let name = text_field("name", &form.name, MAX_NAME)?;
         self.check_consents(&form.consents)?;
@@ -200,24 +221,57 @@ impl Collect {
         if !form.consents.iter().any(|c| c == &marketing.id) {
             return Err(invalid("consents", format!("tick the box for `{}` to sign up", marketing.id)));
         }
-        let identifiers = [(IdentifierKind::Email, form.email.as_str())];
-        // Finding the person validates the email before anything is stored.
-        let existing = self.records.find(IdentifierKind::Email, &form.email).await.map_err(|e| match e {
-            AccessError::Invalid { message, .. } => invalid("email", message),
-            other => FormError::Access(other),
-        })?;
-        let values = [
-            NewValue { purpose: &marketing.id, category: "user.name", value: name.as_bytes() },
-            NewValue { purpose: &marketing.id, category: "user.contact.email", value: form.email.trim().as_bytes() },
-        ];
+        self.check_email(&form.email)?;
+        self.ask_confirmation(&name, &form.email, form.consents.clone(), source_ip).await?;
+        Ok(Received::AwaitingConfirmation)
+    }
+
+    /// Confirms a consent asked for by a form, from the link mailed to the person: records
+    /// it (method `email`) and stores the name and address for its purposes. A link works
+    /// once; if storing fails, it keeps working.
+    pub async fn confirm(&self, token: &str) -> Result<Received, ConfirmError> {
+        let vault = self.records.vault();
+        let id = confirmations::verify(vault, token).ok_or(ConfirmError::BadLink)?;
+        let store = self.records.store();
+        let row = store.take_confirmation(id, self.records.clock().now()).await?.ok_or(ConfirmError::BadLink)?;
+        let pending = confirmations::open(vault, &row)?;
+        match self.subscribe(&pending).await {
+            Ok(received) => Ok(received),
+            Err(e) => {
+                if let Err(put) = store.put_confirmation(&row).await {
+                    tracing::warn!(error = %put, "a failed confirmation could not be put back: its link no longer works");
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// What a confirmed sign-up does: the consents recorded, the name and address stored
+    /// for the direct-marketing purposes among them.
+    async fn subscribe(&self, pending: &PendingConsent) -> Result<Received, FormError> {
+        let name = pending.name.as_bytes();
+        let email = pending.email.trim().as_bytes();
+        let mut values = Vec::new();
+        for purpose in pending.purposes.iter().filter_map(|id| self.policy.purpose(id)).filter(|p| p.direct_marketing) {
+            for (category, value) in [("user.name", name), ("user.contact.email", email)] {
+                if purpose.categories.iter().any(|c| c == category) {
+                    values.push(NewValue { purpose: &purpose.id, category, value });
+                }
+            }
+        }
+        let identifiers = [(IdentifierKind::Email, pending.email.as_str())];
+        let existing = self.records.find(IdentifierKind::Email, &pending.email).await?;
         let subject = match existing {
             Some(id) => {
-                // The values need the consent recorded below, and the person's own grant lifts
+                // The values need the consents recorded below, and the person's own grant lifts
                 // their earlier unsubscribe; anything else in their state that forbids the
-                // values (a restriction) withholds the whole post before any of it is stored.
+                // values (a restriction) withholds the whole confirmation before any of it is
+                // stored.
                 let mut state = self.records.state(id).await?;
-                state.consents.insert(marketing.id.clone());
-                state.objections.remove(&marketing.id);
+                for purpose in &pending.purposes {
+                    state.consents.insert(purpose.clone());
+                    state.objections.remove(purpose);
+                }
                 if let Err(e) = self.records.check_writes(&Actor::System, id, &state, &values).await {
                     return withhold(e.into(), Some(id));
                 }
@@ -226,9 +280,36 @@ impl Collect {
             None => self.records.create_subject(&Actor::System, SubjectKind::User, &identifiers, &[]).await?.0,
         };
         // Consent first: the values below need it.
-        self.record_consents(subject, &form.consents, source_ip).await?;
+        self.record_consents(subject, &pending.purposes, "email", pending.source_ip).await?;
         self.records.write_all(&Actor::System, subject, &values).await?;
         Ok(Received::Stored(subject))
+    }
+
+    /// Keeps what the form sent for `purposes` sealed and mails the address a link to
+    /// confirm it.
+    async fn ask_confirmation(
+        &self,
+        name: &str,
+        email: &str,
+        purposes: Vec<String>,
+        source_ip: Option<IpAddr>,
+    ) -> Result<(), FormError> {
+        let pending = PendingConsent {
+            name: name.to_owned(),
+            email: email.trim().to_owned(),
+            purposes,
+            source_ip: source_ip.and_then(|ip| crate::consent::truncate_ip(ip).parse().ok()),
+        };
+        let store = self.records.store();
+        confirmations::ask(store, self.records.vault(), self.records.clock().as_ref(), &pending)
+            .await
+            .map_err(|e| FormError::Access(AccessError::Store(e)))?;
+        Ok(())
+    }
+
+    /// Refuses an address that is not valid (the error never holds it).
+    fn check_email(&self, email: &str) -> Result<(), FormError> {
+        self.records.vault().blind_index(IdentifierKind::Email, email).map(|_| ()).map_err(|e| invalid("email", e.to_string()))
     }
 
     /// Stores `values` for the person with `identifiers[0]`, creating them when new.
@@ -279,6 +360,7 @@ impl Collect {
         &self,
         subject: SubjectId,
         ticked: &[String],
+        method: &str,
         source_ip: Option<IpAddr>,
     ) -> Result<(), FormError> {
         for purpose in ticked {
@@ -286,7 +368,7 @@ impl Collect {
                 target: ConsentTarget::Subject(subject),
                 purpose: purpose.clone(),
                 granted: true,
-                method: "form".into(),
+                method: method.into(),
                 text_version: String::new(),
                 source_ip,
             };

@@ -37,6 +37,7 @@ pub mod audit;
 pub mod campaigns;
 pub mod clock;
 pub mod collect;
+pub mod confirmations;
 pub mod consent;
 pub mod drp;
 pub mod gate;

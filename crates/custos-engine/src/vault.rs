@@ -23,6 +23,10 @@ use zeroize::Zeroizing;
 
 /// The name of the blind-index key in the key store.
 const INDEX_KEY_NAME: &str = "blind-index";
+/// The context under which the key for values of people not yet known is derived.
+const PENDING_KEY_CONTEXT: &str = "custos/pending-key/v1";
+/// The table name bound into values sealed by [`Vault::seal_pending`].
+const PENDING_TABLE: &str = "confirmations";
 
 /// The master keys this process holds: the current one wraps new keys; the others can
 /// still unwrap keys during a rotation.
@@ -105,6 +109,8 @@ pub struct Vault {
     keyring: Keyring,
     keys: Arc<dyn KeyStore>,
     indexer: BlindIndexer,
+    /// Seals what people sent before custos knows them (consents waiting for confirmation).
+    pending_key: DataKey,
 }
 
 impl std::fmt::Debug for Vault {
@@ -129,7 +135,11 @@ impl Vault {
             .by_id(&stored.master_key_id)
             .ok_or_else(|| VaultAccessError::MasterKeyNotLoaded(stored.master_key_id.clone()))?;
         let index_key = master.unwrap_index_key(&WrappedKey::from_bytes(&stored.wrapped)?)?;
-        Ok(Self { keyring, keys, indexer: BlindIndexer::new(index_key) })
+        let indexer = BlindIndexer::new(index_key);
+        // Derived from the index key (HMAC-SHA-256 as a PRF, under a context of its own), so
+        // that it needs no storage of its own and survives master-key rotations unchanged.
+        let pending_key = DataKey::from_bytes(indexer.mac(PENDING_KEY_CONTEXT, b"key"));
+        Ok(Self { keyring, keys, indexer, pending_key })
     }
 
     /// The key store.
@@ -211,6 +221,18 @@ impl Vault {
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         key.open(sealed, &Aad::new(table, row.as_bytes(), subject.0.as_bytes()))
+    }
+
+    /// Seals what a person sent before custos knows them (a consent waiting for their
+    /// confirmation), bound to `row`. It has no subject yet, so no data key: it is sealed
+    /// under a key derived from the index key, and kept only until it is used or expires.
+    pub fn seal_pending(&self, row: Uuid, plaintext: &[u8]) -> Vec<u8> {
+        self.pending_key.seal(plaintext, &Aad::new(PENDING_TABLE, row.as_bytes(), b""))
+    }
+
+    /// Opens a value sealed by [`Vault::seal_pending`] for the same `row`.
+    pub fn open_pending(&self, row: Uuid, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        self.pending_key.open(sealed, &Aad::new(PENDING_TABLE, row.as_bytes(), b""))
     }
 
     /// Re-wraps every data key and system key under `new`, `batch` keys at a time, calling

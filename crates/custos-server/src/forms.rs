@@ -149,17 +149,24 @@ fn set(fields: &mut Fields, key: &str, value: String) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The answer: JSON, or for a classic form post a redirect back to the page.
-fn answer(headers: &HeaderMap, which: &str) -> Response {
+/// The answer: JSON, or for a classic form post a redirect back to the page. It depends on
+/// the post alone, never on whom the address belongs to: `confirm_by_email` says that a
+/// link was mailed to confirm a direct-marketing consent the post asked for.
+fn answer(headers: &HeaderMap, which: &str, confirm_by_email: bool) -> Response {
     if wants_html(headers) {
         let back = headers.get(header::REFERER).and_then(|v| v.to_str().ok()).unwrap_or("/demo");
         let back = back.split('?').next().unwrap_or("/demo");
         return Redirect::to(&format!("{back}?sent={which}")).into_response();
     }
-    (StatusCode::CREATED, Json(json!({"received": true}))).into_response()
+    (StatusCode::CREATED, Json(json!({"received": true, "confirm_by_email": confirm_by_email}))).into_response()
 }
 
-fn form_error(e: FormError) -> ApiError {
+/// Whether a post ticking `consents` asks for a direct-marketing consent (confirmed by email).
+fn asks_direct_marketing(state: &AppState, consents: &[String]) -> bool {
+    consents.iter().any(|id| state.policy.purpose(id).is_some_and(|p| p.direct_marketing))
+}
+
+pub(crate) fn form_error(e: FormError) -> ApiError {
     match e {
         FormError::Invalid { field, message } => {
             ApiError::invalid("invalid_field", format!("{field}: {message}")).with_field(field)
@@ -205,8 +212,9 @@ async fn contact(
 ) -> Result<Response, ApiError> {
     let headers = request.headers().clone();
     let Some(fields) = accept(&state, peer, request).await? else {
-        return Ok(answer(&headers, "contact"));
+        return Ok(answer(&headers, "contact", false));
     };
+    let confirm_by_email = asks_direct_marketing(&state, &fields.consents);
     let form = ContactForm {
         name: fields.name,
         email: fields.email,
@@ -216,7 +224,7 @@ async fn contact(
         consents: fields.consents,
     };
     state.collect.contact(&form, Some(peer.ip())).await.map_err(form_error)?;
-    Ok(answer(&headers, "contact"))
+    Ok(answer(&headers, "contact", confirm_by_email))
 }
 
 #[utoipa::path(post, path = "/v1/forms/signup", tag = "forms", security(()),
@@ -232,9 +240,12 @@ async fn signup(
 ) -> Result<Response, ApiError> {
     let headers = request.headers().clone();
     let Some(fields) = accept(&state, peer, request).await? else {
-        return Ok(answer(&headers, "signup"));
+        return Ok(answer(&headers, "signup", true));
     };
+    // Each sign-up mails the address: a few an hour per address, so that nobody's inbox can
+    // be flooded with confirmation requests.
+    state.limiters.identifiers.check(&fields.email, "email")?;
     let form = SignupForm { name: fields.name, email: fields.email, consents: fields.consents };
     state.collect.signup(&form, Some(peer.ip())).await.map_err(form_error)?;
-    Ok(answer(&headers, "signup"))
+    Ok(answer(&headers, "signup", true))
 }

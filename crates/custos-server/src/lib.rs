@@ -22,6 +22,7 @@ mod banner;
 mod banner_text;
 mod branding;
 mod campaigns;
+mod confirm;
 mod consents;
 mod cookie_pages;
 mod disclosures;
@@ -34,6 +35,7 @@ mod health;
 pub mod i18n;
 mod limits;
 pub mod mailbox;
+mod link_page;
 mod metrics;
 mod notice;
 mod nul;
@@ -347,6 +349,7 @@ pub fn routes() -> Router<AppState> {
         .merge(rights_pages::routes())
         .merge(drp::routes())
         .merge(unsubscribe::routes())
+        .merge(confirm::routes())
         .merge(disclosures::routes())
         .merge(registers::routes())
         .merge(admin::routes())

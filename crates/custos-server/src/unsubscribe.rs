@@ -3,36 +3,28 @@
 //! /unsubscribe/{token}` unsubscribes, from that button or from a mail client's one-click
 //! `List-Unsubscribe=One-Click` POST.
 
-use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::get;
 use custos_engine::marketing::{self, UnsubscribeError};
 
-use crate::branding::Branding;
-use crate::i18n::{LangQuery, Strings, remember};
+use crate::i18n::LangQuery;
+use crate::link_page::{self, Keys};
 use crate::{ApiError, AppState};
 
-#[derive(Template)]
-#[template(path = "unsubscribe.html")]
-struct Page {
-    brand: Branding,
-    t: Strings,
-    /// This link's own path (the language links and the form point at it).
-    here: String,
-    done: bool,
-}
+const KEYS: Keys = Keys {
+    title: "unsubscribe.title",
+    question: "unsubscribe.question",
+    button: "unsubscribe.button",
+    done_title: "unsubscribe.done_title",
+    done: "unsubscribe.done",
+};
 
 fn render(state: &AppState, headers: &HeaderMap, lang: Option<&str>, token: &str, done: bool) -> Response {
-    let (t, lang_cookie) = state.branding.catalog.pick(lang, headers);
     // The token was checked before and holds only URL-safe characters.
-    let page = Page { brand: (*state.branding).clone(), t, here: format!("/unsubscribe/{token}"), done };
-    match page.render() {
-        Ok(html) => remember((StatusCode::OK, Html(html)).into_response(), lang_cookie),
-        Err(e) => ApiError::internal(anyhow::anyhow!("cannot render the unsubscribe page: {e}")).into_response(),
-    }
+    link_page::render(state, headers, lang, KEYS, format!("/unsubscribe/{token}"), done)
 }
 
 pub(crate) fn routes() -> Router<AppState> {

@@ -196,6 +196,9 @@ async fn the_forms_answer_for_a_restricted_person_as_for_a_stranger_and_store_no
             (classic("ada@example.org").await.expect("post"), classic("other@example.org").await.expect("post"));
         assert_eq!((a.status(), a.headers().get("location")), (b.status(), b.headers().get("location")), "{path}");
     }
+    // The sign-ups and the strangers' marketing boxes wait for confirmation by email; Ada's
+    // two confirmations are answered like the others' and withheld too.
+    assert_eq!(app.confirm_by_mail().await, 6);
     assert_eq!(app.store.records(ada).await.expect("records").len(), records, "nothing of the posts was stored");
     assert_eq!(app.store.consent_history(ada).await.expect("ledger").len(), consents, "no box ticked was recorded");
     let audit = app.store.audit_entries(0, 100_000).await.expect("audit");
@@ -203,7 +206,7 @@ async fn the_forms_answer_for_a_restricted_person_as_for_a_stranger_and_store_no
         .iter()
         .filter(|e| e.entry.subject_id == Some(ada) && e.entry.detail["rule"] == "processing_restricted")
         .count();
-    assert_eq!(refused, 4, "each withheld post is audited as the gate's refusal");
+    assert_eq!(refused, 4, "each withheld post and confirmation is audited as the gate's refusal");
 }
 
 #[tokio::test]

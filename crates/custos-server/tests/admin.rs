@@ -329,14 +329,7 @@ async fn a_dpo_signs_in_extends_a_deadline_and_sees_it_on_the_dashboard() {
     assert!(dashboard.contains(r#"<dd id="extended-count">1</dd>"#), "{dashboard}");
     assert!(dashboard.contains(r#"<span id="events-total">0</span>"#), "{dashboard}");
     assert!(dashboard.contains(r#"id="rate-marketing">no decisions"#), "{dashboard}");
-    let r = app
-        .client
-        .post(format!("{}/v1/forms/signup", app.base))
-        .json(&json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}))
-        .send()
-        .await
-        .expect("signup");
-    assert_eq!(r.status(), 201);
+    app.sign_up_confirmed("Ada", "ada@example.org").await;
     let dashboard = console.get("/admin", Some(dpo)).await.text().await.expect("html");
     assert!(dashboard.contains(r#"id="rate-marketing">100% of 1 decisions granted"#), "{dashboard}");
     assert!(
@@ -354,14 +347,7 @@ async fn a_dpo_signs_in_extends_a_deadline_and_sees_it_on_the_dashboard() {
 async fn a_person_is_shown_only_for_a_stated_purpose_and_the_look_is_audited() {
     let db = TestDb::from_env().await;
     let (app, console, staff, _) = staffed(&db).await;
-    let r = app
-        .client
-        .post(format!("{}/v1/forms/signup", app.base))
-        .json(&json!({"name": "Ada Lovelace", "email": "ada@example.org", "consents": ["marketing"]}))
-        .send()
-        .await
-        .expect("signup");
-    assert_eq!(r.status(), 201);
+    app.sign_up_confirmed("Ada Lovelace", "ada@example.org").await;
     let who = |role: StaffRole| &staff.iter().find(|(r, _)| *r == role).expect("role").1;
 
     let page = console.get("/admin/subjects?who=ada%40example.org", Some(who(StaffRole::Dpo))).await;
@@ -750,14 +736,7 @@ async fn holds_and_legal_requests_are_kept_from_the_console() {
 async fn a_dpo_lifts_a_restriction_and_the_person_is_told_first() {
     let db = TestDb::from_env().await;
     let (app, console, staff, _) = staffed(&db).await;
-    let r = app
-        .client
-        .post(format!("{}/v1/forms/signup", app.base))
-        .json(&json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}))
-        .send()
-        .await
-        .expect("signup");
-    assert_eq!(r.status(), 201);
+    app.sign_up_confirmed("Ada", "ada@example.org").await;
     let (status, body) =
         app.post("/v1/rights-requests", &json!({"kind": "restriction", "email": "ada@example.org"})).await;
     assert_eq!(status, 202, "{body}");
@@ -808,14 +787,7 @@ async fn a_dpo_lifts_a_restriction_and_the_person_is_told_first() {
 async fn the_consents_page_counts_decisions_per_purpose_and_method_without_naming_anyone() {
     let db = TestDb::from_env().await;
     let (app, console, staff, _) = staffed(&db).await;
-    let r = app
-        .client
-        .post(format!("{}/v1/forms/signup", app.base))
-        .json(&json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}))
-        .send()
-        .await
-        .expect("signup");
-    assert_eq!(r.status(), 201);
+    app.sign_up_confirmed("Ada", "ada@example.org").await;
     for (visitor, granted, method) in
         [("visitor-0000000000000001", true, "banner"), ("visitor-0000000000000002", false, "gpc")]
     {
@@ -839,7 +811,7 @@ async fn the_consents_page_counts_decisions_per_purpose_and_method_without_namin
     let analytics = row("analytics");
     assert!(analytics.contains(r#"<td class="live">1</td>"#), "{analytics}");
     assert!(analytics.contains(r#"<td class="withdrawn">1</td>"#) && analytics.contains("50%"), "{analytics}");
-    assert!(page.contains(r#"id="method-analytics-gpc""#) && page.contains(r#"id="method-marketing-form""#));
+    assert!(page.contains(r#"id="method-analytics-gpc""#) && page.contains(r#"id="method-marketing-email""#));
     assert!(page.contains(r#"data-series="granted" data-group="marketing" data-value="1""#), "{page}");
     assert!(!page.contains("ada@example.org") && !page.contains("visitor-0000"), "no one is named");
     let support = &staff.iter().find(|(r, _)| *r == StaffRole::Support).expect("support").1;

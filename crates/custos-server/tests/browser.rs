@@ -274,10 +274,7 @@ async fn a_person_asks_for_access_verifies_with_the_mailed_code_and_downloads_th
     let _turn = ONE_AT_A_TIME.lock().await;
     let db = TestDb::from_env().await;
     let app = TestApp::spawn(&db, &["marketing"]).await;
-    let (status, _) = app
-        .post("/v1/forms/signup", &json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}))
-        .await;
-    assert_eq!(status, 201, "signed up");
+    app.sign_up_confirmed("Ada", "ada@example.org").await;
     let smtp = custos_testkit::smtp::SmtpSink::start().await;
     let mailer = custos_engine::mail::Mailer::from_url(&format!("smtp://{}", smtp.addr), "privacy@shop.example")
         .expect("mailer");

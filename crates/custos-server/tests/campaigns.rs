@@ -13,14 +13,14 @@ use custos_testkit::TestDb;
 use custos_testkit::smtp::SmtpSink;
 use serde_json::{Value, json};
 
-/// Signs up for the newsletter, or (without `marketing`) only writes through the contact form.
+/// Signs up for the newsletter and confirms by the mailed link, or (without `marketing`)
+/// only writes through the contact form.
 async fn sign_up(app: &TestApp, name: &str, email: &str, marketing: bool) {
-    let (path, body) = if marketing {
-        ("/v1/forms/signup", json!({"name": name, "email": email, "consents": ["marketing"]}))
-    } else {
-        ("/v1/forms/contact", json!({"name": name, "email": email, "message": "Do you ship to Malta?"}))
-    };
-    let r = app.client.post(format!("{}{path}", app.base)).json(&body).send().await.expect("post");
+    if marketing {
+        return app.sign_up_confirmed(name, email).await;
+    }
+    let body = json!({"name": name, "email": email, "message": "Do you ship to Malta?"});
+    let r = app.client.post(format!("{}/v1/forms/contact", app.base)).json(&body).send().await.expect("post");
     let status = r.status().as_u16();
     let body: Value = r.json().await.unwrap_or(Value::Null);
     assert_eq!(status, 201, "{body}");
@@ -109,7 +109,7 @@ async fn campaigns_need_the_purpose_and_name_what_is_wrong() {
 }
 
 #[tokio::test]
-async fn signing_up_again_lifts_an_unsubscribe_but_an_api_import_does_not() {
+async fn a_confirmed_sign_up_lifts_an_unsubscribe_but_an_unconfirmed_one_or_an_api_import_does_not() {
     let db = TestDb::from_env().await;
     let app = TestApp::spawn(&db, &["marketing"]).await;
     sign_up(&app, "Ada", "ada@example.org", true).await;
@@ -123,7 +123,17 @@ async fn signing_up_again_lifts_an_unsubscribe_but_an_api_import_does_not() {
         let r = app.client.post(format!("{}/unsubscribe/{token}", app.base)).send().await.expect("unsubscribe");
         assert!(r.status().is_success());
     }
-    // Ada signs up again herself; Bob is "re-imported" by a backend through the API.
+    // Someone signs Bob up again through the form, but the link goes to Bob's mailbox and
+    // is never used: his unsubscribe stands.
+    let again = json!({"name": "Bob", "email": "bob@example.org", "consents": ["marketing"]});
+    let r = app.client.post(format!("{}/v1/forms/signup", app.base)).json(&again).send().await.expect("post");
+    assert_eq!(r.status(), 201);
+    app.store
+        .claim_job("drain", jiff::Timestamp::now(), jiff::Timestamp::now() + jiff::SignedDuration::from_secs(60))
+        .await
+        .expect("claim")
+        .expect("Bob's confirmation mail, left unread");
+    // Ada signs up again herself and confirms; Bob is "re-imported" by a backend through the API.
     sign_up(&app, "Ada", "ada@example.org", true).await;
     let (status, body) = app
         .post("/v1/consents", &json!({"subject_id": bob, "purpose": "marketing", "granted": true, "method": "api"}))
@@ -139,4 +149,6 @@ async fn signing_up_again_lifts_an_unsubscribe_but_an_api_import_does_not() {
     runner.run_pending().await.expect("run");
     let to: Vec<Vec<String>> = smtp.delivered().into_iter().map(|d| d.to).collect();
     assert_eq!(to, vec![vec!["ada@example.org".to_owned()]], "Ada asked again; Bob's unsubscribe stands");
+    let bob_consent = app.store.consent_history(bob).await.expect("ledger");
+    assert_eq!(bob_consent.iter().filter(|c| c.entry.method == "email").count(), 1, "only his first, confirmed sign-up");
 }

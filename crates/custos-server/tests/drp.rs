@@ -119,6 +119,7 @@ async fn a_paired_agent_makes_a_deletion_the_person_confirms() {
         .await
         .expect("signup");
     assert_eq!(r.status(), 201);
+    assert_eq!(common::confirm_by_mail(&site.state, &site.base, &site.client).await, 1);
 
     let token = site.pair("AGENT_A", 1).await;
     let (status, body) = site.send(reqwest::Method::GET, "/v1/agent/AGENT_A", Some(&token), None).await;

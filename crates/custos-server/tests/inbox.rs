@@ -95,14 +95,7 @@ fn mail(from: &str, id: &str, subject: &str, body: &str) -> String {
 }
 
 async fn signup(app: &TestApp, name: &str, email: &str) {
-    let r = app
-        .client
-        .post(format!("{}/v1/forms/signup", app.base))
-        .json(&json!({"name": name, "email": email, "consents": ["marketing"]}))
-        .send()
-        .await
-        .expect("signup");
-    assert_eq!(r.status().as_u16(), 201);
+    app.sign_up_confirmed(name, email).await;
 }
 
 fn code(mails: &[Delivered]) -> String {

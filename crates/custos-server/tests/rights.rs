@@ -31,13 +31,7 @@ fn code(smtp: &SmtpSink, email: &str) -> String {
 async fn a_person_asks_for_erasure_verifies_by_mail_and_is_erased() {
     let db = TestDb::from_env().await;
     let app = TestApp::spawn(&db, &["marketing"]).await;
-    let (status, body) = public_post(
-        &app,
-        "/v1/forms/signup",
-        &json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
+    app.sign_up_confirmed("Ada", "ada@example.org").await;
     let smtp = SmtpSink::start().await;
     let mailer = Mailer::from_url(&format!("smtp://{}", smtp.addr), "privacy@shop.example").expect("mailer");
     let runner = JobRunner::new(app.store.clone())
@@ -111,13 +105,7 @@ async fn bad_requests_name_the_field_and_store_nothing() {
 async fn an_access_request_ends_in_a_zip_downloaded_from_the_mailed_link() {
     let db = TestDb::from_env().await;
     let app = TestApp::spawn(&db, &["marketing"]).await;
-    let (status, _) = public_post(
-        &app,
-        "/v1/forms/signup",
-        &json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}),
-    )
-    .await;
-    assert_eq!(status, 201);
+    app.sign_up_confirmed("Ada", "ada@example.org").await;
     let smtp = SmtpSink::start().await;
     let mailer = Mailer::from_url(&format!("smtp://{}", smtp.addr), "privacy@shop.example").expect("mailer");
     let runner = JobRunner::new(app.store.clone())
@@ -219,13 +207,7 @@ async fn a_portability_request_is_sent_to_the_controller_the_person_names() {
         state.with_outbound(&TestApp::outbound_to_loopback()).expect("outbound settings")
     })
     .await;
-    let (status, _) = public_post(
-        &app,
-        "/v1/forms/signup",
-        &json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}),
-    )
-    .await;
-    assert_eq!(status, 201);
+    app.sign_up_confirmed("Ada", "ada@example.org").await;
     // The other controller is down at first (503), then takes the data.
     let controller = custos_testkit::https::HttpsSink::start_with(&[503]).await;
     let smtp = SmtpSink::start().await;

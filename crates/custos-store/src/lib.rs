@@ -21,6 +21,7 @@ mod accounts;
 mod activity;
 mod audit;
 mod campaigns;
+mod confirmations;
 mod error;
 mod events;
 mod governance;
@@ -59,6 +60,7 @@ pub use crate::governance::{
     Breach, Disclosure, ExpiredRecord, GovernanceNotice, GovernanceStore, LegalHold, LegalRequest, RetentionSweep,
     SweepCursor,
 };
+pub use crate::confirmations::{ConfirmationStore, PendingConfirmation};
 pub use crate::inbox::{InboxMessage, InboxStore, InboxThread, PartnerRequest};
 pub use crate::jobs::{Enqueued, Job, JobCounts, JobFailure, JobState, JobStore, NewJob};
 pub use crate::keys::{DataKeyLookup, KeyStore, StoredDataKey, StoredSystemKey};
@@ -99,6 +101,7 @@ pub trait Store:
     + ActivityStore
     + PartnerStore
     + InboxStore
+    + ConfirmationStore
     + Send
     + Sync
     + 'static

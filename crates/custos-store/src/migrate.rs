@@ -128,6 +128,11 @@ macro_rules! main_migrations {
                 name: "consents_one_index",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0019_consents_one_index.sql")),
             },
+            $crate::migrate::Migration {
+                version: 20,
+                name: "confirmations",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0020_confirmations.sql")),
+            },
         ]
     };
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use custos_engine::accounts::AccountMailJob;
 use custos_engine::campaigns::CampaignFanout;
+use custos_engine::confirmations::ConfirmationMail;
 use custos_engine::drp::DrpCallbacks;
 use custos_engine::inbox::{InboxReply, PartnerForward};
 use custos_engine::jobs::{JobRunner, RetryPolicy};
@@ -116,6 +117,14 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
             let runner = job_runner(store.clone(), n, &settings.jobs)
                 .register(MailJob::new(records.clone(), mailer.clone()))
                 .register(AccountMailJob::new(accounts.clone()))
+                .register(ConfirmationMail::new(
+                    store.clone(),
+                    records.vault().clone(),
+                    records.policy().clone(),
+                    records.clock().clone(),
+                    mailer.clone(),
+                    &public_url,
+                ))
                 .register(CampaignFanout::new(store.clone(), records.vault().clone(), &public_url))
                 .register(RightsExecution::new(rights.clone()))
                 .register(RightsMail::new(rights.clone(), mailer.clone(), &public_url))

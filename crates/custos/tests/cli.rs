@@ -330,13 +330,13 @@ async fn a_request_is_denied_or_carried_out_from_the_command_line() {
 async fn a_restriction_is_lifted_from_the_command_line_after_the_person_is_told() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(dir.path(), &[("CUSTOS_JOBS_WORKERS", "0")]);
-    let signed_up = reqwest::Client::new()
-        .post(format!("http://{}/v1/forms/signup", server.addr))
-        .json(&serde_json::json!({"name": "Ada", "email": "ada@example.org", "consents": ["marketing"]}))
+    let wrote = reqwest::Client::new()
+        .post(format!("http://{}/v1/forms/contact", server.addr))
+        .json(&serde_json::json!({"name": "Ada", "email": "ada@example.org", "message": "Is my address right?"}))
         .send()
         .await
-        .expect("signup");
-    assert_eq!(signed_up.status(), 201);
+        .expect("contact");
+    assert_eq!(wrote.status(), 201);
     let id = ask(&server, "restriction", "ada@example.org").await;
     assert_eq!(server.terminate().0, Some(0));
     ok(dir.path(), &["rights", "approve", &id, "--reason", "identity confirmed by phone"]);

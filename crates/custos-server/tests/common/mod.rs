@@ -86,4 +86,57 @@ impl TestApp {
         let r = self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("get");
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
+
+    /// Signs `email` up for marketing through the form, and confirms it as the person does
+    /// (see [`TestApp::confirm_by_mail`]).
+    pub async fn sign_up_confirmed(&self, name: &str, email: &str) {
+        let body = serde_json::json!({"name": name, "email": email, "consents": ["marketing"]});
+        let r = self.client.post(format!("{}/v1/forms/signup", self.base)).json(&body).send().await.expect("post");
+        assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap_or_default());
+        assert_eq!(self.confirm_by_mail().await, 1, "one confirmation mailed and confirmed for {email}");
+    }
+
+    /// Does what people do with the confirmation mails queued so far (see
+    /// [`confirm_by_mail`]); returns how many were confirmed.
+    pub async fn confirm_by_mail(&self) -> usize {
+        confirm_by_mail(&self.state, &self.base, &self.client).await
+    }
+}
+
+/// Does what people do with the confirmation mails queued so far on the app with `state`
+/// at `base`: the job runner mails each link (into `.eml` files here), and the button
+/// behind each link is pressed. Returns how many were confirmed.
+pub async fn confirm_by_mail(state: &AppState, base: &str, client: &reqwest::Client) -> usize {
+    let dir = tempfile::tempdir().expect("mail dir");
+    let mailer =
+        custos_engine::mail::Mailer::from_url(&format!("file://{}", dir.path().display()), "Shop <news@shop.example>")
+            .expect("mailer");
+    let records = &state.records;
+    let runner = custos_engine::jobs::JobRunner::new(records.store().clone()).register(
+        custos_engine::confirmations::ConfirmationMail::new(
+            records.store().clone(),
+            records.vault().clone(),
+            records.policy().clone(),
+            records.clock().clone(),
+            mailer,
+            base,
+        ),
+    );
+    runner.run_pending().await.expect("run the confirmation mails");
+    let mut confirmed = 0;
+    for entry in std::fs::read_dir(dir.path()).expect("read the mail dir") {
+        let path = entry.expect("entry").path();
+        let link = confirmation_link(&std::fs::read(&path).expect("read a mail"));
+        let r = client.post(&link).send().await.expect("confirm");
+        assert_eq!(r.status().as_u16(), 200, "{link}: {}", r.text().await.unwrap_or_default());
+        confirmed += 1;
+    }
+    confirmed
+}
+
+/// The confirmation link in a mail (its text decoded).
+pub fn confirmation_link(mail: &[u8]) -> String {
+    let message = mail_parser::MessageParser::default().parse(mail).expect("a mail");
+    let text = message.body_text(0).expect("a text body");
+    text.split_whitespace().find(|w| w.contains("/confirm/")).expect("a confirmation link").to_owned()
 }

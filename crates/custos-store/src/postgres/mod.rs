@@ -19,6 +19,7 @@ use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migratio
 use crate::partners::partner_store;
 use crate::portable::{portable_keystore, portable_store};
 use crate::rights::rights_store;
+use crate::confirmations::confirmation_store;
 use crate::staff::staff_store;
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
 
@@ -141,6 +142,7 @@ staff_store!(PgStore, Postgres);
 activity_store!(PgStore, Postgres);
 partner_store!(PgStore, Postgres);
 inbox_store!(PgStore, Postgres);
+confirmation_store!(PgStore, Postgres);
 portable_keystore!(PgStore, Postgres);
 
 #[async_trait]

@@ -27,6 +27,7 @@ use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migratio
 use crate::partners::partner_store;
 use crate::portable::{portable_keystore, portable_store};
 use crate::rights::rights_store;
+use crate::confirmations::confirmation_store;
 use crate::staff::staff_store;
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
 
@@ -249,6 +250,7 @@ staff_store!(SqliteStore, Sqlite);
 activity_store!(SqliteStore, Sqlite);
 partner_store!(SqliteStore, Sqlite);
 inbox_store!(SqliteStore, Sqlite);
+confirmation_store!(SqliteStore, Sqlite);
 portable_keystore!(SqliteStore, Sqlite);
 
 #[async_trait]

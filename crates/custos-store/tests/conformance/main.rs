@@ -6,6 +6,7 @@
 mod activity;
 mod audit;
 mod campaigns;
+mod confirmations;
 mod events;
 mod governance;
 mod inbox;
