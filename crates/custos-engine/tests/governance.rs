@@ -39,6 +39,7 @@ on_both_backends!(
     the_disclosure_log_appears_in_the_access_report,
     an_art19_notice_goes_to_each_recipient_after_a_rectification,
     a_restriction_is_lifted_only_after_the_person_is_told,
+    a_sign_up_never_confirmed_goes_at_the_first_sweep_after_its_link_expires,
 );
 
 /// Saturday 27 March 2027, the day before the EU clocks go forward: in the future of any
@@ -888,4 +889,22 @@ async fn a_restriction_is_lifted_only_after_the_person_is_told(store: Arc<dyn St
     f.runner.run_pending().await.expect("run");
     let again = f.smtp.delivered().into_iter().filter(|d| d.data.contains("We will lift the restriction")).count();
     assert_eq!(again, 1);
+}
+
+async fn a_sign_up_never_confirmed_goes_at_the_first_sweep_after_its_link_expires(store: Arc<dyn Store>, db: &TestDb) {
+    let f = Fixture::new(store, db).await;
+    let pending = custos_store::PendingConfirmation {
+        id: uuid::Uuid::new_v4(),
+        sealed: vec![1; 64],
+        created_at: t0(),
+        expires_at: t0().checked_add(custos_engine::confirmations::LINK_LIFETIME).expect("time"),
+    };
+    f.store.put_confirmation(&pending).await.expect("put");
+    f.clock.set(days(1));
+    assert_eq!(f.gov.retention.run(false).await.expect("sweep").confirmations_expired, 0, "its link still works");
+    assert!(f.store.confirmation(pending.id, days(1)).await.expect("read").is_some());
+    f.clock.set(days(3));
+    assert_eq!(f.gov.retention.run(true).await.expect("dry run").confirmations_expired, 0, "a dry run deletes nothing");
+    assert_eq!(f.gov.retention.run(false).await.expect("sweep").confirmations_expired, 1);
+    assert_eq!(f.store.take_confirmation(pending.id, t0()).await.expect("take"), None, "gone, even for an earlier clock");
 }

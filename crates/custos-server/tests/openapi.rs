@@ -26,6 +26,7 @@ const NOT_JSON: &[&str] = &[
     "/rights/{id}",
     "/rights/{id}/verify",
     "/unsubscribe/{token}",
+    "/confirm/{token}",
     "/account",
     "/account/login",
     "/account/logout",

@@ -94,6 +94,9 @@ pub struct RetentionReport {
     pub held: BTreeMap<String, u64>,
     /// People whose erasure a hold had cut short, erased now that no hold covers them.
     pub erasures_finished: u64,
+    /// Sign-ups never confirmed whose link had expired, deleted (see
+    /// [`crate::confirmations`]).
+    pub confirmations_expired: u64,
 }
 
 impl RetentionReport {
@@ -265,8 +268,11 @@ impl Retention {
             };
         }
         let mut erasures_finished = 0;
+        let mut confirmations_expired = 0;
         if finished && !dry_run {
             erasures_finished = self.finish_held_erasures().await?;
+            // Sign-ups never confirmed: what they sent goes once their link expires.
+            confirmations_expired = self.cx.store.purge_confirmations(sweep.cutoff).await?;
             sweep.state = "done".into();
             sweep.finished_at = Some(self.cx.clock.now());
             self.cx.store.apply_sweep_batch(&sweep, &[]).await?;
@@ -280,6 +286,7 @@ impl Retention {
             deleted: sweep.deleted,
             held: sweep.held,
             erasures_finished,
+            confirmations_expired,
         };
         if !dry_run {
             self.cx
@@ -290,7 +297,8 @@ impl Retention {
                     None,
                     json!({"sweep_id": report.sweep_id, "cutoff": report.cutoff, "finished": finished,
                            "resumed": resumed, "deleted": report.deleted, "held": report.held,
-                           "erasures_finished": erasures_finished}),
+                           "erasures_finished": erasures_finished,
+                           "confirmations_expired": confirmations_expired}),
                 )
                 .await?;
         }
