@@ -89,6 +89,17 @@ pub trait RightsStore {
     /// another worker changed it first.
     async fn update_rights_request(&self, request: &RightsRequest, expected_state: &str) -> Result<bool, StoreError>;
 
+    /// [`RightsStore::update_rights_request`] and, in the same transaction, queues `jobs`
+    /// (a job whose idempotency key is queued already is left as it is): a request never
+    /// changes state without the work that state calls for, even if the process dies
+    /// between. False, with nothing queued, when another worker changed the request first.
+    async fn update_rights_request_queueing(
+        &self,
+        request: &RightsRequest,
+        expected_state: &str,
+        jobs: &[crate::NewJob],
+    ) -> Result<bool, StoreError>;
+
     /// Open requests (not fulfilled, denied or expired), soonest due first.
     async fn open_rights_requests(&self, limit: u32) -> Result<Vec<RightsRequest>, StoreError>;
 
@@ -127,6 +138,33 @@ pub trait RightsStore {
 /// Implements [`RightsStore`] for `$store`, whose pool is `self.pool` of database `$db`.
 macro_rules! rights_store {
     ($store:ty, $db:ty) => {
+        /// The compare-and-set update of a request (see [`RightsStore::update_rights_request`]).
+        fn rights_update<'q>(
+            r: &'q $crate::RightsRequest,
+            expected_state: &'q str,
+        ) -> Result<sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>, $crate::StoreError> {
+            Ok(sqlx::query::<$db>(
+                "UPDATE rights_requests SET state = $2, subject_id = $3, due_at = $4, extension_reason = $5, \
+                 code_hash = $6, code_expires_at = $7, code_attempts = $8, verified_at = $9, steps = $10, \
+                 outcome = $11, closed_at = $12, email_index = $14 \
+                 WHERE request_id = $1 AND state = $13",
+            )
+            .bind(r.id)
+            .bind(&r.state)
+            .bind(r.subject_id.map(|s| s.0))
+            .bind($crate::time::to_millis(r.due_at))
+            .bind(&r.extension_reason)
+            .bind(&r.code_hash)
+            .bind(r.code_expires_at.map($crate::time::to_millis))
+            .bind(r.code_attempts)
+            .bind(r.verified_at.map($crate::time::to_millis))
+            .bind(serde_json::to_string(&r.steps).map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?)
+            .bind(r.outcome.as_ref().map(|o| o.to_string()))
+            .bind(r.closed_at.map($crate::time::to_millis))
+            .bind(expected_state)
+            .bind(&r.email_index))
+        }
+
         #[async_trait::async_trait]
         impl $crate::RightsStore for $store {
             async fn create_rights_request(&self, r: &$crate::RightsRequest) -> Result<(), $crate::StoreError> {
@@ -178,29 +216,42 @@ macro_rules! rights_store {
                 r: &$crate::RightsRequest,
                 expected_state: &str,
             ) -> Result<bool, $crate::StoreError> {
-                let done = sqlx::query::<$db>(
-                    "UPDATE rights_requests SET state = $2, subject_id = $3, due_at = $4, extension_reason = $5, \
-                     code_hash = $6, code_expires_at = $7, code_attempts = $8, verified_at = $9, steps = $10, \
-                     outcome = $11, closed_at = $12, email_index = $14 \
-                     WHERE request_id = $1 AND state = $13",
-                )
-                .bind(r.id)
-                .bind(&r.state)
-                .bind(r.subject_id.map(|s| s.0))
-                .bind($crate::time::to_millis(r.due_at))
-                .bind(&r.extension_reason)
-                .bind(&r.code_hash)
-                .bind(r.code_expires_at.map($crate::time::to_millis))
-                .bind(r.code_attempts)
-                .bind(r.verified_at.map($crate::time::to_millis))
-                .bind(serde_json::to_string(&r.steps).map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?)
-                .bind(r.outcome.as_ref().map(|o| o.to_string()))
-                .bind(r.closed_at.map($crate::time::to_millis))
-                .bind(expected_state)
-                .bind(&r.email_index)
-                .execute(&mut *self.write_conn().await?)
-                .await?;
+                let done = rights_update(r, expected_state)?.execute(&mut *self.write_conn().await?).await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn update_rights_request_queueing(
+                &self,
+                r: &$crate::RightsRequest,
+                expected_state: &str,
+                jobs: &[$crate::NewJob],
+            ) -> Result<bool, $crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let done = rights_update(r, expected_state)?.execute(&mut *tx).await?;
+                if done.rows_affected() != 1 {
+                    // Another worker changed it first: nothing is queued (the transaction is
+                    // rolled back when dropped).
+                    return Ok(false);
+                }
+                let now = $crate::time::to_millis(jiff::Timestamp::now());
+                for job in jobs {
+                    sqlx::query::<$db>(
+                        "INSERT INTO jobs (kind, payload, idempotency_key, state, priority, attempts, max_attempts, run_at, created_at, updated_at) \
+                         VALUES ($1, $2, $3, 'pending', $4, 0, $5, $6, $7, $7) \
+                         ON CONFLICT (kind, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
+                    )
+                    .bind(&job.kind)
+                    .bind(job.payload.to_string())
+                    .bind(&job.idempotency_key)
+                    .bind(job.priority)
+                    .bind(i32::try_from(job.max_attempts.max(1)).unwrap_or(i32::MAX))
+                    .bind($crate::time::to_millis(job.run_at))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn open_rights_requests(&self, limit: u32) -> Result<Vec<$crate::RightsRequest>, $crate::StoreError> {

@@ -529,42 +529,29 @@ impl Rights {
         request.verified_at = Some(now);
         request.code_hash = None;
         request.code_expires_at = None;
-        if !self.store.update_rights_request(&request, "unverified").await? {
+        // Verified, and its execution and the agent's status callback queued, in one
+        // transaction: no crash can leave a verified request that nothing will run.
+        let mut jobs: Vec<NewJob> = self.announcement(&request, "verified").into_iter().collect();
+        if AUTOMATED.contains(&request.kind.as_str()) {
+            jobs.push(execution_job(id, now));
+        }
+        if !self.store.update_rights_request_queueing(&request, "unverified", &jobs).await? {
             return Err(RightsError::WrongState {
                 state: "verified".into(),
                 message: "its code was already used".into(),
             });
         }
         self.audit(actor, action, &request, detail).await?;
-        self.announce(&request, "verified").await?;
-        if AUTOMATED.contains(&request.kind.as_str()) {
-            self.queue_execution(id, now).await?;
-        }
         Ok(request)
     }
 
-    /// Queues the execution of request `id`; the idempotency key makes a second call a
-    /// no-op.
-    async fn queue_execution(&self, id: Uuid, now: jiff::Timestamp) -> Result<(), StoreError> {
-        self.store
-            .enqueue_job(&NewJob {
-                kind: EXECUTE_KIND.into(),
-                payload: serde_json::json!({"request_id": id}),
-                idempotency_key: Some(id.to_string()),
-                priority: 1,
-                run_at: now,
-                max_attempts: 20,
-            })
-            .await?;
-        Ok(())
-    }
-
     /// Queues again the execution of every verified request carried out automatically.
-    /// A request is marked verified before its execution is queued (two writes): a process
-    /// killed between them leaves a verified request with no job, which nothing else would
-    /// ever run, and its code is used up. `custos serve` calls this at start; for a request
-    /// whose job exists (queued, running or done) the idempotency key makes it a no-op.
-    /// Returns how many verified requests were looked at.
+    /// Since a request is marked verified in the same transaction that queues its
+    /// execution, this finds work only for requests verified by an older custos, which did
+    /// the two in turn (a process killed between them left a verified request with no
+    /// job). `custos serve` calls this at start; for a request whose job exists (queued,
+    /// running or done) the idempotency key makes it a no-op. Returns how many verified
+    /// requests were looked at.
     pub async fn resume_verified(&self) -> Result<usize, StoreError> {
         let now = self.clock.now();
         let mut resumed = 0;
@@ -572,7 +559,7 @@ impl Rights {
             if matches!(request.state.as_str(), "verified" | "in_progress")
                 && AUTOMATED.contains(&request.kind.as_str())
             {
-                self.queue_execution(request.id, now).await?;
+                self.store.enqueue_job(&execution_job(request.id, now)).await?;
                 resumed += 1;
             }
         }
@@ -838,20 +825,23 @@ impl Rights {
     /// Tells the agent that made `request`, if it asked for callbacks, of its status now
     /// (through the job runner; once per `change`).
     async fn announce(&self, request: &RightsRequest, change: &str) -> Result<(), StoreError> {
-        if request.status_callback.is_none() {
-            return Ok(());
+        if let Some(job) = self.announcement(request, change) {
+            self.store.enqueue_job(&job).await?;
         }
-        self.store
-            .enqueue_job(&NewJob {
-                kind: CALLBACK_KIND.into(),
-                payload: serde_json::json!({"request_id": request.id, "state": request.state}),
-                idempotency_key: Some(format!("{}:callback:{change}", request.id)),
-                priority: 1,
-                run_at: self.clock.now(),
-                max_attempts: 12,
-            })
-            .await?;
         Ok(())
+    }
+
+    /// The job that tells a request's agent of `change` (its status callback), if it named one.
+    fn announcement(&self, request: &RightsRequest, change: &str) -> Option<NewJob> {
+        request.status_callback.as_ref()?;
+        Some(NewJob {
+            kind: CALLBACK_KIND.into(),
+            payload: serde_json::json!({"request_id": request.id, "state": request.state}),
+            idempotency_key: Some(format!("{}:callback:{change}", request.id)),
+            priority: 1,
+            run_at: self.clock.now(),
+            max_attempts: 12,
+        })
     }
 
     /// Replaces every value `subject` has in the correction's category by the corrected
@@ -1092,5 +1082,17 @@ impl JobHandler for RightsExecution {
             .and_then(|s| s.parse::<Uuid>().ok())
             .ok_or_else(|| JobError::Permanent("malformed rights job".into()))?;
         self.rights.execute(id, job.attempts).await
+    }
+}
+
+/// The job that executes request `id`; its idempotency key makes queueing it twice a no-op.
+fn execution_job(id: Uuid, now: jiff::Timestamp) -> NewJob {
+    NewJob {
+        kind: EXECUTE_KIND.into(),
+        payload: serde_json::json!({"request_id": id}),
+        idempotency_key: Some(id.to_string()),
+        priority: 1,
+        run_at: now,
+        max_attempts: 20,
     }
 }

@@ -5,7 +5,10 @@ use custos_testkit::{TestDb, on_both_backends};
 
 use crate::at;
 
-on_both_backends!(a_request_round_trips_and_changes_only_from_the_state_expected);
+on_both_backends!(
+    a_request_round_trips_and_changes_only_from_the_state_expected,
+    a_state_change_queues_its_jobs_in_the_same_transaction
+);
 
 fn request(due_ms: i64) -> RightsRequest {
     RightsRequest {
@@ -78,4 +81,35 @@ async fn a_request_round_trips_and_changes_only_from_the_state_expected(store: A
     store.put_agent_token("AGENT_A", &[2; 32], at(2)).await.expect("a new pairing replaces the old");
     assert_eq!(store.agent_by_token(&[2; 32]).await.expect("find"), Some("AGENT_A".to_owned()));
     assert_eq!(store.agent_by_token(&[1; 32]).await.expect("find"), None);
+}
+
+async fn a_state_change_queues_its_jobs_in_the_same_transaction(store: Arc<dyn Store>, _db: &TestDb) {
+    let r = request(1_000);
+    store.create_rights_request(&r).await.expect("create");
+    let job = |key: &str| custos_store::NewJob {
+        kind: "rights.execute".into(),
+        payload: serde_json::json!({"request_id": r.id}),
+        idempotency_key: Some(key.into()),
+        priority: 1,
+        run_at: at(0),
+        max_attempts: 3,
+    };
+    let mut verified = r.clone();
+    verified.state = "verified".into();
+    let jobs = [job("one"), job("two")];
+    assert!(store.update_rights_request_queueing(&verified, "unverified", &jobs).await.expect("update"));
+    let queued = || async { store.count_jobs().await.expect("count").get(custos_store::JobState::Pending) };
+    let after_first = queued().await;
+    assert_eq!(after_first, 2);
+    // From a state it is no longer in: refused, and nothing more queued.
+    assert!(!store.update_rights_request_queueing(&verified, "unverified", &[job("three")]).await.expect("again"));
+    assert_eq!(queued().await, after_first, "a refused change queues nothing");
+    // A job queued already (same key) is left as it is.
+    let mut running = verified.clone();
+    running.state = "in_progress".into();
+    assert!(store.update_rights_request_queueing(&running, "verified", &[job("one")]).await.expect("update"));
+    assert_eq!(queued().await, after_first);
+    assert_eq!(store.rights_request(r.id).await.expect("read").expect("held").state, "in_progress");
+    let claimed = store.claim_job("w", at(10), at(20)).await.expect("claim").expect("a job");
+    assert_eq!(claimed.idempotency_key.as_deref(), Some("one"));
 }
