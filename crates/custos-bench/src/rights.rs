@@ -1,7 +1,8 @@
 //! `rights`: the cost of rights requests for one person, measured where the store is full of
 //! other people.
 //!
-//! The store is loaded with `size` events of other consenting visitors (1,000 each), then
+//! The store is loaded with `size` events of other visitors (10 each: `--size 10000000`
+//! is the million people and ten million events), then
 //! 20 people who each have a name, an address, a consent and 1,000 events of their own.
 //! For each of them the scenario times building their access package (report and zip) and
 //! erasing them; p50 and p99 over the 20. The same is measured in the same run with a
@@ -35,6 +36,8 @@ use crate::scenarios::scratch;
 const PEOPLE: usize = 20;
 /// Events each of them has.
 const OWN_EVENTS: usize = 1_000;
+/// Events each of the other people in the store has.
+const BACKGROUND_EVENTS: usize = 10;
 /// Requests sent end to end.
 const REQUESTS: usize = 200;
 /// Job workers carrying the requests out, as many as `custos serve` runs by default
@@ -89,6 +92,7 @@ pub(crate) async fn run(size: u64, postgres: Option<&str>) -> anyhow::Result<Rep
     report
         .note("backend", if postgres.is_some() { "postgres" } else { "sqlite" })
         .note("background_events", size)
+        .note("background_people", size.div_ceil(BACKGROUND_EVENTS as u64))
         .note("background_events_small", small_size)
         .note("people_measured", PEOPLE as u64)
         .note("events_per_person", OWN_EVENTS as u64)
@@ -121,7 +125,7 @@ async fn measure(background: u64, postgres: Option<&str>, end_to_end: bool) -> a
     let (records, rights, policy) = (state.records.clone(), state.rights.clone(), state.policy.clone());
     let now = jiff::Timestamp::now();
 
-    // Other people: consenting visitors with 1,000 events each. Loading millions of events
+    // Other people: visitors with 10 events each. Loading millions of events
     // takes minutes: a progress bar on standard error says how far it is (hidden when
     // standard error is not a terminal).
     let progress = indicatif::ProgressBar::new(background).with_style(
@@ -132,7 +136,7 @@ async fn measure(background: u64, postgres: Option<&str>, end_to_end: bool) -> a
     while loaded < background {
         let subject = NewSubject { id: SubjectId::new(), kind: SubjectKind::Visitor, created_at: now };
         store.create_subject(&subject, &[]).await?;
-        let n = (background - loaded).min(OWN_EVENTS as u64) as usize;
+        let n = (background - loaded).min(BACKGROUND_EVENTS as u64) as usize;
         store.insert_events(&events_of(subject.id, n, now)).await?;
         loaded += n as u64;
         progress.set_position(loaded);

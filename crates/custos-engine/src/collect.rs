@@ -193,11 +193,8 @@ impl Collect {
         };
         // A box for direct marketing waits for the person's confirmation by email; the
         // others are recorded with the message.
-        let (direct, now): (Vec<String>, Vec<String>) = form
-            .consents
-            .iter()
-            .cloned()
-            .partition(|id| self.policy.purpose(id).is_some_and(|p| p.direct_marketing));
+        let (direct, now): (Vec<String>, Vec<String>) =
+            form.consents.iter().cloned().partition(|id| self.policy.purpose(id).is_some_and(|p| p.direct_marketing));
         self.record_consents(subject, &now, "form", source_ip).await?;
         if !direct.is_empty() {
             self.ask_confirmation(&name, &form.email, direct, source_ip).await?;
@@ -309,7 +306,11 @@ impl Collect {
 
     /// Refuses an address that is not valid (the error never holds it).
     fn check_email(&self, email: &str) -> Result<(), FormError> {
-        self.records.vault().blind_index(IdentifierKind::Email, email).map(|_| ()).map_err(|e| invalid("email", e.to_string()))
+        self.records
+            .vault()
+            .blind_index(IdentifierKind::Email, email)
+            .map(|_| ())
+            .map_err(|e| invalid("email", e.to_string()))
     }
 
     /// Stores `values` for the person with `identifiers[0]`, creating them when new.

@@ -186,10 +186,8 @@ impl JobHandler for ConfirmationMail {
             return Ok(());
         };
         let pending = open(&self.vault, &row).map_err(|e| JobError::Permanent(e.to_string()))?;
-        let to = pending
-            .email
-            .parse()
-            .map_err(|_| JobError::Permanent("the address given is not valid for mail".into()))?;
+        let to =
+            pending.email.parse().map_err(|_| JobError::Permanent("the address given is not valid for mail".into()))?;
         let link = format!("{}/confirm/{}", self.public_url, token(&self.vault, id));
         let message = Message::builder()
             .from(self.mailer.from().clone())
@@ -200,9 +198,6 @@ impl JobHandler for ConfirmationMail {
             .header(ContentType::TEXT_PLAIN)
             .body(self.body(&pending, &link))
             .map_err(|e| JobError::Permanent(format!("cannot build the mail: {e}")))?;
-        self.mailer
-            .send(message)
-            .await
-            .map_err(|e| JobError::Retry(crate::mail::without_addresses(&e.to_string())))
+        self.mailer.send(message).await.map_err(|e| JobError::Retry(crate::mail::without_addresses(&e.to_string())))
     }
 }

@@ -906,5 +906,9 @@ async fn a_sign_up_never_confirmed_goes_at_the_first_sweep_after_its_link_expire
     f.clock.set(days(3));
     assert_eq!(f.gov.retention.run(true).await.expect("dry run").confirmations_expired, 0, "a dry run deletes nothing");
     assert_eq!(f.gov.retention.run(false).await.expect("sweep").confirmations_expired, 1);
-    assert_eq!(f.store.take_confirmation(pending.id, t0()).await.expect("take"), None, "gone, even for an earlier clock");
+    assert_eq!(
+        f.store.take_confirmation(pending.id, t0()).await.expect("take"),
+        None,
+        "gone, even for an earlier clock"
+    );
 }

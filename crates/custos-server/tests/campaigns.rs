@@ -150,5 +150,9 @@ async fn a_confirmed_sign_up_lifts_an_unsubscribe_but_an_unconfirmed_one_or_an_a
     let to: Vec<Vec<String>> = smtp.delivered().into_iter().map(|d| d.to).collect();
     assert_eq!(to, vec![vec!["ada@example.org".to_owned()]], "Ada asked again; Bob's unsubscribe stands");
     let bob_consent = app.store.consent_history(bob).await.expect("ledger");
-    assert_eq!(bob_consent.iter().filter(|c| c.entry.method == "email").count(), 1, "only his first, confirmed sign-up");
+    assert_eq!(
+        bob_consent.iter().filter(|c| c.entry.method == "email").count(),
+        1,
+        "only his first, confirmed sign-up"
+    );
 }

@@ -4,8 +4,8 @@
 mod common;
 
 use common::TestApp;
-use custos_engine::gate::{Actor, StaffRole};
 use custos_engine::confirmations::ConfirmationMail;
+use custos_engine::gate::{Actor, StaffRole};
 use custos_engine::jobs::JobRunner;
 use custos_engine::mail::Mailer;
 use custos_store::IdentifierKind;
@@ -240,7 +240,8 @@ async fn a_sign_up_counts_only_once_the_person_confirms_by_the_mailed_link() {
 async fn a_marketing_box_on_the_contact_form_waits_for_confirmation_too() {
     let db = TestDb::from_env().await;
     let app = TestApp::spawn(&db, &["contact"]).await;
-    let form = json!({"name": "Kim", "email": "kim@example.org", "message": "Hello", "consents": ["marketing", "analytics"]});
+    let form =
+        json!({"name": "Kim", "email": "kim@example.org", "message": "Hello", "consents": ["marketing", "analytics"]});
     let (status, body) = post_json(&app, "/v1/forms/contact", &form).await;
     assert_eq!((status, &body["confirm_by_email"]), (201, &json!(true)), "{body}");
     let records = &app.state.records;

@@ -54,13 +54,13 @@ pub use crate::accounts::{Account, AccountStore};
 pub use crate::activity::{ActivityStore, ConsentDay, ConsentMethodCount};
 pub use crate::audit::{AuditEntry, AuditStore, GENESIS_HASH, NewAuditEntry, audit_hash};
 pub use crate::campaigns::{Campaign, CampaignStore};
+pub use crate::confirmations::{ConfirmationStore, PendingConfirmation};
 pub use crate::error::StoreError;
 pub use crate::events::{EventStore, EventTotals, EventVisitor, StoredEvent};
 pub use crate::governance::{
     Breach, Disclosure, ExpiredRecord, GovernanceNotice, GovernanceStore, LegalHold, LegalRequest, RetentionSweep,
     SweepCursor,
 };
-pub use crate::confirmations::{ConfirmationStore, PendingConfirmation};
 pub use crate::inbox::{InboxMessage, InboxStore, InboxThread, PartnerRequest};
 pub use crate::jobs::{Enqueued, Job, JobCounts, JobFailure, JobState, JobStore, NewJob};
 pub use crate::keys::{DataKeyLookup, KeyStore, StoredDataKey, StoredSystemKey};

@@ -21,13 +21,13 @@ pub(crate) use writer::InlineWriter;
 
 use crate::activity::activity_store;
 use crate::campaigns::campaign_store;
+use crate::confirmations::confirmation_store;
 use crate::governance::governance_store;
 use crate::inbox::inbox_store;
 use crate::migrate::{AppliedMigration, Migration, apply_migrations, key_migrations, main_migrations};
 use crate::partners::partner_store;
 use crate::portable::{portable_keystore, portable_store};
 use crate::rights::rights_store;
-use crate::confirmations::confirmation_store;
 use crate::staff::staff_store;
 use crate::{Backend, ConnectOptions, DatabaseUrl, Job, PoolStats, Store, StoreError};
 
