@@ -23,7 +23,6 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::audit::Auditor;
 use crate::clock::Clock;
 use crate::gate::{Access, Actor, Decision, Gate, Request};
 use crate::group_commit::{Committer, GroupCommit};
@@ -87,25 +86,39 @@ pub struct Visit<'a> {
     pub site: &'a str,
 }
 
-/// A request's events and where to send its outcome once they are committed.
-/// Writes the events of many requests in one transaction (see the `group_commit` module).
+/// Writes the events of many requests in one transaction (see the `group_commit` module),
+/// with the audit entry of each consented request in the same transaction, then moves the
+/// audit anchor as the [`crate::audit::Auditor`] does.
 struct EventCommitter {
     store: Arc<dyn Store>,
+    keys: Arc<dyn custos_store::KeyStore>,
+}
+
+/// One request's events, and the audit entry that traces them when they are a person's.
+type Traced = (Vec<StoredEvent>, Option<NewAuditEntry>);
+
+impl EventCommitter {
+    async fn write(&self, requests: &[Traced]) -> Result<(), StoreError> {
+        let events: Vec<StoredEvent> = requests.iter().flat_map(|(events, _)| events.iter().cloned()).collect();
+        let audit: Vec<NewAuditEntry> = requests.iter().filter_map(|(_, entry)| entry.clone()).collect();
+        let appended = self.store.insert_events_audited(&events, &audit).await?;
+        crate::audit::advance_anchor(&self.keys, &appended).await;
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
 impl Committer for EventCommitter {
-    type Item = Vec<StoredEvent>;
+    type Item = Traced;
     type Output = ();
 
-    async fn commit(&self, requests: &[Vec<StoredEvent>]) -> Result<Vec<()>, StoreError> {
-        let all: Vec<StoredEvent> = requests.iter().flatten().cloned().collect();
-        self.store.insert_events(&all).await?;
+    async fn commit(&self, requests: &[Traced]) -> Result<Vec<()>, StoreError> {
+        self.write(requests).await?;
         Ok(vec![(); requests.len()])
     }
 
-    async fn commit_one(&self, events: &Vec<StoredEvent>) -> Result<(), StoreError> {
-        self.store.insert_events(events).await
+    async fn commit_one(&self, request: &Traced) -> Result<(), StoreError> {
+        self.write(std::slice::from_ref(request)).await
     }
 }
 
@@ -168,7 +181,6 @@ pub struct Analytics {
     gate: Gate,
     purpose: Option<String>,
     categories: Vec<String>,
-    auditor: Auditor,
     clock: Arc<dyn Clock>,
     salt: Mutex<Option<(String, [u8; 32])>>,
     geo: std::sync::OnceLock<maxminddb::Reader<Vec<u8>>>,
@@ -184,26 +196,20 @@ impl std::fmt::Debug for Analytics {
 impl Analytics {
     /// Analytics under `policy`: the consent purpose covering analytics cookies decides
     /// whether a visitor is tracked. Starts a writer task (call within a Tokio runtime).
-    pub fn new(
-        store: Arc<dyn Store>,
-        vault: Arc<Vault>,
-        policy: &Policy,
-        auditor: Auditor,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(store: Arc<dyn Store>, vault: Arc<Vault>, policy: &Policy, clock: Arc<dyn Clock>) -> Self {
         let purpose = policy
             .purposes
             .iter()
             .find(|p| p.legal_basis == LegalBasis::Consent && p.cookie_categories.contains(&CookieCategory::Analytics));
         let categories = purpose.map(|p| p.categories.clone()).unwrap_or_default();
-        let writer = GroupCommit::spawn(EventCommitter { store: store.clone() }, MAX_BATCH, "analytics");
+        let committer = EventCommitter { store: store.clone(), keys: vault.keys().clone() };
+        let writer = GroupCommit::spawn(committer, MAX_BATCH, "analytics");
         Self {
             store,
             vault,
             gate: Gate::new(policy),
             purpose: purpose.map(|p| p.id.clone()),
             categories,
-            auditor,
             clock,
             salt: Mutex::new(None),
             geo: std::sync::OnceLock::new(),
@@ -298,19 +304,19 @@ impl Analytics {
                 }
             })
             .collect();
-        self.writer.submit(stored).await?;
-        if let Mode::Consented(subject) = mode {
-            self.auditor
-                .append(NewAuditEntry {
-                    at: now,
-                    actor: Actor::System.audit_name(),
-                    action: "events.write".into(),
-                    subject_id: Some(subject),
-                    purpose: self.purpose.clone(),
-                    detail: serde_json::json!({"outcome": "allowed", "events": events.len()}),
-                })
-                .await?;
-        }
+        // A person's events are committed with the audit entry that traces them.
+        let audit = match mode {
+            Mode::Consented(subject) => Some(NewAuditEntry {
+                at: now,
+                actor: Actor::System.audit_name(),
+                action: "events.write".into(),
+                subject_id: Some(subject),
+                purpose: self.purpose.clone(),
+                detail: serde_json::json!({"outcome": "allowed", "events": events.len()}),
+            }),
+            _ => None,
+        };
+        self.writer.submit((stored, audit)).await?;
         Ok((mode, events.len()))
     }
 

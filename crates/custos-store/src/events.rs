@@ -72,6 +72,15 @@ pub trait EventStore {
     /// Stores events in one transaction: all or none.
     async fn insert_events(&self, events: &[StoredEvent]) -> Result<(), StoreError>;
 
+    /// Stores `events` and appends `audit` to the audit chain in one transaction, so that
+    /// events are never kept without the entries that trace them; returns the entries as
+    /// appended (for the audit anchor).
+    async fn insert_events_audited(
+        &self,
+        events: &[StoredEvent],
+        audit: &[crate::NewAuditEntry],
+    ) -> Result<Vec<crate::AuditEntry>, StoreError>;
+
     /// A consenting visitor's events, oldest first (event ids are UUIDv7, so their order is
     /// the key's: no sort, and no walk of the time index), at most `limit` (for their
     /// access copy).

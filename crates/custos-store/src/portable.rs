@@ -503,63 +503,39 @@ macro_rules! portable_store {
                 if let Some(writer) = self.inline_writer() {
                     return writer.write(events, $crate::sqlite::writer::insert_events).await;
                 }
-                // Multi-row INSERTs: one statement per 200 rows instead of one per row.
-                let (known, anonymous): (Vec<&$crate::StoredEvent>, Vec<&$crate::StoredEvent>) =
-                    events.iter().partition(|e| matches!(e.visitor, $crate::EventVisitor::Subject(_)));
                 let mut tx = self.begin_write().await?;
-                for chunk in known.chunks(200) {
-                    let mut insert = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO events (subject_id, event_id, at, kind, path, referrer, entry, duration_ms, \
-                         sealed_ip, country, browser, os, device) ",
-                    );
-                    insert.push_values(chunk, |mut row, e| {
-                        if let $crate::EventVisitor::Subject(subject) = &e.visitor {
-                            row.push_bind(subject.0);
-                        }
-                        row.push_bind(e.event_id)
-                            .push_bind($crate::time::to_millis(e.at))
-                            .push_bind(e.kind.clone())
-                            .push_bind(e.path.clone())
-                            .push_bind(e.referrer.clone())
-                            .push_bind(e.entry)
-                            .push_bind(e.duration_ms)
-                            .push_bind(e.sealed_ip.clone())
-                            .push_bind(e.country.clone())
-                            .push_bind(e.browser.clone())
-                            .push_bind(e.os.clone())
-                            .push_bind(e.device.clone());
-                    });
-                    insert
-                        .build()
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| $crate::error::not_found_on_foreign_key(e, || "the event's subject".into()))?;
-                }
-                for chunk in anonymous.chunks(200) {
-                    let mut insert = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO anonymous_events (visitor_hash, event_id, at, kind, path, referrer, entry, duration_ms, \
-                         country, browser, os, device) ",
-                    );
-                    insert.push_values(chunk, |mut row, e| {
-                        if let $crate::EventVisitor::Anonymous(hash) = &e.visitor {
-                            row.push_bind(hash.to_vec());
-                        }
-                        row.push_bind(e.event_id)
-                            .push_bind($crate::time::to_millis(e.at))
-                            .push_bind(e.kind.clone())
-                            .push_bind(e.path.clone())
-                            .push_bind(e.referrer.clone())
-                            .push_bind(e.entry)
-                            .push_bind(e.duration_ms)
-                            .push_bind(e.country.clone())
-                            .push_bind(e.browser.clone())
-                            .push_bind(e.os.clone())
-                            .push_bind(e.device.clone());
-                    });
-                    insert.build().execute(&mut *tx).await?;
-                }
+                Self::insert_event_rows(&mut *tx, events).await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn insert_events_audited(
+                &self,
+                events: &[$crate::StoredEvent],
+                audit: &[$crate::NewAuditEntry],
+            ) -> Result<Vec<$crate::AuditEntry>, $crate::StoreError> {
+                if let Some(writer) = self.inline_writer() {
+                    let (events, audit) = (events.to_vec(), audit.to_vec());
+                    return writer
+                        .transaction(move |tx| {
+                            $crate::sqlite::writer::insert_events(tx, &events)?;
+                            if audit.is_empty() {
+                                return Ok(Vec::new());
+                            }
+                            $crate::sqlite::writer::append_audit(tx, &audit)
+                        })
+                        .await;
+                }
+                let mut tx = self.begin_write().await?;
+                Self::insert_event_rows(&mut *tx, events).await?;
+                let appended = if audit.is_empty() {
+                    Vec::new()
+                } else {
+                    Self::lock_audit(&mut tx).await?;
+                    Self::append_audit_rows(&mut *tx, audit).await?
+                };
+                tx.commit().await?;
+                Ok(appended)
             }
 
             async fn analytics_salt(&self, day: &str, candidate: &[u8; 32], now: jiff::Timestamp) -> Result<[u8; 32], $crate::StoreError> {
@@ -919,6 +895,69 @@ macro_rules! portable_store {
         }
 
         impl $store {
+            /// Stores `events` on `conn` inside a write transaction: a known visitor's in
+            /// `events`, a cookieless one's in `anonymous_events`.
+            async fn insert_event_rows(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                events: &[$crate::StoredEvent],
+            ) -> Result<(), $crate::StoreError> {
+                // Multi-row INSERTs: one statement per 200 rows instead of one per row.
+                let (known, anonymous): (Vec<&$crate::StoredEvent>, Vec<&$crate::StoredEvent>) =
+                    events.iter().partition(|e| matches!(e.visitor, $crate::EventVisitor::Subject(_)));
+                for chunk in known.chunks(200) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO events (subject_id, event_id, at, kind, path, referrer, entry, duration_ms, \
+                         sealed_ip, country, browser, os, device) ",
+                    );
+                    insert.push_values(chunk, |mut row, e| {
+                        if let $crate::EventVisitor::Subject(subject) = &e.visitor {
+                            row.push_bind(subject.0);
+                        }
+                        row.push_bind(e.event_id)
+                            .push_bind($crate::time::to_millis(e.at))
+                            .push_bind(e.kind.clone())
+                            .push_bind(e.path.clone())
+                            .push_bind(e.referrer.clone())
+                            .push_bind(e.entry)
+                            .push_bind(e.duration_ms)
+                            .push_bind(e.sealed_ip.clone())
+                            .push_bind(e.country.clone())
+                            .push_bind(e.browser.clone())
+                            .push_bind(e.os.clone())
+                            .push_bind(e.device.clone());
+                    });
+                    insert
+                        .build()
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(|e| $crate::error::not_found_on_foreign_key(e, || "the event's subject".into()))?;
+                }
+                for chunk in anonymous.chunks(200) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO anonymous_events (visitor_hash, event_id, at, kind, path, referrer, entry, duration_ms, \
+                         country, browser, os, device) ",
+                    );
+                    insert.push_values(chunk, |mut row, e| {
+                        if let $crate::EventVisitor::Anonymous(hash) = &e.visitor {
+                            row.push_bind(hash.to_vec());
+                        }
+                        row.push_bind(e.event_id)
+                            .push_bind($crate::time::to_millis(e.at))
+                            .push_bind(e.kind.clone())
+                            .push_bind(e.path.clone())
+                            .push_bind(e.referrer.clone())
+                            .push_bind(e.entry)
+                            .push_bind(e.duration_ms)
+                            .push_bind(e.country.clone())
+                            .push_bind(e.browser.clone())
+                            .push_bind(e.os.clone())
+                            .push_bind(e.device.clone());
+                    });
+                    insert.build().execute(&mut *conn).await?;
+                }
+                Ok(())
+            }
+
             /// Appends `entries` after the chain's last entry, on `conn` inside a write
             /// transaction that holds the audit lock.
             async fn append_audit_rows(

@@ -64,7 +64,7 @@ impl InlineWriter {
 
     /// Runs `work` in one `BEGIN IMMEDIATE` transaction on a blocking thread, after this
     /// process's earlier writers; commits when it returns `Ok`, rolls back otherwise.
-    async fn transaction<T, F>(&self, work: F) -> Result<T, StoreError>
+    pub(crate) async fn transaction<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,

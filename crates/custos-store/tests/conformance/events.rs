@@ -5,7 +5,11 @@ use custos_testkit::{TestDb, on_both_backends};
 
 use crate::{at, user};
 
-on_both_backends!(events_are_stored_and_totalled, daily_salts_are_shared_then_destroyed);
+on_both_backends!(
+    events_are_stored_and_totalled,
+    daily_salts_are_shared_then_destroyed,
+    events_and_the_audit_entries_tracing_them_commit_together
+);
 
 fn event(visitor: EventVisitor, ms: i64, kind: &str, path: &str, entry: bool) -> StoredEvent {
     StoredEvent {
@@ -68,4 +72,41 @@ async fn daily_salts_are_shared_then_destroyed(store: Arc<dyn Store>, _db: &Test
         [4; 32],
         "a destroyed salt is gone"
     );
+}
+
+async fn events_and_the_audit_entries_tracing_them_commit_together(store: Arc<dyn Store>, _db: &TestDb) {
+    let s = user();
+    store.create_subject(&s, &[]).await.expect("create");
+    let entry = |subject: SubjectId| custos_store::NewAuditEntry {
+        at: at(1),
+        actor: "system".into(),
+        action: "events.write".into(),
+        subject_id: Some(subject),
+        purpose: Some("analytics".into()),
+        detail: serde_json::json!({"events": 1}),
+    };
+    let before = store.audit_entries(0, 1_000).await.expect("audit").len();
+    // An event of nobody's fails, and its audit entry is not kept either.
+    let ghost = SubjectId::new();
+    let failed = store
+        .insert_events_audited(&[event(EventVisitor::Subject(ghost), 1, "pageview", "/", true)], &[entry(ghost)])
+        .await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(store.audit_entries(0, 1_000).await.expect("audit").len(), before, "nothing half-written");
+    let appended = store
+        .insert_events_audited(
+            &[
+                event(EventVisitor::Subject(s.id), 1, "pageview", "/", true),
+                event(EventVisitor::Anonymous([3; 32]), 2, "pageview", "/", true),
+            ],
+            &[entry(s.id)],
+        )
+        .await
+        .expect("insert");
+    assert_eq!(appended.len(), 1);
+    let log = store.audit_entries(0, 1_000).await.expect("audit");
+    assert_eq!(log.len(), before + 1);
+    assert_eq!(log.last().map(|e| (e.seq, e.hash)), appended.last().map(|e| (e.seq, e.hash)), "the chain goes on");
+    assert_eq!(store.event_totals(at(0), at(1_000), 10).await.expect("totals").page_views, 2);
+    assert!(store.insert_events_audited(&[], &[]).await.expect("nothing").is_empty());
 }
