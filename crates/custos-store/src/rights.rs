@@ -138,7 +138,7 @@ pub trait RightsStore {
 /// Implements [`RightsStore`] for `$store`, whose pool is `self.pool` of database `$db`.
 macro_rules! rights_store {
     ($store:ty, $db:ty) => {
-        /// The compare-and-set update of a request (see [`RightsStore::update_rights_request`]).
+        /// The compare-and-set update of a request (see `RightsStore::update_rights_request`).
         fn rights_update<'q>(
             r: &'q $crate::RightsRequest,
             expected_state: &'q str,
