@@ -223,6 +223,9 @@ pub(crate) fn write(input: &str, out: &Path, date: &str) -> anyhow::Result<usize
             let notes: Vec<String> = run.notes.iter().map(|(k, v)| format!("{k}: {v}")).collect();
             let _ = writeln!(md, "\nRun: {}.", notes.join("; "));
         }
+        if run.revision != first.revision {
+            let _ = writeln!(md, "\nMeasured at another revision: `{}`.", run.revision);
+        }
     }
     // What profiling showed and what changed: written by hand beside the charts, kept
     // across regenerations.
