@@ -200,7 +200,7 @@ async fn accept(state: &AppState, peer: SocketAddr, request: Request) -> Result<
 
 #[utoipa::path(post, path = "/v1/forms/contact", tag = "forms", security(()),
     request_body(content((Fields = "application/json"), (Fields = "application/x-www-form-urlencoded"), (Fields = "multipart/form-data"))),
-    responses((status = 201, description = "Received: `{received: true}`", body = Object),
+    responses((status = 201, description = "Received: `{received: true, confirm_by_email}`, the latter true when a marketing box was ticked (confirmed by a mailed link)", body = Object),
               (status = 303, description = "Redirect to the thank-you page, for `Accept: text/html`"),
               (status = 413, description = "`body_too_large`", body = crate::openapi::ErrorEnvelope),
               (status = 415, description = "`unsupported_media_type`", body = crate::openapi::ErrorEnvelope),
@@ -229,7 +229,7 @@ async fn contact(
 
 #[utoipa::path(post, path = "/v1/forms/signup", tag = "forms", security(()),
     request_body(content((Fields = "application/json"), (Fields = "application/x-www-form-urlencoded"), (Fields = "multipart/form-data"))),
-    responses((status = 201, description = "Received: `{received: true}`", body = Object),
+    responses((status = 201, description = "Received: `{received: true, confirm_by_email: true}`; nothing counts until the person uses the link mailed to the address", body = Object),
               (status = 303, description = "Redirect to the thank-you page, for `Accept: text/html`"),
               (status = 415, description = "`unsupported_media_type`", body = crate::openapi::ErrorEnvelope),
               (status = 429, description = "`too_many_requests` from this network", body = crate::openapi::ErrorEnvelope)))]
