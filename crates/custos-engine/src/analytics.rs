@@ -122,6 +122,9 @@ impl Committer for EventCommitter {
     }
 }
 
+/// Visitors whose cookie's subject a process keeps in memory, at most (about 5 MB).
+const MAX_REMEMBERED_VISITORS: usize = 50_000;
+
 /// Requests whose events share one transaction, at most (each holds up to [`MAX_EVENTS`]).
 const MAX_BATCH: usize = 200;
 
@@ -183,6 +186,9 @@ pub struct Analytics {
     categories: Vec<String>,
     clock: Arc<dyn Clock>,
     salt: Mutex<Option<(String, [u8; 32])>>,
+    /// Cookie ids' blind indexes and the visitors they name, read before (see
+    /// [`Analytics::visitor`]).
+    visitors: Mutex<std::collections::HashMap<[u8; 32], SubjectId>>,
     geo: std::sync::OnceLock<maxminddb::Reader<Vec<u8>>>,
     writer: GroupCommit<EventCommitter>,
 }
@@ -212,6 +218,7 @@ impl Analytics {
             categories,
             clock,
             salt: Mutex::new(None),
+            visitors: Mutex::new(std::collections::HashMap::new()),
             geo: std::sync::OnceLock::new(),
             writer,
         }
@@ -344,10 +351,7 @@ impl Analytics {
         let Ok(index) = self.vault.blind_index(IdentifierKind::CookieId, cookie_id) else {
             return Ok(Mode::Cookieless);
         };
-        let Some(subject) = self.store.find_subject(IdentifierKind::CookieId, &index).await? else {
-            return Ok(Mode::Cookieless);
-        };
-        let Some(state) = crate::records::choices(&self.store, subject).await? else {
+        let Some((subject, state)) = self.visitor(&index).await? else {
             return Ok(Mode::Cookieless);
         };
         let categories: Vec<&str> = self.categories.iter().map(String::as_str).collect();
@@ -357,6 +361,41 @@ impl Analytics {
             Decision::Allow => Mode::Consented(subject),
             Decision::Deny { .. } => Mode::Cookieless,
         })
+    }
+
+    /// The visitor a cookie's blind index names, with their consent state; `None` when no
+    /// one holds that cookie. Which subject a cookie names is kept in this process once
+    /// read (it does not change while the subject exists); their state is read every time,
+    /// so that a withdrawal counts at once. A remembered subject that no longer exists (an
+    /// erasure, here or in another process) is forgotten and the cookie looked up again: it
+    /// may name a new visitor since.
+    async fn visitor(
+        &self,
+        index: &custos_store::BlindIndex,
+    ) -> Result<Option<(SubjectId, crate::gate::SubjectState)>, StoreError> {
+        let remembered = self.visitors.lock().ok().and_then(|v| v.get(&index.0).copied());
+        if let Some(subject) = remembered {
+            if let Some(state) = crate::records::choices(&self.store, subject).await? {
+                return Ok(Some((subject, state)));
+            }
+            if let Ok(mut visitors) = self.visitors.lock() {
+                visitors.remove(&index.0);
+            }
+        }
+        let Some(subject) = self.store.find_subject(IdentifierKind::CookieId, index).await? else {
+            return Ok(None);
+        };
+        let Some(state) = crate::records::choices(&self.store, subject).await? else {
+            return Ok(None);
+        };
+        if let Ok(mut visitors) = self.visitors.lock() {
+            // Bounded however many visitors come (only cookies someone holds get here).
+            if visitors.len() >= MAX_REMEMBERED_VISITORS {
+                visitors.clear();
+            }
+            visitors.insert(index.0, subject);
+        }
+        Ok(Some((subject, state)))
     }
 
     /// The cookieless visitor: SHA-256(daily salt, site, address, user agent).

@@ -173,3 +173,23 @@ async fn a_network_over_its_event_limit_is_refused_and_nothing_of_it_stored() {
     let (status, summary) = site.get(&format!("/v1/analytics/summary?from={from}&to={to}")).await;
     assert_eq!((status, summary["page_views"].as_u64()), (200, Some(4)), "{summary}");
 }
+
+#[tokio::test]
+async fn a_cookie_that_consents_again_after_an_erasure_belongs_to_the_new_visitor() {
+    let db = TestDb::from_env().await;
+    let site = Site::start(&db).await;
+    site.consent("cookie-erased-1", true).await;
+    let (_, body) = site.events(&visit(Some("cookie-erased-1")), false, AGENT).await;
+    let first = body["recorded"]["subject_id"].as_str().expect("consented").to_owned();
+    // The visitor is erased (here straight in the store, as another process would).
+    let id = custos_store::SubjectId(first.parse().expect("uuid"));
+    assert!(site.store.delete_subject(id).await.expect("erase"));
+    let (status, body) = site.events(&visit(Some("cookie-erased-1")), false, AGENT).await;
+    assert_eq!((status, body["recorded"]["mode"].as_str()), (202, Some("cookieless")), "{body}");
+    // The same cookie says yes again: a new visitor, and the events are theirs.
+    site.consent("cookie-erased-1", true).await;
+    let (_, body) = site.events(&visit(Some("cookie-erased-1")), false, AGENT).await;
+    assert_eq!(body["recorded"]["mode"], "consented", "{body}");
+    let second = body["recorded"]["subject_id"].as_str().expect("a subject");
+    assert_ne!(second, first, "the new visitor, not the erased one");
+}
