@@ -223,6 +223,12 @@ impl Collect {
         Ok(Received::AwaitingConfirmation)
     }
 
+    /// Whether `token` names a confirmation still waiting (its link valid, unused, unexpired).
+    pub async fn awaiting(&self, token: &str) -> Result<bool, custos_store::StoreError> {
+        let Some(id) = confirmations::verify(self.records.vault(), token) else { return Ok(false) };
+        Ok(self.records.store().confirmation(id, self.records.clock().now()).await?.is_some())
+    }
+
     /// Confirms a consent asked for by a form, from the link mailed to the person: records
     /// it (method `email`) and stores the name and address for its purposes. A link works
     /// once; if storing fails, it keeps working.

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
-use custos_engine::confirmations::{self, ConfirmError};
+use custos_engine::confirmations::ConfirmError;
 
 use crate::i18n::LangQuery;
 use crate::link_page::{self, Keys};
@@ -44,8 +44,9 @@ async fn page(
     Query(lang): Query<LangQuery>,
     Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = confirmations::verify(state.records.vault(), &token).ok_or_else(bad_link)?;
-    state.store.confirmation(id, jiff::Timestamp::now()).await?.ok_or_else(bad_link)?;
+    if !state.collect.awaiting(&token).await? {
+        return Err(bad_link());
+    }
     Ok(render(&state, &headers, lang.lang.as_deref(), &token, false))
 }
 

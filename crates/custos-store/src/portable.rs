@@ -779,22 +779,7 @@ macro_rules! portable_store {
         #[async_trait::async_trait]
         impl $crate::JobStore for $store {
             async fn enqueue_job(&self, job: &$crate::NewJob) -> Result<$crate::Enqueued, $crate::StoreError> {
-                let now = $crate::time::to_millis(jiff::Timestamp::now());
-                let inserted: Option<i64> = sqlx::query_scalar::<$db, i64>(
-                    "INSERT INTO jobs (kind, payload, idempotency_key, state, priority, attempts, max_attempts, run_at, created_at, updated_at) \
-                     VALUES ($1, $2, $3, 'pending', $4, 0, $5, $6, $7, $7) \
-                     ON CONFLICT (kind, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
-                     RETURNING id",
-                )
-                .bind(&job.kind)
-                .bind(job.payload.to_string())
-                .bind(&job.idempotency_key)
-                .bind(job.priority)
-                .bind(i32::try_from(job.max_attempts.max(1)).unwrap_or(i32::MAX))
-                .bind($crate::time::to_millis(job.run_at))
-                .bind(now)
-                .fetch_optional(&mut *self.write_conn().await?)
-                .await?;
+                let inserted = Self::insert_job(&mut *self.write_conn().await?, job).await?;
                 if let Some(id) = inserted {
                     return Ok($crate::Enqueued::New(id));
                 }
@@ -895,6 +880,29 @@ macro_rules! portable_store {
         }
 
         impl $store {
+            /// Queues `job` on `conn` (in a transaction or not); `None` when a job of its kind
+            /// with its idempotency key exists already, which is left as it is.
+            async fn insert_job(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                job: &$crate::NewJob,
+            ) -> Result<Option<i64>, $crate::StoreError> {
+                Ok(sqlx::query_scalar::<$db, i64>(
+                    "INSERT INTO jobs (kind, payload, idempotency_key, state, priority, attempts, max_attempts, run_at, created_at, updated_at) \
+                     VALUES ($1, $2, $3, 'pending', $4, 0, $5, $6, $7, $7) \
+                     ON CONFLICT (kind, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
+                     RETURNING id",
+                )
+                .bind(&job.kind)
+                .bind(job.payload.to_string())
+                .bind(&job.idempotency_key)
+                .bind(job.priority)
+                .bind(i32::try_from(job.max_attempts.max(1)).unwrap_or(i32::MAX))
+                .bind($crate::time::to_millis(job.run_at))
+                .bind($crate::time::to_millis(jiff::Timestamp::now()))
+                .fetch_optional(&mut *conn)
+                .await?)
+            }
+
             /// Stores `events` on `conn` inside a write transaction: a known visitor's in
             /// `events`, a cookieless one's in `anonymous_events`.
             async fn insert_event_rows(

@@ -233,22 +233,8 @@ macro_rules! rights_store {
                     // rolled back when dropped).
                     return Ok(false);
                 }
-                let now = $crate::time::to_millis(jiff::Timestamp::now());
                 for job in jobs {
-                    sqlx::query::<$db>(
-                        "INSERT INTO jobs (kind, payload, idempotency_key, state, priority, attempts, max_attempts, run_at, created_at, updated_at) \
-                         VALUES ($1, $2, $3, 'pending', $4, 0, $5, $6, $7, $7) \
-                         ON CONFLICT (kind, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
-                    )
-                    .bind(&job.kind)
-                    .bind(job.payload.to_string())
-                    .bind(&job.idempotency_key)
-                    .bind(job.priority)
-                    .bind(i32::try_from(job.max_attempts.max(1)).unwrap_or(i32::MAX))
-                    .bind($crate::time::to_millis(job.run_at))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                    Self::insert_job(&mut *tx, job).await?;
                 }
                 tx.commit().await?;
                 Ok(true)
