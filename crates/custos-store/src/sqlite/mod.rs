@@ -13,6 +13,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
+mod checkpoint;
 mod inline;
 pub(crate) mod writer;
 
@@ -41,11 +42,12 @@ const KEY_MIGRATIONS: &[Migration] = key_migrations!("sqlite");
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// WAL pages after which a committing connection copies the WAL back into the database
-/// (SQLite's default is 1,000 pages, 4 MB). A checkpoint runs inside the commit that crosses
-/// the mark and syncs the file; a page written by many commits (the random leaves of the
-/// blind-index lookup) is copied once per checkpoint however often it changed. At 10,000
-/// pages (40 MB of WAL) consent writes over HTTP rose about 18% (docs/perf/profiles.md).
-pub(crate) const WAL_AUTOCHECKPOINT: &str = "10000";
+/// itself. The store's checkpoint thread (see the `checkpoint` module) does that every
+/// 100 ms without holding up any writer, so a writer reaches this mark only when the thread
+/// cannot keep up or has stopped: it bounds the log (400 MB at 4 KiB pages) rather than
+/// paces it. Before the thread, the mark was 10,000 pages and the commit crossing it copied
+/// and synced the log while every other writer waited (docs/perf/profiles.md).
+pub(crate) const WAL_BACKSTOP: &str = "100000";
 
 /// A store in one SQLite file.
 #[derive(Debug, Clone)]
@@ -61,6 +63,9 @@ pub struct SqliteStore {
     inline: Option<Arc<InlineReads>>,
     /// The hot write transactions, on a blocking thread (see the `writer` module); none in memory.
     writer: Option<Arc<InlineWriter>>,
+    /// Copies the log back into the file off the write path (see the `checkpoint` module);
+    /// none in memory. Stops when the last clone of the store is dropped.
+    _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 /// A connection (`C`: a transaction or a pooled connection) held together with this
@@ -112,7 +117,7 @@ impl SqliteStore {
             // 32 MiB of page cache per connection (SQLite's default is 2 MiB): a person's
             // rows in a database of many gigabytes stay a few page reads away.
             .pragma("cache_size", "-32768")
-            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT)
+            .pragma("wal_autocheckpoint", WAL_BACKSTOP)
             .foreign_keys(true);
         let max_connections = options.max_connections.max(1);
         // Several processes opening a new database together race to turn on WAL; SQLite
@@ -137,7 +142,14 @@ impl SqliteStore {
                     let writer = inline
                         .as_ref()
                         .map(|_| Arc::new(InlineWriter::new(connect.get_filename(), BUSY_TIMEOUT, write_turn.clone())));
-                    return Ok(Self { pool, max_connections, write_turn, inline, writer });
+                    let checkpointer = match &inline {
+                        Some(_) => Some(Arc::new(
+                            checkpoint::Checkpointer::start(connect.get_filename())
+                                .map_err(|e| fail(format!("could not start the checkpoint thread: {e}")))?,
+                        )),
+                        None => None,
+                    };
+                    return Ok(Self { pool, max_connections, write_turn, inline, writer, _checkpointer: checkpointer });
                 }
             }
         }

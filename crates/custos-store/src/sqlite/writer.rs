@@ -100,11 +100,11 @@ fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags).map_err(write_error)?;
     conn.busy_timeout(busy_timeout).map_err(write_error)?;
     // As the pool's connections: WAL is the file's mode already; the same durability,
-    // page cache, enforced foreign keys and checkpoint mark.
+    // page cache, enforced foreign keys and checkpoint backstop.
     conn.execute_batch(&format!(
         "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; PRAGMA foreign_keys = ON; \
          PRAGMA wal_autocheckpoint = {};",
-        super::WAL_AUTOCHECKPOINT
+        super::WAL_BACKSTOP
     ))
     .map_err(write_error)?;
     Ok(conn)
