@@ -9,10 +9,13 @@
 //!
 //! Here a thread with a connection of its own runs a `PASSIVE` checkpoint every
 //! [`INTERVAL`]: it copies what readers no longer need while the writers go on, and never
-//! waits for a lock. Once it has copied the whole log, the next writer starts the log
-//! again from its beginning (SQLite does that by itself). The writers' own automatic
-//! checkpoint stays on, at [`super::WAL_BACKSTOP`], far beyond what the thread lets the log
-//! reach: if the thread cannot keep up or stops, the log is still bounded.
+//! waits for a lock. A writer that finds the log copied whole starts it again from its
+//! beginning (SQLite does that by itself), but under commits that never pause the log is
+//! rarely whole when one begins; so once a passive round has copied a log of
+//! [`RESTART_MARK`] frames or more whole, the thread asks for a `RESTART`, which gives way
+//! at once to a busy writer (see `round`). The writers' own automatic checkpoint stays on,
+//! at [`super::WAL_BACKSTOP`], far beyond what the thread lets the log reach: if the thread
+//! cannot keep up or stops, the log is still bounded.
 //!
 //! Several processes on one file each run one: a checkpoint that finds another running
 //! gives way (`SQLITE_BUSY`) and the next one tries again.
@@ -25,11 +28,11 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 /// How often the log is copied back.
-pub(crate) const INTERVAL: Duration = Duration::from_millis(100);
+const INTERVAL: Duration = Duration::from_millis(100);
 
 /// Log frames past which, once a passive checkpoint has copied them all, the thread makes
 /// the log start again (the mark SQLite's own checkpoint used here before: 40 MB).
-pub(crate) const RESTART_MARK: i64 = 10_000;
+const RESTART_MARK: i64 = 10_000;
 
 /// What one checkpoint reported: whether another checkpoint or a lock kept it from
 /// finishing, the frames in the log, and how many of them are now in the database file.
@@ -190,10 +193,10 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_file_is_retried_and_dropping_stops_the_thread() {
+    fn a_missing_file_is_never_created_and_dropping_stops_the_thread() {
         let (dir, path) = scratch();
-        // No such file (opening read-write never creates it): the thread fails, retries,
-        // and still stops at once when dropped.
+        // No such file (opening read-write never creates it): the thread's rounds fail, and
+        // it still stops at once when dropped.
         let checkpointer = Checkpointer::start(&path).expect("thread");
         std::thread::sleep(INTERVAL * 3);
         let started = std::time::Instant::now();

@@ -142,13 +142,11 @@ impl SqliteStore {
                     let writer = inline
                         .as_ref()
                         .map(|_| Arc::new(InlineWriter::new(connect.get_filename(), BUSY_TIMEOUT, write_turn.clone())));
-                    let checkpointer = match &inline {
-                        Some(_) => Some(Arc::new(
-                            checkpoint::Checkpointer::start(connect.get_filename())
-                                .map_err(|e| fail(format!("could not start the checkpoint thread: {e}")))?,
-                        )),
-                        None => None,
-                    };
+                    let checkpointer = inline
+                        .as_ref()
+                        .map(|_| checkpoint::Checkpointer::start(connect.get_filename()).map(Arc::new))
+                        .transpose()
+                        .map_err(|e| fail(format!("could not start the checkpoint thread: {e}")))?;
                     return Ok(Self { pool, max_connections, write_turn, inline, writer, _checkpointer: checkpointer });
                 }
             }
