@@ -23,6 +23,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::audit::{Anchor, Auditor};
 use crate::clock::Clock;
 use crate::gate::{Access, Actor, Decision, Gate, Request};
 use crate::group_commit::{Committer, GroupCommit};
@@ -87,11 +88,11 @@ pub struct Visit<'a> {
 }
 
 /// Writes the events of many requests in one transaction (see the `group_commit` module),
-/// with the audit entry of each consented request in the same transaction, then moves the
-/// audit anchor as the [`crate::audit::Auditor`] does.
+/// with the audit entry of each consented request in the same transaction, then hands the
+/// audit chain's new head to the [`crate::audit::Auditor`]'s anchor.
 struct EventCommitter {
     store: Arc<dyn Store>,
-    keys: Arc<dyn custos_store::KeyStore>,
+    anchor: Anchor,
 }
 
 /// One request's events, and the audit entry that traces them when they are a person's.
@@ -102,7 +103,7 @@ impl EventCommitter {
         let events: Vec<StoredEvent> = requests.iter().flat_map(|(events, _)| events.iter().cloned()).collect();
         let audit: Vec<NewAuditEntry> = requests.iter().filter_map(|(_, entry)| entry.clone()).collect();
         let appended = self.store.insert_events_audited(&events, &audit).await?;
-        crate::audit::advance_anchor(&self.keys, &appended).await;
+        self.anchor.advance(&appended);
         Ok(())
     }
 }
@@ -201,14 +202,21 @@ impl std::fmt::Debug for Analytics {
 
 impl Analytics {
     /// Analytics under `policy`: the consent purpose covering analytics cookies decides
-    /// whether a visitor is tracked. Starts a writer task (call within a Tokio runtime).
-    pub fn new(store: Arc<dyn Store>, vault: Arc<Vault>, policy: &Policy, clock: Arc<dyn Clock>) -> Self {
+    /// whether a visitor is tracked. The audit entries tracing a person's events extend the
+    /// chain that `auditor` anchors. Starts a writer task (call within a Tokio runtime).
+    pub fn new(
+        store: Arc<dyn Store>,
+        vault: Arc<Vault>,
+        policy: &Policy,
+        auditor: &Auditor,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let purpose = policy
             .purposes
             .iter()
             .find(|p| p.legal_basis == LegalBasis::Consent && p.cookie_categories.contains(&CookieCategory::Analytics));
         let categories = purpose.map(|p| p.categories.clone()).unwrap_or_default();
-        let committer = EventCommitter { store: store.clone(), keys: vault.keys().clone() };
+        let committer = EventCommitter { store: store.clone(), anchor: auditor.anchor().clone() };
         let writer = GroupCommit::spawn(committer, MAX_BATCH, "analytics");
         Self {
             store,

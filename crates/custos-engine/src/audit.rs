@@ -2,11 +2,14 @@
 //! access to personal data appends an entry to the hash-chained log; [`verify`] walks the
 //! chain and names the first entry that was edited, removed, reordered or cut off.
 //!
-//! After each append the head of the chain (sequence and hash) is copied to the key
-//! store, a database apart from the log: truncating the log in the main database leaves
-//! the anchor pointing past its end, which [`verify`] reports.
+//! The head of the chain (sequence and hash) is copied to the key store, a database apart
+//! from the log: truncating the log in the main database leaves the anchor pointing past
+//! its end, which [`verify`] reports. The group-commit writers hand each batch's head to
+//! one [`Anchor`] task, which copies the latest head at most every [`ANCHOR_INTERVAL`],
+//! off the writers' path; [`Auditor::settle`] copies it at once (at shutdown, say).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use custos_store::{AuditEntry, GENESIS_HASH, KeyStore, NewAuditEntry, Store, StoreError, audit_hash};
@@ -22,11 +25,12 @@ const MAX_BATCH: usize = 512;
 #[derive(Debug, Clone)]
 pub struct Auditor {
     writer: GroupCommit<AuditCommitter>,
+    anchor: Anchor,
 }
 
 struct AuditCommitter {
     store: Arc<dyn Store>,
-    keys: Arc<dyn KeyStore>,
+    anchor: Anchor,
 }
 
 #[async_trait]
@@ -36,34 +40,153 @@ impl Committer for AuditCommitter {
 
     async fn commit(&self, entries: &[NewAuditEntry]) -> Result<Vec<AuditEntry>, StoreError> {
         let stored = self.store.append_audit_batch(entries).await?;
-        advance_anchor(&self.keys, &stored).await;
+        self.anchor.advance(&stored);
         Ok(stored)
     }
 
     async fn commit_one(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
-        append(&self.store, &self.keys, entry).await
+        let stored = self.store.append_audit(entry).await?;
+        self.anchor.advance(std::slice::from_ref(&stored));
+        Ok(stored)
     }
 }
 
 impl Auditor {
-    /// Starts the appender task on the current runtime; it ends when the last handle is dropped.
+    /// Starts the appender task and the anchor's task on the current runtime; they end
+    /// when the last handle is dropped.
     pub fn spawn(store: Arc<dyn Store>, keys: Arc<dyn KeyStore>) -> Self {
-        Self { writer: GroupCommit::spawn(AuditCommitter { store, keys }, MAX_BATCH, "audit") }
+        let anchor = Anchor::spawn(keys);
+        let writer = GroupCommit::spawn(AuditCommitter { store, anchor: anchor.clone() }, MAX_BATCH, "audit");
+        Self { writer, anchor }
     }
 
     /// Appends `entry`; returns once it is committed.
     pub async fn append(&self, entry: NewAuditEntry) -> Result<AuditEntry, StoreError> {
         self.writer.submit(entry).await
     }
+
+    /// The anchor, for the other writers that append to the chain in their own
+    /// transactions (the consent ledger, analytics).
+    pub fn anchor(&self) -> &Anchor {
+        &self.anchor
+    }
+
+    /// Copies the head of the chain, as far as it was appended through this process, to the
+    /// key store now, without waiting for the anchor's task.
+    pub async fn settle(&self) -> Result<(), StoreError> {
+        self.anchor.settle().await
+    }
 }
 
-/// Moves the anchor in `keys` to the last of `appended`, entries a batch just committed. A
-/// failure is logged, not returned: the entries are stored, and the next batch moves it.
-pub(crate) async fn advance_anchor(keys: &Arc<dyn KeyStore>, appended: &[AuditEntry]) {
-    if let Some(last) = appended.last()
-        && let Err(error) = keys.advance_audit_anchor(last.seq, &last.hash, last.entry.at).await
-    {
-        tracing::warn!(%error, "could not move the audit anchor; the entries are stored");
+/// How long the anchor may lag the chain's head while entries are being appended: the
+/// anchor's task copies the latest head, then waits this long before the next copy. Under
+/// load one key-store write then covers many commits, instead of one write per commit on
+/// every writer's path (measured: docs/perf/profiles.md, "Fifth pass"). A crash can leave
+/// the anchor this far behind; what was appended after it is still chained and checked,
+/// but could be cut off the end without [`verify`] noticing.
+pub const ANCHOR_INTERVAL: Duration = Duration::from_millis(10);
+
+/// The head of the chain as the last commit left it.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    seq: i64,
+    hash: [u8; 32],
+    at: jiff::Timestamp,
+}
+
+/// Keeps the key store's audit anchor at the head of the chain (see the module's
+/// documentation). Cloning shares the task; it ends when the last handle is dropped,
+/// after copying the last head.
+#[derive(Clone)]
+pub struct Anchor {
+    head: Arc<tokio::sync::watch::Sender<Option<Head>>>,
+    /// The highest sequence number copied so far, by the task or by [`Anchor::settle`].
+    copied: Arc<std::sync::atomic::AtomicI64>,
+    keys: Arc<dyn KeyStore>,
+}
+
+impl std::fmt::Debug for Anchor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Anchor").field("head", &self.head.borrow().map(|h| h.seq)).finish_non_exhaustive()
+    }
+}
+
+impl Anchor {
+    /// Starts the anchor's task on the current runtime.
+    pub fn spawn(keys: Arc<dyn KeyStore>) -> Self {
+        let (head, heads) = tokio::sync::watch::channel(None);
+        let copied = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        tokio::spawn(copy_heads(keys.clone(), heads, copied.clone()));
+        Self { head: Arc::new(head), copied, keys }
+    }
+
+    /// Records that `appended`, entries a transaction just committed, extend the chain; the
+    /// task copies the new head within [`ANCHOR_INTERVAL`].
+    pub fn advance(&self, appended: &[AuditEntry]) {
+        let Some(last) = appended.last() else { return };
+        let head = Head { seq: last.seq, hash: last.hash, at: last.entry.at };
+        self.head.send_if_modified(|current| {
+            let newer = current.is_none_or(|c| c.seq < head.seq);
+            if newer {
+                *current = Some(head);
+            }
+            newer
+        });
+    }
+
+    /// Copies the latest head to the key store now, unless it was copied already.
+    pub async fn settle(&self) -> Result<(), StoreError> {
+        let head = *self.head.borrow();
+        match head {
+            Some(h) => copy(&self.keys, &self.copied, h).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// Copies `head` to the key store unless a head as new was copied already.
+async fn copy(keys: &Arc<dyn KeyStore>, copied: &std::sync::atomic::AtomicI64, head: Head) -> Result<(), StoreError> {
+    use std::sync::atomic::Ordering;
+    if copied.load(Ordering::Acquire) >= head.seq {
+        return Ok(());
+    }
+    keys.advance_audit_anchor(head.seq, &head.hash, head.at).await?;
+    copied.fetch_max(head.seq, Ordering::AcqRel);
+    Ok(())
+}
+
+/// The anchor's task: copies each new head, at most one every [`ANCHOR_INTERVAL`], and the
+/// last one when every handle is gone (unless [`Anchor::settle`] copied it). The key store
+/// keeps the highest it was given, so a late or repeated copy never moves the anchor back.
+/// A failure is logged once for each run of failures and tried again with the next head:
+/// the entries themselves are stored.
+async fn copy_heads(
+    keys: Arc<dyn KeyStore>,
+    mut heads: tokio::sync::watch::Receiver<Option<Head>>,
+    copied: Arc<std::sync::atomic::AtomicI64>,
+) {
+    let mut failing = false;
+    loop {
+        let open = heads.changed().await.is_ok();
+        let head = *heads.borrow_and_update();
+        if let Some(h) = head {
+            match copy(&keys, &copied, h).await {
+                Ok(()) if failing => {
+                    failing = false;
+                    tracing::info!(seq = h.seq, "the audit anchor moves again");
+                }
+                Ok(()) => {}
+                Err(error) if !failing => {
+                    failing = true;
+                    tracing::warn!(%error, "could not move the audit anchor; the entries are stored");
+                }
+                Err(_) => {}
+            }
+        }
+        if !open {
+            return;
+        }
+        tokio::time::sleep(ANCHOR_INTERVAL).await;
     }
 }
 

@@ -13,13 +13,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use custos_policy::{LegalBasis, Policy};
 use custos_store::{
-    ConsentEntry, ConsentWrite, IdentifierKind, KeyStore, NewAuditEntry, NewSubject, NewVisitor, Store, StoreError,
+    ConsentEntry, ConsentWrite, IdentifierKind, NewAuditEntry, NewSubject, NewVisitor, Store, StoreError,
     StoredConsent, SubjectId, SubjectKind,
 };
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::Auditor;
+use crate::audit::{Anchor, Auditor};
 use crate::clock::Clock;
 use crate::gate::Actor;
 use crate::group_commit::{Committer, GroupCommit};
@@ -116,16 +116,16 @@ pub struct Consents {
 }
 
 /// Appends ledger entries with their audit entries, many per transaction (see the
-/// `group_commit` module), then moves the audit anchor as the [`Auditor`] does.
+/// `group_commit` module), then hands the audit chain's new head to the [`Auditor`]'s anchor.
 struct LedgerCommitter {
     store: Arc<dyn Store>,
-    keys: Arc<dyn KeyStore>,
+    anchor: Anchor,
 }
 
 impl LedgerCommitter {
     async fn append(&self, writes: &[ConsentWrite]) -> Result<Vec<(SubjectId, i64)>, StoreError> {
         let appended = self.store.append_consents(writes).await?;
-        crate::audit::advance_anchor(&self.keys, &appended.audit).await;
+        self.anchor.advance(&appended.audit);
         Ok(appended.written)
     }
 }
@@ -161,7 +161,7 @@ impl Consents {
         auditor: Auditor,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let committer = LedgerCommitter { store: store.clone(), keys: vault.keys().clone() };
+        let committer = LedgerCommitter { store: store.clone(), anchor: auditor.anchor().clone() };
         let writer = GroupCommit::spawn(committer, MAX_BATCH, "consent ledger");
         let policy_version = policy.version().hash;
         Self { store, vault, policy, auditor, clock, writer, policy_version }

@@ -119,5 +119,55 @@ async fn concurrent_appends_through_the_auditor_keep_one_chain() {
     }
     let report = audit::verify(&store, &keys, 100).await.expect("verify");
     assert_eq!((report.entries, report.first_break), (400, None));
+    auditor.settle().await.expect("settle");
     assert_eq!(keys.audit_anchor().await.expect("anchor").map(|(seq, _)| seq), Some(400));
+}
+
+fn entry(n: i64) -> NewAuditEntry {
+    NewAuditEntry {
+        at: jiff::Timestamp::now(),
+        actor: "service:web".into(),
+        action: "record.read".into(),
+        subject_id: Some(SubjectId::new()),
+        purpose: Some("support".into()),
+        detail: json!({"n": n}),
+    }
+}
+
+/// The anchor's task copies the head within its interval, never moves the anchor back, and
+/// copies the last head when the last handle is dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_anchor_follows_the_head_and_keeps_the_last_one() {
+    let db = TestDb::from_env().await;
+    let store = db.store().await;
+    let keys = db.keys().await;
+    let anchored = || async { keys.audit_anchor().await.expect("anchor").map(|(seq, _)| seq) };
+    let auditor = audit::Auditor::spawn(store.clone(), keys.clone());
+    let mut last = 0;
+    for n in 0..5 {
+        last = auditor.append(entry(n)).await.expect("append").seq;
+    }
+    // Within the interval, give or take a loaded machine.
+    let deadline = std::time::Instant::now() + audit::ANCHOR_INTERVAL * 200;
+    while anchored().await != Some(last) {
+        assert!(std::time::Instant::now() < deadline, "the anchor did not reach entry {last}");
+        tokio::time::sleep(audit::ANCHOR_INTERVAL).await;
+    }
+    // An older head handed over late does not move it back.
+    let older = store.audit_entries(0, 1).await.expect("entries");
+    auditor.anchor().advance(&older);
+    auditor.settle().await.expect("settle");
+    assert_eq!(anchored().await, Some(last));
+    // The last head is copied when the last handle goes, though the interval has not passed.
+    let appended = auditor.append(entry(5)).await.expect("append");
+    let anchor = auditor.anchor().clone();
+    drop(auditor);
+    drop(anchor);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while anchored().await != Some(appended.seq) {
+        assert!(std::time::Instant::now() < deadline, "the last head was not copied");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let report = audit::verify(&store, &keys, 100).await.expect("verify");
+    assert_eq!((report.entries, report.first_break), (6, None));
 }

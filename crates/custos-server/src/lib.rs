@@ -238,8 +238,13 @@ impl AppState {
             records.auditor().clone(),
             Arc::new(SystemClock),
         ));
-        let analytics =
-            Arc::new(Analytics::new(store.clone(), records.vault().clone(), &policy, Arc::new(SystemClock)));
+        let analytics = Arc::new(Analytics::new(
+            store.clone(),
+            records.vault().clone(),
+            &policy,
+            records.auditor(),
+            Arc::new(SystemClock),
+        ));
         let banner = Arc::new(Banner::new(&policy));
         // Outbound calls under the defaults: public HTTPS destinations, Mozilla's roots.
         let outbound = custos_engine::outbound::Outbound::new(&Default::default())

@@ -93,6 +93,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     }
 
     let records = state.records.clone();
+    let auditor = records.auditor().clone();
     let accounts = state.accounts.clone();
     let rights = state.rights.clone();
     let inbox = state.inbox.clone();
@@ -176,6 +177,11 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     // The server has stopped accepting; let each worker finish its current job.
     if tokio::time::timeout(grace, async { while workers.join_next().await.is_some() {} }).await.is_err() {
         tracing::warn!(?grace, "job workers still busy after the grace period; their jobs will be retried");
+    }
+    // The audit anchor's task copies the chain's head every few milliseconds; copy the
+    // last one now, before the key store closes.
+    if let Err(error) = auditor.settle().await {
+        tracing::warn!(%error, "could not move the audit anchor at shutdown; the entries are stored");
     }
     store.close().await;
     keys.close_keys().await;

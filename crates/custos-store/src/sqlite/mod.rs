@@ -61,7 +61,7 @@ pub struct SqliteStore {
     write_turn: Arc<tokio::sync::Mutex<()>>,
     /// The hot reads, on the caller's thread (see the `inline` module); none in memory.
     inline: Option<Arc<InlineReads>>,
-    /// The hot write transactions, on a blocking thread (see the `writer` module); none in memory.
+    /// The hot write transactions, on the writer thread (see the `writer` module); none in memory.
     writer: Option<Arc<InlineWriter>>,
     /// Copies the log back into the file off the write path (see the `checkpoint` module);
     /// none in memory. Stops when the last clone of the store is dropped.
@@ -141,7 +141,11 @@ impl SqliteStore {
                     let write_turn = Arc::new(tokio::sync::Mutex::new(()));
                     let writer = inline
                         .as_ref()
-                        .map(|_| Arc::new(InlineWriter::new(connect.get_filename(), BUSY_TIMEOUT, write_turn.clone())));
+                        .map(|_| {
+                            InlineWriter::new(connect.get_filename(), BUSY_TIMEOUT, write_turn.clone()).map(Arc::new)
+                        })
+                        .transpose()
+                        .map_err(|e| fail(format!("could not start the writer thread: {e}")))?;
                     let checkpointer = inline
                         .as_ref()
                         .map(|_| checkpoint::Checkpointer::start(connect.get_filename()).map(Arc::new))

@@ -1,22 +1,24 @@
 //! The hot write transactions (consent ledger, events, audit chain), each run whole on a
-//! blocking thread through one connection of its own.
+//! thread of their own through one connection.
 //!
 //! Through sqlx every statement of a transaction is a round trip to the connection's
 //! thread, and a multi-row `INSERT` of a new length is prepared anew. A group commit of
 //! the consent ledger took seven round trips and as many thread wake-ups; here it takes
-//! one hop to a blocking thread, where the transaction runs from `BEGIN IMMEDIATE` to
-//! `COMMIT` with statements prepared once and cached. Writers still take this process's
-//! turn (`write_turn`) first, so that they queue behind the sqlx writers in order.
+//! one hop to the writer thread, where the transaction runs from `BEGIN IMMEDIATE` to
+//! `COMMIT` with statements prepared once and cached. The thread takes this process's
+//! turn (`write_turn`) for each transaction, so that it queues with the sqlx writers in order.
 //!
 //! Each function here does what the portable (sqlx) version in `portable.rs` does, row for
 //! row; the store conformance tests run against both (SQLite files here, PostgreSQL there).
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use tokio::sync::oneshot;
 
 use crate::subject_state::consent_audit;
 use crate::time::to_millis;
@@ -25,13 +27,11 @@ use crate::{
     StoredEvent, SubjectId, audit_hash,
 };
 
-/// One write connection, used by one blocking thread at a time.
+/// The writer thread: one connection, and the jobs it runs.
 pub(crate) struct InlineWriter {
     path: PathBuf,
-    busy_timeout: Duration,
-    conn: Arc<Mutex<Option<Connection>>>,
-    /// The store's turn to write, shared with its sqlx writers.
-    turn: Arc<tokio::sync::Mutex<()>>,
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for InlineWriter {
@@ -40,14 +40,33 @@ impl std::fmt::Debug for InlineWriter {
     }
 }
 
+/// What a job's work answers, its type erased so that jobs of every kind share one queue.
+type Output = Box<dyn Any + Send>;
+
+/// One caller's transaction: its work, and where its answer goes once it has committed or
+/// failed.
+struct Job {
+    work: Work,
+    done: oneshot::Sender<Result<Output, StoreError>>,
+}
+
+/// A caller's work inside the transaction.
+type Work = Box<dyn FnOnce(&rusqlite::Transaction<'_>) -> Result<Output, StoreError> + Send>;
+
 impl InlineWriter {
     /// A writer to the database file at `path` (the caller has ruled out in-memory ones),
-    /// taking `turn` before each transaction.
-    pub(crate) fn new(path: &Path, busy_timeout: Duration, turn: Arc<tokio::sync::Mutex<()>>) -> Self {
-        Self { path: path.to_owned(), busy_timeout, conn: Arc::new(Mutex::new(None)), turn }
+    /// taking `turn` before each transaction. Starts its thread; the thread opens the
+    /// connection at the first job and ends when the writer is dropped.
+    pub(crate) fn new(path: &Path, busy_timeout: Duration, turn: Arc<tokio::sync::Mutex<()>>) -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::channel();
+        let file = path.to_owned();
+        let thread = std::thread::Builder::new()
+            .name("custos-writer".into())
+            .spawn(move || run(&file, busy_timeout, &turn, &queue))?;
+        Ok(Self { path: path.to_owned(), jobs: Some(jobs), thread: Some(thread) })
     }
 
-    /// Runs `work` over a copy of `input` (the blocking thread needs owned data) in one
+    /// Runs `work` over a copy of `input` (the thread needs owned data) in one
     /// transaction: see [`InlineWriter::transaction`].
     pub(crate) async fn write<I, T>(
         &self,
@@ -62,37 +81,73 @@ impl InlineWriter {
         self.transaction(move |tx| work(tx, &input)).await
     }
 
-    /// Runs `work` in one `BEGIN IMMEDIATE` transaction on a blocking thread, after this
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction on the writer thread, after this
     /// process's earlier writers; commits when it returns `Ok`, rolls back otherwise.
+    /// Returns once the transaction has ended.
     pub(crate) async fn transaction<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        let _turn = self.turn.clone().lock_owned().await;
-        let (slot, path, busy) = (self.conn.clone(), self.path.clone(), self.busy_timeout);
-        tokio::task::spawn_blocking(move || {
-            let mut slot = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if slot.is_none() {
-                *slot = Some(open(&path, busy)?);
-            }
-            let conn = slot.as_mut().ok_or_else(|| StoreError::Unavailable("no SQLite write connection".into()))?;
-            let done = (|| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(write_error)?;
-                let out = work(&tx)?;
-                tx.commit().map_err(write_error)?;
-                Ok(out)
-            })();
-            if done.is_err() && !conn.is_autocommit() {
-                // A failed COMMIT (a full disk) can leave the transaction open: start over
-                // with a new connection rather than reuse this one.
-                *slot = None;
-            }
-            done
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("the SQLite writer thread failed: {e}")))?
+        let stopped = || StoreError::Unavailable("the SQLite writer thread has stopped".into());
+        let (done, answer) = oneshot::channel();
+        let work: Work = Box::new(move |tx| work(tx).map(|out| Box::new(out) as Output));
+        self.jobs.as_ref().ok_or_else(stopped)?.send(Job { work, done }).map_err(|_| stopped())?;
+        let out = answer.await.map_err(|_| stopped())??;
+        out.downcast::<T>()
+            .map(|out| *out)
+            .map_err(|_| StoreError::Corrupt("the SQLite writer answered with another type".into()))
     }
+}
+
+impl Drop for InlineWriter {
+    /// Lets the thread finish the jobs it has, then waits for it (it closes the connection).
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The writer thread: runs the jobs one after another, each in its own transaction, until
+/// the writer is dropped. Going from one job to the next here, rather than through the
+/// async runtime (a blocking task per transaction, whose end wakes the caller's task, whose
+/// next transaction wakes a blocking thread again), keeps SQLite's one writer busy while
+/// there is work: see docs/perf/profiles.md, "Fifth pass".
+fn run(path: &Path, busy_timeout: Duration, turn: &tokio::sync::Mutex<()>, queue: &mpsc::Receiver<Job>) {
+    let mut conn: Option<Connection> = None;
+    while let Ok(job) = queue.recv() {
+        let _turn = turn.blocking_lock();
+        if conn.is_none() {
+            match open(path, busy_timeout) {
+                Ok(opened) => conn = Some(opened),
+                Err(e) => {
+                    let _ = job.done.send(Err(e));
+                    continue;
+                }
+            }
+        }
+        let Some(open) = conn.as_mut() else { continue };
+        // A job that panics fails alone: the thread goes on with the next.
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit(open, job.work)))
+            .unwrap_or_else(|_| Err(StoreError::Unavailable("the SQLite write panicked; it was rolled back".into())));
+        if done.is_err() && !open.is_autocommit() {
+            // A failed COMMIT (a full disk) or a panic can leave the transaction open:
+            // start over with a new connection (closing this one rolls it back).
+            conn = None;
+        }
+        let _ = job.done.send(done);
+    }
+}
+
+/// Runs `work` in one transaction on `conn`: committed when it succeeds, rolled back
+/// otherwise.
+fn commit(conn: &mut Connection, work: Work) -> Result<Output, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(write_error)?;
+    let out = work(&tx)?;
+    tx.commit().map_err(write_error)?;
+    Ok(out)
 }
 
 fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
@@ -326,4 +381,73 @@ pub(crate) fn insert_events(tx: &rusqlite::Transaction<'_>, events: &[StoredEven
         };
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer on a new database file with one table.
+    fn scratch() -> (PathBuf, InlineWriter) {
+        let dir = std::env::temp_dir().join(format!("custos-writer-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("w.db");
+        Connection::open(&path)
+            .and_then(|c| c.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER NOT NULL);"))
+            .expect("create");
+        let writer =
+            InlineWriter::new(&path, Duration::from_secs(1), Arc::new(tokio::sync::Mutex::new(()))).expect("writer");
+        (dir, writer)
+    }
+
+    fn insert(tx: &rusqlite::Transaction<'_>, v: i64) -> Result<(), StoreError> {
+        tx.execute("INSERT INTO t (v) VALUES (?1)", [v]).map(drop).map_err(write_error)
+    }
+
+    fn stored(dir: &Path) -> Vec<i64> {
+        let conn = Connection::open(dir.join("w.db")).expect("open");
+        let mut statement = conn.prepare("SELECT v FROM t ORDER BY v").expect("prepare");
+        statement.query_map([], |row| row.get(0)).expect("query").map(|v| v.expect("row")).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_or_panicking_job_leaves_nothing_and_the_next_one_commits() {
+        let (dir, writer) = scratch();
+        writer.transaction(|tx| insert(tx, 1)).await.expect("first");
+        let failed = writer
+            .transaction(|tx| {
+                insert(tx, 2)?;
+                Err::<(), _>(StoreError::Conflict("refused".into()))
+            })
+            .await;
+        assert!(matches!(failed, Err(StoreError::Conflict(_))), "{failed:?}");
+        let panicked = writer
+            .transaction::<(), _>(|tx| {
+                insert(tx, 3)?;
+                panic!("a bug in a job");
+            })
+            .await;
+        assert!(matches!(panicked, Err(StoreError::Unavailable(_))), "{panicked:?}");
+        let answer = writer.transaction(|tx| insert(tx, 4).map(|()| "four")).await.expect("after");
+        assert_eq!(answer, "four", "each job gets its own answer back");
+        // Jobs from many tasks at once all commit, each once.
+        let writer = Arc::new(writer);
+        let tasks: Vec<_> = (10..60)
+            .map(|v| {
+                let writer = writer.clone();
+                tokio::spawn(async move { writer.transaction(move |tx| insert(tx, v)).await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("join").expect("insert");
+        }
+        let expected: Vec<i64> = [1, 4].into_iter().chain(10..60).collect();
+        assert_eq!(stored(&dir), expected);
+        // Dropping the writer ends its thread and waits for it (this would hang otherwise).
+        let writer = Arc::try_unwrap(writer).expect("the only handle");
+        let started = std::time::Instant::now();
+        drop(writer);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
