@@ -17,7 +17,7 @@ on_both_backends!(
     a_recomputed_tail_is_caught_by_the_anchor,
 );
 
-/// Five entries, appended as custos does (with the anchor).
+/// Five entries, each appended with the anchor moved to it at once (`audit::append`).
 async fn five(store: &Arc<dyn Store>, db: &TestDb) -> Arc<dyn KeyStore> {
     let keys = db.keys().await;
     for n in 1..=5 {

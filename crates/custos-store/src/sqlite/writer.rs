@@ -119,16 +119,16 @@ fn run(path: &Path, busy_timeout: Duration, turn: &tokio::sync::Mutex<()>, queue
     let mut conn: Option<Connection> = None;
     while let Ok(job) = queue.recv() {
         let _turn = turn.blocking_lock();
-        if conn.is_none() {
-            match open(path, busy_timeout) {
-                Ok(opened) => conn = Some(opened),
+        let open = match conn {
+            Some(ref mut open) => open,
+            None => match open(path, busy_timeout) {
+                Ok(opened) => conn.insert(opened),
                 Err(e) => {
                     let _ = job.done.send(Err(e));
                     continue;
                 }
-            }
-        }
-        let Some(open) = conn.as_mut() else { continue };
+            },
+        };
         // A job that panics fails alone: the thread goes on with the next.
         let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit(open, job.work)))
             .unwrap_or_else(|_| Err(StoreError::Unavailable("the SQLite write panicked; it was rolled back".into())));
