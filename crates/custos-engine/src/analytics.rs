@@ -12,6 +12,14 @@
 //! Paths lose their query and fragment, referrers keep only their origin: both may carry
 //! personal data. Writes are durable on return and grouped: concurrent requests share one
 //! transaction.
+//!
+//! A consenting visitor's events are traced per visit, not per beacon: the audit entry
+//! `events.write` is committed in the same transaction as the first events it traces, and
+//! covers that visitor's events for [`VISIT_TRACE`] after it. So no event is ever stored
+//! without an entry naming its visitor and purpose at or before its time, and the chain
+//! does not grow by one entry per page view. A process that has not seen the visitor within
+//! the window (a restart, another process, a forgotten visitor) writes a new entry: the
+//! trace may repeat, it never lapses.
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -35,6 +43,9 @@ pub const MAX_EVENTS: usize = 100;
 const MAX_URL: usize = 2048;
 /// How long a daily salt lives.
 const SALT_LIFETIME: SignedDuration = SignedDuration::from_hours(48);
+/// How long after its time one `events.write` audit entry traces its visitor's further
+/// events: a visit, as web analytics counts one.
+pub const VISIT_TRACE: SignedDuration = SignedDuration::from_mins(30);
 
 /// What happened on the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +201,9 @@ pub struct Analytics {
     /// Cookie ids' blind indexes and the visitors they name, read before (see
     /// [`Analytics::visitor`]).
     visitors: Mutex<std::collections::HashMap<[u8; 32], SubjectId>>,
+    /// Consenting visitors whose events a committed audit entry traces, with that entry's
+    /// time (see [`VISIT_TRACE`]).
+    traced: Mutex<std::collections::HashMap<SubjectId, Timestamp>>,
     geo: std::sync::OnceLock<maxminddb::Reader<Vec<u8>>>,
     writer: GroupCommit<EventCommitter>,
 }
@@ -227,6 +241,7 @@ impl Analytics {
             clock,
             salt: Mutex::new(None),
             visitors: Mutex::new(std::collections::HashMap::new()),
+            traced: Mutex::new(std::collections::HashMap::new()),
             geo: std::sync::OnceLock::new(),
             writer,
         }
@@ -319,19 +334,28 @@ impl Analytics {
                 }
             })
             .collect();
-        // A person's events are committed with the audit entry that traces them.
+        // A person's events are committed with the audit entry that traces them, unless
+        // one committed earlier in the visit traces them already.
         let audit = match mode {
-            Mode::Consented(subject) => Some(NewAuditEntry {
+            Mode::Consented(subject) if !self.is_traced(subject, now) => Some(NewAuditEntry {
                 at: now,
                 actor: Actor::System.audit_name(),
                 action: "events.write".into(),
                 subject_id: Some(subject),
                 purpose: self.purpose.clone(),
-                detail: serde_json::json!({"outcome": "allowed", "events": events.len()}),
+                detail: serde_json::json!({
+                    "outcome": "allowed",
+                    "events": events.len(),
+                    "traces_for_s": VISIT_TRACE.as_secs(),
+                }),
             }),
             _ => None,
         };
+        let traces = audit.as_ref().and_then(|a| a.subject_id);
         self.writer.submit((stored, audit)).await?;
+        if let Some(subject) = traces {
+            self.remember_trace(subject, now);
+        }
         Ok((mode, events.len()))
     }
 
@@ -404,6 +428,28 @@ impl Analytics {
             visitors.insert(index.0, subject);
         }
         Ok(Some((subject, state)))
+    }
+
+    /// Whether an audit entry committed within [`VISIT_TRACE`] before `now` traces
+    /// `subject`'s events.
+    fn is_traced(&self, subject: SubjectId, now: Timestamp) -> bool {
+        let Ok(traced) = self.traced.lock() else { return false };
+        traced.get(&subject).is_some_and(|at| *at <= now && now < at.saturating_add(VISIT_TRACE).unwrap_or(*at))
+    }
+
+    /// Notes that an entry at `at` traces `subject`'s events; called only once it is
+    /// committed, so that a failed transaction leaves the next request to write its own.
+    fn remember_trace(&self, subject: SubjectId, at: Timestamp) {
+        let Ok(mut traced) = self.traced.lock() else { return };
+        // Bounded however many visitors come: forgetting one costs one more entry.
+        if traced.len() >= MAX_REMEMBERED_VISITORS {
+            traced.retain(|_, t| at < t.saturating_add(VISIT_TRACE).unwrap_or(*t));
+            if traced.len() >= MAX_REMEMBERED_VISITORS {
+                traced.clear();
+            }
+        }
+        let latest = traced.entry(subject).or_insert(at);
+        *latest = (*latest).max(at);
     }
 
     /// The cookieless visitor: SHA-256(daily salt, site, address, user agent).

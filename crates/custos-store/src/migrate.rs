@@ -133,6 +133,11 @@ macro_rules! main_migrations {
                 name: "confirmations",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0020_confirmations.sql")),
             },
+            $crate::migrate::Migration {
+                version: 21,
+                name: "audit_no_subject_index",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0021_audit_no_subject_index.sql")),
+            },
         ]
     };
 }

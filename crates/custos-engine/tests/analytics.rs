@@ -1,0 +1,129 @@
+//! A consenting visitor's events are traced in the audit chain per visit: every stored event
+//! lies within the window of an `events.write` entry naming its visitor and purpose,
+//! committed with it or before it, on SQLite and PostgreSQL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use custos_engine::analytics::{Analytics, EventKind, IncomingEvent, VISIT_TRACE, Visit};
+use custos_engine::audit::Auditor;
+use custos_engine::clock::ManualClock;
+use custos_engine::consent::{ConsentRecord, ConsentTarget, Consents};
+use custos_engine::gate::Actor;
+use custos_engine::vault::{Keyring, Vault};
+use custos_policy::Policy;
+use custos_store::{AuditEntry, Store, SubjectId};
+use custos_testkit::{TestDb, on_both_backends};
+use custos_vault::MasterKey;
+use jiff::Timestamp;
+
+on_both_backends!(a_visitors_events_are_traced_once_per_visit_and_never_left_untraced);
+
+const AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
+fn page() -> IncomingEvent {
+    IncomingEvent {
+        kind: EventKind::PageView,
+        url: "https://shop.example/pricing".into(),
+        referrer: None,
+        entry: false,
+        duration_ms: None,
+    }
+}
+
+async fn record(analytics: &Analytics, cookie: &str) -> SubjectId {
+    let visit = Visit {
+        cookie_id: Some(cookie),
+        ip: "203.0.113.9".parse().expect("ip"),
+        user_agent: AGENT,
+        gpc: false,
+        site: "shop.example",
+    };
+    match analytics.ingest(&visit, &[page(), page()]).await.expect("ingest") {
+        (custos_engine::analytics::Mode::Consented(subject), 2) => subject,
+        other => panic!("not recorded as consented: {other:?}"),
+    }
+}
+
+/// The `events.write` entries naming `subject`, in chain order.
+fn traces(entries: &[AuditEntry], subject: SubjectId) -> Vec<Timestamp> {
+    entries
+        .iter()
+        .filter(|e| e.entry.action == "events.write" && e.entry.subject_id == Some(subject))
+        .inspect(|e| assert_eq!(e.entry.purpose.as_deref(), Some("analytics"), "the purpose is named"))
+        .map(|e| e.entry.at)
+        .collect()
+}
+
+async fn a_visitors_events_are_traced_once_per_visit_and_never_left_untraced(store: Arc<dyn Store>, db: &TestDb) {
+    let keys = db.keys().await;
+    let vault = Arc::new(Vault::open(Keyring::new(MasterKey::generate()), keys.clone()).await.expect("vault"));
+    let policy = Arc::new(Policy::example());
+    let t0 = Timestamp::from_second(1_800_000_000).expect("time");
+    let clock = ManualClock::new(t0);
+    let auditor = Auditor::spawn(store.clone(), keys);
+    let consents =
+        Consents::new(store.clone(), vault.clone(), policy.clone(), auditor.clone(), Arc::new(clock.clone()));
+    for cookie in ["cookie-a", "cookie-b", "cookie-c"] {
+        let grant = ConsentRecord {
+            target: ConsentTarget::Visitor { cookie_id: cookie.into() },
+            purpose: "analytics".into(),
+            granted: true,
+            method: "banner".into(),
+            text_version: "banner-v1".into(),
+            source_ip: None,
+        };
+        consents.record(&Actor::System, &grant).await.expect("consent");
+    }
+    let analytics = Arc::new(Analytics::new(store.clone(), vault.clone(), &policy, &auditor, Arc::new(clock.clone())));
+
+    // One visitor's visit: the first request is traced, the next ones within the window
+    // are covered by that entry; past the window a new entry opens.
+    let a = record(&analytics, "cookie-a").await;
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(record(&analytics, "cookie-a").await, a);
+    let b = record(&analytics, "cookie-b").await;
+    clock.advance(Duration::from_secs(29 * 60));
+    record(&analytics, "cookie-a").await;
+    clock.advance(Duration::from_secs(60));
+    record(&analytics, "cookie-a").await;
+    record(&analytics, "cookie-b").await;
+    // Many requests of one visitor at once: none waits for another's entry.
+    let c = {
+        let mut runs = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let analytics = analytics.clone();
+            runs.spawn(async move { record(&analytics, "cookie-c").await });
+        }
+        let subjects = runs.join_all().await;
+        assert!(subjects.windows(2).all(|w| w[0] == w[1]));
+        subjects[0]
+    };
+    // Another process (or this one restarted) knows of no entry: it writes its own.
+    let restarted = Analytics::new(store.clone(), vault, &policy, &auditor, Arc::new(clock.clone()));
+    clock.advance(Duration::from_secs(1));
+    record(&restarted, "cookie-a").await;
+
+    let entries = store.audit_entries(0, 10_000).await.expect("audit");
+    let minute = |m: i64| t0 + jiff::SignedDuration::from_secs(m * 60);
+    let second = |s: i64| t0 + jiff::SignedDuration::from_secs(s);
+    assert_eq!(traces(&entries, a), vec![t0, minute(30) + jiff::SignedDuration::from_secs(1), second(30 * 60 + 2)]);
+    assert_eq!(traces(&entries, b), vec![second(1), minute(30) + jiff::SignedDuration::from_secs(1)]);
+    let concurrent = traces(&entries, c).len();
+    assert!((1..=16).contains(&concurrent), "{concurrent} entries for 16 concurrent requests");
+
+    // The promise itself: every stored event of each visitor lies within an entry's window.
+    for subject in [a, b, c] {
+        let windows = traces(&entries, subject);
+        let events = store.subject_events(subject, 1_000).await.expect("events");
+        assert!(!events.is_empty());
+        for event in events {
+            assert!(
+                windows.iter().any(|at| *at <= event.at && event.at < *at + VISIT_TRACE),
+                "the event at {} is traced by no entry ({windows:?})",
+                event.at
+            );
+        }
+    }
+    auditor.settle().await.expect("settle");
+}
