@@ -150,29 +150,18 @@ fn commit(conn: &mut Connection, work: Work) -> Result<Output, StoreError> {
     Ok(out)
 }
 
-/// The writer's page cache, in KiB: 2 MiB (512 pages), far less than the readers' 32 MiB.
-///
-/// When an insert splits a B-tree page, SQLite may put the new sibling pages in order by
-/// giving one of them, for a moment, the page number of the lock byte (262,145 with 4 KiB
-/// pages). The cache remembers that number as its largest, so at the end of the
-/// transaction, when SQLite drops the cached pages past the end of the file, it walks its
-/// whole cache instead of the few pages at its end: one cache miss per cached page. Events
-/// arrive in random visitor order, so most commits split a page. With 32 MiB (8,192 pages)
-/// that walk was a quarter of the writer thread's time while the cache was only a third
-/// full, and it grows with the cache (see docs/perf/profiles.md, sixth pass). The writer
-/// needs the inner pages of the B-trees it writes to and the leaves it is filling; the
-/// leaves it does not keep come back from the operating system's cache in microseconds.
-const WRITER_CACHE_KIB: u32 = 2048;
-
 fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(write_error)?;
     conn.busy_timeout(busy_timeout).map_err(write_error)?;
     // As the pool's connections: WAL is the file's mode already; the same durability,
-    // enforced foreign keys and checkpoint backstop; a smaller page cache (see
-    // WRITER_CACHE_KIB).
+    // page cache, enforced foreign keys and checkpoint backstop. (A commit that split a
+    // B-tree page walks this whole cache: SQLite orders split pages by swapping their
+    // numbers through the lock-byte page, and then takes that number for the cache's
+    // largest. A 2 MiB cache made that walk short but halved large transactions; see
+    // docs/perf/profiles.md, sixth pass.)
     conn.execute_batch(&format!(
-        "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{WRITER_CACHE_KIB}; PRAGMA foreign_keys = ON; \
+        "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; PRAGMA foreign_keys = ON; \
          PRAGMA wal_autocheckpoint = {};",
         super::WAL_BACKSTOP
     ))
