@@ -441,12 +441,10 @@ impl Analytics {
     /// committed, so that a failed transaction leaves the next request to write its own.
     fn remember_trace(&self, subject: SubjectId, at: Timestamp) {
         let Ok(mut traced) = self.traced.lock() else { return };
-        // Bounded however many visitors come: forgetting one costs one more entry.
+        // Bounded however many visitors come, as `visitors` is: forgetting them costs each
+        // one more entry.
         if traced.len() >= MAX_REMEMBERED_VISITORS {
-            traced.retain(|_, t| at < t.saturating_add(VISIT_TRACE).unwrap_or(*t));
-            if traced.len() >= MAX_REMEMBERED_VISITORS {
-                traced.clear();
-            }
+            traced.clear();
         }
         let latest = traced.entry(subject).or_insert(at);
         *latest = (*latest).max(at);

@@ -152,16 +152,16 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
 mod tests {
     use super::*;
 
-    fn scratch() -> (std::path::PathBuf, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("custos-checkpoint-{}", uuid::Uuid::now_v7()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let path = dir.join("t.db");
+    /// A directory removed when the test ends, and a database path in it.
+    fn scratch() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("t.db");
         (dir, path)
     }
 
     #[test]
     fn the_thread_copies_the_log_back_while_the_writer_never_checkpoints() {
-        let (dir, path) = scratch();
+        let (_dir, path) = scratch();
         let writer = Connection::open(&path).expect("open");
         writer
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (v BLOB);")
@@ -189,12 +189,11 @@ mod tests {
         assert!(after.log_frames < 10, "the log started again: {after:?}");
         drop(checkpointer);
         drop((writer, reader));
-        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
     fn a_missing_file_is_never_created_and_dropping_stops_the_thread() {
-        let (dir, path) = scratch();
+        let (_dir, path) = scratch();
         // No such file (opening read-write never creates it): the thread's rounds fail, and
         // it still stops at once when dropped.
         let checkpointer = Checkpointer::start(&path).expect("thread");
@@ -203,6 +202,5 @@ mod tests {
         drop(checkpointer);
         assert!(started.elapsed() < Duration::from_secs(2));
         assert!(!path.exists(), "the checkpoint thread must not create a database");
-        std::fs::remove_dir_all(&dir).ok();
     }
 }

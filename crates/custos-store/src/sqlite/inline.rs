@@ -221,9 +221,8 @@ mod tests {
 
     #[test]
     fn reads_see_what_another_connection_committed_and_cannot_write() {
-        let dir = std::env::temp_dir().join(format!("custos-inline-{}", Uuid::now_v7()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let path = dir.join("t.db");
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("t.db");
         let writer = Connection::open(&path).expect("open");
         writer.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (id BLOB, v TEXT);").expect("schema");
         let reads = InlineReads::for_file(&path).expect("a file");
@@ -237,6 +236,5 @@ mod tests {
         assert!(matches!(refused, Err(StoreError::Unavailable(_))), "{refused:?}");
         let still = reads.row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0)).expect("count");
         assert_eq!(still, Some(1));
-        std::fs::remove_dir_all(&dir).ok();
     }
 }

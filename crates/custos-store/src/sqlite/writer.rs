@@ -392,10 +392,9 @@ mod tests {
     use super::*;
 
     /// A writer on a new database file with one table.
-    fn scratch() -> (PathBuf, InlineWriter) {
-        let dir = std::env::temp_dir().join(format!("custos-writer-{}", uuid::Uuid::now_v7()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let path = dir.join("w.db");
+    fn scratch() -> (tempfile::TempDir, InlineWriter) {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("w.db");
         Connection::open(&path)
             .and_then(|c| c.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER NOT NULL);"))
             .expect("create");
@@ -446,12 +445,11 @@ mod tests {
             task.await.expect("join").expect("insert");
         }
         let expected: Vec<i64> = [1, 4].into_iter().chain(10..60).collect();
-        assert_eq!(stored(&dir), expected);
+        assert_eq!(stored(dir.path()), expected);
         // Dropping the writer ends its thread and waits for it (this would hang otherwise).
         let writer = Arc::try_unwrap(writer).expect("the only handle");
         let started = std::time::Instant::now();
         drop(writer);
         assert!(started.elapsed() < Duration::from_secs(5));
-        std::fs::remove_dir_all(&dir).ok();
     }
 }
