@@ -20,6 +20,10 @@
 //! does not grow by one entry per page view. A process that has not seen the visitor within
 //! the window (a restart, another process, a forgotten visitor) writes a new entry: the
 //! trace may repeat, it never lapses.
+//!
+//! A consenting visitor's data key is read once a minute at most ([`SEALING_KEY_TTL`]),
+//! not at every page view, and kept only to seal: their consent state is still read at every
+//! request, so a withdrawal or an erasure counts at once.
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -46,6 +50,9 @@ const SALT_LIFETIME: SignedDuration = SignedDuration::from_hours(48);
 /// How long after its time one `events.write` audit entry traces its visitor's further
 /// events: a visit, as web analytics counts one.
 pub const VISIT_TRACE: SignedDuration = SignedDuration::from_mins(30);
+/// How long a process seals a consenting visitor's events with the data key it read for
+/// them, before it reads the key again (see [`Analytics::sealing_key`]).
+pub const SEALING_KEY_TTL: SignedDuration = SignedDuration::from_secs(60);
 
 /// What happened on the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,6 +211,9 @@ pub struct Analytics {
     /// Consenting visitors whose events a committed audit entry traces, with that entry's
     /// time (see [`VISIT_TRACE`]).
     traced: Mutex<std::collections::HashMap<SubjectId, Timestamp>>,
+    /// Consenting visitors' data keys, with when each was read: used to seal their events,
+    /// never to open anything (see [`Analytics::sealing_key`]).
+    sealing_keys: Mutex<std::collections::HashMap<SubjectId, (Arc<custos_vault::DataKey>, Timestamp)>>,
     geo: std::sync::OnceLock<maxminddb::Reader<Vec<u8>>>,
     writer: GroupCommit<EventCommitter>,
 }
@@ -242,6 +252,7 @@ impl Analytics {
             salt: Mutex::new(None),
             visitors: Mutex::new(std::collections::HashMap::new()),
             traced: Mutex::new(std::collections::HashMap::new()),
+            sealing_keys: Mutex::new(std::collections::HashMap::new()),
             geo: std::sync::OnceLock::new(),
             writer,
         }
@@ -299,12 +310,7 @@ impl Analytics {
             _ => EventVisitor::Anonymous(self.visitor_hash(visit, now).await?),
         };
         let key = match mode {
-            Mode::Consented(subject) => {
-                Some(self.vault.data_key_or_create(subject, now).await.map_err(|e| match e {
-                    crate::vault::VaultAccessError::Store(e) => AnalyticsError::Store(e),
-                    other => AnalyticsError::Store(StoreError::Unavailable(other.to_string())),
-                })?)
-            }
+            Mode::Consented(subject) => Some(self.sealing_key(subject, now).await?),
             _ => None,
         };
         let stored: Vec<StoredEvent> = events
@@ -428,6 +434,44 @@ impl Analytics {
             visitors.insert(index.0, subject);
         }
         Ok(Some((subject, state)))
+    }
+
+    /// The data key that seals `subject`'s events: the one read for them within
+    /// [`SEALING_KEY_TTL`] before `now`, else read (or made) now and kept.
+    ///
+    /// Keeping it saves a read of the key store at every page view. It is safe because the
+    /// key only seals here, never opens, and because the visitor's consent state is still
+    /// read at every request. An erasure destroys the key and then deletes the person with
+    /// their events, so once it is done the visitor is counted cookielessly; an event sealed
+    /// in between, under a key destroyed elsewhere, is one nobody can open, and the
+    /// deletion removes it with the rest (or its insert fails, the person being gone).
+    /// A destroyed key lingers in this process's memory at most [`SEALING_KEY_TTL`].
+    async fn sealing_key(
+        &self,
+        subject: SubjectId,
+        now: Timestamp,
+    ) -> Result<Arc<custos_vault::DataKey>, AnalyticsError> {
+        let fresh = |read: &Timestamp| *read <= now && now < read.saturating_add(SEALING_KEY_TTL).unwrap_or(*read);
+        let kept = self
+            .sealing_keys
+            .lock()
+            .ok()
+            .and_then(|keys| keys.get(&subject).filter(|(_, read)| fresh(read)).map(|(key, _)| key.clone()));
+        if let Some(key) = kept {
+            return Ok(key);
+        }
+        let key = Arc::new(self.vault.data_key_or_create(subject, now).await.map_err(|e| match e {
+            crate::vault::VaultAccessError::Store(e) => AnalyticsError::Store(e),
+            other => AnalyticsError::Store(StoreError::Unavailable(other.to_string())),
+        })?);
+        if let Ok(mut keys) = self.sealing_keys.lock() {
+            // Bounded as the visitors are: forgetting them costs each one more read.
+            if keys.len() >= MAX_REMEMBERED_VISITORS {
+                keys.clear();
+            }
+            keys.insert(subject, (key.clone(), now));
+        }
+        Ok(key)
     }
 
     /// Whether an audit entry committed within [`VISIT_TRACE`] before `now` traces

@@ -5,19 +5,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use custos_engine::analytics::{Analytics, EventKind, IncomingEvent, VISIT_TRACE, Visit};
+use custos_engine::analytics::{Analytics, EventKind, IncomingEvent, Mode, SEALING_KEY_TTL, VISIT_TRACE, Visit};
 use custos_engine::audit::Auditor;
 use custos_engine::clock::ManualClock;
 use custos_engine::consent::{ConsentRecord, ConsentTarget, Consents};
 use custos_engine::gate::Actor;
 use custos_engine::vault::{Keyring, Vault};
 use custos_policy::Policy;
-use custos_store::{AuditEntry, Store, SubjectId};
+use custos_store::{AuditEntry, DataKeyLookup, Store, SubjectId};
 use custos_testkit::{TestDb, on_both_backends};
 use custos_vault::MasterKey;
 use jiff::Timestamp;
 
-on_both_backends!(a_visitors_events_are_traced_once_per_visit_and_never_left_untraced);
+on_both_backends!(
+    a_visitors_events_are_traced_once_per_visit_and_never_left_untraced,
+    a_kept_sealing_key_seals_nothing_anyone_can_open_after_an_erasure
+);
 
 const AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
@@ -31,15 +34,18 @@ fn page() -> IncomingEvent {
     }
 }
 
-async fn record(analytics: &Analytics, cookie: &str) -> SubjectId {
-    let visit = Visit {
+fn visit(cookie: &str) -> Visit<'_> {
+    Visit {
         cookie_id: Some(cookie),
         ip: "203.0.113.9".parse().expect("ip"),
         user_agent: AGENT,
         gpc: false,
         site: "shop.example",
-    };
-    match analytics.ingest(&visit, &[page(), page()]).await.expect("ingest") {
+    }
+}
+
+async fn record(analytics: &Analytics, cookie: &str) -> SubjectId {
+    match analytics.ingest(&visit(cookie), &[page(), page()]).await.expect("ingest") {
         (custos_engine::analytics::Mode::Consented(subject), 2) => subject,
         other => panic!("not recorded as consented: {other:?}"),
     }
@@ -125,5 +131,56 @@ async fn a_visitors_events_are_traced_once_per_visit_and_never_left_untraced(sto
             );
         }
     }
+    auditor.settle().await.expect("settle");
+}
+
+/// Analytics keeps a consenting visitor's data key a minute to seal their events. The key
+/// only seals: once another process has destroyed it (an erasure's first step), what this
+/// one seals with its kept copy opens for no one, the key is read again after
+/// `SEALING_KEY_TTL` (and then found destroyed), and once the erasure has deleted the person
+/// their next page view is counted cookielessly and nothing of theirs remains.
+async fn a_kept_sealing_key_seals_nothing_anyone_can_open_after_an_erasure(store: Arc<dyn Store>, db: &TestDb) {
+    let keys = db.keys().await;
+    let vault = Arc::new(Vault::open(Keyring::new(MasterKey::generate()), keys.clone()).await.expect("vault"));
+    let policy = Arc::new(Policy::example());
+    let t0 = Timestamp::from_second(1_800_000_000).expect("time");
+    let clock = ManualClock::new(t0);
+    let auditor = Auditor::spawn(store.clone(), keys.clone());
+    let consents =
+        Consents::new(store.clone(), vault.clone(), policy.clone(), auditor.clone(), Arc::new(clock.clone()));
+    let grant = ConsentRecord {
+        target: ConsentTarget::Visitor { cookie_id: "cookie-e".into() },
+        purpose: "analytics".into(),
+        granted: true,
+        method: "banner".into(),
+        text_version: "banner-v1".into(),
+        source_ip: None,
+    };
+    consents.record(&Actor::System, &grant).await.expect("consent");
+    let analytics = Analytics::new(store.clone(), vault.clone(), &policy, &auditor, Arc::new(clock.clone()));
+    let subject = record(&analytics, "cookie-e").await;
+
+    // The key is destroyed (as by an erasure in another process: analytics is not told);
+    // analytics still holds its copy for a while.
+    assert!(vault.shred(subject, t0).await.expect("shred"));
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(record(&analytics, "cookie-e").await, subject, "sealed with the kept key");
+    assert!(matches!(keys.data_key(subject).await.expect("lookup"), DataKeyLookup::Erased(_)));
+    let events = store.subject_events(subject, 100).await.expect("events");
+    assert_eq!(events.len(), 4);
+    assert!(events.iter().all(|e| e.sealed_ip.is_some()), "every address is sealed");
+    assert!(vault.data_key(subject).await.is_err(), "no key opens them any more");
+
+    // Past the kept key's time, the process reads the key again and finds it destroyed.
+    clock.advance(SEALING_KEY_TTL.unsigned_abs());
+    assert!(analytics.ingest(&visit("cookie-e"), &[page()]).await.is_err(), "nothing sealed under no key");
+    assert_eq!(store.subject_events(subject, 100).await.expect("events").len(), 4, "the failed request stored nothing");
+
+    // The erasure's second step deletes the person and their events: the cookie now counts
+    // cookielessly, whatever key this process kept.
+    store.delete_subject(subject).await.expect("delete");
+    let (mode, stored) = analytics.ingest(&visit("cookie-e"), &[page()]).await.expect("ingest");
+    assert_eq!((mode, stored), (Mode::Cookieless, 1));
+    assert!(store.subject_events(subject, 100).await.expect("events").is_empty());
     auditor.settle().await.expect("settle");
 }

@@ -769,7 +769,7 @@ macro_rules! governance_store {
                     q.push(" AND (r.subject_id, r.record_id) > (").push_bind(subject.0).push(", ").push_bind(record).push(")");
                 }
                 q.push(" ORDER BY r.subject_id, r.record_id LIMIT ").push_bind(i64::from(limit));
-                let rows = q.build_query_as::<(uuid::Uuid, uuid::Uuid, String, String, i64)>().fetch_all(&self.pool).await?;
+                let rows = q.build_query_as::<(uuid::Uuid, uuid::Uuid, String, String, i64)>().persistent(false).fetch_all(&self.pool).await?;
                 rows.into_iter()
                     .map(|(s, r, category, purpose, at)| {
                         Ok($crate::ExpiredRecord {
@@ -1078,7 +1078,7 @@ macro_rules! governance_store {
                     list.push_bind(c.clone());
                 }
                 q.push(") GROUP BY subject_id ORDER BY subject_id");
-                let rows = q.build_query_as::<(uuid::Uuid, i64)>().fetch_all(&self.pool).await?;
+                let rows = q.build_query_as::<(uuid::Uuid, i64)>().persistent(false).fetch_all(&self.pool).await?;
                 Ok(rows.into_iter().map(|(s, n)| ($crate::SubjectId(s), n)).collect())
             }
 

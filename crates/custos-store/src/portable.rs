@@ -150,6 +150,13 @@ macro_rules! portable_store {
                 }
                 // A handful of statements per batch, not per entry: each statement is a
                 // round trip to the database (on SQLite, to its connection's thread).
+                // The lookups whose length follows the batch are not kept prepared
+                // (`persistent(false)`): PostgreSQL would go on running a prepared one with
+                // the plan it made while the tables were nearly empty (a scan of the whole
+                // index, not a lookup per value: 14 ms a batch once the ledger held 60,000
+                // visitors). Unprepared, each is planned for the tables as they are. The
+                // INSERTs stay prepared: they have no plan to go stale, and parsing one of
+                // a few thousand parameters at every batch costs more than it saves.
                 const CHUNK: usize = 200;
                 let cookie_kind = $crate::IdentifierKind::CookieId.as_str();
                 let mut tx = self.begin_write().await?;
@@ -167,7 +174,7 @@ macro_rules! portable_store {
                         list.push_bind(cookie.to_vec());
                     }
                     find.push(")");
-                    for (index, id) in find.build_query_as::<(Vec<u8>, uuid::Uuid)>().fetch_all(&mut *tx).await? {
+                    for (index, id) in find.build_query_as::<(Vec<u8>, uuid::Uuid)>().persistent(false).fetch_all(&mut *tx).await? {
                         if let Ok(index) = <[u8; 32]>::try_from(index) {
                             by_cookie.insert(index, $crate::SubjectId(id));
                         }
@@ -220,8 +227,11 @@ macro_rules! portable_store {
                     None => w.entry.subject_id,
                 };
 
-                // Sequence numbers continue each subject's ledger.
-                let mut subjects: Vec<uuid::Uuid> = writes.iter().map(|w| subject_of(w).0).collect();
+                // Sequence numbers continue each subject's ledger; a visitor made in this
+                // transaction has none yet.
+                let made: std::collections::HashSet<uuid::Uuid> = new_visitors.iter().map(|v| v.subject.id.0).collect();
+                let mut subjects: Vec<uuid::Uuid> =
+                    writes.iter().map(|w| subject_of(w).0).filter(|id| !made.contains(id)).collect();
                 subjects.sort_unstable();
                 subjects.dedup();
                 let mut last_seq: std::collections::HashMap<uuid::Uuid, i64> = Default::default();
@@ -232,7 +242,7 @@ macro_rules! portable_store {
                         list.push_bind(*id);
                     }
                     max.push(") GROUP BY subject_id");
-                    last_seq.extend(max.build_query_as::<(uuid::Uuid, i64)>().fetch_all(&mut *tx).await?);
+                    last_seq.extend(max.build_query_as::<(uuid::Uuid, i64)>().persistent(false).fetch_all(&mut *tx).await?);
                 }
                 let mut written = Vec::with_capacity(writes.len());
                 for w in writes {
