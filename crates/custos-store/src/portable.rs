@@ -412,6 +412,9 @@ macro_rules! portable_store {
                 if let Some(reads) = self.inline_reads() {
                     return reads.choices(subject);
                 }
+                if let Some(read) = self.batched_choices(subject).await {
+                    return read;
+                }
                 let rows = sqlx::query_as::<$db, (i32, Option<String>, Option<String>)>($crate::queries::CHOICES)
                     .bind(subject.0)
                     .fetch_all(&self.pool)

@@ -4,6 +4,8 @@
 //! `FOR UPDATE SKIP LOCKED`, appends to the audit chain and migrations take advisory
 //! locks, and nothing is cached in a process that another could change.
 
+mod choices;
+
 use std::str::FromStr;
 
 use async_trait::async_trait;
@@ -38,6 +40,8 @@ const AUDIT_LOCK: i64 = 0x0063_7573_746f_7302;
 pub struct PgStore {
     pool: PgPool,
     max_connections: u32,
+    /// Concurrent reads of people's choices, answered together.
+    choices: choices::ChoicesReads,
 }
 
 impl PgStore {
@@ -61,7 +65,7 @@ impl PgStore {
             .connect_with(connect)
             .await
             .map_err(|e| unreachable(crate::error::one_line(&e)))?;
-        Ok(Self { pool, max_connections })
+        Ok(Self { pool, max_connections, choices: choices::ChoicesReads::default() })
     }
 
     /// PostgreSQL reads through the pool: its statements are network round trips already.
@@ -72,6 +76,11 @@ impl PgStore {
     /// PostgreSQL writes through the pool.
     fn inline_writer(&self) -> Option<&crate::sqlite::InlineWriter> {
         None
+    }
+
+    /// `subject`'s choices, read with the other requests' that wait at the same moment.
+    async fn batched_choices(&self, subject: crate::SubjectId) -> Option<Result<Option<crate::Choices>, StoreError>> {
+        Some(self.choices.read(&self.pool, subject).await)
     }
 
     /// A read-write transaction.

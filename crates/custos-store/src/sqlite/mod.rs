@@ -192,6 +192,13 @@ impl SqliteStore {
         self.writer.as_deref()
     }
 
+    /// SQLite reads choices one by one (inline, on a file database): a statement is no
+    /// round trip there.
+    #[allow(clippy::unused_async)]
+    async fn batched_choices(&self, _subject: crate::SubjectId) -> Option<Result<Option<crate::Choices>, StoreError>> {
+        None
+    }
+
     /// A transaction that holds SQLite's write lock from its first statement, after this
     /// process's earlier writers.
     async fn begin_write(&self) -> Result<WriteTx, StoreError> {

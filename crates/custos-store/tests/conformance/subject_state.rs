@@ -13,6 +13,7 @@ on_both_backends!(
     objections_and_restrictions,
     a_batch_of_entries_creates_visitors_once_and_is_all_or_nothing,
     choices_in_one_read_agree_with_each_read_alone,
+    concurrent_reads_of_choices_each_get_their_own_persons,
 );
 
 fn consent(subject: SubjectId, purpose: &str, granted: bool, ms: i64) -> ConsentEntry {
@@ -164,4 +165,53 @@ async fn a_batch_of_entries_creates_visitors_once_and_is_all_or_nothing(store: A
         "nothing of it stays"
     );
     assert_eq!(store.audit_entries(0, 1000).await.expect("audit").len(), audited, "nor of its audit entries");
+}
+
+/// Many reads of choices at once (on PostgreSQL they share statements) each get their own
+/// person's: the right consents, objections and restriction, `None` for no one, the same
+/// answer for the same person asked twice at once, and a withdrawal committed before a
+/// read is seen by it.
+async fn concurrent_reads_of_choices_each_get_their_own_persons(store: Arc<dyn Store>, _db: &TestDb) {
+    let mut people = Vec::new();
+    for n in 0..30_i64 {
+        let s = user();
+        store.create_subject(&s, &[]).await.expect("create");
+        let mut expected = Choices::default();
+        if n % 2 == 0 {
+            store.append_consent(&consent(s.id, "analytics", true, n)).await.expect("append");
+            expected.consents.push("analytics".to_owned());
+        }
+        if n % 3 == 0 {
+            store.record_objection(s.id, "marketing", at(n)).await.expect("object");
+            expected.objections.push(("marketing".to_owned(), None));
+        }
+        if n % 5 == 0 {
+            store.set_restriction(s.id, Some("accuracy contested"), at(n)).await.expect("restrict");
+            expected.restricted = true;
+        }
+        people.push((s.id, Some(expected)));
+    }
+    for _ in 0..5 {
+        people.push((SubjectId::new(), None));
+    }
+    let mut reads = tokio::task::JoinSet::new();
+    for _ in 0..3 {
+        for (id, expected) in &people {
+            let (store, id, expected) = (store.clone(), *id, expected.clone());
+            reads.spawn(async move { (id, store.choices(id).await.expect("choices"), expected) });
+        }
+    }
+    for (id, read, expected) in reads.join_all().await {
+        assert_eq!(read, expected, "the choices of {id}");
+    }
+
+    let (first, _) = people[0];
+    store.append_consent(&consent(first, "analytics", false, 100)).await.expect("withdraw");
+    let mut reads = tokio::task::JoinSet::new();
+    for (id, _) in people.iter().take(10) {
+        let (store, id) = (store.clone(), *id);
+        reads.spawn(async move { (id, store.choices(id).await.expect("choices")) });
+    }
+    let withdrawn = reads.join_all().await.into_iter().find(|(id, _)| *id == first).expect("read").1;
+    assert!(withdrawn.expect("exists").consents.is_empty(), "the withdrawal counts at once");
 }
