@@ -295,10 +295,15 @@ macro_rules! portable_store {
                 if let Some(reads) = self.inline_reads() {
                     return reads.consent_history(subject);
                 }
-                let rows = sqlx::query_as::<$db, $crate::queries::ConsentRow>($crate::queries::CONSENT_HISTORY)
-                    .bind(subject.0)
-                    .fetch_all(&self.pool)
-                    .await?;
+                let rows = match self.batched_ledger(subject).await {
+                    Some(rows) => rows?,
+                    None => {
+                        sqlx::query_as::<$db, $crate::queries::ConsentRow>($crate::queries::CONSENT_HISTORY)
+                            .bind(subject.0)
+                            .fetch_all(&self.pool)
+                            .await?
+                    }
+                };
                 rows.into_iter().map(|row| $crate::queries::stored_consent(subject, row)).collect()
             }
 

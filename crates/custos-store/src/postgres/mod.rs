@@ -4,7 +4,7 @@
 //! `FOR UPDATE SKIP LOCKED`, appends to the audit chain and migrations take advisory
 //! locks, and nothing is cached in a process that another could change.
 
-mod choices;
+mod batched;
 
 use std::str::FromStr;
 
@@ -41,7 +41,9 @@ pub struct PgStore {
     pool: PgPool,
     max_connections: u32,
     /// Concurrent reads of people's choices, answered together.
-    choices: choices::ChoicesReads,
+    choices: batched::Batched<batched::ChoicesRows>,
+    /// Concurrent reads of consent ledgers, answered together.
+    ledgers: batched::Batched<batched::LedgerRows>,
 }
 
 impl PgStore {
@@ -65,7 +67,7 @@ impl PgStore {
             .connect_with(connect)
             .await
             .map_err(|e| unreachable(crate::error::one_line(&e)))?;
-        Ok(Self { pool, max_connections, choices: choices::ChoicesReads::default() })
+        Ok(Self { pool, max_connections, choices: Default::default(), ledgers: Default::default() })
     }
 
     /// PostgreSQL reads through the pool: its statements are network round trips already.
@@ -80,7 +82,16 @@ impl PgStore {
 
     /// `subject`'s choices, read with the other requests' that wait at the same moment.
     async fn batched_choices(&self, subject: crate::SubjectId) -> Option<Result<Option<crate::Choices>, StoreError>> {
-        Some(self.choices.read(&self.pool, subject).await)
+        Some(self.choices.read(&self.pool, subject.0).await.map(crate::queries::choices))
+    }
+
+    /// `subject`'s consent ledger, read with the other requests' that wait at the same
+    /// moment.
+    async fn batched_ledger(
+        &self,
+        subject: crate::SubjectId,
+    ) -> Option<Result<Vec<crate::queries::ConsentRow>, StoreError>> {
+        Some(self.ledgers.read(&self.pool, subject.0).await)
     }
 
     /// A read-write transaction.

@@ -199,6 +199,15 @@ impl SqliteStore {
         None
     }
 
+    /// SQLite reads each ledger alone, as it does choices.
+    #[allow(clippy::unused_async)]
+    async fn batched_ledger(
+        &self,
+        _subject: crate::SubjectId,
+    ) -> Option<Result<Vec<crate::queries::ConsentRow>, StoreError>> {
+        None
+    }
+
     /// A transaction that holds SQLite's write lock from its first statement, after this
     /// process's earlier writers.
     async fn begin_write(&self) -> Result<WriteTx, StoreError> {

@@ -167,10 +167,10 @@ async fn a_batch_of_entries_creates_visitors_once_and_is_all_or_nothing(store: A
     assert_eq!(store.audit_entries(0, 1000).await.expect("audit").len(), audited, "nor of its audit entries");
 }
 
-/// Many reads of choices at once (on PostgreSQL they share statements) each get their own
-/// person's: the right consents, objections and restriction, `None` for no one, the same
-/// answer for the same person asked twice at once, and a withdrawal committed before a
-/// read is seen by it.
+/// Many reads of choices and ledgers at once (on PostgreSQL they share statements) each
+/// get their own person's: the right consents, objections and restriction, `None` for no
+/// one, the same answer for the same person asked twice at once, and a withdrawal committed
+/// before a read is seen by it.
 async fn concurrent_reads_of_choices_each_get_their_own_persons(store: Arc<dyn Store>, _db: &TestDb) {
     let mut people = Vec::new();
     for n in 0..30_i64 {
@@ -204,6 +204,20 @@ async fn concurrent_reads_of_choices_each_get_their_own_persons(store: Arc<dyn S
     for (id, read, expected) in reads.join_all().await {
         assert_eq!(read, expected, "the choices of {id}");
     }
+    let mut ledgers = tokio::task::JoinSet::new();
+    for _ in 0..3 {
+        for (id, expected) in &people {
+            let (store, id) = (store.clone(), *id);
+            let expected: Vec<(String, bool)> =
+                expected.iter().flat_map(|c| c.consents.iter().map(|p| (p.clone(), true))).collect();
+            ledgers.spawn(async move { (id, store.consent_history(id).await.expect("ledger"), expected) });
+        }
+    }
+    for (id, ledger, expected) in ledgers.join_all().await {
+        let read: Vec<(String, bool)> = ledger.iter().map(|e| (e.entry.purpose.clone(), e.entry.granted)).collect();
+        assert_eq!(read, expected, "the ledger of {id}");
+        assert!(ledger.iter().all(|e| e.entry.subject_id == id));
+    }
 
     let (first, _) = people[0];
     store.append_consent(&consent(first, "analytics", false, 100)).await.expect("withdraw");
@@ -214,4 +228,6 @@ async fn concurrent_reads_of_choices_each_get_their_own_persons(store: Arc<dyn S
     }
     let withdrawn = reads.join_all().await.into_iter().find(|(id, _)| *id == first).expect("read").1;
     assert!(withdrawn.expect("exists").consents.is_empty(), "the withdrawal counts at once");
+    let ledger = store.consent_history(first).await.expect("ledger");
+    assert_eq!(ledger.iter().map(|e| (e.seq, e.entry.granted)).collect::<Vec<_>>(), vec![(1, true), (2, false)]);
 }
