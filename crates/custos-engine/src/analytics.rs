@@ -51,7 +51,7 @@ const SALT_LIFETIME: SignedDuration = SignedDuration::from_hours(48);
 /// events: a visit, as web analytics counts one.
 pub const VISIT_TRACE: SignedDuration = SignedDuration::from_mins(30);
 /// How long a process seals a consenting visitor's events with the data key it read for
-/// them, before it reads the key again (see [`Analytics::sealing_key`]).
+/// them, before it reads the key again (see the module documentation).
 pub const SEALING_KEY_TTL: SignedDuration = SignedDuration::from_secs(60);
 
 /// What happened on the page.
