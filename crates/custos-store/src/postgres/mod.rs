@@ -40,6 +40,8 @@ const AUDIT_LOCK: i64 = 0x0063_7573_746f_7302;
 pub struct PgStore {
     pool: PgPool,
     max_connections: u32,
+    /// The connections the batched reads run on (see [`batched::pool`]).
+    batch_pool: PgPool,
     /// Concurrent reads of people's choices, answered together.
     choices: batched::Batched<batched::ChoicesRows>,
     /// Concurrent reads of consent ledgers, answered together.
@@ -61,13 +63,14 @@ impl PgStore {
             Err(_) => return Err(unreachable(format!("no answer within {:?}", options.connect_timeout))),
         }
         let max_connections = options.max_connections.max(1);
+        let batch_pool = batched::pool(&connect, options.connect_timeout);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(options.connect_timeout)
             .connect_with(connect)
             .await
             .map_err(|e| unreachable(crate::error::one_line(&e)))?;
-        Ok(Self { pool, max_connections, choices: Default::default(), ledgers: Default::default() })
+        Ok(Self { pool, max_connections, batch_pool, choices: Default::default(), ledgers: Default::default() })
     }
 
     /// PostgreSQL reads through the pool: its statements are network round trips already.
@@ -82,7 +85,7 @@ impl PgStore {
 
     /// `subject`'s choices, read with the other requests' that wait at the same moment.
     async fn batched_choices(&self, subject: crate::SubjectId) -> Option<Result<Option<crate::Choices>, StoreError>> {
-        Some(self.choices.read(&self.pool, subject.0).await.map(crate::queries::choices))
+        Some(self.choices.read(&self.batch_pool, subject.0).await.map(crate::queries::choices))
     }
 
     /// `subject`'s consent ledger, read with the other requests' that wait at the same
@@ -91,7 +94,7 @@ impl PgStore {
         &self,
         subject: crate::SubjectId,
     ) -> Option<Result<Vec<crate::queries::ConsentRow>, StoreError>> {
-        Some(self.ledgers.read(&self.pool, subject.0).await)
+        Some(self.ledgers.read(&self.batch_pool, subject.0).await)
     }
 
     /// A read-write transaction.
@@ -189,6 +192,7 @@ impl Store for PgStore {
     }
 
     async fn close(&self) {
+        self.batch_pool.close().await;
         self.pool.close().await;
     }
 }
