@@ -30,12 +30,17 @@ use crate::StoreError;
 /// People whose rows one statement reads, at most.
 const MAX_BATCH: usize = 256;
 
-/// Statements in flight at once, per kind of read: a batch forms while the one before is
-/// answered.
-const IN_FLIGHT: usize = 4;
+/// Statements in flight at once, per kind of read: the next batch forms while the one
+/// before is answered. One, as in group commit: with four, batches of PostgreSQL ingest
+/// held three or four reads each, and the paired runs gained 15% with one (14,905 → 17,193
+/// and 15,451 → 17,673 consented events/s, p99 down from 23-26 ms to 18.5 ms).
+const IN_FLIGHT: usize = 1;
+
+/// The kinds of batched read, each with its own statements in flight: choices, ledgers.
+const KINDS: usize = 2;
 
 /// The connections batched reads run on, opened when first used: as many as may be in
-/// flight, each planning a statement once for all its executions.
+/// flight, each keeping one plan per statement for all its executions.
 ///
 /// On its own, PostgreSQL plans a prepared statement whose parameter is an array afresh at
 /// every execution: a plan made for the array at hand looks cheaper than one made for any
@@ -46,7 +51,7 @@ const IN_FLIGHT: usize = 4;
 /// statements keep PostgreSQL's own choice, on the store's main pool.
 pub(crate) fn pool(connect: &PgConnectOptions, acquire_timeout: Duration) -> PgPool {
     PgPoolOptions::new()
-        .max_connections(IN_FLIGHT as u32)
+        .max_connections((KINDS * IN_FLIGHT) as u32)
         .acquire_timeout(acquire_timeout)
         .connect_lazy_with(connect.clone().options([("plan_cache_mode", "force_generic_plan")]))
 }
