@@ -451,12 +451,9 @@ impl Analytics {
         subject: SubjectId,
         now: Timestamp,
     ) -> Result<Arc<custos_vault::DataKey>, AnalyticsError> {
-        let fresh = |read: &Timestamp| *read <= now && now < read.saturating_add(SEALING_KEY_TTL).unwrap_or(*read);
-        let kept = self
-            .sealing_keys
-            .lock()
-            .ok()
-            .and_then(|keys| keys.get(&subject).filter(|(_, read)| fresh(read)).map(|(key, _)| key.clone()));
+        let kept = self.sealing_keys.lock().ok().and_then(|keys| {
+            keys.get(&subject).filter(|(_, read)| within(*read, SEALING_KEY_TTL, now)).map(|(key, _)| key.clone())
+        });
         if let Some(key) = kept {
             return Ok(key);
         }
@@ -478,7 +475,7 @@ impl Analytics {
     /// `subject`'s events.
     fn is_traced(&self, subject: SubjectId, now: Timestamp) -> bool {
         let Ok(traced) = self.traced.lock() else { return false };
-        traced.get(&subject).is_some_and(|at| *at <= now && now < at.saturating_add(VISIT_TRACE).unwrap_or(*at))
+        traced.get(&subject).is_some_and(|at| within(*at, VISIT_TRACE, now))
     }
 
     /// Notes that an entry at `at` traces `subject`'s events; called only once it is
@@ -519,6 +516,11 @@ impl Analytics {
         }
         Ok(h.finalize().into())
     }
+}
+
+/// Whether `now` lies in the `span` that begins at `since`.
+fn within(since: Timestamp, span: SignedDuration, now: Timestamp) -> bool {
+    since <= now && now < since.saturating_add(span).unwrap_or(since)
 }
 
 /// The path of a URL or path, without query or fragment.

@@ -12,7 +12,7 @@ use custos_engine::consent::{ConsentRecord, ConsentTarget, Consents};
 use custos_engine::gate::Actor;
 use custos_engine::vault::{Keyring, Vault};
 use custos_policy::Policy;
-use custos_store::{AuditEntry, DataKeyLookup, Store, SubjectId};
+use custos_store::{AuditEntry, DataKeyLookup, KeyStore, Store, SubjectId};
 use custos_testkit::{TestDb, on_both_backends};
 use custos_vault::MasterKey;
 use jiff::Timestamp;
@@ -61,18 +61,30 @@ fn traces(entries: &[AuditEntry], subject: SubjectId) -> Vec<Timestamp> {
         .collect()
 }
 
-async fn a_visitors_events_are_traced_once_per_visit_and_never_left_untraced(store: Arc<dyn Store>, db: &TestDb) {
+/// Analytics over a store, on a manual clock, whose visitors said yes in the banner.
+struct Site {
+    keys: Arc<dyn KeyStore>,
+    vault: Arc<Vault>,
+    policy: Arc<Policy>,
+    t0: Timestamp,
+    clock: ManualClock,
+    auditor: Auditor,
+    analytics: Arc<Analytics>,
+}
+
+/// A site over `store` where each of `cookies` consented to analytics at the clock's start.
+async fn site(store: &Arc<dyn Store>, db: &TestDb, cookies: &[&str]) -> Site {
     let keys = db.keys().await;
     let vault = Arc::new(Vault::open(Keyring::new(MasterKey::generate()), keys.clone()).await.expect("vault"));
     let policy = Arc::new(Policy::example());
     let t0 = Timestamp::from_second(1_800_000_000).expect("time");
     let clock = ManualClock::new(t0);
-    let auditor = Auditor::spawn(store.clone(), keys);
+    let auditor = Auditor::spawn(store.clone(), keys.clone());
     let consents =
         Consents::new(store.clone(), vault.clone(), policy.clone(), auditor.clone(), Arc::new(clock.clone()));
-    for cookie in ["cookie-a", "cookie-b", "cookie-c"] {
+    for cookie in cookies {
         let grant = ConsentRecord {
-            target: ConsentTarget::Visitor { cookie_id: cookie.into() },
+            target: ConsentTarget::Visitor { cookie_id: (*cookie).into() },
             purpose: "analytics".into(),
             granted: true,
             method: "banner".into(),
@@ -82,6 +94,12 @@ async fn a_visitors_events_are_traced_once_per_visit_and_never_left_untraced(sto
         consents.record(&Actor::System, &grant).await.expect("consent");
     }
     let analytics = Arc::new(Analytics::new(store.clone(), vault.clone(), &policy, &auditor, Arc::new(clock.clone())));
+    Site { keys, vault, policy, t0, clock, auditor, analytics }
+}
+
+async fn a_visitors_events_are_traced_once_per_visit_and_never_left_untraced(store: Arc<dyn Store>, db: &TestDb) {
+    let Site { vault, policy, t0, clock, auditor, analytics, .. } =
+        site(&store, db, &["cookie-a", "cookie-b", "cookie-c"]).await;
 
     // One visitor's visit: the first request is traced, the next ones within the window
     // are covered by that entry; past the window a new entry opens.
@@ -140,24 +158,7 @@ async fn a_visitors_events_are_traced_once_per_visit_and_never_left_untraced(sto
 /// `SEALING_KEY_TTL` (and then found destroyed), and once the erasure has deleted the person
 /// their next page view is counted cookielessly and nothing of theirs remains.
 async fn a_kept_sealing_key_seals_nothing_anyone_can_open_after_an_erasure(store: Arc<dyn Store>, db: &TestDb) {
-    let keys = db.keys().await;
-    let vault = Arc::new(Vault::open(Keyring::new(MasterKey::generate()), keys.clone()).await.expect("vault"));
-    let policy = Arc::new(Policy::example());
-    let t0 = Timestamp::from_second(1_800_000_000).expect("time");
-    let clock = ManualClock::new(t0);
-    let auditor = Auditor::spawn(store.clone(), keys.clone());
-    let consents =
-        Consents::new(store.clone(), vault.clone(), policy.clone(), auditor.clone(), Arc::new(clock.clone()));
-    let grant = ConsentRecord {
-        target: ConsentTarget::Visitor { cookie_id: "cookie-e".into() },
-        purpose: "analytics".into(),
-        granted: true,
-        method: "banner".into(),
-        text_version: "banner-v1".into(),
-        source_ip: None,
-    };
-    consents.record(&Actor::System, &grant).await.expect("consent");
-    let analytics = Analytics::new(store.clone(), vault.clone(), &policy, &auditor, Arc::new(clock.clone()));
+    let Site { keys, vault, t0, clock, auditor, analytics, .. } = site(&store, db, &["cookie-e"]).await;
     let subject = record(&analytics, "cookie-e").await;
 
     // The key is destroyed (as by an erasure in another process: analytics is not told);

@@ -11,6 +11,11 @@ pub(crate) const FIND_SUBJECT: &str = "SELECT subject_id FROM identifiers WHERE 
 pub(crate) const CONSENT_HISTORY: &str = "SELECT seq, purpose, granted, method, policy_version, at, text_version, \
      source_ip FROM consents WHERE subject_id = $1 ORDER BY seq";
 
+/// The ledgers of the people in the array `$1`, each oldest first, as a subject id followed
+/// by a [`ConsentRow`] (PostgreSQL's batched reads).
+pub(crate) const CONSENT_HISTORIES: &str = "SELECT subject_id, seq, purpose, granted, method, policy_version, at, \
+     text_version, source_ip FROM consents WHERE subject_id = ANY($1) ORDER BY subject_id, seq";
+
 /// A [`CONSENT_HISTORY`] row: seq, purpose, granted, method, policy version, at, text
 /// version, source address.
 pub(crate) type ConsentRow = (i64, String, bool, String, String, i64, String, Option<String>);
@@ -36,20 +41,24 @@ pub(crate) fn stored_consent(
     })
 }
 
-/// The person's (`$1`) live consents, as rows `c` of the ledger: the latest entry per
-/// purpose, a grant, made after any reset of the purpose. One definition for
-/// [`LIVE_CONSENTS`] and [`CHOICES`].
+/// The live consents of the people `c.subject_id` matches (`$who`), as rows `c` of the
+/// ledger: the latest entry per purpose, a grant, made after any reset of the purpose. One
+/// definition for [`LIVE_CONSENTS`], [`CHOICES`] and [`CHOICES_OF_MANY`].
 macro_rules! live_consents_from {
-    () => {
-        "FROM consents c \
-         WHERE c.subject_id = $1 AND c.granted AND c.seq = \
+    ($who:literal) => {
+        concat!(
+            "FROM consents c WHERE ",
+            $who,
+            " AND c.granted AND c.seq = \
            (SELECT MAX(l.seq) FROM consents l WHERE l.subject_id = c.subject_id AND l.purpose = c.purpose) \
          AND c.at >= COALESCE((SELECT r.since FROM consent_resets r WHERE r.purpose = c.purpose), 0)"
+        )
     };
 }
 
 /// The purposes with live consent, sorted.
-pub(crate) const LIVE_CONSENTS: &str = concat!("SELECT c.purpose ", live_consents_from!(), " ORDER BY c.purpose");
+pub(crate) const LIVE_CONSENTS: &str =
+    concat!("SELECT c.purpose ", live_consents_from!("c.subject_id = $1"), " ORDER BY c.purpose");
 
 /// What the gate needs in one statement: each row says what it is (0 the subject itself,
 /// 1 a live consent, 2 an objection with any compelling grounds, 3 a restriction).
@@ -57,11 +66,24 @@ pub(crate) const CHOICES: &str = concat!(
     "SELECT 0, NULL, NULL FROM subjects WHERE subject_id = $1 \
      UNION ALL \
      SELECT 1, c.purpose, NULL ",
-    live_consents_from!(),
+    live_consents_from!("c.subject_id = $1"),
     " UNION ALL \
      SELECT 2, purpose, compelling_grounds FROM objections WHERE subject_id = $1 \
      UNION ALL \
      SELECT 3, NULL, NULL FROM restrictions WHERE subject_id = $1"
+);
+
+/// [`CHOICES`] for the people in the array `$1`, each row led by its subject id
+/// (PostgreSQL's batched reads).
+pub(crate) const CHOICES_OF_MANY: &str = concat!(
+    "SELECT subject_id, 0, NULL, NULL FROM subjects WHERE subject_id = ANY($1) \
+     UNION ALL \
+     SELECT c.subject_id, 1, c.purpose, NULL ",
+    live_consents_from!("c.subject_id = ANY($1)"),
+    " UNION ALL \
+     SELECT subject_id, 2, purpose, compelling_grounds FROM objections WHERE subject_id = ANY($1) \
+     UNION ALL \
+     SELECT subject_id, 3, NULL, NULL FROM restrictions WHERE subject_id = ANY($1)"
 );
 
 /// A person's records, oldest first.

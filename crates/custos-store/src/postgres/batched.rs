@@ -17,7 +17,6 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
-
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -156,29 +155,19 @@ async fn answer<R: ManyAtOnce>(pool: &PgPool, batch: Vec<(Uuid, Answer<R>)>) {
     }
 }
 
-/// The gate's view of each person (see [`crate::queries::CHOICES`]): one row tagged 0 for
-/// the subject itself, 1 per live consent, 2 per objection, 3 for a restriction.
+/// The gate's view of each person (see [`crate::queries::CHOICES_OF_MANY`]): one row tagged
+/// 0 for the subject itself, 1 per live consent, 2 per objection, 3 for a restriction.
 pub(crate) struct ChoicesRows;
 
 impl ManyAtOnce for ChoicesRows {
     type Rows = Vec<(i32, Option<String>, Option<String>)>;
 
     async fn read_many(pool: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, Self::Rows>, StoreError> {
-        const CHOICES_OF_MANY: &str = "SELECT subject_id, 0, NULL, NULL FROM subjects WHERE subject_id = ANY($1) \
-             UNION ALL \
-             SELECT c.subject_id, 1, c.purpose, NULL FROM consents c \
-             WHERE c.subject_id = ANY($1) AND c.granted AND c.seq = \
-               (SELECT MAX(l.seq) FROM consents l WHERE l.subject_id = c.subject_id AND l.purpose = c.purpose) \
-             AND c.at >= COALESCE((SELECT r.since FROM consent_resets r WHERE r.purpose = c.purpose), 0) \
-             UNION ALL \
-             SELECT subject_id, 2, purpose, compelling_grounds FROM objections WHERE subject_id = ANY($1) \
-             UNION ALL \
-             SELECT subject_id, 3, NULL, NULL FROM restrictions WHERE subject_id = ANY($1)";
         // Kept prepared, unlike the ledger's IN-lists (see `append_consents`): unprepared,
         // planning this union of four at every batch cost PostgreSQL more than the batching
         // saved (consented ingest 10,600 → 13,300 events/s prepared). See [`pool`] for the
         // plan it keeps.
-        let rows = sqlx::query_as::<_, (Uuid, i32, Option<String>, Option<String>)>(CHOICES_OF_MANY)
+        let rows = sqlx::query_as::<_, (Uuid, i32, Option<String>, Option<String>)>(crate::queries::CHOICES_OF_MANY)
             .bind(ids)
             .fetch_all(pool)
             .await?;
@@ -190,7 +179,7 @@ impl ManyAtOnce for ChoicesRows {
     }
 }
 
-/// Each person's consent ledger, oldest entry first (see [`crate::queries::CONSENT_HISTORY`]).
+/// Each person's consent ledger, oldest entry first (see [`crate::queries::CONSENT_HISTORIES`]).
 pub(crate) struct LedgerRows;
 
 impl ManyAtOnce for LedgerRows {
@@ -198,13 +187,7 @@ impl ManyAtOnce for LedgerRows {
 
     async fn read_many(pool: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, Self::Rows>, StoreError> {
         type Row = (Uuid, i64, String, bool, String, String, i64, String, Option<String>);
-        let rows = sqlx::query_as::<_, Row>(
-            "SELECT subject_id, seq, purpose, granted, method, policy_version, at, text_version, source_ip \
-             FROM consents WHERE subject_id = ANY($1) ORDER BY subject_id, seq",
-        )
-        .bind(ids)
-        .fetch_all(pool)
-        .await?;
+        let rows = sqlx::query_as::<_, Row>(crate::queries::CONSENT_HISTORIES).bind(ids).fetch_all(pool).await?;
         let mut by_subject: HashMap<Uuid, Self::Rows> = HashMap::new();
         for (id, seq, purpose, granted, method, policy_version, at, text_version, source_ip) in rows {
             by_subject.entry(id).or_default().push((

@@ -194,13 +194,11 @@ impl SqliteStore {
 
     /// SQLite reads choices one by one (inline, on a file database): a statement is no
     /// round trip there.
-    #[allow(clippy::unused_async)]
     async fn batched_choices(&self, _subject: crate::SubjectId) -> Option<Result<Option<crate::Choices>, StoreError>> {
         None
     }
 
     /// SQLite reads each ledger alone, as it does choices.
-    #[allow(clippy::unused_async)]
     async fn batched_ledger(
         &self,
         _subject: crate::SubjectId,
