@@ -1,5 +1,5 @@
 //! The job runner on a real store: exactly-once execution across workers and processes,
-//! retries with backoff, dead jobs, panics and overruns. Time is moved by a ManualClock.
+//! retries with backoff, dead jobs, panics and overruns, kinds a worker does not handle. Time is moved by a ManualClock.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,7 +18,7 @@ on_both_backends!(
     failures_back_off_then_die_with_their_last_error,
     permanent_failures_die_at_once,
     panics_and_overruns_are_failures_not_crashes,
-    unknown_kinds_are_retried_then_dead,
+    unknown_kinds_are_left_for_a_worker_that_handles_them,
 );
 
 /// Counts how often each job ran; fails the first `fail_first` attempts of every job.
@@ -156,13 +156,37 @@ async fn panics_and_overruns_are_failures_not_crashes(store: Arc<dyn Store>, _db
     assert_eq!(overran.state, JobState::Pending);
 }
 
-async fn unknown_kinds_are_retried_then_dead(store: Arc<dyn Store>, _db: &TestDb) {
+async fn unknown_kinds_are_left_for_a_worker_that_handles_them(store: Arc<dyn Store>, _db: &TestDb) {
     let clock = ManualClock::new(start());
-    let worker = runner(store.clone(), &clock).register(Counting::default());
-    let id = store.enqueue_job(&new_job("from.a.newer.version", json!({}), 2)).await.expect("enqueue").id();
-    assert!(matches!(worker.try_execute_one().await.expect("run"), ExecutionOutcome::Retrying { .. }));
-    clock.advance(Duration::from_secs(60));
-    assert_eq!(worker.try_execute_one().await.expect("run"), ExecutionOutcome::Dead { id });
-    let dead = store.job(id).await.expect("read").expect("exists");
-    assert!(dead.last_error.as_deref().is_some_and(|e| e.contains("no handler for job kind `from.a.newer.version`")));
+    // A worker of an older version, and a job of a kind only a newer version knows, more
+    // urgent than a job the older one knows.
+    let older = runner(store.clone(), &clock).register(Counting::default()).with_worker_id("older");
+    let newer_kind = NewJob { priority: 10, ..new_job("from.a.newer.version", json!({}), 2) };
+    let id = store.enqueue_job(&newer_kind).await.expect("enqueue").id();
+    let known = store.enqueue_job(&new_job("count", json!({}), 2)).await.expect("enqueue").id();
+    // The older worker passes over it to the job it knows, and then finds nothing to do.
+    assert_eq!(older.try_execute_one().await.expect("run"), ExecutionOutcome::Succeeded { id: known });
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(600));
+        assert_eq!(older.try_execute_one().await.expect("run"), ExecutionOutcome::EmptyQueue);
+    }
+    let waiting = store.job(id).await.expect("read").expect("exists");
+    assert_eq!((waiting.state, waiting.attempts, waiting.last_error), (JobState::Pending, 0, None), "no attempt spent");
+    // A worker that handles the kind runs it, on its first attempt.
+    struct Newer;
+    #[async_trait]
+    impl JobHandler for Newer {
+        fn kind(&self) -> &'static str {
+            "from.a.newer.version"
+        }
+        async fn run(&self, _job: &Job) -> Result<(), JobError> {
+            Ok(())
+        }
+    }
+    let newer = runner(store.clone(), &clock).register(Newer).with_worker_id("newer");
+    assert_eq!(newer.try_execute_one().await.expect("run"), ExecutionOutcome::Succeeded { id });
+    assert_eq!(store.job(id).await.expect("read").expect("exists").attempts, 1);
+    // A runner with no handlers claims nothing at all.
+    store.enqueue_job(&new_job("count", json!({}), 2)).await.expect("enqueue");
+    assert_eq!(runner(store.clone(), &clock).try_execute_one().await.expect("run"), ExecutionOutcome::EmptyQueue);
 }

@@ -418,7 +418,7 @@ async fn an_admin_retries_a_dead_job() {
         .expect("enqueue")
         .id();
     app.store
-        .claim_job("w", now, now.checked_add(jiff::SignedDuration::from_mins(1)).expect("t"))
+        .claim_job("w", &["mail.send"], now, now.checked_add(jiff::SignedDuration::from_mins(1)).expect("t"))
         .await
         .expect("claim");
     assert!(

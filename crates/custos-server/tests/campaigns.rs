@@ -129,7 +129,12 @@ async fn a_confirmed_sign_up_lifts_an_unsubscribe_but_an_unconfirmed_one_or_an_a
     let r = app.client.post(format!("{}/v1/forms/signup", app.base)).json(&again).send().await.expect("post");
     assert_eq!(r.status(), 201);
     app.store
-        .claim_job("drain", jiff::Timestamp::now(), jiff::Timestamp::now() + jiff::SignedDuration::from_secs(60))
+        .claim_job(
+            "drain",
+            &[custos_engine::confirmations::MAIL_KIND],
+            jiff::Timestamp::now(),
+            jiff::Timestamp::now() + jiff::SignedDuration::from_secs(60),
+        )
         .await
         .expect("claim")
         .expect("Bob's confirmation mail, left unread");

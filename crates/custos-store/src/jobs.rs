@@ -139,12 +139,21 @@ pub trait JobStore {
     /// Stores a job, unless one of the same kind with the same idempotency key exists.
     async fn enqueue_job(&self, job: &NewJob) -> Result<Enqueued, StoreError>;
 
-    /// Claims the most urgent due job for `worker` until `lease_until`, counting an attempt.
+    /// Claims the most urgent due job of one of `kinds` for `worker` until `lease_until`,
+    /// counting an attempt.
     ///
     /// A job is due when it is pending with `run_at <= now`, or running with a lease that
     /// ran out before `now`. Each job is handed to one claimer only, however many workers
-    /// and processes ask at once.
-    async fn claim_job(&self, worker: &str, now: Timestamp, lease_until: Timestamp) -> Result<Option<Job>, StoreError>;
+    /// and processes ask at once. Jobs of other kinds are left for a worker that handles
+    /// them (another version of custos, during a rolling upgrade), their attempts untouched;
+    /// with no kinds, nothing is claimed.
+    async fn claim_job(
+        &self,
+        worker: &str,
+        kinds: &[&str],
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<Job>, StoreError>;
 
     /// Marks a claimed job done. Returns false when `worker` no longer holds the claim.
     async fn complete_job(&self, id: i64, worker: &str, now: Timestamp) -> Result<bool, StoreError>;

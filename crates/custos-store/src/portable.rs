@@ -6,7 +6,7 @@
 //! methods where the backends differ:
 //! - `begin_write(&self)`: a transaction that may write (`BEGIN IMMEDIATE` on SQLite);
 //! - `lock_audit(tx)`: serialises appends to the audit chain;
-//! - `claim_one(&self, worker, now, lease_until)`: the job claim (`SKIP LOCKED` on
+//! - `claim_one(&self, worker, kinds, now, lease_until)`: the job claim (`SKIP LOCKED` on
 //!   PostgreSQL, one atomic `UPDATE … RETURNING` on SQLite).
 
 /// Implements [`crate::SubjectStore`], [`crate::RecordStore`], [`crate::JobStore`] and
@@ -812,10 +812,14 @@ macro_rules! portable_store {
             async fn claim_job(
                 &self,
                 worker: &str,
+                kinds: &[&str],
                 now: jiff::Timestamp,
                 lease_until: jiff::Timestamp,
             ) -> Result<Option<$crate::Job>, $crate::StoreError> {
-                self.claim_one(worker, $crate::time::to_millis(now), $crate::time::to_millis(lease_until)).await
+                if kinds.is_empty() {
+                    return Ok(None);
+                }
+                self.claim_one(worker, kinds, $crate::time::to_millis(now), $crate::time::to_millis(lease_until)).await
             }
 
             async fn complete_job(&self, id: i64, worker: &str, now: jiff::Timestamp) -> Result<bool, $crate::StoreError> {

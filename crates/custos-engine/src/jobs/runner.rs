@@ -176,7 +176,8 @@ impl JobRunner {
     pub async fn try_execute_one(&self) -> Result<ExecutionOutcome, StoreError> {
         let now = self.clock.now();
         let lease_until = add(now, self.lease);
-        let Some(job) = self.store.claim_job(&self.worker_id, now, lease_until).await? else {
+        let kinds: Vec<&str> = self.handlers.keys().copied().collect();
+        let Some(job) = self.store.claim_job(&self.worker_id, &kinds, now, lease_until).await? else {
             return Ok(ExecutionOutcome::EmptyQueue);
         };
         let result = if job.attempts > job.max_attempts {
@@ -260,7 +261,8 @@ impl JobRunner {
     /// Runs the job's handler within the lease, turning panics and overruns into failures.
     async fn run_handler(&self, job: &Job) -> Result<(), JobError> {
         let Some(handler) = self.handlers.get(job.kind.as_str()).cloned() else {
-            // Another version of custos may know this kind: leave it to retries.
+            // Not claimed by this worker (it claims only the kinds it handles); kept as the
+            // answer should a store hand one over all the same.
             return Err(JobError::Retry(format!("this worker has no handler for job kind `{}`", job.kind)));
         };
         let owned = job.clone();

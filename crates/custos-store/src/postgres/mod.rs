@@ -116,11 +116,18 @@ impl PgStore {
 
     /// Picks the next due job with `FOR UPDATE SKIP LOCKED`, so that concurrent claimers
     /// each lock a different row, and claims it in the same statement.
-    async fn claim_one(&self, worker: &str, now: i64, lease_until: i64) -> Result<Option<Job>, StoreError> {
+    async fn claim_one(
+        &self,
+        worker: &str,
+        kinds: &[&str],
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<Job>, StoreError> {
         let row = sqlx::query::<Postgres>(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $3, updated_at = $2 \
              WHERE id = (SELECT id FROM jobs \
-                         WHERE (state = 'pending' AND run_at <= $2) OR (state = 'running' AND locked_until <= $2) \
+                         WHERE ((state = 'pending' AND run_at <= $2) OR (state = 'running' AND locked_until <= $2)) \
+                           AND kind = ANY($4) \
                          ORDER BY priority DESC, run_at, id LIMIT 1 \
                          FOR UPDATE SKIP LOCKED) \
              RETURNING *",
@@ -128,6 +135,7 @@ impl PgStore {
         .bind(worker)
         .bind(now)
         .bind(lease_until)
+        .bind(kinds)
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(crate::rows::job).transpose()

@@ -231,17 +231,27 @@ impl SqliteStore {
 
     /// One `UPDATE … RETURNING` picks and claims the next due job atomically: SQLite runs
     /// one writer at a time, so no two claimers can see the same job as due.
-    async fn claim_one(&self, worker: &str, now: i64, lease_until: i64) -> Result<Option<Job>, StoreError> {
+    async fn claim_one(
+        &self,
+        worker: &str,
+        kinds: &[&str],
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<Job>, StoreError> {
+        // The kinds as a JSON array, which `json_each` reads: one statement for any number.
+        let kinds = serde_json::to_string(kinds).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let row = sqlx::query::<Sqlite>(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $3, updated_at = $2 \
              WHERE id = (SELECT id FROM jobs \
-                         WHERE (state = 'pending' AND run_at <= $2) OR (state = 'running' AND locked_until <= $2) \
+                         WHERE ((state = 'pending' AND run_at <= $2) OR (state = 'running' AND locked_until <= $2)) \
+                           AND kind IN (SELECT value FROM json_each($4)) \
                          ORDER BY priority DESC, run_at, id LIMIT 1) \
              RETURNING *",
         )
         .bind(worker)
         .bind(now)
         .bind(lease_until)
+        .bind(kinds)
         .fetch_optional(&mut *self.write_conn().await?)
         .await?;
         row.as_ref().map(crate::rows::job).transpose()

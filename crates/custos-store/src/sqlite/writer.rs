@@ -101,11 +101,24 @@ impl InlineWriter {
 }
 
 impl Drop for InlineWriter {
-    /// Lets the thread finish the jobs it has, then waits for it (it closes the connection).
+    /// Lets the thread finish the jobs it has (it then closes the connection), and waits for
+    /// it without stalling an async runtime.
+    ///
+    /// A job left queued by a caller that gave up waits for this process's write turn,
+    /// which an async task may hold. On a multi-threaded runtime the wait moves this
+    /// worker's other tasks elsewhere (`block_in_place`), so that holder can finish. On a
+    /// single-threaded runtime the holder may be a task of this very thread, which a wait
+    /// would deadlock: there the thread is left to end on its own, its jobs done.
     fn drop(&mut self) {
         self.jobs = None;
-        if let Some(thread) = self.thread.take() {
+        let Some(thread) = self.thread.take() else { return };
+        let join = move || {
             let _ = thread.join();
+        };
+        match tokio::runtime::Handle::try_current().map(|runtime| runtime.runtime_flavor()) {
+            Err(_) => join(),
+            Ok(tokio::runtime::RuntimeFlavor::CurrentThread) => {}
+            Ok(_) => tokio::task::block_in_place(join),
         }
     }
 }
@@ -451,5 +464,56 @@ mod tests {
         let started = std::time::Instant::now();
         drop(writer);
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    /// A job whose caller gave up, queued behind the write turn that a task of a
+    /// single-threaded runtime holds, must not deadlock that runtime when the writer is
+    /// dropped there; the job still commits once the turn is free.
+    #[test]
+    fn dropping_the_writer_on_a_single_threaded_runtime_does_not_wait_for_that_runtimes_tasks() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("w.db");
+        Connection::open(&path)
+            .and_then(|c| c.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER NOT NULL);"))
+            .expect("create");
+        let (finished, outcome) = mpsc::channel();
+        let runtime_path = path.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async move {
+                let turn = Arc::new(tokio::sync::Mutex::new(()));
+                let writer = InlineWriter::new(&runtime_path, Duration::from_secs(1), turn.clone()).expect("writer");
+                let held = turn.lock_owned().await;
+                // The caller sends its job, then gives up before the answer.
+                let mut gave_up = Box::pin(writer.transaction(|tx| insert(tx, 7)));
+                assert!(futures_poll_once(gave_up.as_mut()).is_none(), "the turn is held: no answer yet");
+                drop(gave_up);
+                let holder = tokio::spawn(async move {
+                    tokio::task::yield_now().await;
+                    drop(held);
+                });
+                drop(writer);
+                holder.await.expect("the holder ran");
+            });
+            let _ = finished.send(());
+        });
+        outcome
+            .recv_timeout(Duration::from_secs(20))
+            .expect("dropping the writer deadlocked the runtime that holds the write turn");
+        // The detached thread commits the queued job once the turn is free, then ends.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while stored(dir.path()) != [7] {
+            assert!(std::time::Instant::now() < deadline, "the queued job never committed");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Polls `future` once with a waker that does nothing: its answer if it is ready.
+    fn futures_poll_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> Option<F::Output> {
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.poll(&mut context) {
+            std::task::Poll::Ready(out) => Some(out),
+            std::task::Poll::Pending => None,
+        }
     }
 }

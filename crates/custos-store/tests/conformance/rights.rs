@@ -110,6 +110,6 @@ async fn a_state_change_queues_its_jobs_in_the_same_transaction(store: Arc<dyn S
     assert!(store.update_rights_request_queueing(&running, "verified", &[job("one")]).await.expect("update"));
     assert_eq!(queued().await, after_first);
     assert_eq!(store.rights_request(r.id).await.expect("read").expect("held").state, "in_progress");
-    let claimed = store.claim_job("w", at(10), at(20)).await.expect("claim").expect("a job");
+    let claimed = store.claim_job("w", &["rights.execute"], at(10), at(20)).await.expect("claim").expect("a job");
     assert_eq!(claimed.idempotency_key.as_deref(), Some("one"));
 }
