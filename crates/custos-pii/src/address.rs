@@ -121,8 +121,9 @@ impl Scan<'_> {
             return false;
         }
         if self.key(i) == "c" {
-            // "C/ Mayor": only with the slash.
-            return self.value.as_bytes().get(self.tokens[i].end) == Some(&b'/');
+            // "C/ Mayor", "C. Mayor": only with the slash or the capital and dot.
+            return self.value.as_bytes().get(self.tokens[i].end) == Some(&b'/')
+                || self.capital(i) && self.tokens[i].dot_after;
         }
         self.words.has(i, flag::STREET_BEFORE)
     }
@@ -197,6 +198,7 @@ fn free_text(value: &str, words: &Tokens, out: &mut Vec<Finding>) {
     let tokens = &words.list[..];
     let mut s = Scan { value, words, tokens };
     let n = tokens.len();
+    military(&s, out);
     let mut i = 0;
     while i < n {
         if let Some((from, to)) = street_at(&mut s, i) {
@@ -215,9 +217,51 @@ fn free_text(value: &str, words: &Tokens, out: &mut Vec<Finding>) {
     }
 }
 
+/// US military mail: `PSC 9868, Box 4010, APO AE 11744`, `Unit 7016 Box 8773, DPO AE
+/// 29834`, `USNS Snyder, FPO AA 10648`: the post office (APO, FPO, DPO), the armed forces'
+/// "state" (AA, AE, AP) and a ZIP code, with the unit or ship before them.
+fn military(s: &Scan<'_>, out: &mut Vec<Finding>) {
+    let n = s.tokens.len();
+    for i in 0..n.saturating_sub(2) {
+        let zip = s.tokens[i + 2];
+        if !(matches!(s.key(i), "apo" | "fpo" | "dpo")
+            && s.tokens[i].all_caps
+            && matches!(s.key(i + 1), "aa" | "ae" | "ap")
+            && s.tokens[i + 1].all_caps
+            && zip.shape == Shape::Number
+            && zip.end - zip.start == 5)
+        {
+            continue;
+        }
+        let first = (i.saturating_sub(6)..i)
+            .find(|&k| s.tokens[k].all_caps && matches!(s.key(k), "psc" | "cmr" | "usns" | "uss") || s.key(k) == "unit")
+            .unwrap_or(i);
+        out.push(Finding::new(PiiType::PostalAddress, s.tokens[first].start, zip.end, 0.92));
+    }
+}
+
 /// A street with its house number around token `i`: (first token, end token exclusive).
 fn street_at(s: &mut Scan<'_>, i: usize) -> Option<(usize, usize)> {
     let n = s.tokens.len();
+    // "Flat 10, Grace Views", "Studio 2\nSmith Expressway": a flat's number, then the street
+    // (its name words and type), the house not numbered.
+    if s.capital(i)
+        && matches!(s.key(i), "flat" | "studio" | "apartment" | "apt" | "suite" | "maisonette")
+        && s.number(i + 1)
+        && s.name_word(i + 2)
+    {
+        let mut j = i + 2;
+        let mut last_type = None;
+        while j < n && j - i <= 6 && (s.name_word(j) || j > i + 2 && s.after_type(j)) && s.joined(i + 2, j) {
+            if j > i + 2 && s.after_type(j) {
+                last_type = Some(j);
+            }
+            j += 1;
+        }
+        if let Some(j) = last_type.filter(|&j| s.ends_a_street(j)) {
+            return Some((i, j + 1));
+        }
+    }
     // "221B Baker Street", "1600 Pennsylvania Avenue NW": number, 1-4 capitalised words, type.
     if s.number(i) {
         // The last street type after at least one capitalised word: "81 Park Drive".
@@ -324,6 +368,14 @@ mod tests {
         assert_eq!(addresses("Keizersgracht 123, 1015 CJ Amsterdam"), ["Keizersgracht 123, 1015 CJ Amsterdam"]);
         assert_eq!(addresses("PO Box 4521"), ["PO Box 4521"]);
         assert_eq!(addresses("350 5th Ave, New York"), ["350 5th Ave, New York"]);
+        assert_eq!(
+            addresses("Flat 10\nGrace Views\nNorth Christine\nG7K 0EZ"),
+            ["Flat 10\nGrace Views\nNorth Christine\nG7K 0EZ"]
+        );
+        assert_eq!(addresses("to PSC 9868, Box 4010, APO AE 11744."), ["PSC 9868, Box 4010, APO AE 11744"]);
+        assert_eq!(addresses("USNS Snyder, FPO AA 10648"), ["USNS Snyder, FPO AA 10648"]);
+        assert_eq!(addresses("al. Bursztynowa 40, 34-727 Oświęcim"), ["al. Bursztynowa 40, 34-727 Oświęcim"]);
+        assert_eq!(addresses("C. Leonel Carballo 567, Toledo, 30419"), ["C. Leonel Carballo 567, Toledo, 30419"]);
     }
 
     #[test]

@@ -34,13 +34,17 @@ pub(crate) fn issuer(digits: &[u8]) -> Option<&'static str> {
         ("discover", (16..=19).contains(&len))
     } else if (3528..=3589).contains(&p4) {
         ("jcb", (16..=19).contains(&len))
+    } else if p4 == 2131 || p4 == 1800 {
+        // JCB's older 15-digit ranges.
+        ("jcb", len == 15)
     } else if (300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39 || p3 == 309 {
         ("diners", (14..=19).contains(&len))
     } else if p2 == 62 || p2 == 81 {
         ("unionpay", (16..=19).contains(&len))
     } else if (2200..=2204).contains(&p4) {
         ("mir", (16..=19).contains(&len))
-    } else if p2 == 50 || (56..=69).contains(&p2) {
+    } else if p2 == 50 || (56..=69).contains(&p2) || p4 == 604 {
+        // 0604: the UK's Maestro range.
         ("maestro", (12..=19).contains(&len))
     } else {
         return None;
@@ -75,6 +79,9 @@ mod tests {
         assert_eq!(issuer(b"378282246310005"), Some("amex"));
         assert_eq!(issuer(b"6011111111111117"), Some("discover"));
         assert_eq!(issuer(b"3530111333300000"), Some("jcb"));
+        assert_eq!(issuer(b"213101661318609"), Some("jcb"));
+        assert_eq!(issuer(b"060457986820"), Some("maestro"));
+        assert_eq!(issuer(b"676297837152"), Some("maestro"));
         assert_eq!(issuer(b"1234567812345670"), None);
         assert_eq!(issuer(b"37828224631000"), None, "amex is 15 digits");
         assert!(grouping_fits(&[4, 4, 4, 4]));

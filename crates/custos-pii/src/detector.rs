@@ -174,8 +174,9 @@ impl Detector {
     fn walk(&self, value: &Value, path: &mut String, scratch: &mut Scratch, out: &mut Vec<FieldFinding>) {
         match value {
             Value::Object(map) => {
-                // Whether this object describes a product (then its `name` is not a person's);
-                // looked at only when a `name` needs it.
+                // Whether this object describes a product (then its bare `name` is not a
+                // person's, though its `contact` or `owner` may be); looked at only when a
+                // `name` needs it.
                 let mut product: Option<bool> = None;
                 for (k, v) in map {
                     let len = path.len();
@@ -188,6 +189,7 @@ impl Detector {
                     } else {
                         let mut hint = scratch.hints.hint(path);
                         if hint == Hint::MaybeName
+                            && Hint::is_bare_name(k)
                             && *product.get_or_insert_with(|| map.keys().any(|k| scratch.hints.marks_a_product(k)))
                         {
                             hint = Hint::NotAPerson;

@@ -148,6 +148,12 @@ impl Hint {
         }
     }
 
+    /// Whether a field of this name is a bare `name` (in a locale's spelling), whose
+    /// meaning its object's other fields decide.
+    pub(crate) fn is_bare_name(key: &str) -> bool {
+        NAME_WORDS.iter().any(|w| key.eq_ignore_ascii_case(w))
+    }
+
     /// Whether an object with a field of this name describes a product, so that its
     /// `name` is a product's.
     pub(crate) fn marks_a_product(key: &str) -> bool {
@@ -506,6 +512,10 @@ const NATIONAL_ID_WORDS: &[&str] = &[
     "cartaidentita",
     "identificacion",
     "nationalnumber",
+    "citizenid",
+    "citizennumber",
+    "citizenship",
+    "personalnumber",
     "documentnumber",
     "docnumber",
     "documentno",
@@ -554,6 +564,13 @@ const POSTCODE_WORDS: &[&str] =
     &["zip", "zipcode", "postcode", "postalcode", "plz", "postleitzahl", "cp", "codepostal", "codigopostal", "cap"];
 const PERSON_WORDS: &[&str] = &[
     "firstname",
+    "fname",
+    "lname",
+    "mname",
+    // FHIR's HumanName (`name[0].given`, `name[0].family`), and its loose spellings.
+    "given",
+    "givennames",
+    "family",
     "lastname",
     "surname",
     "surnames",
@@ -626,6 +643,7 @@ const PERSON_WORDS: &[&str] = &[
 /// Words that make `x_name` the name of a thing, not of a person.
 const THING_WORDS: &[&str] = &[
     "product",
+    "font",
     "item",
     "file",
     "filename",
@@ -787,6 +805,7 @@ const PERSON_PARENTS: &[&str] = &[
 /// Fields that often hold a person's name: `author`, `created_by`, `assignee`.
 const MAYBE_PERSON: &[&str] = &[
     "holder",
+    "person",
     "contact",
     "customer",
     "client",
@@ -825,6 +844,35 @@ const MAYBE_PERSON: &[&str] = &[
     "nextofkin",
     "spouse",
     "beneficiary",
+];
+
+/// Fields whose value is an organisation (the head noun, the last word, decides:
+/// `company` is one, `company_contact` is a contact).
+const ORGANISATION_WORDS: &[&str] = &[
+    "company",
+    "organization",
+    "organisation",
+    "org",
+    "employer",
+    "business",
+    "firm",
+    "vendor",
+    "supplier",
+    "merchant",
+    "brand",
+    "manufacturer",
+    "publisher",
+    "firma",
+    "unternehmen",
+    "arbeitgeber",
+    "entreprise",
+    "societe",
+    "employeur",
+    "empresa",
+    "azienda",
+    "societa",
+    "bedrijf",
+    "werkgever",
 ];
 
 /// Fields that name a place.
@@ -1102,6 +1150,9 @@ fn classify(w: &Words) -> Generic {
         }
         return Generic::Name;
     }
+    if w.words.last().is_some_and(|head| ORGANISATION_WORDS.contains(&head.as_str())) {
+        return known(Hint::NotAPerson);
+    }
     if w.has(MAYBE_PERSON) && w.words.len() <= 2 && !w.has(ORDER_WORDS) && !w.has(HASH_WORDS) {
         return known(Hint::MaybeName);
     }
@@ -1178,6 +1229,13 @@ mod tests {
         assert_eq!(h("name"), Hint::MaybeName);
         assert_eq!(h("username"), Hint::NotAPerson);
         assert_eq!(h("card_holder"), Hint::PersonName);
+        assert_eq!(h("fname"), Hint::PersonName);
+        assert_eq!(h("name[0].family"), Hint::PersonName);
+        assert_eq!(h("font_family"), Hint::NotAPerson);
+        assert_eq!(h("person"), Hint::MaybeName);
+        assert_eq!(h("company"), Hint::NotAPerson);
+        assert_eq!(h("employer"), Hint::NotAPerson);
+        assert_eq!(h("company_contact"), Hint::MaybeName);
     }
 
     #[test]

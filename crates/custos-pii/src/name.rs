@@ -135,7 +135,9 @@ fn whole(ctx: &mut Ctx<'_>, certain: bool) -> Option<Finding> {
     }
     let start = tokens[0].start;
     let end = tokens[tokens.len() - 1].end;
-    let n = tokens.len();
+    // Particles ("van", "du", "del") after the first word neither count nor need a capital.
+    let particles = (1..tokens.len()).filter(|&i| ctx.particle(i)).count();
+    let n = tokens.len() - particles;
     let mut hits = 0;
     let mut commons = 0;
     let mut capitals = 0;
@@ -162,8 +164,9 @@ fn whole(ctx: &mut Ctx<'_>, certain: bool) -> Option<Finding> {
     if n > 4 || capitals == 0 {
         return None;
     }
-    let first_given = ctx.given(0) && (!ctx.ambiguous(0) || n > 1 && ctx.surname(n - 1));
-    let last_surname = n > 1 && ctx.surname(n - 1) && !ctx.common(n - 1);
+    let last = tokens.len() - 1;
+    let first_given = ctx.given(0) && (!ctx.ambiguous(0) || n > 1 && ctx.surname(last));
+    let last_surname = n > 1 && ctx.surname(last) && !ctx.common(last);
     let confidence = if first_given && n > 1 || last_surname && ctx.capital(0) && !ctx.common(0) {
         0.85
     } else if n == 1 && first_given {
@@ -179,7 +182,42 @@ fn whole(ctx: &mut Ctx<'_>, certain: bool) -> Option<Finding> {
 fn push(ctx: &Ctx<'_>, from: usize, to: usize, confidence: f32, out: &mut Vec<Finding>) {
     let start = ctx.tokens[from].start;
     let end = ctx.tokens[to - 1].end;
+    if names_a_firm(&ctx.value[end..]) {
+        return;
+    }
     out.push(Finding::new(PiiType::PersonName, start, end, confidence));
+}
+
+/// Legal forms of companies, lowercase without dots: `GmbH`, `S.A.`, `Ltd`, `B.V.`.
+const LEGAL_FORMS: &[&str] = &[
+    "gmbh", "ag", "kg", "ohg", "ug", "ev", "ltd", "limited", "inc", "llc", "llp", "plc", "corp", "sa", "sarl", "sas",
+    "sasu", "eurl", "sl", "sll", "slne", "slu", "scoop", "srl", "spa", "snc", "sas", "bv", "nv", "vof", "cv", "spzoo",
+    "sc", "sk", "ska", "sp",
+];
+
+/// Whether the text after a run of name words makes them a firm's name: a legal form
+/// ("Dupuy S.A.", "Harloff GmbH"), or a partner joined by `&` ("Peters & Jonker"), or a
+/// family firm's ending ("Vasseur et Fils", "Smith and Sons", "Bosch & Co").
+fn names_a_firm(after: &str) -> bool {
+    let mut words = after.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty());
+    let Some(next) = words.next() else { return false };
+    let bare: String = next.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
+    if next == "&" || next.starts_with("&") {
+        return true;
+    }
+    if LEGAL_FORMS.contains(&bare.as_str()) && (next.contains('.') || next.chars().any(char::is_uppercase)) {
+        return true;
+    }
+    if matches!(bare.as_str(), "and" | "et" | "y" | "e" | "und" | "en") {
+        let family = words.next().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase());
+        return family.is_some_and(|w| {
+            matches!(
+                w.as_str(),
+                "sons" | "son" | "co" | "company" | "fils" | "cie" | "hijos" | "figli" | "söhne" | "zonen"
+            )
+        });
+    }
+    false
 }
 
 fn free_text(ctx: &mut Ctx<'_>, titles_only: bool, out: &mut Vec<Finding>) {
@@ -320,6 +358,7 @@ mod tests {
         assert_eq!(names("Siobhan", Hint::PersonName), ["Siobhan"]);
         assert_eq!(names("García López", Hint::PersonName), ["García López"]);
         assert_eq!(names("Jane Doe", Hint::MaybeName), ["Jane Doe"]);
+        assert_eq!(names("Paul du Didier", Hint::MaybeName), ["Paul du Didier"]);
         assert!(names("Wireless Mouse", Hint::MaybeName).is_empty());
         assert!(names("unknown", Hint::PersonName).is_empty());
     }
@@ -340,5 +379,10 @@ mod tests {
         assert!(names("The order was shipped to Berlin.", Hint::None).is_empty());
         assert!(names("May Day sale", Hint::None).is_empty());
         assert!(names("Premium Wireless Mouse", Hint::None).is_empty());
+        assert!(names("Thierry Peron SA renewed", Hint::None).is_empty());
+        assert!(names("Ordered from Robert Dupuy S.A. last week", Hint::None).is_empty());
+        assert!(names("Philippe Vasseur et Fils", Hint::None).is_empty());
+        assert!(names("Maria Garcia & Co", Hint::None).is_empty());
+        assert_eq!(names("Maria Garcia and Hans Müller came", Hint::None), ["Maria Garcia", "Hans Müller"]);
     }
 }

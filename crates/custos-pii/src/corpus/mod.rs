@@ -82,6 +82,27 @@ pub fn generate(seed: u64, count: usize) -> Vec<LabelledRecord> {
     (0..count).map(|_| record(&mut rng)).collect()
 }
 
+/// Labelled records read from newline-delimited JSON, one object per line:
+/// `{"record": {...}, "labels": [["field.path", "kind"], ...]}` (other keys are ignored),
+/// as `tests/data/faker.ndjson` holds them. Their locale and template read `file`.
+pub fn from_ndjson(text: &str) -> Result<Vec<LabelledRecord>, String> {
+    let mut records = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let at = |what: &str| format!("line {}: {what}", i + 1);
+        let entry: Value = serde_json::from_str(line).map_err(|e| at(&e.to_string()))?;
+        let labels = entry["labels"].as_array().ok_or_else(|| at("no `labels` array"))?;
+        let labels = labels
+            .iter()
+            .map(|l| match (l[0].as_str(), l[1].as_str().and_then(PiiType::from_name)) {
+                (Some(field), Some(kind)) => Ok((field.to_owned(), kind)),
+                _ => Err(at(&format!("a label is not [field, kind]: {l}"))),
+            })
+            .collect::<Result<_, _>>()?;
+        records.push(LabelledRecord { record: entry["record"].clone(), labels, locale: "file", template: "file" });
+    }
+    Ok(records)
+}
+
 /// How a record spells its keys.
 #[derive(Clone, Copy, PartialEq)]
 enum Style {
