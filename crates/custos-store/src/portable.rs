@@ -7,7 +7,12 @@
 //! - `begin_write(&self)`: a transaction that may write (`BEGIN IMMEDIATE` on SQLite);
 //! - `lock_audit(tx)`: serialises appends to the audit chain;
 //! - `claim_one(&self, worker, kinds, now, lease_until)`: the job claim (`SKIP LOCKED` on
-//!   PostgreSQL, one atomic `UPDATE … RETURNING` on SQLite).
+//!   PostgreSQL, one atomic `UPDATE … RETURNING` on SQLite);
+//! - `insert_events_as_arrays(conn, events)`: events as columns of arrays where the
+//!   backend has them (PostgreSQL's `UNNEST`), `None` to take the multi-row `INSERT`.
+//!
+//! (And the hooks for the hot paths: `inline_reads`, `inline_writer`, `batched_choices`,
+//! `batched_ledger`.)
 
 /// Implements [`crate::SubjectStore`], [`crate::RecordStore`], [`crate::JobStore`] and
 /// [`crate::AuditStore`] for `$store`, whose pool is `self.pool` of database `$db`.
@@ -931,6 +936,9 @@ macro_rules! portable_store {
                 conn: &mut <$db as sqlx::Database>::Connection,
                 events: &[$crate::StoredEvent],
             ) -> Result<(), $crate::StoreError> {
+                if let Some(done) = Self::insert_events_as_arrays(&mut *conn, events).await {
+                    return done;
+                }
                 // Multi-row INSERTs: one statement per 200 rows instead of one per row.
                 let (known, anonymous): (Vec<&$crate::StoredEvent>, Vec<&$crate::StoredEvent>) =
                     events.iter().partition(|e| matches!(e.visitor, $crate::EventVisitor::Subject(_)));

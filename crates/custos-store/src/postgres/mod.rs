@@ -5,6 +5,7 @@
 //! locks, and nothing is cached in a process that another could change.
 
 mod batched;
+mod events;
 
 use std::str::FromStr;
 
@@ -81,6 +82,14 @@ impl PgStore {
     /// PostgreSQL writes through the pool.
     fn inline_writer(&self) -> Option<&crate::sqlite::InlineWriter> {
         None
+    }
+
+    /// Events are inserted as arrays, one statement per table (see `events.rs`).
+    async fn insert_events_as_arrays(
+        conn: &mut PgConnection,
+        events: &[crate::StoredEvent],
+    ) -> Option<Result<(), StoreError>> {
+        Some(events::insert(conn, events).await)
     }
 
     /// `subject`'s choices, read with the other requests' that wait at the same moment.

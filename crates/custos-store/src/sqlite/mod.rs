@@ -192,6 +192,14 @@ impl SqliteStore {
         self.writer.as_deref()
     }
 
+    /// SQLite takes the portable multi-row INSERT (when the inline writer does not write).
+    async fn insert_events_as_arrays(
+        _conn: &mut sqlx::SqliteConnection,
+        _events: &[crate::StoredEvent],
+    ) -> Option<Result<(), StoreError>> {
+        None
+    }
+
     /// SQLite reads choices one by one (inline, on a file database): a statement is no
     /// round trip there.
     async fn batched_choices(&self, _subject: crate::SubjectId) -> Option<Result<Option<crate::Choices>, StoreError>> {

@@ -51,6 +51,22 @@ async fn events_are_stored_and_totalled(store: Arc<dyn Store>, _db: &TestDb) {
     assert_eq!(totals.pages, vec![("/pricing".to_owned(), 2), ("/".to_owned(), 1)]);
     assert_eq!(totals.entry_pages, vec![("/".to_owned(), 1), ("/pricing".to_owned(), 1)]);
     assert_eq!(totals.countries, vec![("DE".to_owned(), 3)]);
+    // A person's events read back as written, every column (the sealed address too, and
+    // the columns left empty).
+    let mut written =
+        vec![event(known.clone(), 20, "pageview", "/a", true), event(known.clone(), 21, "click", "/b", false)];
+    written[0].sealed_ip = Some(vec![0, 1, 2, 255]);
+    written[1].referrer = None;
+    written[1].country = None;
+    written[1].browser = None;
+    written[1].os = None;
+    written[1].device = None;
+    store.insert_events(&written).await.expect("insert");
+    let mut read = store.subject_events(s.id, 100).await.expect("read");
+    read.retain(|e| written.iter().any(|w| w.event_id == e.event_id));
+    read.sort_by_key(|e| e.event_id);
+    written.sort_by_key(|e| e.event_id);
+    assert_eq!(read, written, "read back as written");
     let err = store.insert_events(&[event(EventVisitor::Subject(SubjectId::new()), 1, "pageview", "/", true)]).await;
     assert!(matches!(err, Err(StoreError::NotFound(_))), "{err:?}");
     assert!(store.delete_subject(s.id).await.expect("delete"));
