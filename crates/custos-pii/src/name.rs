@@ -182,7 +182,11 @@ fn whole(ctx: &mut Ctx<'_>, certain: bool) -> Option<Finding> {
 fn push(ctx: &Ctx<'_>, from: usize, to: usize, confidence: f32, out: &mut Vec<Finding>) {
     let start = ctx.tokens[from].start;
     let end = ctx.tokens[to - 1].end;
-    if names_a_firm(&ctx.value[end..]) {
+    // "Peters & Jonker": surnames joined by an ampersand are a firm's ("Maria & Hans", led
+    // by a given name, are people).
+    let after = &ctx.value[end..];
+    let ampersand = ctx.value[start..end].contains('&') || after.trim_start().starts_with('&');
+    if names_a_firm(after) || ampersand && !ctx.given(from) {
         return;
     }
     out.push(Finding::new(PiiType::PersonName, start, end, confidence));
@@ -195,20 +199,26 @@ const LEGAL_FORMS: &[&str] = &[
     "sc", "sk", "ska", "sp",
 ];
 
-/// Whether the text after a run of name words makes them a firm's name: a legal form
-/// ("Dupuy S.A.", "Harloff GmbH"), or a partner joined by `&` ("Peters & Jonker"), or a
-/// family firm's ending ("Vasseur et Fils", "Smith and Sons", "Bosch & Co").
+/// Whether the text after a run of name words makes them a firm's name: a legal form, perhaps
+/// after more names ("Dupuy S.A.", "Silva Maestre S.Coop.", "Harloff GmbH"), or a family
+/// firm's ending ("Vasseur et Fils", "Smith and Sons", "Bosch & Co").
 fn names_a_firm(after: &str) -> bool {
     let mut words = after.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty());
-    let Some(next) = words.next() else { return false };
+    let mut next = words.next().unwrap_or("");
+    // A legal form may come after one or two more capitalised names: "Silva Maestre S.Coop.".
+    for _ in 0..3 {
+        let bare: String = next.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
+        if LEGAL_FORMS.contains(&bare.as_str()) && (next.contains('.') || next.chars().any(char::is_uppercase)) {
+            return true;
+        }
+        let capitalised = next.chars().next().is_some_and(char::is_uppercase) && next.chars().any(char::is_lowercase);
+        if !capitalised {
+            break;
+        }
+        next = words.next().unwrap_or("");
+    }
     let bare: String = next.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
-    if next == "&" || next.starts_with("&") {
-        return true;
-    }
-    if LEGAL_FORMS.contains(&bare.as_str()) && (next.contains('.') || next.chars().any(char::is_uppercase)) {
-        return true;
-    }
-    if matches!(bare.as_str(), "and" | "et" | "y" | "e" | "und" | "en") {
+    if next == "&" || matches!(bare.as_str(), "and" | "et" | "y" | "e" | "und" | "en") {
         let family = words.next().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase());
         return family.is_some_and(|w| {
             matches!(
@@ -383,6 +393,9 @@ mod tests {
         assert!(names("Ordered from Robert Dupuy S.A. last week", Hint::None).is_empty());
         assert!(names("Philippe Vasseur et Fils", Hint::None).is_empty());
         assert!(names("Maria Garcia & Co", Hint::None).is_empty());
+        assert!(names("Peters & Jonker renewed its contract", Hint::None).is_empty());
+        assert!(names("Gilberto Silva Maestre S.Coop. renewed", Hint::None).is_empty());
         assert_eq!(names("Maria Garcia and Hans Müller came", Hint::None), ["Maria Garcia", "Hans Müller"]);
+        assert!(!names("Maria Garcia & Hans Müller came", Hint::None).is_empty(), "people, not a firm");
     }
 }
