@@ -53,10 +53,10 @@
 //! on seed 1, the seed looked at while tuning; `custos-bench pii` reports them on another.
 //! `tests/faker.rs` measures the detector on records made by another generator, Faker
 //! (`tests/data/faker_corpus.py`), in other record shapes and field names; read with
-//! [`corpus::from_ndjson`], and printed with its mistakes by `examples/evaluate_file.rs`.
-//! `tests/handwritten.rs` checks records written by hand, in shapes the generator does not
-//! produce, and `tests/properties.rs` that no input makes a scan panic or return a span off
-//! a char boundary. `examples/evaluate.rs` prints the mistakes on a seed, for tuning.
+//! [`corpus::from_ndjson`]. `tests/handwritten.rs` checks records written by hand, in shapes
+//! the generator does not produce, and `tests/properties.rs` that no input makes a scan
+//! panic or return a span off a char boundary. `examples/evaluate.rs` prints the mistakes on
+//! a seed or on a corpus file, for tuning.
 
 #![forbid(unsafe_code)]
 

@@ -195,8 +195,8 @@ fn push(ctx: &Ctx<'_>, from: usize, to: usize, confidence: f32, out: &mut Vec<Fi
 /// Legal forms of companies, lowercase without dots: `GmbH`, `S.A.`, `Ltd`, `B.V.`.
 const LEGAL_FORMS: &[&str] = &[
     "gmbh", "ag", "kg", "ohg", "ug", "ev", "ltd", "limited", "inc", "llc", "llp", "plc", "corp", "sa", "sarl", "sas",
-    "sasu", "eurl", "sl", "sll", "slne", "slu", "scoop", "srl", "spa", "snc", "sas", "bv", "nv", "vof", "cv", "spzoo",
-    "sc", "sk", "ska", "sp",
+    "sasu", "eurl", "sl", "sll", "slne", "slu", "scoop", "srl", "spa", "snc", "bv", "nv", "vof", "cv", "spzoo", "sc",
+    "sk", "ska", "sp",
 ];
 
 /// Whether the text after a run of name words makes them a firm's name: a legal form, perhaps
@@ -206,9 +206,10 @@ fn names_a_firm(after: &str) -> bool {
     let mut words = after.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty());
     let mut next = words.next().unwrap_or("");
     // A legal form may come after one or two more capitalised names: "Silva Maestre S.Coop.".
+    let bare =
+        |word: &str| -> String { word.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect() };
     for _ in 0..3 {
-        let bare: String = next.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
-        if LEGAL_FORMS.contains(&bare.as_str()) && (next.contains('.') || next.chars().any(char::is_uppercase)) {
+        if LEGAL_FORMS.contains(&bare(next).as_str()) && (next.contains('.') || next.chars().any(char::is_uppercase)) {
             return true;
         }
         let capitalised = next.chars().next().is_some_and(char::is_uppercase) && next.chars().any(char::is_lowercase);
@@ -217,8 +218,7 @@ fn names_a_firm(after: &str) -> bool {
         }
         next = words.next().unwrap_or("");
     }
-    let bare: String = next.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
-    if next == "&" || matches!(bare.as_str(), "and" | "et" | "y" | "e" | "und" | "en") {
+    if next == "&" || matches!(bare(next).as_str(), "and" | "et" | "y" | "e" | "und" | "en") {
         let family = words.next().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase());
         return family.is_some_and(|w| {
             matches!(

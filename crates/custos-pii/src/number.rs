@@ -460,20 +460,18 @@ fn judge(value: &str, run: &Run, hint: Hint, phones: &PhoneRules, threshold: f32
     // Luhn is one even outside the issuers' ranges we know (their lists move), and the short
     // lengths (13-digit Visa, 12-digit Maestro), common among other numbers, count too.
     // (The context is read last: most numbers fail Luhn or have no issuer first.)
-    let named_card = || hint == Hint::Card || (!numeric_id && ctx(CARD_CONTEXT));
-    let mut named = None;
+    let named_card = std::cell::LazyCell::new(|| hint == Hint::Card || (!numeric_id && ctx(CARD_CONTEXT)));
     if (12..=19).contains(&n)
         && !run.plus
         && (run.seps == 0 || run.seps == SPACE || run.seps == DASH)
         && card::grouping_fits(groups)
         && card::luhn(digits)
         && match card::issuer(digits) {
-            Some(_) if n >= 14 => true,
-            Some(_) => *named.get_or_insert_with(named_card),
-            None => n >= 15 && *named.get_or_insert_with(named_card),
+            Some(_) => n >= 14 || *named_card,
+            None => n >= 15 && *named_card,
         }
     {
-        let confidence = if *named.get_or_insert_with(named_card) || groups.len() > 1 {
+        let confidence = if *named_card || groups.len() > 1 {
             0.95
         } else if numeric_id {
             0.6

@@ -52,6 +52,22 @@ impl Common {
     }
 }
 
+/// Binds the columns after the first of `INSERT_EVENTS` or `INSERT_ANONYMOUS_EVENTS`, in
+/// their order: only `events` has `sealed_ip`, between `duration_ms` and `country`.
+fn bind_columns<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    c: Common,
+    sealed_ip: Option<Vec<Option<Vec<u8>>>>,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let query =
+        query.bind(c.event_id).bind(c.at).bind(c.kind).bind(c.path).bind(c.referrer).bind(c.entry).bind(c.duration_ms);
+    let query = match sealed_ip {
+        Some(sealed_ip) => query.bind(sealed_ip),
+        None => query,
+    };
+    query.bind(c.country).bind(c.browser).bind(c.os).bind(c.device)
+}
+
 /// Inserts `events` on `conn` (in the caller's transaction): a consenting person's into
 /// `events`, the others into `anonymous_events`.
 pub(super) async fn insert(conn: &mut PgConnection, events: &[StoredEvent]) -> Result<(), StoreError> {
@@ -71,42 +87,13 @@ pub(super) async fn insert(conn: &mut PgConnection, events: &[StoredEvent]) -> R
         }
     }
     if !subjects.is_empty() {
-        let c = known;
-        sqlx::query(INSERT_EVENTS)
-            .bind(subjects)
-            .bind(c.event_id)
-            .bind(c.at)
-            .bind(c.kind)
-            .bind(c.path)
-            .bind(c.referrer)
-            .bind(c.entry)
-            .bind(c.duration_ms)
-            .bind(sealed_ips)
-            .bind(c.country)
-            .bind(c.browser)
-            .bind(c.os)
-            .bind(c.device)
+        bind_columns(sqlx::query(INSERT_EVENTS).bind(subjects), known, Some(sealed_ips))
             .execute(&mut *conn)
             .await
             .map_err(|e| crate::error::not_found_on_foreign_key(e, || "the event's subject".into()))?;
     }
     if !hashes.is_empty() {
-        let c = anonymous;
-        sqlx::query(INSERT_ANONYMOUS_EVENTS)
-            .bind(hashes)
-            .bind(c.event_id)
-            .bind(c.at)
-            .bind(c.kind)
-            .bind(c.path)
-            .bind(c.referrer)
-            .bind(c.entry)
-            .bind(c.duration_ms)
-            .bind(c.country)
-            .bind(c.browser)
-            .bind(c.os)
-            .bind(c.device)
-            .execute(&mut *conn)
-            .await?;
+        bind_columns(sqlx::query(INSERT_ANONYMOUS_EVENTS).bind(hashes), anonymous, None).execute(&mut *conn).await?;
     }
     Ok(())
 }
