@@ -5,9 +5,10 @@
 //! throughput in MB/s (bytes of every string and number value scanned, divided by the
 //! seconds `Detector::scan_record` took, over passes adding up to at least two seconds),
 //! and record-level recall and precision; per-type recall and precision (field level) are
-//! in the notes. Beside them, untargeted, `faker_recall` and `faker_precision`: the same
-//! detector on the corpus made with another generator, Faker, that `custos-pii`'s
-//! `tests/faker.rs` reads.
+//! in the notes. Beside them, untargeted, `faker_recall` and `faker_precision`, and
+//! `mimesis_recall` and `mimesis_precision`: the same detector on the corpora made with
+//! other generators, Faker and Mimesis (in seven languages), that `custos-pii`'s
+//! `tests/other_generators.rs` reads.
 //!
 //! With `--with-presidio`, Microsoft Presidio runs in the same run (see [`crate::presidio`]:
 //! a venv under `~/.cache/custos-bench/presidio-venv`, presidio-analyzer 2.2.366 and the
@@ -39,8 +40,12 @@ use serde_json::{Map, Value, json};
 use crate::presidio;
 use crate::report::Report;
 
-/// Records made with Faker (`crates/custos-pii/tests/data/faker_corpus.py`).
-const FAKER_CORPUS: &str = include_str!("../../custos-pii/tests/data/faker.ndjson");
+/// Records made by other generators, by name: Faker (`crates/custos-pii/tests/data/
+/// faker_corpus.py`) and Mimesis (`mimesis_corpus.py` there).
+const OTHER_CORPORA: [(&str, &str); 2] = [
+    ("faker", include_str!("../../custos-pii/tests/data/faker.ndjson")),
+    ("mimesis", include_str!("../../custos-pii/tests/data/mimesis.ndjson")),
+];
 
 /// The seed of the benchmark's corpus; never looked at while tuning the detector.
 pub(crate) const BENCH_SEED: u64 = 20_260_808;
@@ -110,22 +115,25 @@ pub(crate) fn run(size: u64, with_presidio: Option<PresidioOptions>) -> anyhow::
         .target("throughput", ">=", 50.0)
         .target("recall", ">=", 0.98)
         .target("precision", ">=", 0.95);
-    // The corpus made by another generator (Faker), which the detector was not built
-    // against: how it does on data it has not seen. Reported, not judged.
-    let faker = custos_pii::corpus::from_ndjson(FAKER_CORPUS).map_err(|e| anyhow::anyhow!("the Faker corpus: {e}"))?;
-    let f = evaluate(&detector, &faker, 0);
-    let faker_recall: Map<String, Value> = f
-        .per_type
-        .iter()
-        .filter(|(_, c)| c.found + c.missed > 0)
-        .map(|(kind, c)| (kind.as_str().into(), json!((c.recall() * 1000.0).round() / 1000.0)))
-        .collect();
-    report
-        .note("faker_records", faker.len() as u64)
-        .note("faker_confusion", confusion(&f))
-        .note("faker_per_type_recall", Value::Object(faker_recall))
-        .figure("faker_recall", f.recall(), "ratio")
-        .figure("faker_precision", f.precision(), "ratio");
+    // The corpora made by other generators (Faker; Mimesis in seven languages), which the
+    // detector was not built against: how it does on data it has not seen. Reported, not
+    // judged.
+    for (name, ndjson) in OTHER_CORPORA {
+        let other = custos_pii::corpus::from_ndjson(ndjson).map_err(|e| anyhow::anyhow!("the {name} corpus: {e}"))?;
+        let o = evaluate(&detector, &other, 0);
+        let per_type: Map<String, Value> = o
+            .per_type
+            .iter()
+            .filter(|(_, c)| c.found + c.missed > 0)
+            .map(|(kind, c)| (kind.as_str().into(), json!((c.recall() * 1000.0).round() / 1000.0)))
+            .collect();
+        report
+            .note(&format!("{name}_records"), other.len() as u64)
+            .note(&format!("{name}_confusion"), confusion(&o))
+            .note(&format!("{name}_per_type_recall"), Value::Object(per_type))
+            .figure(&format!("{name}_recall"), o.recall(), "ratio")
+            .figure(&format!("{name}_precision"), o.precision(), "ratio");
+    }
     match (with_presidio, python) {
         (Some(options), Some(python)) => {
             let sample = &corpus[..options.records.min(corpus.len())];

@@ -215,6 +215,7 @@ fn free_text(value: &str, words: &Tokens, out: &mut Vec<Finding>) {
         }
         i += 1;
     }
+    unknown_streets(&s, out);
 }
 
 /// US military mail: `PSC 9868, Box 4010, APO AE 11744`, `Unit 7016 Box 8773, DPO AE
@@ -338,6 +339,95 @@ fn street_at(s: &mut Scan<'_>, i: usize) -> Option<(usize, usize)> {
     None
 }
 
+/// Words that head a numbered thing, not a street: "Order 12, 10115 Berlin" is no address.
+const NOT_STREETS: &[&str] = &[
+    "order", "invoice", "ticket", "version", "build", "room", "page", "item", "items", "step", "chapter", "table",
+    "case", "ref", "no", "nr", "number", "total", "qty", "quantity", "size", "line", "level", "gate", "seat",
+    "platform", "flight", "bus", "route", "week", "day", "year", "vol", "part", "section", "article", "art",
+];
+
+/// Streets of no type we know, told by what follows them: a house number, a comma, a
+/// postcode of a common shape and a town ("Balingerbrink 664, 1428 XI De Haal",
+/// "Alt-Biesdorf 680, 65734 Marktbreit", "Recanto do Forno, 51, 06976 Costa Blanca", "921
+/// Greenmill Bend, 2275 Mesa"). Read back from each postcode, so that a value without one
+/// costs a look at its numbers.
+fn unknown_streets(s: &Scan<'_>, out: &mut Vec<Finding>) {
+    let n = s.tokens.len();
+    let comma_before = |k: usize| s.value[s.tokens[k - 1].end..s.tokens[k].start].trim() == ",";
+    // The first token of the street's name words ending at `last` (inclusive), if they are
+    // 1-5 capitalised words (particles inside) naming no numbered thing ("Order", "Room").
+    let named_back = |last: usize| -> Option<usize> {
+        let mut first = last + 1;
+        while first > 0 && last + 1 - first < 5 {
+            let j = first - 1;
+            let word = s.name_word(j) && !NOT_STREETS.contains(&s.key(j)) || j < last && s.particle(j);
+            if !word || j < last && s.tokens[j + 1].break_before {
+                break;
+            }
+            first = j;
+        }
+        while first <= last && s.particle(first) && !s.capital(first) {
+            first += 1;
+        }
+        let blocked = first > 0 && s.name_word(first - 1) && NOT_STREETS.contains(&s.key(first - 1));
+        (first <= last && s.name_word(first) && !blocked).then_some(first)
+    };
+    let town = |k: usize| s.capital(k) && !s.tokens[k].all_caps && !s.words.has(k, flag::COMMON);
+    for k in 2..n {
+        let Some(code_end) = postcode_at(s, k) else { continue };
+        let at = s.tokens[k].start;
+        if out.iter().any(|f| f.kind == PiiType::PostalAddress && f.start <= at && at < f.end) {
+            continue;
+        }
+        if !comma_before(k)
+            || !(code_end < n && (town(code_end) || s.capital(code_end) && s.particle(code_end) && town(code_end + 1)))
+        {
+            continue;
+        }
+        let start = if s.number(k - 1) {
+            // "Oeverzwaluw 1163, 1478 FL …", "Recanto do Forno, 51, 06976 …".
+            let gap_ok = !s.tokens[k - 1].break_before || comma_before(k - 1);
+            if !gap_ok || k < 2 {
+                continue;
+            }
+            named_back(k - 2)
+        } else {
+            // "921 Greenmill Bend, 2275 Mesa".
+            named_back(k - 1)
+                .filter(|&first| first > 0 && s.number(first - 1) && !s.tokens[first].break_before)
+                .map(|f| f - 1)
+        };
+        let Some(start) = start else { continue };
+        let (end, _) = s.tail(code_end);
+        out.push(Finding::new(PiiType::PostalAddress, s.tokens[start].start, s.tokens[end - 1].end, 0.9));
+    }
+}
+
+/// The end of a postcode of a common shape starting at token `k`: five digits (DE, FR, ES,
+/// IT, US), four digits and two capitals (NL), two and three digits (PL), or four digits
+/// (AT, BE, CH, DK, AU, and others).
+fn postcode_at(s: &Scan<'_>, k: usize) -> Option<usize> {
+    let t = s.tokens.get(k)?;
+    let text = &s.value[t.start..t.end];
+    if t.shape != Shape::Number || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match text.len() {
+        5 => Some(k + 1),
+        4 => {
+            let next = s.tokens.get(k + 1);
+            let letters = next.is_some_and(|x| x.all_caps && x.end - x.start == 2 && !x.break_before);
+            Some(if letters { k + 2 } else { k + 1 })
+        }
+        2 => {
+            let next = s.tokens.get(k + 1)?;
+            let dash = &s.value[t.end..next.start] == "-";
+            (dash && next.shape == Shape::Number && next.end - next.start == 3).then_some(k + 2)
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,6 +466,21 @@ mod tests {
         assert_eq!(addresses("USNS Snyder, FPO AA 10648"), ["USNS Snyder, FPO AA 10648"]);
         assert_eq!(addresses("al. Bursztynowa 40, 34-727 Oświęcim"), ["al. Bursztynowa 40, 34-727 Oświęcim"]);
         assert_eq!(addresses("C. Leonel Carballo 567, Toledo, 30419"), ["C. Leonel Carballo 567, Toledo, 30419"]);
+        // Streets of no type we know, told by the postcode and town after them.
+        assert_eq!(
+            addresses("Graag het pakket naar Balingerbrink 664, 1428 XI De Haal sturen."),
+            ["Balingerbrink 664, 1428 XI De Haal"]
+        );
+        assert_eq!(
+            addresses("Bitte an Alt-Biesdorf 680, 65734 Marktbreit schicken."),
+            ["Alt-Biesdorf 680, 65734 Marktbreit"]
+        );
+        assert_eq!(
+            addresses("Enviar a Recanto do Forno, 51, 06976 Costa Blanca, por favor."),
+            ["Recanto do Forno, 51, 06976 Costa Blanca"]
+        );
+        assert_eq!(addresses("sent to 921 Greenmill Bend, 2275 Mesa instead"), ["921 Greenmill Bend, 2275 Mesa"]);
+        assert_eq!(addresses("na adres Lipowa 7, 34-727 Oświęcim"), ["Lipowa 7, 34-727 Oświęcim"]);
     }
 
     #[test]
@@ -387,6 +492,10 @@ mod tests {
         assert!(addresses("2 TB Portable Drive").is_empty());
         assert!(addresses("Pack of 2 Organic Green Tea").is_empty());
         assert!(addresses("18 Karat Gold Ring").is_empty());
+        assert!(addresses("Order 12, 10115 Berlin").is_empty());
+        assert!(addresses("Ticket 4521, 2024 Review").is_empty());
+        assert!(addresses("Windows 10, 2004 Update").is_empty());
+        assert!(addresses("Nike Air Max 90, 12345 Sold").is_empty());
         assert_eq!(addresses("Unit 4, 12 Mill Lane"), ["12 Mill Lane"]);
         assert_eq!(
             addresses("Ship to 4759 William Haven Apt. 194, West Corey, CA 90152"),

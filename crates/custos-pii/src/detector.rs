@@ -139,7 +139,7 @@ impl Detector {
             secret::scan(value, hint, out);
         }
         let wants_words = match hint {
-            Hint::PersonName | Hint::MaybeName | Hint::Address | Hint::Postcode => true,
+            Hint::PersonName | Hint::MaybeName | Hint::NameBesideProduct | Hint::Address | Hint::Postcode => true,
             // A name or a street needs a capitalised word ("Maria", "Rue"): a capital followed
             // by a lower-case letter, or letters beyond ASCII.
             Hint::None => upper && has_capitalised_word(value.as_bytes()),
@@ -192,7 +192,11 @@ impl Detector {
                             && Hint::is_bare_name(k)
                             && *product.get_or_insert_with(|| map.keys().any(|k| scratch.hints.marks_a_product(k)))
                         {
-                            hint = Hint::NotAPerson;
+                            hint = Hint::NameBesideProduct;
+                        } else if hint == Hint::MaybeName
+                            && Hint::other_half_of_name(k).is_some_and(|other| map.contains_key(other))
+                        {
+                            hint = Hint::PersonName;
                         }
                         self.leaf(path, hint, v, scratch, out);
                     }
@@ -288,6 +292,17 @@ mod tests {
     fn is_send_and_sync() {
         fn check<T: Send + Sync>() {}
         check::<Detector>();
+    }
+
+    #[test]
+    fn bare_first_and_last_beside_each_other_are_a_name() {
+        let d = Detector::new();
+        let fields = |record: serde_json::Value| -> Vec<String> {
+            d.scan_record(&record).into_iter().map(|f| f.field).collect()
+        };
+        assert_eq!(fields(serde_json::json!({"first": "Jina", "last": "Okafor"})), ["first", "last"]);
+        assert!(fields(serde_json::json!({"first": "Checkout", "step": 2})).is_empty());
+        assert!(fields(serde_json::json!({"first": 1, "last": 20})).is_empty());
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub(crate) enum Hint {
     TimeLike,
     /// Something named that is not a person (product, company, file, user name).
     NotAPerson,
+    /// A bare `name` in an object that describes a product (beside `sku`, `qty`): a
+    /// product's name, unless the value reads as a person's beyond doubt.
+    NameBesideProduct,
 }
 
 type Cache<V> = RefCell<HashMap<Box<str>, V, BuildHasherDefault<FxHasher>>>;
@@ -154,6 +157,18 @@ impl Hint {
         NAME_WORDS.iter().any(|w| key.eq_ignore_ascii_case(w))
     }
 
+    /// The other half of a name split into bare `first` and `last` fields, if `key` is one
+    /// half: beside its other half, each is a part of a person's name.
+    pub(crate) fn other_half_of_name(key: &str) -> Option<&'static str> {
+        match key {
+            "first" => Some("last"),
+            "last" => Some("first"),
+            "First" => Some("Last"),
+            "Last" => Some("First"),
+            _ => None,
+        }
+    }
+
     /// Whether an object with a field of this name describes a product, so that its
     /// `name` is a product's.
     pub(crate) fn marks_a_product(key: &str) -> bool {
@@ -220,17 +235,20 @@ impl Words {
 /// Appends `c` without its accent (`é` → `e`, `ß` → `ss`).
 pub(crate) fn fold_into(c: char, out: &mut String) {
     let folded = match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
-        'ç' => 'c',
-        'è' | 'é' | 'ê' | 'ë' => 'e',
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ą' | 'ă' => 'a',
+        'ç' | 'ć' | 'č' => 'c',
+        'ď' => 'd',
+        'è' | 'é' | 'ê' | 'ë' | 'ę' | 'ě' => 'e',
         'ì' | 'í' | 'î' | 'ï' => 'i',
-        'ñ' => 'n',
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
-        'ù' | 'ú' | 'û' | 'ü' => 'u',
+        'ñ' | 'ń' | 'ň' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ő' => 'o',
+        'ř' => 'r',
+        'ś' | 'š' | 'ş' | 'ș' => 's',
+        'ť' | 'ţ' | 'ț' => 't',
+        'ù' | 'ú' | 'û' | 'ü' | 'ů' | 'ű' => 'u',
         'ý' | 'ÿ' => 'y',
         'ł' => 'l',
-        'ś' => 's',
-        'ź' | 'ż' => 'z',
+        'ź' | 'ż' | 'ž' => 'z',
         'ß' => {
             out.push_str("ss");
             return;
@@ -378,7 +396,7 @@ const PHONE_WORDS: &[&str] = &[
     "telefoonnummer",
     "contactnumber",
 ];
-const PHONE_STEMS: &[&str] = &["phone", "telef", "mobil", "handy", "cellul", "rufnummer"];
+const PHONE_STEMS: &[&str] = &["phone", "telef", "mobil", "handy", "cellul", "celular", "komork", "rufnummer"];
 const PHONE_NOT: &[&str] = &[
     "verified", "country", "type", "opt", "consent", "model", "brand", "os", "app", "prefix", "carrier", "hash", "id",
 ];
@@ -554,7 +572,7 @@ const ADDRESS_WORDS: &[&str] = &[
     "billto",
     "adressepostale",
 ];
-const ADDRESS_STEMS: &[&str] = &["address", "adresse", "strasse", "anschrift", "direccion", "indirizzo", "straat"];
+const ADDRESS_STEMS: &[&str] = &["address", "adres", "strasse", "anschrift", "direccion", "indirizzo", "straat"];
 const ADDRESS_NOT: &[&str] = &[
     "mac", "wallet", "web", "url", "server", "memory", "contract", "hardware", "bitcoin", "crypto", "eth", "id",
     "type", "verified", "count", "country", "city", "ort", "ville", "ciudad", "citta", "stad", "plaats", "zip",
@@ -639,6 +657,22 @@ const PERSON_WORDS: &[&str] = &[
     "karteninhaber",
     "titulaire",
     "rekeninghouder",
+    "contactpersoon",
+    "ontvanger",
+    "kontaktperson",
+    "empfaenger",
+    "empfanger",
+    "nominativo",
+    "interlocuteur",
+    "interlocutrice",
+    // Polish: imię, nazwisko, imię i nazwisko, odbiorca, właściciel konta.
+    "imie",
+    "imiona",
+    "nazwisko",
+    "imieinazwisko",
+    "imienazwisko",
+    "odbiorca",
+    "wlascicielkonta",
 ];
 /// Words that make `x_name` the name of a thing, not of a person.
 const THING_WORDS: &[&str] = &[
@@ -813,6 +847,7 @@ const MAYBE_PERSON: &[&str] = &[
     "kunde",
     "cliente",
     "klant",
+    "klient",
     "author",
     "owner",
     "assignee",
@@ -1150,6 +1185,10 @@ fn classify(w: &Words) -> Generic {
         }
         return Generic::Name;
     }
+    // `first` and `last` alone, as some exports split a name: a name only if it reads as one.
+    if matches!(w.joined.as_str(), "first" | "last" | "middle") {
+        return known(Hint::MaybeName);
+    }
     if w.words.last().is_some_and(|head| ORGANISATION_WORDS.contains(&head.as_str())) {
         return known(Hint::NotAPerson);
     }
@@ -1236,6 +1275,20 @@ mod tests {
         assert_eq!(h("company"), Hint::NotAPerson);
         assert_eq!(h("employer"), Hint::NotAPerson);
         assert_eq!(h("company_contact"), Hint::MaybeName);
+        // Polish, with its letters folded; Dutch, German, French and Italian compounds.
+        for p in ["imię", "nazwisko", "imie_i_nazwisko", "odbiorca", "właściciel_konta", "contactpersoon", "ontvanger"]
+        {
+            assert_eq!(h(p), Hint::PersonName, "{p}");
+        }
+        for p in ["empfaenger", "nominativo", "interlocuteur"] {
+            assert_eq!(h(p), Hint::PersonName, "{p}");
+        }
+        assert_eq!(h("klient"), Hint::MaybeName);
+        assert_eq!(h("first"), Hint::MaybeName);
+        assert_eq!(h("last"), Hint::MaybeName);
+        assert_eq!(h("komórka"), Hint::Phone);
+        assert_eq!(h("celular"), Hint::Phone);
+        assert_eq!(h("afleveradres"), Hint::Address);
     }
 
     #[test]

@@ -51,8 +51,9 @@
 //! a seed; [`eval`] measures record-level and per-type precision and recall on them. The
 //! crate's test `tests/evaluation.rs` holds the targets (recall ≥ 0.98, precision ≥ 0.95)
 //! on seed 1, the seed looked at while tuning; `custos-bench pii` reports them on another.
-//! `tests/faker.rs` measures the detector on records made by another generator, Faker
-//! (`tests/data/faker_corpus.py`), in other record shapes and field names; read with
+//! `tests/other_generators.rs` measures the detector on records made by other generators,
+//! Faker (`tests/data/faker_corpus.py`) and Mimesis in seven languages
+//! (`tests/data/mimesis_corpus.py`), in other record shapes and field names; read with
 //! [`corpus::from_ndjson`]. `tests/handwritten.rs` checks records written by hand, in shapes
 //! the generator does not produce, and `tests/properties.rs` that no input makes a scan
 //! panic or return a span off a char boundary. `examples/evaluate.rs` prints the mistakes on

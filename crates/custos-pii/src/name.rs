@@ -119,9 +119,21 @@ pub(crate) fn scan(value: &str, hint: Hint, words: &Tokens, out: &mut Vec<Findin
         }
         Hint::None => free_text(&mut ctx, false, out),
         Hint::NotAPerson => free_text(&mut ctx, true, out),
+        Hint::NameBesideProduct => {
+            if let Some(f) = whole(&mut ctx, false).filter(|f| f.confidence >= BEYOND_DOUBT) {
+                out.push(f);
+                return;
+            }
+            free_text(&mut ctx, true, out);
+        }
         _ => {}
     }
 }
+
+/// The confidence of a whole value read as a name from both ends: a known given name first
+/// and more words, or a known surname last after a capitalised word ("Daniel Gray"), which
+/// products' names ("Wireless Mouse", "Organic Green Tea") rarely are.
+const BEYOND_DOUBT: f32 = 0.85;
 
 /// The whole value as one name, under a field named for one.
 fn whole(ctx: &mut Ctx<'_>, certain: bool) -> Option<Finding> {
@@ -192,6 +204,25 @@ fn push(ctx: &Ctx<'_>, from: usize, to: usize, confidence: f32, out: &mut Vec<Fi
     out.push(Finding::new(PiiType::PersonName, start, end, confidence));
 }
 
+/// Courtesy titles that precede a name in lower case inside a sentence.
+const LOWERCASE_TITLES: &[&str] = &[
+    "signor",
+    "signora",
+    "signore",
+    "signorina",
+    "monsieur",
+    "madame",
+    "mademoiselle",
+    "senor",
+    "senora",
+    "senorita",
+    "heer",
+    "mevrouw",
+    "meneer",
+    "pan",
+    "pani",
+];
+
 /// Legal forms of companies, lowercase without dots: `GmbH`, `S.A.`, `Ltd`, `B.V.`.
 const LEGAL_FORMS: &[&str] = &[
     "gmbh", "ag", "kg", "ohg", "ug", "ev", "ltd", "limited", "inc", "llc", "llp", "plc", "corp", "sa", "sarl", "sas",
@@ -239,7 +270,16 @@ fn free_text(ctx: &mut Ctx<'_>, titles_only: bool, out: &mut Vec<Finding>) {
             continue;
         }
         // A courtesy title, perhaps two ("Frau Dr. Schmidt").
-        if ctx.capital(i) && ctx.in_set(i, flag::TITLE) && (ctx.text(i) != "M" || ctx.tokens[i].dot_after) {
+        let titled = ctx.in_set(i, flag::TITLE)
+            && if ctx.capital(i) {
+                ctx.text(i) != "M" || ctx.tokens[i].dot_after
+            } else {
+                // Inside a sentence, the Romance, Dutch and Polish titles are written in lower
+                // case ("il signor Rossi", "de heer Jansen", "pan Kowalski", "dhr. Smit").
+                ctx.tokens[i].shape == Shape::Word && LOWERCASE_TITLES.contains(&ctx.words.key(i))
+                    || ctx.tokens[i].dot_after && matches!(ctx.words.key(i), "dhr" | "mevr" | "sig" | "sigra" | "dott")
+            };
+        if titled {
             let mut j = i + 1;
             if ctx.capital(j) && ctx.in_set(j, flag::TITLE) {
                 j += 1;
@@ -371,6 +411,11 @@ mod tests {
         assert_eq!(names("Paul du Didier", Hint::MaybeName), ["Paul du Didier"]);
         assert!(names("Wireless Mouse", Hint::MaybeName).is_empty());
         assert!(names("unknown", Hint::PersonName).is_empty());
+        // Beside a product's fields, a bare name is a person's only beyond doubt.
+        assert_eq!(names("Daniel Gray", Hint::NameBesideProduct), ["Daniel Gray"]);
+        assert!(names("Wireless Mouse", Hint::NameBesideProduct).is_empty());
+        assert!(names("Organic Green Tea", Hint::NameBesideProduct).is_empty());
+        assert!(names("Wernher Schirmer", Hint::NameBesideProduct).is_empty(), "nothing known of it");
     }
 
     #[test]
@@ -381,6 +426,11 @@ mod tests {
         assert_eq!(names("Paket für Jan van der Berg", Hint::None), ["Jan van der Berg"]);
         assert_eq!(names("Best regards, Hannah", Hint::None), ["Hannah"]);
         assert_eq!(names("Spoke with Mme Dubois about it", Hint::None), ["Dubois"]);
+        // Titles in lower case inside a sentence, and the Dutch "ten name van".
+        assert_eq!(names("Il signor Noelia De Fabio chiede", Hint::None), ["Noelia De Fabio"]);
+        assert_eq!(names("Graag bellen naar de heer Jansen.", Hint::None), ["Jansen"]);
+        assert_eq!(names("Terugbetaling naar NL04 t.n.v. Manu Wuestemans.", Hint::None), ["Manu Wuestemans"]);
+        assert_eq!(names("El cliente Máximo Andres pide", Hint::None), ["Máximo Andres"]);
     }
 
     #[test]
@@ -395,6 +445,8 @@ mod tests {
         assert!(names("Maria Garcia & Co", Hint::None).is_empty());
         assert!(names("Peters & Jonker renewed its contract", Hint::None).is_empty());
         assert!(names("Gilberto Silva Maestre S.Coop. renewed", Hint::None).is_empty());
+        assert!(names("a frying pan and a pot", Hint::None).is_empty());
+        assert!(names("the client portal is down", Hint::None).is_empty());
         assert_eq!(names("Maria Garcia and Hans Müller came", Hint::None), ["Maria Garcia", "Hans Müller"]);
         assert!(!names("Maria Garcia & Hans Müller came", Hint::None).is_empty(), "people, not a firm");
     }

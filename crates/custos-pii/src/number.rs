@@ -104,6 +104,14 @@ const PHONE_CONTEXT: &[&str] = &[
     "telefoon",
     "mobiel",
     "contact",
+    "kontakt",
+    "numer",
+    "rückruf",
+    "rappel",
+    "richiam",
+    "terugbel",
+    "teruggebeld",
+    "gebeld",
 ];
 const ORDER_CONTEXT: &[&str] = &[
     "order",
@@ -508,7 +516,13 @@ fn judge(value: &str, run: &Run, hint: Hint, phones: &PhoneRules, threshold: f32
         if phones.valid_international(international) {
             return Some((PiiType::Phone, 0.95));
         }
-        if hint == Hint::Phone || nanp_shaped(run) {
+        // Written as an international number, grouped like one or said to be a phone
+        // ("+48 001-76-19-17", "call +39 6 89003243"), though no number of its plan: what
+        // a reader takes for a phone number, and what made-up data is full of.
+        if hint == Hint::Phone
+            || nanp_shaped(run)
+            || (groups.len() > 1 || phone_ctx()) && phones.plausible_international(international)
+        {
             return Some((PiiType::Phone, 0.7));
         }
         return None;
@@ -543,8 +557,9 @@ fn judge(value: &str, run: &Run, hint: Hint, phones: &PhoneRules, threshold: f32
     }
     if !phones.valid_national(text) {
         // Written as a North American number, though its area code is not one in use
-        // (yet): what a reader takes for a phone number, and what test data is full of.
-        return nanp_shaped(run).then_some((PiiType::Phone, 0.7));
+        // (yet), or grouped as a phone and said to be one ("llámenme al 992 722 845"): what
+        // a reader takes for a phone number, and what test data is full of.
+        return (nanp_shaped(run) || groups.len() >= 3 && phone_ctx()).then_some((PiiType::Phone, 0.7));
     }
     Some((PiiType::Phone, confidence))
 }
@@ -661,6 +676,14 @@ mod tests {
             ("(486)204-4366x8443", "(486)204-4366"),
             ("or 001-981-514-3339.", "001-981-514-3339"),
             ("+1-632-768-0021x379", "+1-632-768-0021"),
+            // International numbers grouped as phones, or said to be ones, though no number
+            // of their country's plan.
+            ("+48 001-76-19-17", "+48 001-76-19-17"),
+            ("+44 632-768-0021", "+44 632-768-0021"),
+            ("richiamato al +39 6 89003243.", "+39 6 89003243"),
+            ("Callback requested: +17040210274.", "+17040210274"),
+            // Grouped as a phone and said to be one: "llámenme al 992 722 845".
+            ("pide que le llamen al 992 722 845.", "992 722 845"),
         ] {
             assert_eq!(kinds(text, Hint::None), vec![(PiiType::Phone, want)], "{text}");
         }
@@ -685,7 +708,10 @@ mod tests {
             "qty 12 15 20",
             "1.2.3.4",
             "123.456.7890",
-            "+44 632-768-0021",
+            // A plus and digits, ungrouped and unnamed: not written as a phone.
+            "+44632768002",
+            "+999 123 456 789",
+            "order 992 722 845 shipped",
         ] {
             assert_eq!(kinds(text, Hint::None), vec![], "{text}");
         }

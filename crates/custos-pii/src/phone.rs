@@ -100,6 +100,11 @@ impl Region {
         })
     }
 
+    /// Whether some number of this region has `len` digits (its types' possible lengths).
+    fn possible_length(&self, len: usize) -> bool {
+        self.compiled().types.as_ref().is_some_and(|t| t.lengths.is_empty() || t.lengths.contains(&(len as u16)))
+    }
+
     /// Whether `nsn` (a national significant number) is a valid number of this region.
     fn is_valid(&self, nsn: &str) -> bool {
         let c = self.compiled();
@@ -155,6 +160,25 @@ impl PhoneRules {
                 }
             }
             return false;
+        }
+        false
+    }
+
+    /// Whether `digits` (after a `+` or `00`) start with a country code in use and leave a
+    /// national number of a length some number of that code has (any type's, plus or minus
+    /// one digit for a national prefix written by mistake): the shape of a phone number,
+    /// whether or not the number itself is in service.
+    pub(crate) fn plausible_international(&self, digits: &str) -> bool {
+        for cc_len in 1..=3 {
+            if digits.len() <= cc_len + 5 {
+                break;
+            }
+            let Ok(code) = digits[..cc_len].parse::<u16>() else { break };
+            let Some(indices) = self.by_code.get(&code) else { continue };
+            let nsn = digits.len() - cc_len;
+            return indices
+                .iter()
+                .any(|&i| self.regions[i].possible_length(nsn) || self.regions[i].possible_length(nsn - 1));
         }
         false
     }

@@ -3,7 +3,7 @@
 custos-pii's own generator (src/corpus) shares its authors' habits with the detector: the
 same word lists, the same record shapes, the same field names. This corpus comes from the
 Faker package instead (its names, addresses, phone formats and identifiers per locale),
-in record shapes and field names written here, so that `tests/faker.rs` measures how the
+in record shapes and field names written here, so that `tests/other_generators.rs` measures how the
 detector does on data it has not seen.
 
 Regenerate (the committed file is what the test reads; nothing at test time needs Python):
