@@ -314,6 +314,9 @@ const PASSWORD_WORDS: &[&str] = &[
     "contrasena",
     "wachtwoord",
     "pass",
+    "pw",
+    "haslo",
+    "senha",
 ];
 const SECRET_NOT: &[&str] = &[
     "type",

@@ -44,7 +44,9 @@ fn b64url(s: &[u8]) -> bool {
 /// Finds the secrets of `value`.
 pub(crate) fn scan(value: &str, hint: Hint, out: &mut Vec<Finding>) {
     let b = value.as_bytes();
-    if b.len() >= 60 {
+    // "-----BEGIN PRIVATE KEY-----", the shortest header, is 27 bytes: a key cut short
+    // after its header has still been handed over.
+    if b.len() >= 27 {
         pem(value, out);
     }
     let before = out.len();
@@ -328,6 +330,11 @@ mod tests {
         assert_eq!(found("Authorization: Basic dXNlcjpwYXNzd29yZDEyMw==", Hint::None), ["dXNlcjpwYXNzd29yZDEyMw=="]);
         assert_eq!(found("9f8e7d6c5b4a39281706f5e4d3c2b1a0", Hint::Token), ["9f8e7d6c5b4a39281706f5e4d3c2b1a0"]);
         assert_eq!(found("S3cr3t!Passw0rd", Hint::Password), ["S3cr3t!Passw0rd"]);
+        assert_eq!(
+            found("pasted -----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7", Hint::None).len(),
+            1,
+            "a key cut short"
+        );
     }
 
     #[test]
