@@ -121,7 +121,7 @@ const SIGN_UP_ACCEPTED: SignUpAccepted = SignUpAccepted {
     message: "check your email to continue: a message has been sent to the address given",
 };
 
-#[utoipa::path(post, path = "/v1/accounts", tag = "accounts", security(()),
+#[utoipa::path(post, operation_id = "register_account", path = "/v1/accounts", tag = "accounts", security(()),
     request_body = SignUp,
     responses((status = 202, description = "Accepted, whether or not the address already has an account (the answer \
                   tells no one who has one): a new address is mailed a verification link, the holder of an \
@@ -215,7 +215,7 @@ struct TokenQuery {
     token: String,
 }
 
-#[utoipa::path(get, path = "/v1/accounts/verify", tag = "accounts", security(()),
+#[utoipa::path(get, operation_id = "verify_account_email", path = "/v1/accounts/verify", tag = "accounts", security(()),
     params(TokenQuery),
     responses((status = 200, description = "`{verified: true}`", body = Object),
               (status = 401, description = "`bad_token`", body = crate::openapi::ErrorEnvelope)))]

@@ -210,7 +210,7 @@ pub(crate) fn parse_choices(body: &[u8]) -> Result<Choices, ApiError> {
     Ok(choices)
 }
 
-#[utoipa::path(post, path = "/v1/banner/consent", tag = "banner", security(()),
+#[utoipa::path(post, operation_id = "record_banner_consent", path = "/v1/banner/consent", tag = "banner", security(()),
     request_body(content((Choices = "application/json"), (Choices = "text/plain"))),
     responses((status = 202, description = "`{recorded, subject_id}`", body = Object),
               (status = 413, description = "`body_too_large`", body = crate::openapi::ErrorEnvelope),

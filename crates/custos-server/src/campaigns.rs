@@ -61,7 +61,7 @@ fn status_json(s: &CampaignStatus) -> Value {
     body
 }
 
-#[utoipa::path(post, path = "/v1/campaigns", tag = "campaigns", security(("service_token" = [])),
+#[utoipa::path(post, operation_id = "create_campaign", path = "/v1/campaigns", tag = "campaigns", security(("service_token" = [])),
     request_body = CampaignDraft,
     responses((status = 201, description = "The draft", body = Object)))]
 async fn create(
@@ -73,14 +73,14 @@ async fn create(
     Ok((StatusCode::CREATED, Json(campaign_json(&campaign))))
 }
 
-#[utoipa::path(get, path = "/v1/campaigns", tag = "campaigns", security(("service_token" = [])),
+#[utoipa::path(get, operation_id = "list_campaigns", path = "/v1/campaigns", tag = "campaigns", security(("service_token" = [])),
     responses((status = 200, description = "`{campaigns}`, the latest 100", body = Object)))]
 async fn list(State(state): State<AppState>, Service(actor): Service) -> Result<Json<Value>, ApiError> {
     let campaigns = state.campaigns.list(&actor, 100).await.map_err(error)?;
     Ok(Json(json!({"campaigns": campaigns.iter().map(campaign_json).collect::<Vec<_>>()})))
 }
 
-#[utoipa::path(get, path = "/v1/campaigns/{id}", tag = "campaigns", security(("service_token" = [])),
+#[utoipa::path(get, operation_id = "campaign_status", path = "/v1/campaigns/{id}", tag = "campaigns", security(("service_token" = [])),
     params(("id" = Uuid, Path, description = "The campaign")),
     responses((status = 200, description = "The campaign and how far its sending got", body = Object)))]
 async fn status(

@@ -47,7 +47,7 @@ struct RecordBody {
     text_version: String,
 }
 
-#[utoipa::path(post, path = "/v1/consents", tag = "consents", security(("service_token" = [])),
+#[utoipa::path(post, operation_id = "record_consent", path = "/v1/consents", tag = "consents", security(("service_token" = [])),
     request_body = RecordBody,
     responses((status = 201, description = "`{subject_id, seq}`", body = Object),
               (status = 403, description = "`actor_not_scoped`", body = crate::openapi::ErrorEnvelope),

@@ -127,7 +127,7 @@ struct ListQuery {
     limit: Option<u32>,
 }
 
-#[utoipa::path(get, path = "/v1/disclosures", tag = "disclosures", security(("service_token" = [])),
+#[utoipa::path(get, operation_id = "list_disclosures", path = "/v1/disclosures", tag = "disclosures", security(("service_token" = [])),
     params(ListQuery),
     responses((status = 200, description = "`{disclosures}`", body = Object), (status = 403, description = "`not_a_staff_token`", body = crate::openapi::ErrorEnvelope)))]
 async fn list(

@@ -114,7 +114,7 @@ async fn exercise(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     })
 }
 
-#[utoipa::path(get, path = "/v1/data-rights-request/{id}", tag = "drp", security(("drp_agent" = [])),
+#[utoipa::path(get, operation_id = "drp_request_status", path = "/v1/data-rights-request/{id}", tag = "drp", security(("drp_agent" = [])),
     params(("id" = Uuid, Path, description = "The request")),
     responses((status = 200, description = "The request's status", body = Object),
               (status = 403, description = "A bare 403: the token is not good"),

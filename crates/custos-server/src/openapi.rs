@@ -30,6 +30,13 @@ pub(crate) struct ErrorEnvelope {
     error: ErrorBody,
 }
 
+/// A file's bytes, as a response body (`type: string, format: binary`), which client
+/// generators turn into a byte stream rather than a list of numbers.
+#[derive(Debug, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)] // Only its schema is used.
+pub(crate) struct FileBytes(Vec<u8>);
+
 /// The security schemes: service tokens, partner keys, the account session cookie and the
 /// DRP agents' pair-wise tokens.
 struct Security;

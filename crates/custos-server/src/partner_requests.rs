@@ -77,7 +77,7 @@ async fn make(
     Ok(Json(body))
 }
 
-#[utoipa::path(get, path = "/v1/partner/rights-requests/{id}", tag = "partner rights requests",
+#[utoipa::path(get, operation_id = "show_partner_rights_request", path = "/v1/partner/rights-requests/{id}", tag = "partner rights requests",
     security(("partner_key" = [])),
     params(("id" = Uuid, Path, description = "The request")),
     responses((status = 200, description = "`{id, kind, direction, state, outcome, received_at, done_at}`", body = Object),

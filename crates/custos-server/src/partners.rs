@@ -184,7 +184,7 @@ fn sub_json(s: &SubProcessor) -> Value {
     })
 }
 
-#[utoipa::path(post, path = "/v1/partners", tag = "partners", security(("service_token" = [])),
+#[utoipa::path(post, operation_id = "register_partner", path = "/v1/partners", tag = "partners", security(("service_token" = [])),
     request_body = custos_engine::partners::NewPartner,
     responses((status = 201, description = "The partner", body = Object)))]
 async fn register(
@@ -196,14 +196,14 @@ async fn register(
     Ok((StatusCode::CREATED, Json(partner_json(&partner))))
 }
 
-#[utoipa::path(get, path = "/v1/partners", tag = "partners", security(("service_token" = [])),
+#[utoipa::path(get, operation_id = "list_partners", path = "/v1/partners", tag = "partners", security(("service_token" = [])),
     responses((status = 200, description = "`{partners}`", body = Object)))]
 async fn list(State(state): State<AppState>, Service(actor): Service) -> Result<Json<Value>, Refusal> {
     let partners = state.partners.list(&actor).await?;
     Ok(Json(json!({"partners": partners.iter().map(partner_json).collect::<Vec<_>>()})))
 }
 
-#[utoipa::path(get, path = "/v1/partners/{id}", tag = "partners", security(("service_token" = [])),
+#[utoipa::path(get, operation_id = "show_partner", path = "/v1/partners/{id}", tag = "partners", security(("service_token" = [])),
     params(("id" = Uuid, Path, description = "The partner")),
     responses((status = 200, description = "The partner with its keys (without secrets) and sub-processors", body = Object), (status = 404, description = "`not_found`", body = crate::openapi::ErrorEnvelope)))]
 async fn show(
@@ -405,7 +405,7 @@ struct ReadParams {
     limit: Option<u32>,
 }
 
-#[utoipa::path(get, path = "/v1/partner/records", tag = "partners", security(("partner_key" = [])),
+#[utoipa::path(get, operation_id = "read_partner_records", path = "/v1/partner/records", tag = "partners", security(("partner_key" = [])),
     params(ReadParams),
     responses((status = 200, description = "`{records, next_after}`: the partner's own records", body = Object)))]
 async fn read(

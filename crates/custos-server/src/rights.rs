@@ -96,7 +96,7 @@ struct Code {
     code: String,
 }
 
-#[utoipa::path(post, path = "/v1/rights-requests/{id}/verify", tag = "rights", security(()),
+#[utoipa::path(post, operation_id = "verify_rights_request", path = "/v1/rights-requests/{id}/verify", tag = "rights", security(()),
     params(("id" = Uuid, Path, description = "The request")),
     request_body = Code,
     responses((status = 200, description = "Verified: the request's state", body = Object),
@@ -115,7 +115,7 @@ async fn verify(
     Ok(Json(status_json(&request)))
 }
 
-#[utoipa::path(get, path = "/v1/rights-requests/{id}", tag = "rights", security(()),
+#[utoipa::path(get, operation_id = "rights_request_status", path = "/v1/rights-requests/{id}", tag = "rights", security(()),
     params(("id" = Uuid, Path, description = "The request")),
     responses((status = 200, description = "Its state and deadline, without personal data", body = Object),
               (status = 404, description = "`unknown_request`", body = crate::openapi::ErrorEnvelope)))]
@@ -133,7 +133,7 @@ struct PackageQuery {
 
 #[utoipa::path(get, path = "/v1/rights-requests/{id}/package", tag = "rights", security(()),
     params(("id" = Uuid, Path, description = "The request"), PackageQuery),
-    responses((status = 200, description = "The zip of a fulfilled access request", content_type = "application/zip", body = Vec<u8>),
+    responses((status = 200, description = "The zip of a fulfilled access request", content_type = "application/zip", body = crate::openapi::FileBytes),
               (status = 404, description = "`unknown_link`, `unknown_request`", body = crate::openapi::ErrorEnvelope),
               (status = 410, description = "`link_expired`", body = crate::openapi::ErrorEnvelope)))]
 async fn package(

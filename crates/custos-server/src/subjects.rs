@@ -74,7 +74,7 @@ struct Created {
     record_ids: Vec<Uuid>,
 }
 
-#[utoipa::path(post, path = "/v1/subjects", tag = "subjects", security(("service_token" = [])),
+#[utoipa::path(post, operation_id = "create_subject", path = "/v1/subjects", tag = "subjects", security(("service_token" = [])),
     request_body = CreateSubject,
     responses((status = 201, description = "Stored", body = Created),
               (status = 403, description = "Refused by the gate: `error.code` names the rule", body = crate::openapi::ErrorEnvelope),
@@ -148,7 +148,7 @@ struct RecordOut {
     value: String,
 }
 
-#[utoipa::path(get, path = "/v1/subjects/{id}/records", tag = "subjects", security(("service_token" = [])),
+#[utoipa::path(get, operation_id = "read_subject_records", path = "/v1/subjects/{id}/records", tag = "subjects", security(("service_token" = [])),
     params(("id" = Uuid, Path, description = "The subject"), ReadQuery),
     responses((status = 200, description = "`{records: [{record_id, category, purpose, policy_version, collected_at, value}]}`", body = Object),
               (status = 403, description = "Refused by the gate", body = crate::openapi::ErrorEnvelope),

@@ -140,3 +140,59 @@ async fn the_document_has_security_schemes_error_shapes_and_request_schemas() {
     let op = &doc["paths"]["/v1/partner/records"]["post"];
     assert_eq!(op["security"][0]["partner_key"], serde_json::json!([]));
 }
+
+/// What client generators (openapi-generator, oapi-codegen, openapi-python-client) and
+/// validators (openapi-spec-validator) require beyond the schema: each operation's id is
+/// unique (it names the client's method), and each `{parameter}` of a path is declared as a
+/// path parameter of every operation on it.
+#[tokio::test]
+async fn operation_ids_are_unique_and_path_parameters_are_declared() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["marketing"]).await;
+    let doc: Value =
+        app.client.get(format!("{}/openapi.json", app.base)).send().await.expect("get").json().await.expect("json");
+    let mut seen = std::collections::BTreeMap::new();
+    let mut problems = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        let wanted: BTreeSet<&str> =
+            path.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name)).collect();
+        for (method, op) in item.as_object().expect("item") {
+            let at = format!("{} {path}", method.to_uppercase());
+            match op["operationId"].as_str() {
+                None => problems.push(format!("{at}: no operationId")),
+                Some(id) => {
+                    if let Some(other) = seen.insert(id.to_owned(), at.clone()) {
+                        problems.push(format!("operationId {id:?} names both {other} and {at}"));
+                    }
+                }
+            }
+            let declared: BTreeSet<&str> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .chain(item["parameters"].as_array().into_iter().flatten())
+                .filter(|p| p["in"] == "path")
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            if declared != wanted {
+                problems.push(format!("{at}: path parameters {declared:?}, the path has {wanted:?}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// The access package is described as bytes, not as an array of numbers.
+#[tokio::test]
+async fn the_access_package_is_described_as_binary() {
+    let db = TestDb::from_env().await;
+    let app = TestApp::spawn(&db, &["marketing"]).await;
+    let doc: Value =
+        app.client.get(format!("{}/openapi.json", app.base)).send().await.expect("get").json().await.expect("json");
+    let mut schema = &doc["paths"]["/v1/rights-requests/{id}/package"]["get"]["responses"]["200"]["content"]["application/zip"]
+        ["schema"];
+    if let Some(name) = schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+        schema = &doc["components"]["schemas"][name];
+    }
+    assert_eq!((&schema["type"], &schema["format"]), (&Value::from("string"), &Value::from("binary")), "{schema}");
+}
