@@ -2,7 +2,7 @@
 //! database and no configuration.
 //!
 //! Input is one JSON object per line, or CSV with a header row (each row becomes an object
-//! of header → value). Output is one JSON line per record, in order:
+//! of header → value; the delimiter, `,`, `;`, tab or `|`, is read from the header row). Output is one JSON line per record, in order:
 //! `{"line": N, "findings": [{"field", "type", "start", "end", "confidence"}]}`, offsets in
 //! bytes into the field's value. A line that cannot be read is reported on standard error
 //! (`line N: …`) and as `{"line": N, "error": "…"}` on standard output, and scanning goes
@@ -123,7 +123,7 @@ fn scan_ndjson(detector: &Detector, input: impl BufRead, out: &mut impl Write) -
 /// CSV with a header row: each row is scanned as an object of header → value.
 fn scan_csv(detector: &Detector, input: impl Read, out: &mut impl Write) -> io::Result<Tally> {
     let mut tally = Tally::default();
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(input);
+    let mut reader = custos_engine::partners::csv_input::reader(input);
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {

@@ -126,6 +126,30 @@ fn csv_with_a_header_row() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// A spreadsheet saved as CSV in a locale whose decimal mark is a comma: `;` between
+/// fields, CRLF line ends, a byte-order mark. Lines are the lines an editor shows.
+#[test]
+fn csv_from_a_european_spreadsheet() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "export.csv",
+        "\u{feff}kundennr;nachname;telefon;betrag\r\n1001;Müller;+49 30 901820;12,50\r\n1002;;;3,00\r\n1003;Schmidt\r\n",
+    );
+    let out = custos(dir.path(), &["pii", "scan", "export.csv", "--format", "csv"]);
+    assert_eq!(out.status.code(), Some(2), "a short row is a bad line");
+    let lines = lines(&out);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0]["line"], 2);
+    assert_eq!(
+        kinds(&lines[0]),
+        [("nachname".to_owned(), "person_name".to_owned()), ("telefon".to_owned(), "phone".to_owned())]
+    );
+    assert_eq!(lines[1], serde_json::json!({"line": 3, "findings": []}));
+    assert_eq!(lines[2]["line"], 4);
+    assert!(lines[2]["error"].as_str().is_some_and(|e| e.contains("expected 4 fields")), "{lines:?}");
+}
+
 #[test]
 fn reads_standard_input_and_needs_no_configuration() {
     let dir = tempfile::tempdir().expect("tempdir");

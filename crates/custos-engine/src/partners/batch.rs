@@ -189,7 +189,7 @@ fn parse_ndjson(body: &[u8], push: &mut Push<'_>) -> Result<(), BatchError> {
 }
 
 fn parse_csv(body: &[u8], push: &mut Push<'_>) -> Result<(), BatchError> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(body);
+    let mut reader = super::csv_input::reader(body);
     let headers =
         reader.headers().map_err(|e| csv_error(&e, None))?.iter().map(|h| h.trim().to_owned()).collect::<Vec<_>>();
     if headers.iter().all(String::is_empty) {
@@ -364,6 +364,13 @@ mod tests {
         }
         assert_eq!(n[1].line, Some(3), "blank lines count");
         assert_eq!(c[1].line, Some(3), "the header is line 1");
+        // A spreadsheet's CSV in a locale with a decimal comma: `;`, CRLF, a byte-order mark.
+        let e = parse(BatchFormat::Csv, b"\xef\xbb\xbfpseudonym;n\r\na1;3\r\nb2;4\r\n", 10, "pseudonym").expect("csv");
+        assert_eq!(
+            e.iter().map(|r| r.fields.clone()).collect::<Vec<_>>(),
+            j.iter().map(|r| r.fields.clone()).collect::<Vec<_>>()
+        );
+        assert_eq!(e[1].line, Some(3), "lines after CRLF are counted as after LF");
     }
 
     #[test]
@@ -382,6 +389,8 @@ mod tests {
         assert_eq!((e.code, e.line), ("malformed_batch", Some(1)));
         assert!(!e.message.contains("jane"), "{}", e.message);
         let e = parse(BatchFormat::Csv, b"pseudonym,n\na,1\nb\n", 10, "pseudonym").expect_err("short row");
+        assert_eq!((e.code, e.record, e.line), ("malformed_batch", Some(1), Some(3)));
+        let e = parse(BatchFormat::Csv, b"pseudonym,n\r\na,1\r\nb\r\n", 10, "pseudonym").expect_err("short row");
         assert_eq!((e.code, e.record, e.line), ("malformed_batch", Some(1), Some(3)));
         let e = json(r#"[{"pseudonym": "has space"}]"#).expect_err("space");
         assert_eq!(e.code, "bad_pseudonym");
