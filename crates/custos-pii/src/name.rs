@@ -431,6 +431,9 @@ mod tests {
         assert_eq!(names("Graag bellen naar de heer Jansen.", Hint::None), ["Jansen"]);
         assert_eq!(names("Terugbetaling naar NL04 t.n.v. Manu Wuestemans.", Hint::None), ["Manu Wuestemans"]);
         assert_eq!(names("El cliente Máximo Andres pide", Hint::None), ["Máximo Andres"]);
+        // A given name that is also a month in Dutch ("augustus").
+        assert_eq!(names("Spoke to Augustus Dixon today", Hint::None), ["Augustus Dixon"]);
+        assert!(names("Geleverd op 12 augustus 2024.", Hint::None).is_empty());
     }
 
     #[test]

@@ -142,45 +142,41 @@ impl PhoneRules {
         PhoneRules { regions, by_code, national }
     }
 
+    /// The regions of the country code that `digits` (after a `+` or `00`) start with, and
+    /// the national number after it, if it has more than `min_national` digits. Codes are
+    /// prefix-free, so the first length that names a code is the one.
+    fn split_country_code<'a>(&self, digits: &'a str, min_national: usize) -> Option<(&[usize], &'a str)> {
+        for cc_len in 1..=3 {
+            if digits.len() <= cc_len + min_national {
+                return None;
+            }
+            let code = digits[..cc_len].parse::<u16>().ok()?;
+            if let Some(indices) = self.by_code.get(&code) {
+                return Some((indices, &digits[cc_len..]));
+            }
+        }
+        None
+    }
+
     /// Whether `digits` (after a `+` or `00`) are a country code and a valid number.
     pub(crate) fn valid_international(&self, digits: &str) -> bool {
-        for cc_len in 1..=3 {
-            if digits.len() <= cc_len + 3 {
-                break;
-            }
-            let Ok(code) = digits[..cc_len].parse::<u16>() else { break };
-            let Some(indices) = self.by_code.get(&code) else { continue };
-            let nsn = &digits[cc_len..];
-            // "+44 (0) 20 …" and "+49 030 …" carry a national prefix that does not belong.
-            let stripped = nsn.strip_prefix('0');
-            for &i in indices {
-                let region = &self.regions[i];
-                if region.is_valid(nsn) || stripped.is_some_and(|s| region.is_valid(s)) {
-                    return true;
-                }
-            }
-            return false;
-        }
-        false
+        let Some((indices, nsn)) = self.split_country_code(digits, 3) else { return false };
+        // "+44 (0) 20 …" and "+49 030 …" carry a national prefix that does not belong.
+        let stripped = nsn.strip_prefix('0');
+        indices.iter().any(|&i| {
+            let region = &self.regions[i];
+            region.is_valid(nsn) || stripped.is_some_and(|s| region.is_valid(s))
+        })
     }
 
     /// Whether `digits` (after a `+` or `00`) start with a country code in use and leave a
-    /// national number of a length some number of that code has (any type's, plus or minus
-    /// one digit for a national prefix written by mistake): the shape of a phone number,
-    /// whether or not the number itself is in service.
+    /// national number of a length some number of that code has (any type's, or one digit
+    /// more, for a national prefix written by mistake): the shape of a phone number, whether
+    /// or not the number itself is in service.
     pub(crate) fn plausible_international(&self, digits: &str) -> bool {
-        for cc_len in 1..=3 {
-            if digits.len() <= cc_len + 5 {
-                break;
-            }
-            let Ok(code) = digits[..cc_len].parse::<u16>() else { break };
-            let Some(indices) = self.by_code.get(&code) else { continue };
-            let nsn = digits.len() - cc_len;
-            return indices
-                .iter()
-                .any(|&i| self.regions[i].possible_length(nsn) || self.regions[i].possible_length(nsn - 1));
-        }
-        false
+        let Some((indices, nsn)) = self.split_country_code(digits, 5) else { return false };
+        let len = nsn.len();
+        indices.iter().any(|&i| self.regions[i].possible_length(len) || self.regions[i].possible_length(len - 1))
     }
 
     /// The first region of the national list (or `preferred`, tried first) in which

@@ -64,6 +64,11 @@ fn route_table(dir: &Path, out: &mut BTreeSet<(String, String)>) {
     }
 }
 
+/// The document the running app serves.
+async fn document(app: &TestApp) -> Value {
+    app.client.get(format!("{}/openapi.json", app.base)).send().await.expect("get").json().await.expect("json")
+}
+
 #[tokio::test]
 async fn every_json_route_is_in_the_openapi_document() {
     let db = TestDb::from_env().await;
@@ -109,8 +114,7 @@ async fn every_json_route_is_in_the_openapi_document() {
 async fn the_document_has_security_schemes_error_shapes_and_request_schemas() {
     let db = TestDb::from_env().await;
     let app = TestApp::spawn(&db, &["marketing"]).await;
-    let doc: Value =
-        app.client.get(format!("{}/openapi.json", app.base)).send().await.expect("get").json().await.expect("json");
+    let doc = document(&app).await;
     let schemes = &doc["components"]["securitySchemes"];
     for scheme in ["service_token", "partner_key", "drp_agent", "account_session"] {
         assert!(!schemes[scheme].is_null(), "security scheme {scheme}");
@@ -149,8 +153,7 @@ async fn the_document_has_security_schemes_error_shapes_and_request_schemas() {
 async fn operation_ids_are_unique_and_path_parameters_are_declared() {
     let db = TestDb::from_env().await;
     let app = TestApp::spawn(&db, &["marketing"]).await;
-    let doc: Value =
-        app.client.get(format!("{}/openapi.json", app.base)).send().await.expect("get").json().await.expect("json");
+    let doc = document(&app).await;
     let mut seen = std::collections::BTreeMap::new();
     let mut problems = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
@@ -187,8 +190,7 @@ async fn operation_ids_are_unique_and_path_parameters_are_declared() {
 async fn the_access_package_is_described_as_binary() {
     let db = TestDb::from_env().await;
     let app = TestApp::spawn(&db, &["marketing"]).await;
-    let doc: Value =
-        app.client.get(format!("{}/openapi.json", app.base)).send().await.expect("get").json().await.expect("json");
+    let doc = document(&app).await;
     let mut schema = &doc["paths"]["/v1/rights-requests/{id}/package"]["get"]["responses"]["200"]["content"]["application/zip"]
         ["schema"];
     if let Some(name) = schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
