@@ -60,9 +60,9 @@ fn run_checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<Progress> {
 /// commits rarely lets happen). The restart takes the write lock for as long as it copies
 /// the few frames written since the passive round, and gives way at once when a writer
 /// or a reader is busy (the connection has no busy timeout): the next round tries again.
-fn round(conn: &Connection) -> rusqlite::Result<Progress> {
+fn round(conn: &Connection, restart_mark: i64) -> rusqlite::Result<Progress> {
     let passive = checkpoint(conn)?;
-    if passive.busy || passive.log_frames < RESTART_MARK || passive.copied_frames < passive.log_frames {
+    if passive.busy || passive.log_frames < restart_mark || passive.copied_frames < passive.log_frames {
         return Ok(passive);
     }
     match run_checkpoint(conn, "RESTART") {
@@ -118,8 +118,8 @@ fn run(path: &Path, stop: &(Mutex<bool>, Condvar)) {
         let last = *guard;
         drop(guard);
         let outcome = match conn.as_ref() {
-            Some(c) => round(c),
-            None => open(path).and_then(|c| round(conn.insert(c))),
+            Some(c) => round(c, RESTART_MARK),
+            None => open(path).and_then(|c| round(conn.insert(c), RESTART_MARK)),
         };
         match outcome {
             Ok(_) => failing = false,
@@ -189,6 +189,69 @@ mod tests {
         assert!(after.log_frames < 10, "the log started again: {after:?}");
         drop(checkpointer);
         drop((writer, reader));
+    }
+
+    /// A database in WAL mode whose writer never checkpoints, with `rows` rows of 3 KB
+    /// written (about one log frame a row).
+    fn logged(path: &Path, rows: usize) -> Connection {
+        let writer = Connection::open(path).expect("open");
+        writer
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (v BLOB);")
+            .expect("schema");
+        for _ in 0..rows {
+            writer.execute("INSERT INTO t VALUES (randomblob(3000))", []).expect("insert");
+        }
+        writer
+    }
+
+    #[test]
+    fn a_long_log_copied_whole_is_restarted_and_a_busy_writer_is_not_waited_for() {
+        let (_dir, path) = scratch();
+        let writer = logged(&path, 40);
+        let other = Connection::open(&path).expect("open");
+        let checkpointer = open(&path).expect("open");
+
+        // A writer in the middle of a transaction: the passive copy goes ahead, the restart
+        // gives way at once, and the round is no error.
+        other.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (x'01');").expect("begin");
+        let started = std::time::Instant::now();
+        let progress = round(&checkpointer, 10).expect("a busy writer is no error");
+        assert!(started.elapsed() < Duration::from_secs(1), "the restart waited for the writer");
+        assert!(progress.log_frames >= 40 && progress.copied_frames == progress.log_frames, "{progress:?}");
+        other.execute_batch("COMMIT;").expect("the writer's transaction is unharmed");
+
+        // Nobody busy: the restart runs, and the next commit writes the log from its start.
+        // (A writer also starts again a log it finds copied whole; what the restart adds is
+        // for commits that never pause, which one thread cannot stage.)
+        let progress = round(&checkpointer, 10).expect("round");
+        assert!(!progress.busy, "{progress:?}");
+        writer.execute("INSERT INTO t VALUES (x'02')", []).expect("insert");
+        let after = checkpoint(&checkpointer).expect("checkpoint");
+        assert!(after.log_frames < 10, "the log started again: {after:?}");
+
+        // Under the mark, a round is only a passive copy.
+        writer.execute("INSERT INTO t VALUES (x'03')", []).expect("insert");
+        assert!(!round(&checkpointer, RESTART_MARK).expect("round").busy);
+        assert_eq!(writer.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).expect("count"), 43);
+    }
+
+    #[test]
+    fn the_thread_starts_copying_once_a_failing_file_can_be_opened() {
+        let (_dir, path) = scratch();
+        // The thread starts before the file exists: its rounds fail, then it retries.
+        let checkpointer = Checkpointer::start(&path).expect("thread");
+        std::thread::sleep(INTERVAL * 3);
+        let _writer = logged(&path, 200);
+        let mut db = 0;
+        for _ in 0..50 {
+            std::thread::sleep(INTERVAL);
+            db = std::fs::metadata(&path).expect("db").len();
+            if db > 200 * 3000 {
+                break;
+            }
+        }
+        assert!(db > 200 * 3000, "the thread never recovered ({db} bytes in the file)");
+        drop(checkpointer);
     }
 
     #[test]
