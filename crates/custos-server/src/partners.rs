@@ -28,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use custos_engine::partners::batch::BatchFormat;
+use custos_engine::partners::charset;
 use custos_engine::partners::{
     NewSubProcessor, PartnerCaller, PartnerError, TransferConsent, UploadRequest, uploads::MAX_READ,
 };
@@ -322,7 +323,7 @@ struct UploadParams {
 
 #[utoipa::path(post, path = "/v1/partner/records", tag = "partners", security(("partner_key" = [])),
     params(UploadParams, ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for the same key and body")),
-    responses((status = 201, description = "What was stored (or a replay of it, with `idempotent-replayed: true`)", body = Object), (status = 413, description = "`batch_too_large`", body = crate::openapi::ErrorEnvelope), (status = 415, description = "`unsupported_batch_format`", body = crate::openapi::ErrorEnvelope), (status = 422, description = "`pii_detected`: `rejected` lists each finding; nothing was stored", body = Object)))]
+    responses((status = 201, description = "What was stored (or a replay of it, with `idempotent-replayed: true`)", body = Object), (status = 413, description = "`batch_too_large`", body = crate::openapi::ErrorEnvelope), (status = 400, description = "`invalid_encoding`: the body is not in the character set its `Content-Type` names", body = crate::openapi::ErrorEnvelope), (status = 415, description = "`unsupported_batch_format`, `unsupported_charset`", body = crate::openapi::ErrorEnvelope), (status = 422, description = "`pii_detected`: `rejected` lists each finding; nothing was stored", body = Object)))]
 async fn upload(
     State(state): State<AppState>,
     PartnerAuth(caller): PartnerAuth,
@@ -349,6 +350,21 @@ async fn upload(
         .with_field("Content-Type")
         .into());
     };
+    // A batch in another character set than UTF-8 says which (`text/csv; charset=windows-1252`).
+    let charset = match charset::of_content_type(content_type) {
+        None => None,
+        Some(label) => Some(charset::named(label).map_err(|_| {
+            let shown: String = label.chars().take(40).collect();
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_charset",
+                format!(
+                    "unknown character set {shown:?}: send UTF-8, or name a set of the WHATWG Encoding Standard (windows-1252, iso-8859-15, ...)"
+                ),
+            )
+            .with_field("Content-Type")
+        })?),
+    };
     let idempotency_key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => Some(
@@ -360,7 +376,13 @@ async fn upload(
                 .to_owned(),
         ),
     };
-    let body = read_limited(body, state.partners.settings().max_body_bytes).await?;
+    let mut body = read_limited(body, state.partners.settings().max_body_bytes).await?;
+    if let Some(charset) = charset {
+        body = charset::to_utf8(body, charset).map_err(|e| {
+            ApiError::bad_request("invalid_encoding", format!("the batch is not in the character set it names: {e}"))
+                .with_field("body")
+        })?;
+    }
     let answer = state.partners.upload(&caller, UploadRequest { format, body, quarantine, idempotency_key }).await?;
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::CREATED);
     let mut response = (status, Json(answer.body)).into_response();

@@ -19,6 +19,7 @@ on_both_backends!(
     quarantine_stores_the_clean_records_and_returns_the_rejected_ones,
     an_idempotency_key_replays_the_answer_and_refuses_another_body,
     bad_batches_name_the_record_line_and_field_and_change_nothing,
+    a_spreadsheets_export_in_windows_1252_is_read_as_it_was_written,
     keys_are_shown_once_scoped_revocable_and_rotatable,
     subprocessors_need_written_consent_and_transfers_outside_the_eea_the_partners,
     terminating_a_contract_deletes_the_data_through_the_job_runner_and_reports,
@@ -293,6 +294,46 @@ async fn an_idempotency_key_replays_the_answer_and_refuses_another_body(
     assert_eq!(app.stored(&b).await, 2);
 }
 
+/// What Excel saves as "CSV (semicolon delimited)" in Germany: Windows-1252, `;`, CRLF.
+async fn a_spreadsheets_export_in_windows_1252_is_read_as_it_was_written(
+    store: Arc<dyn custos_store::Store>,
+    db: &TestDb,
+) {
+    drop(store);
+    let app = App::spawn(db, PartnerSettings::default()).await;
+    let (a, key) = app.partner("Acme Ads", &[]).await;
+    let send = |content_type: &'static str, body: &'static [u8]| {
+        app.client
+            .post(format!("{}/v1/partner/records", app.base))
+            .bearer_auth(&key)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let cp1252 = "text/csv; charset=windows-1252";
+    // "Größe" and "Köln" in Windows-1252: not UTF-8, read as what they are.
+    let batch = b"pseudonym;gr\xf6\xdfe;stadt\r\nab12cd34;M;K\xf6ln\r\nef56ab78;L;M\xfcnchen\r\n";
+    let answer = send(cp1252, batch).await.expect("upload");
+    assert_eq!(answer.status(), 201, "{:?}", answer.text().await);
+    assert_eq!(app.stored(&a).await, 2);
+    // A surname in it is found as it would be in UTF-8, on the line an editor shows.
+    let answer = send(cp1252, b"pseudonym;nachname\r\nab12cd34;M\xfcller\r\n").await.expect("upload");
+    assert_eq!(answer.status(), 422);
+    let body: Value = answer.json().await.expect("json");
+    assert_eq!(
+        (&body["rejected"][0]["field"], &body["rejected"][0]["type"], &body["rejected"][0]["line"]),
+        (&json!("nachname"), &json!("person_name"), &json!(2)),
+        "{body}"
+    );
+    // Without the charset, the same bytes are refused as not UTF-8, naming the line.
+    let answer = send("text/csv", b"pseudonym;stadt\r\nab12cd34;K\xf6ln\r\n").await.expect("upload");
+    assert_eq!(answer.status(), 400);
+    let body: Value = answer.json().await.expect("json");
+    let message = body["error"]["message"].as_str().expect("message");
+    assert!(message.contains("line 2") && message.contains("UTF-8"), "{message}");
+    assert_eq!(app.stored(&a).await, 2, "a refused batch stores nothing");
+}
+
 async fn bad_batches_name_the_record_line_and_field_and_change_nothing(
     store: Arc<dyn custos_store::Store>,
     db: &TestDb,
@@ -332,6 +373,9 @@ async fn bad_batches_name_the_record_line_and_field_and_change_nothing(
         ("text/csv", "pseudonym,country\na1,DE\nb2\n", 400, "malformed_batch", None, "record 1 (line 3)"),
         ("text/csv", "pseudonym,country\na1,DE\nb2,FR\nc3,IT\nd4,ES\n", 400, "too_many_records", None, "at most 3"),
         ("text/plain", "pseudonym\na1\n", 415, "unsupported_batch_format", Some("Content-Type"), "text/csv"),
+        ("text/csv; charset=klingon", "pseudonym\na1\n", 415, "unsupported_charset", Some("Content-Type"), "klingon"),
+        // Thirteen bytes are not UTF-16: the last one is half a character.
+        ("text/csv; charset=utf-16le", "pseudonym\na1\n", 400, "invalid_encoding", Some("body"), "byte 13"),
     ];
     for (content_type, body, status, code, field, says) in cases {
         let (got, answer) = app.upload(&key, content_type, body, &[]).await;

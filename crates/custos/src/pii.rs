@@ -2,7 +2,8 @@
 //! database and no configuration.
 //!
 //! Input is one JSON object per line, or CSV with a header row (each row becomes an object
-//! of header → value; the delimiter, `,`, `;`, tab or `|`, is read from the header row). Output is one JSON line per record, in order:
+//! of header → value; the delimiter, `,`, `;`, tab or `|`, is read from the header row), in
+//! UTF-8 or the character set `--encoding` names. Output is one JSON line per record, in order:
 //! `{"line": N, "findings": [{"field", "type", "start", "end", "confidence"}]}`, offsets in
 //! bytes into the field's value. A line that cannot be read is reported on standard error
 //! (`line N: …`) and as `{"line": N, "error": "…"}` on standard output, and scanning goes
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use custos_engine::partners::charset;
 use custos_pii::{Detector, FieldFinding};
 use serde_json::{Map, Value, json};
 
@@ -31,6 +33,10 @@ pub(crate) enum PiiCommand {
         /// How records are written: one JSON object per line, or CSV with a header row.
         #[arg(long, value_enum, default_value_t = PiiFormat::Ndjson)]
         format: PiiFormat,
+        /// The character set of the input, a label of the WHATWG Encoding Standard
+        /// (`windows-1252` for what Western European spreadsheets save, `iso-8859-15`, ...).
+        #[arg(long, default_value = "utf-8")]
+        encoding: String,
     },
 }
 
@@ -64,7 +70,14 @@ impl Tally {
 
 /// Runs a `custos pii` command and returns its exit status.
 pub(crate) fn run(command: &PiiCommand) -> ExitCode {
-    let PiiCommand::Scan { file, format } = command;
+    let PiiCommand::Scan { file, format, encoding } = command;
+    let charset = match charset::named(encoding) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: --encoding: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let input: Box<dyn Read> = match file.as_deref() {
         None => Box::new(io::stdin().lock()),
         Some(path) if path.as_os_str() == "-" => Box::new(io::stdin().lock()),
@@ -76,6 +89,9 @@ pub(crate) fn run(command: &PiiCommand) -> ExitCode {
             }
         },
     };
+    // UTF-8 is read as it is: its readers name the line of a byte that is not.
+    let input: Box<dyn Read> =
+        if charset.name() == "UTF-8" { input } else { Box::new(charset::Utf8Reader::new(input, charset)) };
     let detector = Detector::new();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());

@@ -143,6 +143,27 @@ fn csv_from_a_european_spreadsheet() {
     );
 }
 
+/// The same export saved in Windows-1252, as Western European spreadsheets do.
+#[test]
+fn csv_in_windows_1252_with_its_encoding_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("export.csv"), b"kundennr;nachname;stadt\r\n1001;M\xfcller;K\xf6ln\r\n")
+        .expect("write");
+    let out = custos(dir.path(), &["pii", "scan", "export.csv", "--format", "csv", "--encoding", "windows-1252"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let lines = lines(&out);
+    assert_eq!(lines[0]["line"], 2);
+    assert_eq!(kinds(&lines[0]), [("nachname".to_owned(), "person_name".to_owned())]);
+    assert_eq!(lines[0]["findings"][0]["end"], 7, "offsets are into the UTF-8 text: Müller is 7 bytes");
+    // Unnamed, the bytes are not UTF-8: a bad line, named.
+    let out = custos(dir.path(), &["pii", "scan", "export.csv", "--format", "csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    // An unknown set is refused before anything is read.
+    let out = custos(dir.path(), &["pii", "scan", "export.csv", "--encoding", "klingon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("klingon"), "{out:?}");
+}
+
 #[test]
 fn reads_standard_input_and_needs_no_configuration() {
     let dir = tempfile::tempdir().expect("tempdir");

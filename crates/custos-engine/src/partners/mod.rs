@@ -36,6 +36,7 @@ use crate::records::{AccessError, NewValue, Records};
 
 pub mod aggregate;
 pub mod batch;
+pub mod charset;
 pub mod csv_input;
 pub mod keys;
 pub mod processors;
