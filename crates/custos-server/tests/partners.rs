@@ -330,7 +330,7 @@ async fn a_spreadsheets_export_in_windows_1252_is_read_as_it_was_written(
     assert_eq!(answer.status(), 400);
     let body: Value = answer.json().await.expect("json");
     let message = body["error"]["message"].as_str().expect("message");
-    assert!(message.contains("line 2") && message.contains("UTF-8"), "{message}");
+    assert!(message.contains("line 2") && message.contains("UTF-8") && message.contains("charset="), "{message}");
     assert_eq!(app.stored(&a).await, 2, "a refused batch stores nothing");
 }
 

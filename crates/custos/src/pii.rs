@@ -118,7 +118,8 @@ fn scan_ndjson(detector: &Detector, input: impl BufRead, out: &mut impl Write) -
         let text = match std::str::from_utf8(&bytes) {
             Ok(text) => text.trim(),
             Err(e) => {
-                bad_line(&mut tally, out, number, &format!("not UTF-8 (byte {})", e.valid_up_to() + 1))?;
+                let at = e.valid_up_to() + 1;
+                bad_line(&mut tally, out, number, &format!("not UTF-8 (byte {at}; name another set with --encoding)"))?;
                 continue;
             }
         };
@@ -226,7 +227,9 @@ fn csv_error(e: &csv::Error) -> String {
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
             format!("expected {expected_len} fields as in the header, found {len}")
         }
-        csv::ErrorKind::Utf8 { err, .. } => format!("field {} is not UTF-8", err.field() + 1),
+        csv::ErrorKind::Utf8 { err, .. } => {
+            format!("field {} is not UTF-8 (name another set with --encoding, such as windows-1252)", err.field() + 1)
+        }
         csv::ErrorKind::Io(io) => format!("read error: {io}"),
         _ => "malformed CSV".to_owned(),
     }

@@ -151,13 +151,16 @@ fn csv_in_windows_1252_with_its_encoding_named() {
         .expect("write");
     let out = custos(dir.path(), &["pii", "scan", "export.csv", "--format", "csv", "--encoding", "windows-1252"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let lines = lines(&out);
-    assert_eq!(lines[0]["line"], 2);
-    assert_eq!(kinds(&lines[0]), [("nachname".to_owned(), "person_name".to_owned())]);
-    assert_eq!(lines[0]["findings"][0]["end"], 7, "offsets are into the UTF-8 text: Müller is 7 bytes");
+    let found = &lines(&out)[0];
+    assert_eq!(found["line"], 2);
+    assert_eq!(kinds(found), [("nachname".to_owned(), "person_name".to_owned())]);
+    assert_eq!(found["findings"][0]["end"], 7, "offsets are into the UTF-8 text: Müller is 7 bytes");
     // Unnamed, the bytes are not UTF-8: a bad line, named.
     let out = custos(dir.path(), &["pii", "scan", "export.csv", "--format", "csv"]);
     assert_eq!(out.status.code(), Some(2));
+    let bad = &lines(&out)[0];
+    assert_eq!(bad["line"], 2);
+    assert!(bad["error"].as_str().is_some_and(|e| e.contains("--encoding")), "says how to read it: {bad}");
     // An unknown set is refused before anything is read.
     let out = custos(dir.path(), &["pii", "scan", "export.csv", "--encoding", "klingon"]);
     assert_eq!(out.status.code(), Some(2));

@@ -228,7 +228,9 @@ fn parse_csv(body: &[u8], push: &mut Push<'_>) -> Result<(), BatchError> {
 fn csv_error(e: &csv::Error, record: Option<usize>) -> BatchError {
     let line = e.position().map(|p| p.line());
     let what = match e.kind() {
-        csv::ErrorKind::Utf8 { .. } => "it is not valid UTF-8".to_owned(),
+        csv::ErrorKind::Utf8 { .. } => {
+            "it is not valid UTF-8 (for another character set, name it: text/csv; charset=windows-1252)".to_owned()
+        }
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
             format!("the row has {len} fields where the header has {expected_len}")
         }
