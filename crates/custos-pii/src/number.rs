@@ -105,7 +105,10 @@ const PHONE_CONTEXT: &[&str] = &[
     "mobiel",
     "contact",
     "kontakt",
-    "numer",
+    // Polish "pod numerem" (at the number), "nr tel.": not "numer" alone, which is any number.
+    "pod numer",
+    "numer tel",
+    "nr tel",
     "rückruf",
     "rappel",
     "richiam",
@@ -712,6 +715,7 @@ mod tests {
             "+44632768002",
             "+999 123 456 789",
             "order 992 722 845 shipped",
+            "numer zamówienia 992 722 845",
         ] {
             assert_eq!(kinds(text, Hint::None), vec![], "{text}");
         }
