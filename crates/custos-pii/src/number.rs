@@ -110,7 +110,9 @@ const PHONE_CONTEXT: &[&str] = &[
     "numer tel",
     "nr tel",
     "rückruf",
-    "rappel",
+    // French "rappeler", "rappelé(e)": not "rappel" alone, which is also a reminder.
+    "rappeler",
+    "rappelé",
     "richiam",
     "terugbel",
     "teruggebeld",
@@ -562,7 +564,8 @@ fn judge(value: &str, run: &Run, hint: Hint, phones: &PhoneRules, threshold: f32
         // Written as a North American number, though its area code is not one in use
         // (yet), or grouped as a phone and said to be one ("llámenme al 992 722 845"): what
         // a reader takes for a phone number, and what test data is full of.
-        return (nanp_shaped(run) || groups.len() >= 3 && phone_ctx()).then_some((PiiType::Phone, 0.7));
+        return (nanp_shaped(run) || groups.len() >= 3 && phone_ctx() && !ctx(ORDER_CONTEXT))
+            .then_some((PiiType::Phone, 0.7));
     }
     Some((PiiType::Phone, confidence))
 }
@@ -716,6 +719,8 @@ mod tests {
             "+999 123 456 789",
             "order 992 722 845 shipped",
             "numer zamówienia 992 722 845",
+            "rappel : commande 992 722 845",
+            "contact us about invoice 992 722 845",
         ] {
             assert_eq!(kinds(text, Hint::None), vec![], "{text}");
         }
