@@ -312,6 +312,19 @@ async fn terminate(
     Ok((StatusCode::ACCEPTED, Json(partner_json(&partner))))
 }
 
+/// The upload's `Idempotency-Key` header, for the OpenAPI document (the handler reads the
+/// header itself): its exact form, so that clients and API fuzzers send keys an HTTP
+/// server can carry.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Only its description is used.
+struct IdempotencyHeader {
+    /// Replays the first answer for the same key and body: 1 to 255 printable ASCII
+    /// characters without spaces.
+    #[param(rename = "Idempotency-Key", pattern = r"^[!-~]{1,255}$", min_length = 1, max_length = 255)]
+    idempotency_key: Option<String>,
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -322,7 +335,7 @@ struct UploadParams {
 }
 
 #[utoipa::path(post, path = "/v1/partner/records", tag = "partners", security(("partner_key" = [])),
-    params(UploadParams, ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for the same key and body")),
+    params(UploadParams, IdempotencyHeader),
     responses((status = 201, description = "What was stored (or a replay of it, with `idempotent-replayed: true`)", body = Object), (status = 413, description = "`batch_too_large`", body = crate::openapi::ErrorEnvelope), (status = 400, description = "`invalid_encoding`: the body is not in the character set its `Content-Type` names", body = crate::openapi::ErrorEnvelope), (status = 415, description = "`unsupported_batch_format`, `unsupported_charset`", body = crate::openapi::ErrorEnvelope), (status = 422, description = "`pii_detected`: `rejected` lists each finding; nothing was stored", body = Object)))]
 async fn upload(
     State(state): State<AppState>,
