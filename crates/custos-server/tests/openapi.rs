@@ -148,7 +148,8 @@ async fn the_document_has_security_schemes_error_shapes_and_request_schemas() {
 /// What client generators (openapi-generator, oapi-codegen, openapi-python-client) and
 /// validators (openapi-spec-validator) require beyond the schema: each operation's id is
 /// unique (it names the client's method), and each `{parameter}` of a path is declared as a
-/// path parameter of every operation on it.
+/// path parameter of every operation on it; and what API fuzzers need: each header
+/// parameter's pattern.
 #[tokio::test]
 async fn operation_ids_are_unique_and_path_parameters_are_declared() {
     let db = TestDb::from_env().await;
@@ -179,6 +180,13 @@ async fn operation_ids_are_unique_and_path_parameters_are_declared() {
                 .collect();
             if declared != wanted {
                 problems.push(format!("{at}: path parameters {declared:?}, the path has {wanted:?}"));
+            }
+            // A header described as any string invites values no HTTP server carries (control
+            // bytes): every header parameter says its form.
+            for header in op["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "header") {
+                if header["schema"]["pattern"].as_str().is_none() {
+                    problems.push(format!("{at}: header {} has no pattern", header["name"]));
+                }
             }
         }
     }
