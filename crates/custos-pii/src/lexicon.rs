@@ -310,6 +310,14 @@ pub(crate) const STREET_BEFORE: &[&str] = &[
     "lungotevere",
     "salita",
     "vico",
+    // Portuguese, and Québec's rural roads.
+    "praça",
+    "praca",
+    "travessa",
+    "estrada",
+    "montée",
+    "montee",
+    "rang",
 ];
 
 /// Street types written after the street's name: `Baker Street`, `Berliner Straße`. The
@@ -579,6 +587,9 @@ pub(crate) const STREET_SUFFIXES: &[&str] = &[
     "straße", "strasse", "str", "weg", "allee", "platz", "gasse", "damm", "ufer", "chaussee", "ring", "steig",
     "straat", "laan", "gracht", "plein", "kade", "singel", "dijk", "dreef", "steeg", "markt", "hof", "wal", "baan",
     "park",
+    // Danish, Swedish, Norwegian and Finnish streets are one word too: Rosenvængetsgade,
+    // Storgatan, Kirkeveien, Mannerheiminkatu.
+    "vej", "gade", "gatan", "gata", "vagen", "vag", "veien", "vei", "katu",
 ];
 
 /// Words that start a post-office box: `PO Box 12`, `Postfach 12 34`.
