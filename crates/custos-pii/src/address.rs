@@ -391,7 +391,7 @@ fn unknown_streets(s: &Scan<'_>, out: &mut Vec<Finding>) {
         let start = if s.number(k - 1) {
             // "Oeverzwaluw 1163, 1478 FL …", "Recanto do Forno, 51, 06976 …".
             let gap_ok = !s.tokens[k - 1].break_before || comma_before(k - 1);
-            if !gap_ok || k < 2 {
+            if !gap_ok {
                 continue;
             }
             named_back(k - 2)

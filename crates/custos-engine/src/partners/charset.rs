@@ -109,7 +109,8 @@ impl<R: Read> Read for Utf8Reader<R> {
             let last = n == 0;
             self.decoded.clear();
             self.given = 0;
-            let need = self.decoder.max_utf8_buffer_length_without_replacement(n).unwrap_or(usize::MAX / 2);
+            // `None` only on overflow, which a chunk of 64 KiB cannot reach.
+            let need = self.decoder.max_utf8_buffer_length_without_replacement(n).unwrap_or(4 * n + 4);
             self.decoded.reserve(need);
             let (result, read) =
                 self.decoder.decode_to_string_without_replacement(&self.raw[..n], &mut self.decoded, last);

@@ -159,38 +159,6 @@ mod tests {
         (dir, path)
     }
 
-    #[test]
-    fn the_thread_copies_the_log_back_while_the_writer_never_checkpoints() {
-        let (_dir, path) = scratch();
-        let writer = Connection::open(&path).expect("open");
-        writer
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (v BLOB);")
-            .expect("schema");
-        let checkpointer = Checkpointer::start(&path).expect("thread");
-        for _ in 0..200 {
-            writer.execute("INSERT INTO t VALUES (randomblob(3000))", []).expect("insert");
-        }
-        // Only a checkpoint writes pages into the database file: within a few intervals the
-        // thread has copied the rows there.
-        let mut db = 0;
-        for _ in 0..50 {
-            std::thread::sleep(INTERVAL);
-            db = std::fs::metadata(&path).expect("db").len();
-            if db > 200 * 3000 {
-                break;
-            }
-        }
-        assert!(db > 200 * 3000, "the thread never copied the log back ({db} bytes in the file)");
-        // The whole log copied, the writer's next transaction starts it again.
-        std::thread::sleep(INTERVAL * 2);
-        writer.execute("INSERT INTO t VALUES (x'00')", []).expect("insert");
-        let reader = Connection::open(&path).expect("open");
-        let after = checkpoint(&reader).expect("checkpoint");
-        assert!(after.log_frames < 10, "the log started again: {after:?}");
-        drop(checkpointer);
-        drop((writer, reader));
-    }
-
     /// A database in WAL mode whose writer never checkpoints, with `rows` rows of 3 KB
     /// written (about one log frame a row).
     fn logged(path: &Path, rows: usize) -> Connection {
@@ -202,6 +170,38 @@ mod tests {
             writer.execute("INSERT INTO t VALUES (randomblob(3000))", []).expect("insert");
         }
         writer
+    }
+
+    /// The size of the database file once it passes `bytes`, or after 50 intervals.
+    fn wait_for_file(path: &Path, bytes: u64) -> u64 {
+        let mut db = 0;
+        for _ in 0..50 {
+            std::thread::sleep(INTERVAL);
+            db = std::fs::metadata(path).map_or(0, |m| m.len());
+            if db > bytes {
+                break;
+            }
+        }
+        db
+    }
+
+    #[test]
+    fn the_thread_copies_the_log_back_while_the_writer_never_checkpoints() {
+        let (_dir, path) = scratch();
+        let writer = logged(&path, 200);
+        let checkpointer = Checkpointer::start(&path).expect("thread");
+        // Only a checkpoint writes pages into the database file: within a few intervals the
+        // thread has copied the rows there.
+        let db = wait_for_file(&path, 200 * 3000);
+        assert!(db > 200 * 3000, "the thread never copied the log back ({db} bytes in the file)");
+        // The whole log copied, the writer's next transaction starts it again.
+        std::thread::sleep(INTERVAL * 2);
+        writer.execute("INSERT INTO t VALUES (x'00')", []).expect("insert");
+        let reader = Connection::open(&path).expect("open");
+        let after = checkpoint(&reader).expect("checkpoint");
+        assert!(after.log_frames < 10, "the log started again: {after:?}");
+        drop(checkpointer);
+        drop((writer, reader));
     }
 
     #[test]
@@ -242,14 +242,7 @@ mod tests {
         let checkpointer = Checkpointer::start(&path).expect("thread");
         std::thread::sleep(INTERVAL * 3);
         let _writer = logged(&path, 200);
-        let mut db = 0;
-        for _ in 0..50 {
-            std::thread::sleep(INTERVAL);
-            db = std::fs::metadata(&path).expect("db").len();
-            if db > 200 * 3000 {
-                break;
-            }
-        }
+        let db = wait_for_file(&path, 200 * 3000);
         assert!(db > 200 * 3000, "the thread never recovered ({db} bytes in the file)");
         drop(checkpointer);
     }
